@@ -1,0 +1,101 @@
+"""A small ERP host for tricoma mail: users, groups, login, an admin area and a page layout.
+
+``create_app(config)`` builds the app; the mail client arrives through the tricoma mail extension.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any, Mapping
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from .extensions import babel, csrf, db, login_manager, mail, migrate
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+DEFAULTS: dict[str, Any] = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_TRANSLATION_DIRECTORIES": os.path.join(PACKAGE_DIR, "translations"),
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "HOSTAPP_PASSWORD_HASH_METHOD": "scrypt",
+    "HOSTAPP_LOGIN_FREE_ATTEMPTS": 3,
+    "HOSTAPP_LOGIN_FREE_ATTEMPTS_PER_ADDRESS": 20,
+    "HOSTAPP_LOGIN_MAX_WAIT_SECONDS": 900,
+    "TRICOMA_MAIL_BASE_TEMPLATE": "hostapp/layout.html",
+}
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the host app. ``config`` overrides the defaults and the environment.
+
+    The database is ``SQLALCHEMY_DATABASE_URI`` from ``config``, else the environment variable
+    ``HOSTAPP_DATABASE_URL``, else an SQLite file in the instance folder.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env("HOSTAPP")
+    if config:
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI",
+        os.environ.get("HOSTAPP_DATABASE_URL")
+        or "sqlite:///" + os.path.join(app.instance_path, "hostapp.sqlite"),
+    )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(app.instance_path)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(PACKAGE_DIR, "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    mail.init_app(app)
+
+    from . import admin, auth, cli, home
+    from .navigation import navigation_sections
+
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(home.blueprint)
+    app.register_blueprint(admin.blueprint)
+    cli.register(app)
+    app.context_processor(lambda: {"navigation_sections": navigation_sections})
+    app.after_request(_security_headers)
+    return app
+
+
+def select_locale() -> str:
+    """The user's chosen language, else the session's, else the browser's best match."""
+    if current_user and current_user.is_authenticated and current_user.language:
+        return current_user.language
+    if session.get("language") in ("de", "en"):
+        return session["language"]
+    return request.accept_languages.best_match(["de", "en"]) or "en"
+
+
+def _security_headers(response):
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _instance_secret_key(instance_path: str) -> str:
+    """A random key kept in the instance folder, so sessions survive a restart."""
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    with open(path) as handle:
+        return handle.read().strip()

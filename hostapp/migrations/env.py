@@ -1,0 +1,31 @@
+"""Alembic environment of the host: its own tables plus tricoma mail's and its plugins'."""
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+from tricoma_mail_plugin import migration_metadata
+
+config = context.config
+if config.config_file_name and not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+db = current_app.extensions["migrate"].db
+target_metadata = [db.metadata, *migration_metadata()]
+
+
+def run_migrations_online() -> None:
+    with db.engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            **current_app.extensions["migrate"].configure_args,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; run them against a database")
+run_migrations_online()

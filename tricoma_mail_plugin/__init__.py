@@ -1,0 +1,66 @@
+"""tricoma mail: a mail platform for ERP hosts, as a Flask extension.
+
+This module is the plugin API: plugins import from here and nowhere else in core.
+"""
+from .errors import (
+    CapabilityError,
+    FolderNotFound,
+    MailboxAuthError,
+    MailboxConnectionError,
+    MailError,
+    NotAllowed,
+    PluginError,
+    SendRefused,
+    SendUncertain,
+    SendVetoed,
+    UnknownPlugin,
+)
+from .extension import (
+    TricomaMail,
+    mail_state,
+    menu_items,
+    migration_directories,
+    migration_metadata,
+    settings_panels,
+)
+from .folders import ROLES as FOLDER_ROLES
+from .folders import Folder, FolderMapping, resolve_folder
+from .hookspecs import hookimpl
+from .references import RecordDescription, Reference, ReferenceType, describe_reference
+from .rights import Right, available_rights
+from .ui import MenuItem, SettingsPanel
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FOLDER_ROLES",
+    "CapabilityError",
+    "Folder",
+    "FolderMapping",
+    "FolderNotFound",
+    "MailError",
+    "MailboxAuthError",
+    "MailboxConnectionError",
+    "MenuItem",
+    "NotAllowed",
+    "PluginError",
+    "RecordDescription",
+    "Reference",
+    "ReferenceType",
+    "Right",
+    "SendRefused",
+    "SendUncertain",
+    "SendVetoed",
+    "SettingsPanel",
+    "TricomaMail",
+    "UnknownPlugin",
+    "available_rights",
+    "describe_reference",
+    "hookimpl",
+    "mail_state",
+    "menu_items",
+    "migration_directories",
+    "migration_metadata",
+    "resolve_folder",
+    "settings_panels",
+]

@@ -1,0 +1,29 @@
+"""Configuration keys of the extension and their defaults.
+
+Every key carries the ``TRICOMA_MAIL_`` prefix. ``init_app`` fills in each default the host did not
+set, so ``app.config`` always holds the effective value.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Load plugins installed as distributions with an entry point in group "tricoma_mail".
+    # Tests turn this off to run with exactly the plugins they register.
+    "TRICOMA_MAIL_LOAD_ENTRYPOINTS": True,
+    # Extra plugin modules (dotted names) registered at start, e.g. for a plugin kept in the host.
+    "TRICOMA_MAIL_EXTRA_PLUGINS": (),
+    # URL prefix of the extension's pages.
+    "TRICOMA_MAIL_URL_PREFIX": "/mail",
+    # The layout the extension's pages extend; the host sets its own (it must define the blocks
+    # "title" and "content").
+    "TRICOMA_MAIL_BASE_TEMPLATE": "tricoma_mail/base.html",
+    # How many hook errors per plugin the admin's plugin page keeps.
+    "TRICOMA_MAIL_PLUGIN_ERRORS_KEPT": 20,
+}
+
+
+def apply_defaults(config: dict[str, Any]) -> None:
+    """Set each default that the host's config does not already set."""
+    for key, value in DEFAULTS.items():
+        config.setdefault(key, value)

@@ -1,0 +1,39 @@
+"""Core's own pages and their place in the navigation and on the settings page."""
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext as _
+
+from ..extension import settings_panels
+from ..hookspecs import hookimpl
+from ..ui import MenuItem, SettingsPanel
+from ..web import admin_plugins, settings
+
+
+@hookimpl(trylast=True)
+def tricoma_mail_register_blueprints():
+    return [settings.blueprint, admin_plugins.blueprint]
+
+
+@hookimpl(trylast=True)
+def tricoma_mail_menu_items(user):
+    items = []
+    if settings_panels(user):
+        items.append(MenuItem(_("Mail settings"), url_for("tricoma_mail_settings.index"), "mail", 900))
+    if getattr(user, "is_admin", False):
+        items.append(MenuItem(_("Plugins"), url_for("tricoma_mail_admin_plugins.index"), "admin", 50))
+    return items
+
+
+@hookimpl(trylast=True)
+def tricoma_mail_settings_panels(user):
+    if not getattr(user, "is_admin", False):
+        return []
+    return [
+        SettingsPanel(
+            _("Plugins"),
+            url_for("tricoma_mail_admin_plugins.index"),
+            _("Switch installed plugins on and off and see their errors."),
+            order=900,
+        )
+    ]

@@ -1,0 +1,89 @@
+"""Core's exception tree.
+
+Every error a plugin, a view or the CLI may need to tell apart derives from :class:`MailError`.
+Library errors (imaplib, smtplib, ssl, socket) are translated into these leaves at the backend's
+edge, so callers never catch a library's exception. ``user_message`` is safe to show to a user: it
+never contains a secret.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+
+class MailError(Exception):
+    """Base of every error raised by tricoma mail."""
+
+    default_message = _l("The mail system reported an error.")
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or str(self.default_message))
+
+    @property
+    def user_message(self) -> str:
+        return str(self.args[0]) if self.args else str(self.default_message)
+
+
+class PluginError(MailError):
+    """A plugin could not be loaded or one of its hooks failed."""
+
+    default_message = _l("A plugin failed.")
+
+
+class UnknownPlugin(PluginError):
+    """No installed plugin has this name."""
+
+    default_message = _l("There is no plugin of that name.")
+
+
+class SendVetoed(MailError):
+    """Raised by a ``before_send`` hook to stop a message from being queued.
+
+    The message is shown to the user, so say why in words they understand.
+    """
+
+    default_message = _l("A plugin refused to send this message.")
+
+
+class NotAllowed(MailError):
+    """The user lacks the right for this action."""
+
+    default_message = _l("You are not allowed to do this.")
+
+
+class MailboxConnectionError(MailError):
+    """The mail server could not be reached or dropped the connection."""
+
+    default_message = _l("The mail server could not be reached.")
+
+
+class MailboxAuthError(MailError):
+    """The mail server refused the credentials."""
+
+    default_message = _l("The mail server refused the user name or password.")
+
+
+class CapabilityError(MailError):
+    """The server lacks an extension this operation needs."""
+
+    default_message = _l("The mail server does not support this operation.")
+
+
+class FolderNotFound(MailError):
+    """No folder of that name (or for that role) exists on the server."""
+
+    default_message = _l("The folder does not exist.")
+
+
+class SendRefused(MailError):
+    """The SMTP server refused the message for good (a 5xx reply)."""
+
+    default_message = _l("The mail server refused the message.")
+
+
+class SendUncertain(MailError):
+    """The connection ended after the message data was sent but before the server's reply.
+
+    The message may or may not have been accepted; it is never resent automatically.
+    """
+
+    default_message = _l("It is unknown whether the mail server accepted the message.")

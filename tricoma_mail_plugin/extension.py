@@ -1,0 +1,145 @@
+"""The Flask extension: ``TricomaMail(db).init_app(app)``.
+
+All state of one app lives in ``app.extensions["tricoma_mail"]`` (a :class:`MailState`); the
+extension object itself holds only the database handle, so one extension can serve several apps.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, replace
+
+from flask import Blueprint, Flask, abort, current_app, request
+from flask_wtf.csrf import CSRFProtect
+
+from . import config
+from .models import Base
+from .plugin_state import PluginStateStore
+from .plugins import HookCaller, PluginInfo, make_plugin_manager
+from .ui import MenuItem, SettingsPanel, sort_menu
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "tricoma_mail"
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+@dataclass
+class MailState:
+    """Everything the extension keeps for one app."""
+
+    db: object
+    plugin_manager: object
+    plugins: dict[str, PluginInfo]
+    hooks: HookCaller
+    plugin_states: PluginStateStore
+    blueprint_owners: dict[str, str]  # blueprint name -> plugin name
+
+    def is_enabled(self, plugin_name: str) -> bool:
+        return plugin_name not in self.plugin_states.disabled_names()
+
+
+class TricomaMail:
+    """The tricoma mail Flask extension.
+
+    ``db`` is the host's Flask-SQLAlchemy object; core's tables use its engine and session.
+    """
+
+    def __init__(self, db, app: Flask | None = None) -> None:
+        self.db = db
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError("tricoma mail is already initialised on this app")
+        config.apply_defaults(app.config)
+        plugin_manager, plugins = make_plugin_manager(
+            load_entrypoints=app.config["TRICOMA_MAIL_LOAD_ENTRYPOINTS"],
+            extra_plugins=app.config["TRICOMA_MAIL_EXTRA_PLUGINS"],
+        )
+        store = PluginStateStore(self.db, app.config["TRICOMA_MAIL_PLUGIN_ERRORS_KEPT"])
+        state = MailState(
+            db=self.db,
+            plugin_manager=plugin_manager,
+            plugins=plugins,
+            hooks=HookCaller(plugin_manager, store.disabled_names, store.record_failure),
+            plugin_states=store,
+            blueprint_owners={},
+        )
+        app.extensions[EXTENSION_KEY] = state
+        if "csrf" not in app.extensions:
+            CSRFProtect(app)
+        _add_translations(app, os.path.join(PACKAGE_DIR, "translations"))
+        _register_blueprints(app, state)
+        app.before_request(_refuse_disabled_plugin_pages)
+        app.context_processor(_template_globals)
+
+
+
+def _add_translations(app: Flask, directory: str) -> None:
+    babel = app.extensions.get("babel")
+    if babel is not None:
+        babel.translation_directories.append(directory)
+    else:
+        existing = app.config.get("BABEL_TRANSLATION_DIRECTORIES", "translations")
+        app.config["BABEL_TRANSLATION_DIRECTORIES"] = f"{existing};{directory}"
+
+
+def _register_blueprints(app: Flask, state: MailState) -> None:
+    """Register every plugin's blueprints, enabled or not; Flask cannot add routes later."""
+    caller = state.plugin_manager.hook.tricoma_mail_register_blueprints
+    for impl in caller.get_hookimpls():
+        try:
+            blueprints = list(impl.function() or ())
+            if not all(isinstance(blueprint, Blueprint) for blueprint in blueprints):
+                raise TypeError("register_blueprints must return Blueprint objects")
+        except Exception as error:  # noqa: BLE001 - a broken plugin must not stop the app
+            log.exception("plugin %s failed to register its blueprints", impl.plugin_name)
+            state.plugins[impl.plugin_name] = replace(
+                state.plugins[impl.plugin_name], broken=f"{type(error).__name__}: {error}"[:500]
+            )
+            continue
+        for blueprint in blueprints:
+            app.register_blueprint(blueprint)
+            state.blueprint_owners[blueprint.name] = impl.plugin_name
+
+
+def _refuse_disabled_plugin_pages():
+    state = current_app.extensions[EXTENSION_KEY]
+    for name in request.blueprints:
+        owner = state.blueprint_owners.get(name)
+        if owner is not None and not state.is_enabled(owner):
+            abort(404)
+    return None
+
+
+def _template_globals() -> dict:
+    return {"tricoma_mail_base_template": current_app.config["TRICOMA_MAIL_BASE_TEMPLATE"]}
+
+
+def migration_metadata() -> list:
+    """The table metadata of core (and, later, of plugins with tables), for the host's Alembic
+    environment: list it beside the host's own metadata as ``target_metadata``."""
+    return [Base.metadata]
+
+
+def migration_directories() -> list[str]:
+    """The Alembic version folders of core (each with its own branch label), for the host's
+    ``version_locations``. Upgrade to ``heads`` to apply every branch."""
+    return [os.path.join(PACKAGE_DIR, "migrations", "versions")]
+
+
+def mail_state(app: Flask | None = None) -> MailState:
+    """The extension's state of ``app`` (default: the current app)."""
+    return (app or current_app).extensions[EXTENSION_KEY]
+
+
+def menu_items(user) -> list[MenuItem]:
+    """The navigation entries the enabled plugins offer ``user``, sorted for display."""
+    return sort_menu(mail_state().hooks.collect("menu_items", user=user))
+
+
+def settings_panels(user) -> list[SettingsPanel]:
+    """The settings panels the enabled plugins offer ``user``, sorted by ``order``."""
+    return sorted(mail_state().hooks.collect("settings_panels", user=user), key=lambda p: p.order)
