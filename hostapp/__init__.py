@@ -9,6 +9,7 @@ import secrets
 from typing import Any, Mapping
 
 from flask import Flask, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 
 from .extensions import babel, csrf, db, login_manager, mail, migrate
@@ -65,7 +66,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(home.blueprint)
     app.register_blueprint(admin.blueprint)
     cli.register(app)
-    app.context_processor(lambda: {"navigation_sections": navigation_sections})
+    app.context_processor(
+        lambda: {"navigation_sections": navigation_sections, "get_locale": get_locale}
+    )
     app.after_request(_security_headers)
     return app
 

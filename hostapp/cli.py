@@ -5,6 +5,7 @@ import os
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
@@ -44,6 +45,7 @@ def upgrade_database() -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create or upgrade the database schema (all migration branches)."""
     upgrade_database()
@@ -51,6 +53,7 @@ def init_db() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--email", default=None)
@@ -72,6 +75,7 @@ def create_user(username, password, email, display_name, admin, language) -> Non
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Create the demo users and groups (idempotent). Prints the logins."""
     upgrade_database()

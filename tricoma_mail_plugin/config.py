@@ -13,8 +13,6 @@ DEFAULTS: dict[str, Any] = {
     "TRICOMA_MAIL_LOAD_ENTRYPOINTS": True,
     # Extra plugin modules (dotted names) registered at start, e.g. for a plugin kept in the host.
     "TRICOMA_MAIL_EXTRA_PLUGINS": (),
-    # URL prefix of the extension's pages.
-    "TRICOMA_MAIL_URL_PREFIX": "/mail",
     # The layout the extension's pages extend; the host sets its own (it must define the blocks
     # "title" and "content").
     "TRICOMA_MAIL_BASE_TEMPLATE": "tricoma_mail/base.html",

@@ -1,0 +1,142 @@
+"""Test fixtures: the host app on a migrated database (SQLite, or PostgreSQL when
+``TRICOMA_TEST_DATABASE_URL`` is set), a logged-in client, and the test plugins of
+``tests/plugins/``."""
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "plugins"))
+sys.path.insert(0, HERE)
+
+from hostapp import create_app  # noqa: E402
+from hostapp.cli import upgrade_database  # noqa: E402
+from hostapp.extensions import db  # noqa: E402
+from hostapp.models import Group, User  # noqa: E402
+
+pytest_plugins = ["mailstack_fixture"] if os.path.exists(os.path.join(HERE, "mailstack_fixture.py")) else []
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A migrated, empty database for the whole session."""
+    postgres_url = os.environ.get("TRICOMA_TEST_DATABASE_URL")
+    if postgres_url:
+        schema = f"tricoma_test_{uuid.uuid4().hex[:8]}"
+        admin_engine = create_engine(postgres_url)
+        with admin_engine.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        separator = "&" if "?" in postgres_url else "?"
+        url = f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+    app = create_app(_test_config(url))
+    with app.app_context():
+        upgrade_database()
+        db.engine.dispose()
+    yield url
+    if postgres_url:
+        with admin_engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin_engine.dispose()
+
+
+def _test_config(url: str, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False,
+        "HOSTAPP_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "TRICOMA_MAIL_LOAD_ENTRYPOINTS": False,
+        "TRICOMA_MAIL_EXTRA_PLUGINS": ("sample_plugin",),
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Build an app on the session database; tables are emptied after the test."""
+    apps = []
+
+    def make(**overrides):
+        app = create_app(_test_config(database_url, **overrides))
+        apps.append(app)
+        return app
+
+    yield make
+    if apps:
+        with apps[0].app_context():
+            _empty_tables()
+        for app in apps:
+            with app.app_context():
+                db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    from tricoma_mail_plugin import migration_metadata
+
+    db.session.remove()
+    with db.engine.begin() as connection:
+        for metadata in (*migration_metadata(), db.metadata):
+            for table in reversed(metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    def make(username: str, *, admin: bool = False, language: str | None = None,
+             groups: tuple[str, ...] = ()) -> User:
+        with app.app_context():
+            user = User(username=username, display_name=username.title(), is_admin=admin,
+                        language=language, email=f"{username}@example.test")
+            user.set_password(PASSWORD)
+            for name in groups:
+                group = db.session.query(Group).filter_by(name=name).first() or Group(name=name)
+                user.groups.append(group)
+            db.session.add(user)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+            return user
+
+    return make
+
+
+def login(client, username: str, password: str = PASSWORD):
+    return client.post("/login", data={"username": username, "password": password})
+
+
+@pytest.fixture
+def admin_client(app, make_user):
+    make_user("root", admin=True, language="en")
+    client = app.test_client()
+    response = login(client, "root")
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def user_client(app, make_user):
+    make_user("ulla", language="en")
+    client = app.test_client()
+    assert login(client, "ulla").status_code == 302
+    return client

@@ -1,0 +1,105 @@
+"""A test plugin that implements every hook, records its calls, and has one page."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from tricoma_mail_plugin import (
+    MenuItem,
+    RecordDescription,
+    ReferenceType,
+    Right,
+    SendVetoed,
+    SettingsPanel,
+    hookimpl,
+)
+
+__version__ = "1.2.3"
+
+calls: list[tuple[str, dict]] = []
+
+blueprint = Blueprint("sample_plugin", __name__, url_prefix="/sample")
+
+
+@blueprint.get("/")
+def page():
+    return "sample page"
+
+
+class SampleBackend:
+    kind = "sample"
+
+
+@hookimpl
+def tricoma_mail_register_backends():
+    calls.append(("register_backends", {}))
+    return [SampleBackend]
+
+
+@hookimpl
+def tricoma_mail_resolve_folder(mailbox, role, folders):
+    calls.append(("resolve_folder", {"role": role}))
+    if role == "archive":
+        return "Sample Archive"
+    return None
+
+
+@hookimpl
+def tricoma_mail_register_reference_types():
+    calls.append(("register_reference_types", {}))
+    return [
+        ReferenceType(
+            "sample",
+            "Sample record",
+            lambda record_id: RecordDescription(f"Sample {record_id}", f"/sample/{record_id}")
+            if record_id != "404" else None,
+        )
+    ]
+
+
+@hookimpl
+def tricoma_mail_compose_context(reference, user):
+    calls.append(("compose_context", {"reference": reference}))
+    if reference.kind != "sample":
+        return None
+    return {"to": [f"customer-{reference.id}@example.test"], "subject": f"Sample {reference.id}"}
+
+
+@hookimpl
+def tricoma_mail_before_send(message, mailbox, user, reference):
+    calls.append(("before_send", {"reference": reference}))
+    if message["Subject"] == "veto me":
+        raise SendVetoed("The sample plugin refuses this subject.")
+    message["X-Sample"] = "seen"
+
+
+@hookimpl
+def tricoma_mail_message_sent(outbox_item, reference):
+    calls.append(("message_sent", {"outbox_item": outbox_item, "reference": reference}))
+
+
+@hookimpl
+def tricoma_mail_message_received(mailbox, folder, summary):
+    calls.append(("message_received", {"folder": folder, "summary": summary}))
+
+
+@hookimpl
+def tricoma_mail_register_rights():
+    calls.append(("register_rights", {}))
+    return [Right("sample_approve", "Approve samples")]
+
+
+@hookimpl
+def tricoma_mail_menu_items(user):
+    calls.append(("menu_items", {"user": user}))
+    return [MenuItem("Sample app", "/sample/", "apps", 10)]
+
+
+@hookimpl
+def tricoma_mail_settings_panels(user):
+    calls.append(("settings_panels", {"user": user}))
+    return [SettingsPanel("Sample settings", "/sample/", "Settings of the sample plugin", 10)]
+
+
+@hookimpl
+def tricoma_mail_register_blueprints():
+    return [blueprint]

@@ -1,0 +1,153 @@
+"""One test per hook: the hook is called with its arguments and its results are merged as the
+hook's docs say. ``tests/test_docs.py`` checks that every hook has a test here."""
+from email.message import EmailMessage
+
+import pytest
+
+import sample_plugin
+from tricoma_mail_plugin import (
+    Folder,
+    FolderMapping,
+    Reference,
+    SendVetoed,
+    available_rights,
+    describe_reference,
+    mail_state,
+    menu_items,
+    resolve_folder,
+    settings_panels,
+)
+
+
+@pytest.fixture(autouse=True)
+def _clear_calls():
+    sample_plugin.calls.clear()
+
+
+class Mailbox:
+    def __init__(self, mapping=None):
+        self.folder_mapping = FolderMapping(mapping or {})
+
+
+STANDARD_FOLDERS = [
+    Folder("INBOX"),
+    Folder("Sent", "/", ("\\HasNoChildren", "\\Sent"), "\\Sent"),
+    Folder("Trash", "/", ("\\Trash",), "\\Trash"),
+    Folder("Drafts", "/", ("\\Drafts",), "\\Drafts"),
+    Folder("Gesendet", "/"),
+]
+HOSTER_FOLDERS = [
+    Folder("INBOX", "."),
+    Folder("INBOX.Sent Mails", "."),
+    Folder("INBOX.Papierkorb", "."),
+    Folder("INBOX.Entwürfe", "."),
+    Folder("INBOX.Spam", "."),
+    Folder("INBOX.Kunden.Gesendet", "."),
+]
+
+
+def test_hook_register_backends(app):
+    with app.app_context():
+        backends = mail_state().hooks.collect("register_backends")
+    assert sample_plugin.SampleBackend in backends
+
+
+def test_hook_resolve_folder(app):
+    with app.app_context():
+        # SPECIAL-USE wins over a folder that merely has a well-known name.
+        assert resolve_folder(Mailbox(), "sent", STANDARD_FOLDERS) == "Sent"
+        assert resolve_folder(Mailbox(), "trash", STANDARD_FOLDERS) == "Trash"
+        # No SPECIAL-USE: names below the INBOX. namespace, in German too; top level first.
+        assert resolve_folder(Mailbox(), "sent", HOSTER_FOLDERS) == "INBOX.Sent Mails"
+        assert resolve_folder(Mailbox(), "trash", HOSTER_FOLDERS) == "INBOX.Papierkorb"
+        assert resolve_folder(Mailbox(), "drafts", HOSTER_FOLDERS) == "INBOX.Entwürfe"
+        assert resolve_folder(Mailbox(), "junk", HOSTER_FOLDERS) == "INBOX.Spam"
+        # The admin's mapping always wins; a mapping to a folder that is gone is ignored.
+        assert resolve_folder(Mailbox({"sent": "Gesendet"}), "sent", STANDARD_FOLDERS) == "Gesendet"
+        assert resolve_folder(Mailbox({"sent": "Gone"}), "sent", STANDARD_FOLDERS) == "Sent"
+        # Nothing found: None, so the caller creates the folder.
+        assert resolve_folder(Mailbox(), "junk", STANDARD_FOLDERS) is None
+        # An installed plugin is asked before core's rules.
+        assert resolve_folder(Mailbox(), "archive", STANDARD_FOLDERS) == "Sample Archive"
+        with pytest.raises(ValueError):
+            resolve_folder(Mailbox(), "outbox", STANDARD_FOLDERS)
+    assert ("resolve_folder", {"role": "sent"}) in sample_plugin.calls
+
+
+def test_hook_register_reference_types(app):
+    with app.app_context():
+        description = describe_reference(Reference.parse("sample:42"))
+        assert description.title == "Sample 42" and description.url == "/sample/42"
+        assert describe_reference(Reference.parse("sample:404")) is None
+        assert describe_reference(Reference.parse("unknown:1")) is None
+    with pytest.raises(ValueError):
+        Reference.parse("sample:1; DROP TABLE")
+
+
+def test_hook_compose_context(app, make_user):
+    user = make_user("ulla")
+    with app.app_context():
+        contexts = mail_state().hooks.call(
+            "compose_context", reference=Reference("sample", "7"), user=user
+        )
+        assert contexts == [{"to": ["customer-7@example.test"], "subject": "Sample 7"}]
+        assert mail_state().hooks.call(
+            "compose_context", reference=Reference("invoice", "7"), user=user
+        ) == []
+
+
+def test_hook_before_send(app, make_user):
+    user = make_user("ulla")
+    message = EmailMessage()
+    message["Subject"] = "Hello"
+    with app.app_context():
+        hooks = mail_state().hooks
+        hooks.call("before_send", message=message, mailbox=None, user=user, reference=None)
+        assert message["X-Sample"] == "seen"
+        vetoed = EmailMessage()
+        vetoed["Subject"] = "veto me"
+        with pytest.raises(SendVetoed, match="refuses"):
+            hooks.call("before_send", message=vetoed, mailbox=None, user=user, reference=None)
+
+
+def test_hook_message_sent(app):
+    item = object()
+    with app.app_context():
+        mail_state().hooks.call("message_sent", outbox_item=item, reference=Reference("sample", "1"))
+    assert ("message_sent", {"outbox_item": item, "reference": Reference("sample", "1")}) in sample_plugin.calls
+
+
+def test_hook_message_received(app):
+    summary = {"uid": 7}
+    with app.app_context():
+        mail_state().hooks.call("message_received", mailbox=None, folder="INBOX", summary=summary)
+    assert ("message_received", {"folder": "INBOX", "summary": summary}) in sample_plugin.calls
+
+
+def test_hook_register_rights(app):
+    with app.app_context():
+        keys = [right.key for right in available_rights()]
+    assert {"read", "write", "delete", "send", "send_from_apps", "manage", "sample_approve"} <= set(keys)
+
+
+def test_hook_menu_items(app, make_user):
+    admin, user = make_user("root", admin=True), make_user("ulla")
+    with app.test_request_context("/"):
+        admin_labels = [item.label for item in menu_items(admin)]
+        user_labels = [item.label for item in menu_items(user)]
+    assert "Sample app" in admin_labels and "Plugins" in admin_labels
+    assert "Sample app" in user_labels and "Plugins" not in user_labels
+
+
+def test_hook_settings_panels(app, make_user, admin_client):
+    admin = make_user("ada", admin=True)
+    with app.test_request_context("/"):
+        titles = [panel.title for panel in settings_panels(admin)]
+    assert titles == ["Sample settings", "Plugins"]
+    page = admin_client.get("/mail/settings/").get_data(as_text=True)
+    assert "Sample settings" in page and "Plugins" in page
+
+
+def test_hook_register_blueprints(app, admin_client):
+    assert mail_state(app).blueprint_owners["sample_plugin"] == "sample_plugin"
+    assert admin_client.get("/sample/").get_data(as_text=True) == "sample page"
