@@ -1,5 +1,5 @@
 """Login, logout, throttling of failed logins, and safe redirects."""
-from conftest import PASSWORD, login
+from app_fixtures import PASSWORD, login
 
 
 def test_login_and_logout(client, make_user):

@@ -1,5 +1,5 @@
 """German and English: the browser's language, the user's choice, formal address."""
-from conftest import login
+from app_fixtures import login
 
 
 def test_login_page_in_german_and_in_english(client):

@@ -82,7 +82,7 @@ def test_toggle_is_seen_by_a_second_process(app, admin_client, database_url):
         f"""
         import sys
         sys.path[:0] = [{os.path.join(HERE, "plugins")!r}, {HERE!r}]
-        from conftest import _test_config
+        from app_fixtures import _test_config
         from hostapp import create_app
         app = create_app(_test_config({database_url!r}))
         print(app.test_client().get("/sample/").status_code)

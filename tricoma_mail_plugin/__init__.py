@@ -2,11 +2,26 @@
 
 This module is the plugin API: plugins import from here and nowhere else in core.
 """
+from .backend import (
+    SECURITY_MODES,
+    Changes,
+    FlagChange,
+    FolderStatus,
+    MailboxBackend,
+    MailboxSettings,
+    MessageSummary,
+    RecipientResult,
+    ServerSettings,
+    TestStep,
+)
+from .connection_steps import make_step, step_label
 from .errors import (
     CapabilityError,
     FolderNotFound,
     MailboxAuthError,
+    InvalidSettings,
     MailboxConnectionError,
+    MailboxNotFound,
     MailError,
     NotAllowed,
     PluginError,
@@ -33,6 +48,18 @@ from .ui import MenuItem, SettingsPanel
 __version__ = "0.1.0"
 
 __all__ = [
+    "SECURITY_MODES",
+    "Changes",
+    "FlagChange",
+    "FolderStatus",
+    "InvalidSettings",
+    "MailboxBackend",
+    "MailboxNotFound",
+    "MailboxSettings",
+    "MessageSummary",
+    "RecipientResult",
+    "ServerSettings",
+    "TestStep",
     "FOLDER_ROLES",
     "CapabilityError",
     "Folder",
@@ -58,6 +85,8 @@ __all__ = [
     "describe_reference",
     "hookimpl",
     "mail_state",
+    "make_step",
+    "step_label",
     "menu_items",
     "migration_directories",
     "migration_metadata",

@@ -16,6 +16,13 @@ DEFAULTS: dict[str, Any] = {
     # The layout the extension's pages extend; the host sets its own (it must define the blocks
     # "title" and "content").
     "TRICOMA_MAIL_BASE_TEMPLATE": "tricoma_mail/base.html",
+    # Fernet keys for secrets at rest, newest first (see secret_box.py). Empty: derived from
+    # SECRET_KEY.
+    "TRICOMA_MAIL_SECRET_KEYS": (),
+    # Seconds before a connection to a mail server gives up.
+    "TRICOMA_MAIL_NETWORK_TIMEOUT": 20.0,
+    # A PEM file of extra trusted certificates for mail servers (a private CA); None: the system's.
+    "TRICOMA_MAIL_CA_FILE": None,
     # How many hook errors per plugin the admin's plugin page keeps.
     "TRICOMA_MAIL_PLUGIN_ERRORS_KEPT": 20,
 }

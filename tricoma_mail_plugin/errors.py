@@ -87,3 +87,20 @@ class SendUncertain(MailError):
     """
 
     default_message = _l("It is unknown whether the mail server accepted the message.")
+
+
+class MailboxNotFound(MailError):
+    """No mailbox of that id exists for this user (also said when the user may not see it, so
+    that ids of other mailboxes reveal nothing)."""
+
+    default_message = _l("There is no such mailbox.")
+
+
+class InvalidSettings(MailError):
+    """A mailbox setting is invalid; ``field`` names which one."""
+
+    default_message = _l("A setting is invalid.")
+
+    def __init__(self, message: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

@@ -99,6 +99,8 @@ def _register_blueprints(app: Flask, state: MailState) -> None:
             state.plugins[impl.plugin_name] = replace(
                 state.plugins[impl.plugin_name], broken=f"{type(error).__name__}: {error}"[:500]
             )
+            # A broken plugin takes no further part: none of its hooks is called.
+            state.plugin_manager.unregister(name=impl.plugin_name)
             continue
         for blueprint in blueprints:
             app.register_blueprint(blueprint)

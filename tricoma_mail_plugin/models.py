@@ -7,9 +7,26 @@ Every table name starts with ``tricoma_mail_``.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+if TYPE_CHECKING:
+    from .folders import FolderMapping
 
 # Stable constraint names, so migrations work the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -51,3 +68,158 @@ class PluginFailure(Base):
     message: Mapped[str] = mapped_column(String(500))
     traceback: Mapped[str] = mapped_column(Text, default="")
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Mailbox(Base):
+    """One mailbox of the installation: its servers, identity, folder mapping and last test.
+
+    Passwords and tokens live only in ``secrets``, encrypted (see :mod:`secret_box`).
+    """
+
+    __tablename__ = "tricoma_mail_mailbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(50), default="imap")
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    extra_addresses: Mapped[str] = mapped_column(Text, default="")
+    signature: Mapped[str] = mapped_column(Text, default="")
+    imap_host: Mapped[str] = mapped_column(String(253), default="")
+    imap_port: Mapped[int] = mapped_column(Integer, default=993)
+    imap_security: Mapped[str] = mapped_column(String(10), default="tls")
+    imap_username: Mapped[str] = mapped_column(String(254), default="")
+    smtp_host: Mapped[str] = mapped_column(String(253), default="")
+    smtp_port: Mapped[int] = mapped_column(Integer, default=587)
+    smtp_security: Mapped[str] = mapped_column(String(10), default="starttls")
+    smtp_username: Mapped[str] = mapped_column(String(254), default="")
+    secrets: Mapped[str] = mapped_column(Text, default="")
+    folder_roles: Mapped[dict] = mapped_column(JSON, default=dict)
+    provider_files_sent_mail: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_test_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_test_ok: Mapped[bool | None] = mapped_column(Boolean)
+    last_test_steps: Mapped[list] = mapped_column(JSON, default=list)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def folder_mapping(self) -> "FolderMapping":
+        from .folders import FolderMapping
+
+        return FolderMapping(dict(self.folder_roles or {}))
+
+    @property
+    def usable(self) -> bool:
+        """Only a mailbox whose last connection test passed is used for mail."""
+        return bool(self.last_test_ok) and self.deleted_at is None
+
+
+class MailboxGrant(Base):
+    """One right on one mailbox, granted to a user or to a group of the host."""
+
+    __tablename__ = "tricoma_mail_grant"
+    __table_args__ = (
+        UniqueConstraint("mailbox_id", "principal_type", "principal_id", "right",
+                         name="uq_tricoma_mail_grant_principal_right"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("tricoma_mail_mailbox.id", ondelete="CASCADE"), index=True
+    )
+    principal_type: Mapped[str] = mapped_column(String(10))  # "user" or "group"
+    principal_id: Mapped[str] = mapped_column(String(200))
+    right: Mapped[str] = mapped_column(String(50))
+
+
+class CachedFolder(Base):
+    """A server folder of a mailbox and its sync checkpoint.
+
+    ``uidvalidity``, ``uidnext`` and ``highestmodseq`` are committed in the same transaction as
+    the message rows they cover.
+    """
+
+    __tablename__ = "tricoma_mail_folder"
+    __table_args__ = (UniqueConstraint("mailbox_id", "name", name="uq_tricoma_mail_folder_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("tricoma_mail_mailbox.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(1000))
+    delimiter: Mapped[str | None] = mapped_column(String(1))
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    special_use: Mapped[str | None] = mapped_column(String(20))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    uidnext: Mapped[int | None] = mapped_column(BigInteger)
+    highestmodseq: Mapped[int | None] = mapped_column(BigInteger)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    unseen: Mapped[int] = mapped_column(Integer, default=0)
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CachedMessage(Base):
+    """The summary of one message in the local cache; key (folder, uid) under the folder's
+    UIDVALIDITY."""
+
+    __tablename__ = "tricoma_mail_message"
+    __table_args__ = (
+        UniqueConstraint("folder_id", "uid", name="uq_tricoma_mail_message_folder_uid"),
+        Index("ix_tricoma_mail_message_folder_date", "folder_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    folder_id: Mapped[int] = mapped_column(ForeignKey("tricoma_mail_folder.id", ondelete="CASCADE"))
+    uid: Mapped[int] = mapped_column(BigInteger)
+    flags: Mapped[str] = mapped_column(String(1000), default="")
+    seen: Mapped[bool] = mapped_column(Boolean, default=False)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    internal_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    from_: Mapped[str] = mapped_column("from_addr", Text, default="")
+    to: Mapped[str] = mapped_column("to_addrs", Text, default="")
+    cc: Mapped[str] = mapped_column("cc_addrs", Text, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    message_id: Mapped[str] = mapped_column(Text, default="")
+    in_reply_to: Mapped[str] = mapped_column(Text, default="")
+    references: Mapped[str] = mapped_column("reference_ids", Text, default="")
+    has_attachment: Mapped[bool] = mapped_column(Boolean, default=False)
+    preview: Mapped[str] = mapped_column(String(300), default="")
+    modseq: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CachedBody(Base):
+    """The raw bytes of a message fetched on demand, kept within a size budget per mailbox."""
+
+    __tablename__ = "tricoma_mail_body"
+
+    message_pk: Mapped[int] = mapped_column(
+        ForeignKey("tricoma_mail_message.id", ondelete="CASCADE"), primary_key=True
+    )
+    mailbox_id: Mapped[int] = mapped_column(Integer, index=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MailIntent(Base):
+    """A move or delete in progress. Written before the server is touched and marked done after,
+    so an interrupted operation is finished or rolled back at the next start."""
+
+    __tablename__ = "tricoma_mail_intent"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("tricoma_mail_mailbox.id", ondelete="CASCADE"), index=True
+    )
+    operation: Mapped[str] = mapped_column(String(20))  # "move" or "expunge"
+    source: Mapped[str] = mapped_column(String(1000))
+    target: Mapped[str | None] = mapped_column(String(1000))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uids: Mapped[list] = mapped_column(JSON)
+    message_ids: Mapped[list] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending, done, undone
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

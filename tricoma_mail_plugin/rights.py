@@ -20,7 +20,7 @@ class Right:
 
 
 def available_rights() -> list[Right]:
-    """Every right of the current app: core's, then the enabled plugins' (``register_rights``).
+    """Every right of the current app: the enabled plugins' (``register_rights``) and core's.
 
     Raises ``ValueError`` when two rights share a key.
     """

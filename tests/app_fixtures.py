@@ -1,25 +1,20 @@
-"""Test fixtures: the host app on a migrated database (SQLite, or PostgreSQL when
+"""pytest plugin with the app fixtures: the host app on a migrated database (SQLite, or PostgreSQL when
 ``TRICOMA_TEST_DATABASE_URL`` is set), a logged-in client, and the test plugins of
 ``tests/plugins/``."""
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "plugins"))
-sys.path.insert(0, HERE)
 
 from hostapp import create_app  # noqa: E402
 from hostapp.cli import upgrade_database  # noqa: E402
 from hostapp.extensions import db  # noqa: E402
 from hostapp.models import Group, User  # noqa: E402
-
-pytest_plugins = ["mailstack_fixture"] if os.path.exists(os.path.join(HERE, "mailstack_fixture.py")) else []
 
 PASSWORD = "correct horse battery"
 

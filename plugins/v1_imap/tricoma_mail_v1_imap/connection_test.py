@@ -1,0 +1,254 @@
+"""The Test action for external mailboxes: IMAP and SMTP checked step by step, each step with a
+typed result, so the user learns exactly what is wrong."""
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+import time
+from typing import Callable
+
+from imapclient import IMAPClient
+from imapclient import exceptions as imap_exceptions
+
+from tricoma_mail_plugin import MailboxSettings, ServerSettings, TestStep, make_step
+
+from .errors import classify, short
+from .tls import is_loopback, tls_context
+
+IMAP_STEPS = ("resolve", "connect", "greeting", "login", "capabilities", "folders")
+SMTP_STEPS = ("resolve", "connect", "greeting", "ehlo", "auth")
+
+
+def run(settings: MailboxSettings) -> list[TestStep]:
+    steps = _test_imap(settings.imap)
+    if settings.smtp is None:
+        steps.append(make_step("smtp", "connect", "not_configured"))
+    else:
+        steps.extend(_test_smtp(settings.smtp))
+    return steps
+
+
+class _Recorder:
+    """Collects steps; after the first failure the remaining ones are reported as skipped."""
+
+    def __init__(self, protocol: str, planned: tuple[str, ...]) -> None:
+        self.protocol = protocol
+        self.planned = list(planned)
+        self.steps: list[TestStep] = []
+        self.failed = False
+
+    def run(self, step: str, action: Callable[[], str | None], failure_code: Callable[[BaseException], str] = classify):
+        if self.failed:
+            return None
+        started = time.monotonic()
+        try:
+            detail = action() or ""
+        except Exception as error:  # noqa: BLE001 - every failure becomes a typed step
+            self.fail(step, failure_code(error), short(error), time.monotonic() - started)
+            return None
+        self.steps.append(make_step(self.protocol, step, "ok", detail, time.monotonic() - started))
+        return True
+
+    def fail(self, step: str, code: str, detail: str = "", seconds: float = 0.0) -> None:
+        self.steps.append(make_step(self.protocol, step, code, detail, seconds))
+        self.failed = True
+
+    def finish(self) -> list[TestStep]:
+        done = {step.step for step in self.steps}
+        for step in self.planned:
+            if step not in done:
+                self.steps.append(make_step(self.protocol, step, "skipped"))
+        return self.steps
+
+
+def _resolve(server: ServerSettings) -> str:
+    addresses = socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM)
+    return ", ".join(sorted({address[4][0] for address in addresses}))
+
+
+def _test_imap(server: ServerSettings) -> list[TestStep]:
+    planned = IMAP_STEPS[:2] + (("tls",) if server.security == "tls" else ()) + IMAP_STEPS[2:3] + (
+        ("starttls",) if server.security == "starttls" else ()) + IMAP_STEPS[3:]
+    recorder = _Recorder("imap", planned)
+    if not server.host:
+        recorder.fail("connect", "not_configured")
+        return recorder.finish()
+    if server.security == "none" and not is_loopback(server.host):
+        recorder.fail("connect", "plain_not_allowed")
+        return recorder.finish()
+    recorder.run("resolve", lambda: _resolve(server))
+    context = tls_context(server.ca_file)
+    state: dict = {}
+
+    def connect():
+        state["socket"] = socket.create_connection((server.host, server.port), timeout=server.timeout)
+
+    def wrap():
+        state["socket"] = context.wrap_socket(state["socket"], server_hostname=server.host)
+        return state["socket"].version()
+
+    def greeting():
+        state["socket"].settimeout(server.timeout)
+        line = state["socket"].makefile("rb").readline(4096)
+        if not line.startswith((b"* OK", b"* PREAUTH")):
+            raise _Typed("not_imap_server", line[:100].decode("latin-1", "replace").strip())
+        return line[:120].decode("latin-1", "replace").strip()
+
+    recorder.run("connect", connect)
+    if server.security == "tls":
+        recorder.run("tls", wrap)
+    recorder.run("greeting", greeting, _typed_or_classify)
+    _close_socket(state.get("socket"))
+    if recorder.failed:
+        return recorder.finish()
+
+    def open_client():
+        client = IMAPClient(server.host, server.port, ssl=server.security == "tls",
+                            ssl_context=context, timeout=server.timeout)
+        state["client"] = client
+        if server.security == "starttls":
+            if b"STARTTLS" not in client.capabilities():
+                raise _Typed("starttls_not_offered")
+            client.starttls(context)
+            return client._imap.sock.version()
+        return None
+
+    def login():
+        if "client" not in state:
+            open_client()
+        client = state["client"]
+        if server.auth == "xoauth2":
+            client.oauth2_login(server.username, server.password)
+        else:
+            if b"LOGINDISABLED" in client.capabilities():
+                raise _Typed("auth_method_not_offered", "LOGINDISABLED")
+            client.login(server.username, server.password)
+        return server.username
+
+    def capabilities():
+        names = sorted(c.decode() for c in state["client"].capabilities())
+        return " ".join(names)
+
+    def folders():
+        listed = state["client"].list_folders()
+        return f"{len(listed)} folders"
+
+    if server.security == "starttls":
+        recorder.run("starttls", open_client, _typed_or_classify)
+    recorder.run("login", login, _login_failure)
+    recorder.run("capabilities", capabilities)
+    recorder.run("folders", folders)
+    client = state.get("client")
+    if client is not None:
+        try:
+            client.logout()
+        except Exception:  # noqa: BLE001
+            pass
+    return recorder.finish()
+
+
+def _test_smtp(server: ServerSettings) -> list[TestStep]:
+    planned = ("resolve", "connect") + (("tls",) if server.security == "tls" else ()) + (
+        "greeting", "ehlo") + (("starttls",) if server.security == "starttls" else ()) + ("auth",)
+    recorder = _Recorder("smtp", planned)
+    if not server.host:
+        recorder.fail("connect", "not_configured")
+        return recorder.finish()
+    if server.security == "none" and not is_loopback(server.host):
+        recorder.fail("connect", "plain_not_allowed")
+        return recorder.finish()
+    recorder.run("resolve", lambda: _resolve(server))
+    context = tls_context(server.ca_file)
+    smtp = smtplib.SMTP(timeout=server.timeout)
+    state: dict = {}
+
+    def connect():
+        state["socket"] = socket.create_connection((server.host, server.port), timeout=server.timeout)
+
+    def wrap():
+        state["socket"] = context.wrap_socket(state["socket"], server_hostname=server.host)
+        return state["socket"].version()
+
+    def greeting():
+        smtp.sock = state["socket"]
+        smtp.file = None
+        code, message = smtp.getreply()
+        if code != 220:
+            raise _Typed("not_smtp_server", f"{code} {message[:100]!r}")
+        return f"{code} {message.decode('latin-1', 'replace')[:100]}"
+
+    def ehlo():
+        code, message = smtp.ehlo()
+        if code != 250:
+            raise _Typed("protocol_error", f"{code}")
+        return " ".join(sorted(smtp.esmtp_features))
+
+    def starttls():
+        if not smtp.has_extn("starttls"):
+            raise _Typed("starttls_not_offered")
+        smtp.starttls(context=context)
+        smtp.ehlo()
+
+    def auth():
+        if not smtp.has_extn("auth"):
+            raise _Typed("auth_method_not_offered", "no AUTH in EHLO")
+        if server.auth == "xoauth2":
+            smtp.auth("XOAUTH2", lambda challenge=None: f"user={server.username}\x01auth=Bearer {server.password}\x01\x01")
+        else:
+            smtp.login(server.username, server.password)
+        return server.username
+
+    recorder.run("connect", connect)
+    if server.security == "tls":
+        recorder.run("tls", wrap)
+    recorder.run("greeting", greeting, _typed_or_classify)
+    recorder.run("ehlo", ehlo, _typed_or_classify)
+    if server.security == "starttls":
+        recorder.run("starttls", starttls, _typed_or_classify)
+    recorder.run("auth", auth, _login_failure)
+    try:
+        if smtp.sock is not None:
+            smtp.quit()
+    except Exception:  # noqa: BLE001
+        smtp.close()
+    _close_socket(state.get("socket"))
+    return recorder.finish()
+
+
+class _Typed(Exception):
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(detail or code)
+        self.code = code
+
+
+def _typed_or_classify(error: BaseException) -> str:
+    if isinstance(error, _Typed):
+        return error.code
+    if isinstance(error, (smtplib.SMTPServerDisconnected, EOFError)):
+        return "connection_lost"
+    return classify(error)
+
+
+def _login_failure(error: BaseException) -> str:
+    if isinstance(error, _Typed):
+        return error.code
+    if isinstance(error, imap_exceptions.LoginError):
+        return "wrong_password"
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return "wrong_password"
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return "auth_method_not_offered"
+    if isinstance(error, smtplib.SMTPException) and "No suitable authentication method" in str(error):
+        return "auth_method_not_offered"
+    if isinstance(error, (imap_exceptions.IMAPClientError,)) and "STARTTLS" in str(error).upper():
+        return "starttls_not_offered"
+    return classify(error)
+
+
+def _close_socket(sock) -> None:
+    if sock is not None:
+        try:
+            sock.close()
+        except OSError:
+            pass

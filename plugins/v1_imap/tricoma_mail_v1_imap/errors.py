@@ -1,0 +1,72 @@
+"""Translation of socket, TLS, imaplib/imapclient and smtplib errors into core's exception tree.
+
+Messages never contain a password: only the exception's class and the server's reply text.
+"""
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import smtplib
+import socket
+import ssl
+
+from imapclient import exceptions as imap_exceptions
+
+from tricoma_mail_plugin import (
+    CapabilityError,
+    FolderNotFound,
+    MailboxAuthError,
+    MailboxConnectionError,
+    MailError,
+)
+
+
+def classify(error: BaseException) -> str:
+    """A typed code for a connection-level error (the ``TestStep.code`` vocabulary)."""
+    if isinstance(error, socket.gaierror):
+        return "cannot_resolve"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection_refused"
+    if isinstance(error, (socket.timeout, TimeoutError)):
+        return "timeout"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return "certificate_invalid"
+    if isinstance(error, ssl.SSLError):
+        reason = (getattr(error, "reason", "") or str(error)).upper()
+        if "WRONG_VERSION_NUMBER" in reason or "RECORD_LAYER" in reason or "PACKET_LENGTH" in reason:
+            return "tls_to_plain_port"
+        return "tls_failed"
+    if isinstance(error, (ConnectionResetError, BrokenPipeError, EOFError)):
+        return "connection_lost"
+    if isinstance(error, (imap_exceptions.LoginError, smtplib.SMTPAuthenticationError)):
+        return "wrong_password"
+    if isinstance(error, OSError):
+        return "connection_failed"
+    return "protocol_error"
+
+
+def short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}"[:300]
+
+
+@contextlib.contextmanager
+def translated_imap_errors(folder: str | None = None):
+    """Turn library errors inside the block into core's exceptions."""
+    try:
+        yield
+    except MailError:
+        raise
+    except imap_exceptions.LoginError as error:
+        raise MailboxAuthError() from error
+    except imap_exceptions.CapabilityError as error:
+        raise CapabilityError(short(error)) from error
+    except (imap_exceptions.IMAPClientError, imaplib.IMAP4.error) as error:
+        text = str(error)
+        if folder is not None and ("NONEXISTENT" in text.upper() or "doesn't exist" in text):
+            raise FolderNotFound() from error
+        if isinstance(error, imaplib.IMAP4.abort):
+            raise MailboxConnectionError(short(error)) from error
+        raise MailError(short(error)) from error
+    except (OSError, EOFError, ssl.SSLError) as error:
+        raise MailboxConnectionError(short(error)) from error

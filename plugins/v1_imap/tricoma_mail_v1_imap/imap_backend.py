@@ -1,0 +1,302 @@
+"""The external (v1) mailbox backend: IMAP through imapclient, SMTP submission through smtplib."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Iterable, Iterator, Sequence
+
+from flask_babel import lazy_gettext as _l
+from imapclient import IMAPClient
+
+from tricoma_mail_plugin import (
+    CapabilityError,
+    Changes,
+    FlagChange,
+    Folder,
+    FolderStatus,
+    MailboxBackend,
+    MailboxConnectionError,
+    MessageSummary,
+    RecipientResult,
+    TestStep,
+)
+
+from . import connection_test, smtp_submission
+from .errors import translated_imap_errors
+from .summaries import fetch_items, summary_from_fetch
+from .tls import is_loopback, tls_context
+
+BATCH_SIZE = 500
+SPECIAL_USE_FLAGS = ("\\Sent", "\\Trash", "\\Drafts", "\\Junk", "\\Archive", "\\All", "\\Flagged")
+_VANISHED = re.compile(rb"^\s*(?:\(EARLIER\)\s*)?([0-9:,]+)\s*$")
+
+
+def compress_uids(uids: Iterable[int]) -> list[str]:
+    """Sorted UIDs as IMAP ranges (``1:5,7,9:12``), split so no command gets too long."""
+    ranges: list[str] = []
+    ordered = sorted(set(uids))
+    start = previous = None
+    for uid in ordered:
+        if start is None:
+            start = previous = uid
+        elif uid == previous + 1:
+            previous = uid
+        else:
+            ranges.append(f"{start}:{previous}" if start != previous else str(start))
+            start = previous = uid
+    if start is not None:
+        ranges.append(f"{start}:{previous}" if start != previous else str(start))
+    chunks, current, length = [], [], 0
+    for item in ranges:
+        if current and length + len(item) > 8000:
+            chunks.append(",".join(current))
+            current, length = [], 0
+        current.append(item)
+        length += len(item) + 1
+    if current:
+        chunks.append(",".join(current))
+    return chunks
+
+
+def parse_uid_set(text: bytes) -> list[int]:
+    uids: list[int] = []
+    for part in text.split(b","):
+        if b":" in part:
+            low, high = sorted(int(x) for x in part.split(b":"))
+            uids.extend(range(low, high + 1))
+        elif part.strip():
+            uids.append(int(part))
+    return uids
+
+
+class ImapBackend(MailboxBackend):
+    kind = "imap"
+    label = _l("External mailbox (IMAP/SMTP)")
+
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        self._client: IMAPClient | None = None
+        self._capabilities: frozenset[str] = frozenset()
+        self._qresync = False
+
+    # -- connection ------------------------------------------------------------------------
+    def test_connection(self) -> list[TestStep]:
+        return connection_test.run(self.settings)
+
+    def connect(self) -> None:
+        if self._client is not None:
+            return
+        imap = self.settings.imap
+        if imap.security == "none" and not is_loopback(imap.host):
+            raise MailboxConnectionError(str(_l("Unencrypted connections are allowed only to this machine.")))
+        with translated_imap_errors():
+            context = tls_context(imap.ca_file)
+            client = IMAPClient(imap.host, imap.port, ssl=imap.security == "tls",
+                                ssl_context=context, timeout=imap.timeout)
+            try:
+                if imap.security == "starttls":
+                    client.starttls(context)
+                if imap.auth == "xoauth2":
+                    client.oauth2_login(imap.username, imap.password)
+                else:
+                    client.login(imap.username, imap.password)
+                client.normalise_times = False
+                self._capabilities = frozenset(
+                    c.decode().upper() if isinstance(c, bytes) else str(c).upper()
+                    for c in client.capabilities()
+                )
+                if "QRESYNC" in self._capabilities:
+                    client.enable("QRESYNC")
+                    self._qresync = True
+            except BaseException:
+                _quietly_close(client)
+                raise
+        self._client = client
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            _quietly_close(client)
+
+    def capabilities(self) -> frozenset[str]:
+        return self._capabilities
+
+    @property
+    def client(self) -> IMAPClient:
+        if self._client is None:
+            raise MailboxConnectionError("not connected")
+        return self._client
+
+    # -- folders ---------------------------------------------------------------------------
+    def list_folders(self, with_counts: bool = False) -> list[Folder]:
+        with translated_imap_errors():
+            listed = self.client.list_folders()
+            folders = []
+            for flags, delimiter, name in listed:
+                flag_names = tuple(_text(flag) for flag in flags)
+                special = next((f for f in flag_names if f in SPECIAL_USE_FLAGS and f != "\\Flagged"), None)
+                messages = unseen = None
+                if with_counts and not any(f.lower() == "\\noselect" for f in flag_names):
+                    status = self.client.folder_status(name, ["MESSAGES", "UNSEEN"])
+                    messages, unseen = status.get(b"MESSAGES"), status.get(b"UNSEEN")
+                folders.append(Folder(name, _text(delimiter) if delimiter else None, flag_names,
+                                      special, messages, unseen))
+        return folders
+
+    def create_folder(self, name: str) -> None:
+        with translated_imap_errors(name):
+            self.client.create_folder(name)
+            self.client.subscribe_folder(name)
+
+    def rename_folder(self, old: str, new: str) -> None:
+        with translated_imap_errors(old):
+            self.client.rename_folder(old, new)
+            self.client.subscribe_folder(new)
+
+    def delete_folder(self, name: str) -> None:
+        with translated_imap_errors(name):
+            self.client.delete_folder(name)
+
+    # -- messages --------------------------------------------------------------------------
+    def select(self, folder: str, readonly: bool = True) -> FolderStatus:
+        with translated_imap_errors(folder):
+            self.client._imap.untagged_responses.clear()
+            response = self.client.select_folder(folder, readonly=readonly)
+        modseq = response.get(b"HIGHESTMODSEQ")
+        return FolderStatus(
+            name=folder,
+            uidvalidity=int(response.get(b"UIDVALIDITY", 0)),
+            uidnext=int(response.get(b"UIDNEXT", 0)),
+            messages=int(response.get(b"EXISTS", 0)),
+            highestmodseq=int(modseq) if modseq is not None and "CONDSTORE" in self._capabilities else None,
+        )
+
+    def search_uids(self, start: int = 1) -> list[int]:
+        with translated_imap_errors():
+            uids = self.client.search(["UID", f"{max(start, 1)}:*"])
+        # "n:*" also matches the highest UID when every UID is below n.
+        return sorted(uid for uid in uids if uid >= start)
+
+    def fetch_summaries(self, uids: Sequence[int]) -> Iterator[MessageSummary]:
+        items = fetch_items("CONDSTORE" in self._capabilities, "PREVIEW" in self._capabilities)
+        ordered = sorted(set(uids))
+        for offset in range(0, len(ordered), BATCH_SIZE):
+            batch = ordered[offset:offset + BATCH_SIZE]
+            with translated_imap_errors():
+                response = {}
+                for chunk in compress_uids(batch):
+                    response.update(self.client.fetch(chunk, items))
+            for uid in sorted(response):
+                yield summary_from_fetch(uid, response[uid])
+
+    def changes_since(self, status: FolderStatus, modseq: int | None, known_uids: Sequence[int]) -> Changes:
+        with translated_imap_errors(status.name):
+            if modseq is not None and status.highestmodseq is not None:
+                modifiers = [f"CHANGEDSINCE {modseq}"] + (["VANISHED"] if self._qresync else [])
+                self.client._imap.untagged_responses.pop("VANISHED", None)
+                response = self.client.fetch("1:*", ["UID", "FLAGS"], modifiers=modifiers)
+                vanished = None
+                if self._qresync:
+                    vanished = []
+                    for line in self.client._imap.untagged_responses.pop("VANISHED", []):
+                        match = _VANISHED.match(line if isinstance(line, bytes) else str(line).encode())
+                        if match:
+                            vanished.extend(parse_uid_set(match.group(1)))
+            else:
+                response = {}
+                for chunk in compress_uids(known_uids):
+                    response.update(self.client.fetch(chunk, ["UID", "FLAGS"]))
+                vanished = None
+        changes = tuple(
+            FlagChange(uid, tuple(_text(f) for f in data.get(b"FLAGS", ())),
+                       int(data[b"MODSEQ"][0]) if data.get(b"MODSEQ") else None)
+            for uid, data in sorted(response.items())
+        )
+        return Changes(changes, tuple(sorted(set(vanished))) if vanished is not None else None)
+
+    def fetch_message(self, uid: int) -> bytes | None:
+        with translated_imap_errors():
+            response = self.client.fetch([uid], ["BODY.PEEK[]"])
+        data = response.get(uid)
+        return data.get(b"BODY[]") if data else None
+
+    def set_flags(self, uids: Iterable[int], add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
+        uids, add, remove = list(uids), list(add), list(remove)
+        if not uids:
+            return
+        with translated_imap_errors():
+            for chunk in compress_uids(uids):
+                if add:
+                    self.client.add_flags(chunk, add, silent=True)
+                if remove:
+                    self.client.remove_flags(chunk, remove, silent=True)
+
+    def copy(self, uids: Sequence[int], target: str) -> dict[int, int]:
+        mapping: dict[int, int] = {}
+        with translated_imap_errors(target):
+            for chunk in compress_uids(uids):
+                mapping.update(_copyuid(self.client.copy(chunk, target)))
+        return mapping
+
+    def move(self, uids: Sequence[int], target: str) -> dict[int, int]:
+        if "MOVE" not in self._capabilities:
+            mapping = self.copy(uids, target)
+            self.expunge(uids)
+            return mapping
+        mapping: dict[int, int] = {}
+        with translated_imap_errors(target):
+            for chunk in compress_uids(uids):
+                self.client._imap.untagged_responses.pop("OK", None)
+                self.client.move(chunk, target)
+                for line in self.client._imap.untagged_responses.pop("OK", []):
+                    mapping.update(_copyuid_from_text(line))
+        return mapping
+
+    def expunge(self, uids: Sequence[int]) -> None:
+        if not uids:
+            return
+        if "UIDPLUS" not in self._capabilities:
+            raise CapabilityError(str(_l("The server cannot delete single messages (no UIDPLUS).")))
+        with translated_imap_errors():
+            for chunk in compress_uids(uids):
+                self.client.add_flags(chunk, ["\\Deleted"], silent=True)
+                self.client.uid_expunge(chunk)
+
+    def append(self, folder: str, message: bytes, flags: Iterable[str] = (),
+               internal_date: datetime | None = None) -> int | None:
+        with translated_imap_errors(folder):
+            response = self.client.append(folder, message, flags=list(flags), msg_time=internal_date)
+        match = re.search(rb"APPENDUID \d+ (\d+)", response or b"")
+        return int(match.group(1)) if match else None
+
+    # -- sending ---------------------------------------------------------------------------
+    def submit(self, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]:
+        return smtp_submission.submit(self.settings.smtp, sender, recipients, message)
+
+
+def _copyuid(response) -> dict[int, int]:
+    if isinstance(response, (bytes, str)):
+        return _copyuid_from_text(response)
+    return {}
+
+
+def _copyuid_from_text(text) -> dict[int, int]:
+    data = text if isinstance(text, bytes) else str(text).encode()
+    match = re.search(rb"COPYUID \d+ ([0-9:,]+) ([0-9:,]+)", data)
+    if not match:
+        return {}
+    return dict(zip(parse_uid_set(match.group(1)), parse_uid_set(match.group(2))))
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _quietly_close(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # noqa: BLE001 - closing a broken connection must not raise
+        try:
+            client.shutdown()
+        except Exception:  # noqa: BLE001
+            pass

@@ -1,0 +1,112 @@
+"""The docs keep up with the code: every hook is documented with its exact signature and has a
+test, and the example plugin shown in ``docs/writing_plugins.md`` is the one in
+``docs/examples/hello``."""
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from tricoma_mail_plugin import hookspecs
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+TESTS = ROOT / "tests"
+EXAMPLE = DOCS / "examples" / "hello"
+PREFIX = hookspecs.PROJECT_NAME + "_"
+
+
+def hook_signatures() -> dict[str, str]:
+    """Every hookspec, by name without the prefix, as ``name(args)``."""
+    specs = {}
+    for name, function in vars(hookspecs).items():
+        if callable(function) and hasattr(function, hookspecs.PROJECT_NAME + "_spec"):
+            short = name.removeprefix(PREFIX)
+            specs[short] = f"{short}{inspect.signature(function)}"
+    return specs
+
+
+HOOKS = hook_signatures()
+
+
+def documented_hooks() -> dict[str, str]:
+    """The ``## name(args)`` headings of docs/plugin_hooks.md, by name."""
+    text = (DOCS / "plugin_hooks.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (\w+\(.*\))\s*$", text, re.M)
+    return {heading.split("(")[0]: heading for heading in headings}
+
+
+def test_hookspecs_are_found():
+    assert "resolve_folder" in HOOKS and len(HOOKS) >= 10, HOOKS
+
+
+@pytest.mark.parametrize("hook", sorted(HOOKS))
+def test_plugin_hooks_are_documented(hook):
+    documented = documented_hooks()
+    assert hook in documented, f"docs/plugin_hooks.md has no heading '## {HOOKS[hook]}'"
+    assert documented[hook] == HOOKS[hook], (
+        f"docs/plugin_hooks.md documents '{documented[hook]}', the hookspec is '{HOOKS[hook]}'"
+    )
+
+
+def test_plugin_hooks_docs_document_only_existing_hooks():
+    unknown = sorted(set(documented_hooks()) - set(HOOKS))
+    assert not unknown, f"docs/plugin_hooks.md documents hooks that do not exist: {unknown}"
+
+
+def names_of_tests() -> set[str]:
+    """The names of every test function under tests/ (methods of test classes included)."""
+    names = set()
+    for path in sorted(TESTS.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if node.name.startswith("test_"):
+                    names.add(node.name)
+    return names
+
+
+def test_plugin_hooks_have_tests():
+    tests = names_of_tests()
+    missing = sorted(f"test_hook_{hook}" for hook in HOOKS if f"test_hook_{hook}" not in tests)
+    assert not missing, f"hooks without a test under tests/: {', '.join(missing)}"
+
+
+# A file shown in docs/writing_plugins.md: a line "`docs/examples/hello/<path>`:", a blank line,
+# then a fenced code block holding the file's text.
+SHOWN_FILE = re.compile(r"^`(docs/examples/hello/[^`]+)`:\n\n```[\w+-]*\n(.*?)\n```$", re.M | re.S)
+
+
+def shown_files() -> dict[str, str]:
+    text = (DOCS / "writing_plugins.md").read_text(encoding="utf-8")
+    return {path: code for path, code in SHOWN_FILE.findall(text)}
+
+
+def example_files() -> list[str]:
+    skipped = {"__pycache__", "build"}
+    return sorted(
+        path.relative_to(ROOT).as_posix()
+        for path in EXAMPLE.rglob("*")
+        if path.is_file()
+        and not skipped & set(path.parts)
+        and not any(part.endswith(".egg-info") for part in path.parts)
+    )
+
+
+def test_writing_plugins_shows_every_file_of_the_example():
+    shown = shown_files()
+    assert set(example_files()) <= set(shown), (
+        f"docs/writing_plugins.md does not show {sorted(set(example_files()) - set(shown))}"
+    )
+
+
+@pytest.mark.parametrize("path", sorted(shown_files()))
+def test_writing_plugins_shows_the_example_files_as_they_are(path):
+    file = ROOT / path
+    assert file.is_file(), f"docs/writing_plugins.md shows {path}, which does not exist"
+    assert shown_files()[path] == file.read_text(encoding="utf-8").removesuffix("\n"), (
+        f"the code shown for {path} in docs/writing_plugins.md differs from the file"
+    )

@@ -1,0 +1,214 @@
+"""The mailbox backend contract: what core asks of any mail server.
+
+A backend plugin (v1 external IMAP, v2 hosted, a third party's JMAP…) subclasses
+:class:`MailboxBackend` and returns the class from ``register_backends``. Core never branches
+on a backend's kind; everything that differs lives behind these methods. Library errors are
+translated into core's exception tree (:mod:`tricoma_mail_plugin.errors`) inside the backend.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Iterable, Iterator, Sequence
+
+from .folders import Folder
+
+SECURITY_MODES: tuple[str, ...] = ("tls", "starttls", "none")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How to reach and log in to one server (IMAP or SMTP). ``password`` never appears in repr."""
+
+    host: str
+    port: int
+    security: str  # "tls", "starttls" or "none" (plain; loopback only)
+    username: str
+    password: str = field(default="", repr=False)
+    auth: str = "password"  # "password" or "xoauth2" (then password holds the access token)
+    timeout: float = 20.0
+    ca_file: str | None = None  # extra trusted certificates (a private CA, a test server)
+
+
+@dataclass(frozen=True)
+class MailboxSettings:
+    """Everything a backend needs to serve one mailbox."""
+
+    imap: ServerSettings
+    smtp: ServerSettings | None
+    sender_address: str = ""
+
+
+@dataclass(frozen=True)
+class TestStep:
+    """One step of a connection test.
+
+    ``code`` is a stable, typed result (``"ok"``, ``"cannot_resolve"``, ``"connection_refused"``,
+    ``"timeout"``, ``"certificate_invalid"``, ``"tls_to_plain_port"``, ``"tls_failed"``,
+    ``"wrong_password"``, ``"auth_method_not_offered"``, ``"not_imap_server"``,
+    ``"not_smtp_server"``, ``"starttls_not_offered"``, ``"plain_not_allowed"``,
+    ``"protocol_error"``, ``"skipped"``); ``message`` is for the user, in their language.
+    """
+
+    protocol: str  # "imap" or "smtp"
+    step: str  # "resolve", "connect", "tls", "greeting", "login", "capabilities", "folders", "ehlo", "starttls", "auth"
+    code: str
+    message: str
+    detail: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.code == "ok"
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    """What selecting a folder tells: the sync checkpoint values."""
+
+    name: str
+    uidvalidity: int
+    uidnext: int
+    messages: int
+    highestmodseq: int | None = None  # None when the server has no CONDSTORE
+
+
+@dataclass(frozen=True)
+class MessageSummary:
+    """A message as the local cache keeps it: envelope, flags and a preview, no body."""
+
+    uid: int
+    flags: tuple[str, ...]
+    size: int
+    internal_date: datetime | None
+    from_: str
+    to: str
+    cc: str
+    subject: str
+    date: datetime | None
+    message_id: str
+    in_reply_to: str
+    references: str
+    has_attachment: bool
+    preview: str
+    modseq: int | None = None
+
+
+@dataclass(frozen=True)
+class FlagChange:
+    uid: int
+    flags: tuple[str, ...]
+    modseq: int | None = None
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed in a folder since a checkpoint: new flags and expunged UIDs."""
+
+    flag_changes: tuple[FlagChange, ...]
+    vanished: tuple[int, ...] | None  # None: the server cannot say, the caller diffs UIDs
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    address: str
+    accepted: bool
+    code: int
+    message: str
+
+
+class MailboxBackend(abc.ABC):
+    """One connection to one mailbox. Open with ``with backend:``; not thread-safe."""
+
+    kind: ClassVar[str]
+    #: Shown where the admin chooses a backend.
+    label: ClassVar[str]
+
+    def __init__(self, settings: MailboxSettings) -> None:
+        self.settings = settings
+
+    def __enter__(self) -> "MailboxBackend":
+        self.connect()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- connection --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def test_connection(self) -> list[TestStep]:
+        """Check IMAP and SMTP step by step; never raises for a server's failure."""
+
+    @abc.abstractmethod
+    def connect(self) -> None:
+        """Connect and log in to the mail store."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Log out and close; safe to call twice."""
+
+    @abc.abstractmethod
+    def capabilities(self) -> frozenset[str]:
+        """The server's capabilities in upper case (e.g. ``"CONDSTORE"``, ``"MOVE"``)."""
+
+    # -- folders -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def list_folders(self, with_counts: bool = False) -> list[Folder]:
+        """Every folder with delimiter, flags and special use (and counts if asked)."""
+
+    @abc.abstractmethod
+    def create_folder(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    def rename_folder(self, old: str, new: str) -> None: ...
+
+    @abc.abstractmethod
+    def delete_folder(self, name: str) -> None: ...
+
+    # -- messages ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def select(self, folder: str, readonly: bool = True) -> FolderStatus:
+        """Select ``folder`` and return its checkpoint values."""
+
+    @abc.abstractmethod
+    def search_uids(self) -> list[int]:
+        """Every UID of the selected folder, ascending."""
+
+    @abc.abstractmethod
+    def fetch_summaries(self, uids: Sequence[int]) -> Iterator[MessageSummary]:
+        """Summaries of ``uids`` in the selected folder (missing UIDs are skipped)."""
+
+    @abc.abstractmethod
+    def changes_since(self, status: FolderStatus, modseq: int | None, known_uids: Sequence[int]) -> Changes:
+        """Flag changes and expunges since ``modseq`` (CONDSTORE/QRESYNC), or a full flag scan
+        of ``known_uids`` when the server has no CONDSTORE."""
+
+    @abc.abstractmethod
+    def fetch_message(self, uid: int) -> bytes | None:
+        """The raw RFC 5322 bytes of one message (``None`` if it is gone)."""
+
+    @abc.abstractmethod
+    def set_flags(self, uids: Iterable[int], add: Iterable[str] = (), remove: Iterable[str] = ()) -> None: ...
+
+    @abc.abstractmethod
+    def copy(self, uids: Sequence[int], target: str) -> dict[int, int]:
+        """Copy to ``target``; returns old UID → new UID where the server tells (UIDPLUS)."""
+
+    @abc.abstractmethod
+    def move(self, uids: Sequence[int], target: str) -> dict[int, int]:
+        """Move to ``target`` (UID MOVE, else copy + flag + UID EXPUNGE of exactly ``uids``)."""
+
+    @abc.abstractmethod
+    def expunge(self, uids: Sequence[int]) -> None:
+        """Delete exactly ``uids`` for good (``\\Deleted`` + UID EXPUNGE); never a bare EXPUNGE."""
+
+    @abc.abstractmethod
+    def append(self, folder: str, message: bytes, flags: Iterable[str] = (),
+               internal_date: datetime | None = None) -> int | None:
+        """Store ``message`` in ``folder``; returns its UID where the server tells (UIDPLUS)."""
+
+    # -- sending -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def submit(self, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]:
+        """Hand ``message`` to the SMTP server; one result per recipient."""
