@@ -8,7 +8,7 @@ import os
 import secrets
 from typing import Any, Mapping
 
-from flask import Flask, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -74,7 +74,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def select_locale() -> str:
-    """The user's chosen language, else the session's, else the browser's best match."""
+    """The user's chosen language, else the session's, else the browser's best match; outside
+    a request (CLI, jobs) the default locale."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.language:
         return current_user.language
     if session.get("language") in ("de", "en"):

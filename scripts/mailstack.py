@@ -191,7 +191,9 @@ def make_profiles(port_offset: int = 0) -> dict[int, Profile]:
     for profile in profiles.values():
         for service, port in profile.ports.items():
             if not 0 < port < 65536:
-                raise MailStackError(f"port offset {port_offset} puts {profile.name} {service} on invalid port {port}")
+                raise MailStackError(
+                    f"port offset {port_offset} puts {profile.name} {service} on invalid port {port}"
+                )
     return profiles
 
 
@@ -898,7 +900,9 @@ class MailStack:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         pending = {
-            (profile, service): port for profile in self.profiles.values() for service, port in profile.ports.items()
+            (profile, service): port
+            for profile in self.profiles.values()
+            for service, port in profile.ports.items()
         }
         while pending:
             for (profile, service), port in list(pending.items()):
@@ -1105,7 +1109,9 @@ def _generated_message(
         msg["References"] = parent_id
     else:
         topic = rng.choice(_TOPICS)
-        msg["Subject"] = topic.format(n=10000 + i, date=when.strftime("%d.%m.%Y"), q=when.month // 4 + 1, year=when.year)
+        msg["Subject"] = topic.format(
+            n=10000 + i, date=when.strftime("%d.%m.%Y"), q=(when.month - 1) // 3 + 1, year=when.year
+        )
     text = _body_text(rng, name)
     msg.set_content(text)
     if rng.random() < 0.25:
@@ -1126,7 +1132,9 @@ def _body_text(rng: random.Random, sender_name: str) -> str:
 def _attach(msg: EmailMessage, rng: random.Random, i: int) -> None:
     kind = rng.choice(("csv", "pdf", "png"))
     if kind == "csv":
-        rows = "\n".join(f"{n};Artikel {n};{rng.randint(1, 50)};{rng.randint(100, 9999) / 100:.2f}" for n in range(20))
+        rows = "\n".join(
+            f"{n};Artikel {n};{rng.randint(1, 50)};{rng.randint(100, 9999) / 100:.2f}" for n in range(20)
+        )
         msg.add_attachment(f"Pos;Bezeichnung;Menge;Preis\n{rows}\n".encode(), maintype="text", subtype="csv",
                            filename=f"positionen-{i}.csv")  # fmt: skip
     elif kind == "pdf":
@@ -1135,7 +1143,9 @@ def _attach(msg: EmailMessage, rng: random.Random, i: int) -> None:
         msg.add_attachment(_PNG_1X1, maintype="image", subtype="png", filename="logo.png")
 
 
-def append_messages(profile: Profile, email: str, password: str, folder: str, messages: Iterable[SeedMessage]) -> int:
+def append_messages(
+    profile: Profile, email: str, password: str, folder: str, messages: Iterable[SeedMessage]
+) -> int:
     """MULTIAPPEND ``messages`` in batches to ``folder`` (created when missing) over plain IMAP."""
     from imapclient import IMAPClient  # only ``fill`` needs it
     from imapclient.exceptions import IMAPClientError, LoginError
@@ -1206,14 +1216,19 @@ def _parser() -> argparse.ArgumentParser:
     # SUPPRESS: options given after the command must not reset those given before it
     common.add_argument("--dir", default=argparse.SUPPRESS, help="state dir (env TRICOMA_MAILSTACK_DIR)")
     common.add_argument(
-        "--port-offset", type=int, default=argparse.SUPPRESS, help="added to every port (env TRICOMA_MAILSTACK_PORT_OFFSET)"
+        "--port-offset",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="added to every port (env TRICOMA_MAILSTACK_PORT_OFFSET)",
     )
     parser = argparse.ArgumentParser(prog="mailstack", description=__doc__.split("\n\n")[0], parents=[common])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("start", parents=[common], help="install if needed, configure and start both profiles")
     commands.add_parser("stop", parents=[common], help="stop the stack of this state dir")
     commands.add_parser("status", parents=[common], help="show each daemon; exit 3 unless all run")
-    add_user = commands.add_parser("add-user", parents=[common], help="provision a user in a profile's SQLite table")
+    add_user = commands.add_parser(
+        "add-user", parents=[common], help="provision a user in a profile's SQLite table"
+    )
     add_user.add_argument("email")
     add_user.add_argument("password")
     add_user.add_argument("--profile", type=int, default=1, choices=(1, 2))

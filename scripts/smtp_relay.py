@@ -120,6 +120,8 @@ class RcptVerdict:
 
 def probe_recipient(ports: list[int], address: str) -> RcptVerdict:
     """Offer ``address`` to each LMTP server in turn (MAIL FROM:<> / RCPT TO, then RSET)."""
+    if not address.isascii():  # no stack user has one, and smtplib cannot send it without SMTPUTF8
+        return RcptVerdict(None, f"550 5.1.1 <{address}>: recipient is not a local user, relaying denied")
     temporary = None
     for port in ports:
         try:
@@ -177,7 +179,9 @@ class LmtpRouter:
             error = await loop.run_in_executor(None, deliver, routes[rcpt], envelope.mail_from or "", rcpt, content)
             if error:
                 failed[rcpt] = error
-            log.info("from <%s> to <%s> via LMTP %d: %s", envelope.mail_from, rcpt, routes[rcpt], error or "delivered")
+            log.info(
+                "from <%s> to <%s> via LMTP %d: %s", envelope.mail_from, rcpt, routes[rcpt], error or "delivered"
+            )
         if failed and len(failed) == len(envelope.rcpt_tos):
             return f"451 4.3.0 delivery failed: {'; '.join(failed.values())}"[:500]
         if failed:

@@ -51,7 +51,7 @@ def _test_config(url: str, **overrides) -> dict:
         "WTF_CSRF_ENABLED": False,
         "HOSTAPP_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "TRICOMA_MAIL_LOAD_ENTRYPOINTS": False,
-        "TRICOMA_MAIL_EXTRA_PLUGINS": ("sample_plugin",),
+        "TRICOMA_MAIL_EXTRA_PLUGINS": ("sample_plugin", "tricoma_mail_v1_imap"),
     }
     config.update(overrides)
     return config
@@ -135,3 +135,47 @@ def user_client(app, make_user):
     client = app.test_client()
     assert login(client, "ulla").status_code == 302
     return client
+
+
+@pytest.fixture
+def make_mailbox(app, mailstack, make_user):
+    """Factory: a configured mailbox for an account of the test mail stack.
+
+    ``make_mailbox(profile=1, email=None, password=None, security="starttls", title=None)``
+    creates a fresh, empty account when no e-mail is given. Returns the mailbox id; the owner
+    (user "owner") holds every core right on it.
+    """
+    from tricoma_mail_plugin import access, mailboxes
+
+    app.config["TRICOMA_MAIL_CA_FILE"] = str(mailstack.cert)
+    owners = {}
+
+    def make(profile: int = 1, email: str | None = None, password: str | None = None,
+             security: str = "starttls", title: str | None = None) -> int:
+        prof = mailstack.profile(profile)
+        if email is None:
+            email, password = _fresh_account(mailstack, profile)
+        with app.app_context():
+            if "owner" not in owners:
+                owners["owner"] = make_user("owner", language="en")
+            owner = owners["owner"]
+            mailbox = mailboxes.create_mailbox(title or email, owner)
+            port = prof.imaps_port if security == "tls" else prof.imap_port
+            mailboxes.update_settings(mailbox, {
+                "email": email, "imap_host": "127.0.0.1", "imap_port": port,
+                "imap_security": security, "imap_username": email, "imap_password": password,
+                "smtp_host": "127.0.0.1", "smtp_port": prof.smtp_port, "smtp_security": "starttls",
+                "smtp_username": email, "smtp_password": password,
+            })
+            for right in ("read", "write", "delete", "send", "send_from_apps", "manage"):
+                access.grant(mailbox.id, "user", owner.id, right)
+            return mailbox.id
+
+    yield make
+
+
+def _fresh_account(mailstack, profile: int) -> tuple[str, str]:
+    email = f"t-{uuid.uuid4().hex[:12]}@{mailstack.profile(profile).domain}"
+    password = uuid.uuid4().hex
+    mailstack.add_user(email, password, profile)
+    return email, password

@@ -7,6 +7,9 @@ tests/conftest.py lists it as ``pytest_plugins = ["mailstack_fixture"]``. It giv
   TRICOMA_MAILSTACK_TEST_PORT_OFFSET), so it runs beside the demo's stack. It is wiped and started
   at the first use and stopped at session end. If Dovecot cannot be installed or started, every
   test using it errors: live tests never skip for want of the stack.
+* ``mailstack_lock`` (session): held by every session that uses the test offset, so a second
+  test session on the same machine waits for the first instead of wiping its running stack.
+  Two sessions side by side need different TRICOMA_MAILSTACK_TEST_PORT_OFFSET values.
 * ``imap_client(profile, user, password, security=...)``: logged-in imapclient clients, logged
   out at teardown;
 * ``smtp_client(profile, user, password, security=...)``: authenticated smtplib clients;
@@ -17,10 +20,12 @@ Every test that uses ``mailstack`` (directly or through these) gets the ``live``
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import smtplib
 import ssl
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +42,7 @@ from mailstack import MailStack, Profile  # noqa: E402  (scripts/ is not a packa
 TEST_PORT_OFFSET = int(os.environ.get("TRICOMA_MAILSTACK_TEST_PORT_OFFSET", "300"))
 TEST_STATE_DIR = os.environ.get("TRICOMA_MAILSTACK_TEST_DIR", f"/tmp/tricoma-mailstack-test-{TEST_PORT_OFFSET}")
 SECURITY_MODES = ("plain", "starttls", "ssl")
+LOCK_WAIT = 300.0  # a whole other test session may have to finish first
 
 ImapFactory = Callable[..., IMAPClient]
 SmtpFactory = Callable[..., smtplib.SMTP]
@@ -90,7 +96,26 @@ def open_smtp(profile: Profile, security: str = "plain", ssl_context: ssl.SSLCon
 
 
 @pytest.fixture(scope="session")
-def mailstack() -> Iterator[MailStack]:
+def mailstack_lock() -> Iterator[None]:
+    """Exclusive use of the test port offset (and the state dirs named after it) for this session."""
+    with open(f"{TEST_STATE_DIR}.lock", "w") as lock:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"another test session holds {TEST_STATE_DIR}.lock for {LOCK_WAIT:.0f} s; "
+                        "set TRICOMA_MAILSTACK_TEST_PORT_OFFSET to run beside it"
+                    ) from None
+                time.sleep(0.5)
+        yield
+
+
+@pytest.fixture(scope="session")
+def mailstack(mailstack_lock: None) -> Iterator[MailStack]:
     """A running mail stack of the test session (port offset 300), stopped at the end."""
     stack = MailStack(TEST_STATE_DIR, TEST_PORT_OFFSET)
     stack.destroy()  # what an aborted earlier session left behind

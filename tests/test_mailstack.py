@@ -20,12 +20,12 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 from imapclient.imapclient import SENT
 from mailstack import MailStack, Profile
-from mailstack_fixture import SCRIPTS_DIR, open_imap, open_smtp
+from mailstack_fixture import SCRIPTS_DIR, TEST_PORT_OFFSET, open_imap, open_smtp
 
 pytestmark = pytest.mark.live
 
 CLI = SCRIPTS_DIR / "mailstack"
-LIFECYCLE_OFFSET = 400
+LIFECYCLE_OFFSET = TEST_PORT_OFFSET + 100  # 400 beside the session stack's 300
 LIFECYCLE_DIR = Path(f"/tmp/tricoma-mailstack-test-{LIFECYCLE_OFFSET}")  # short: Dovecot's socket paths
 REQUIRED_CAPABILITIES = {b"SPECIAL-USE", b"CONDSTORE", b"QRESYNC", b"MOVE", b"UIDPLUS", b"IDLE"}
 SPECIAL_USE = {b"\\Drafts", b"\\Sent", b"\\Trash", b"\\Junk", b"\\Archive", b"\\All", b"\\Flagged"}
@@ -107,7 +107,9 @@ def test_standard_lists_special_use_folders(mailstack: MailStack, imap_client) -
     client = imap_client(1)
     folders = {name: set(flags) for flags, delimiter, name in client.list_folders()}
     assert {delimiter for _, delimiter, _ in client.list_folders()} == {b"/"}
-    expected = {"Drafts": b"\\Drafts", "Sent": b"\\Sent", "Trash": b"\\Trash", "Junk": b"\\Junk", "Archive": b"\\Archive"}
+    expected = {
+        "Drafts": b"\\Drafts", "Sent": b"\\Sent", "Trash": b"\\Trash", "Junk": b"\\Junk", "Archive": b"\\Archive"
+    }
     for name, flag in expected.items():
         assert flag in folders[name], name
     assert client.find_special_folder(SENT) == mailstack.standard.sent_folder == "Sent"
@@ -318,6 +320,7 @@ def _live_processes_mentioning(*needles: str) -> list[str]:
     return found
 
 
+@pytest.mark.usefixtures("mailstack_lock")
 def test_start_status_stop_lifecycle() -> None:
     """A second stack (offset 400) goes through the CLI; the session stack is left alone."""
     stack = MailStack(LIFECYCLE_DIR, LIFECYCLE_OFFSET)
@@ -351,6 +354,7 @@ def test_start_status_stop_lifecycle() -> None:
         MailStack(f"{LIFECYCLE_DIR}-twin", LIFECYCLE_OFFSET).destroy()
 
 
+@pytest.mark.usefixtures("mailstack_lock")
 def test_stop_never_kills_a_process_it_did_not_start() -> None:
     """A stale pid file naming someone else's process leaves that process alone."""
     stack = MailStack(f"{LIFECYCLE_DIR}-stale", LIFECYCLE_OFFSET)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
@@ -219,10 +219,12 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
     return total
 
 
+_SUMMARY_FIELDS = tuple(field.name for field in fields(MessageSummary) if field.name != "flags")
+
+
 def _row(folder_id: int, summary: MessageSummary) -> dict:
-    row = asdict(summary)
-    flags = row.pop("flags")
-    row["from_"] = row.pop("from_")
+    row = {name: getattr(summary, name) for name in _SUMMARY_FIELDS}
+    flags = summary.flags
     row.update(folder_id=folder_id, flags=" ".join(flags), seen="\\Seen" in flags,
                flagged="\\Flagged" in flags)
     return row

@@ -173,6 +173,7 @@ def _test_smtp(server: ServerSettings) -> list[TestStep]:
     def greeting():
         smtp.sock = state["socket"]
         smtp.file = None
+        smtp._host = server.host  # smtplib's STARTTLS checks the certificate against it
         code, message = smtp.getreply()
         if code != 220:
             raise _Typed("not_smtp_server", f"{code} {message[:100]!r}")

@@ -23,7 +23,7 @@ from tricoma_mail_plugin import (
 
 from . import connection_test, smtp_submission
 from .errors import translated_imap_errors
-from .summaries import fetch_items, summary_from_fetch
+from .summaries import fetch_items, stored_flags, summary_from_fetch
 from .tls import is_loopback, tls_context
 
 BATCH_SIZE = 500
@@ -208,7 +208,7 @@ class ImapBackend(MailboxBackend):
                     response.update(self.client.fetch(chunk, ["UID", "FLAGS"]))
                 vanished = None
         changes = tuple(
-            FlagChange(uid, tuple(_text(f) for f in data.get(b"FLAGS", ())),
+            FlagChange(uid, stored_flags(data.get(b"FLAGS", ())),
                        int(data[b"MODSEQ"][0]) if data.get(b"MODSEQ") else None)
             for uid, data in sorted(response.items())
         )

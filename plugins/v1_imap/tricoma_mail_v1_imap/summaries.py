@@ -80,10 +80,12 @@ def parse_date(value: str) -> datetime | None:
 
 def summary_from_fetch(uid: int, data: dict) -> MessageSummary:
     fields = parse_header_block(data.get(_HEADER_KEY) or _header_block(data))
-    flags = tuple(_text(flag) for flag in data.get(b"FLAGS", ()))
+    flags = stored_flags(data.get(b"FLAGS", ()))
     internal_date = data.get(b"INTERNALDATE")
-    if isinstance(internal_date, datetime) and internal_date.tzinfo is None:
-        internal_date = internal_date.replace(tzinfo=timezone.utc)
+    if isinstance(internal_date, datetime):
+        if internal_date.tzinfo is None:
+            internal_date = internal_date.replace(tzinfo=timezone.utc)
+        internal_date = internal_date.astimezone(timezone.utc)
     content_type = fields.get("content-type", "").lower()
     preview = data.get(b"PREVIEW")
     modseq = data.get(b"MODSEQ")
@@ -104,6 +106,11 @@ def summary_from_fetch(uid: int, data: dict) -> MessageSummary:
         preview=" ".join(_text(preview).split())[:200] if preview else "",
         modseq=int(modseq[0]) if isinstance(modseq, (tuple, list)) and modseq else None,
     )
+
+
+def stored_flags(raw_flags) -> tuple[str, ...]:
+    """The flags worth keeping: ``\\Recent`` belongs to one IMAP session, not to the message."""
+    return tuple(flag for flag in (_text(f) for f in raw_flags) if flag != "\\Recent")
 
 
 def _header_block(data: dict) -> bytes:
