@@ -5,6 +5,7 @@ This module is the plugin API: plugins import from here and nowhere else in core
 from .backend import (
     SECURITY_MODES,
     Changes,
+    DiscoveredServers,
     FlagChange,
     FolderStatus,
     MailboxBackend,
@@ -50,6 +51,7 @@ __version__ = "0.1.0"
 __all__ = [
     "SECURITY_MODES",
     "Changes",
+    "DiscoveredServers",
     "FlagChange",
     "FolderStatus",
     "InvalidSettings",

@@ -41,6 +41,23 @@ class MailboxSettings:
 
 
 @dataclass(frozen=True)
+class DiscoveredServers:
+    """Server settings found for an e-mail address, to pre-fill a mailbox's configuration."""
+
+    imap_host: str
+    imap_port: int
+    imap_security: str
+    smtp_host: str | None
+    smtp_port: int | None
+    smtp_security: str | None
+    username: str
+    source: str  # e.g. "preset", "autoconfig", "srv", "mx", "guess"
+    provider_name: str | None = None
+    notes: tuple[str, ...] = ()  # already translated for the current user
+    provider_files_sent_mail: bool = False
+
+
+@dataclass(frozen=True)
 class TestStep:
     """One step of a connection test.
 
@@ -127,6 +144,14 @@ class MailboxBackend(abc.ABC):
 
     def __init__(self, settings: MailboxSettings) -> None:
         self.settings = settings
+
+    @classmethod
+    def discover(cls, email: str) -> DiscoveredServers | None:
+        """Server settings for ``email`` (presets, autoconfig, DNS…), or ``None``.
+
+        Backends that cannot discover anything keep this default.
+        """
+        return None
 
     def __enter__(self) -> "MailboxBackend":
         self.connect()

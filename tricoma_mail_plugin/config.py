@@ -23,6 +23,11 @@ DEFAULTS: dict[str, Any] = {
     "TRICOMA_MAIL_NETWORK_TIMEOUT": 20.0,
     # A PEM file of extra trusted certificates for mail servers (a private CA); None: the system's.
     "TRICOMA_MAIL_CA_FILE": None,
+    # Network access of server autodiscovery, replaceable (tests keep it on 127.0.0.1):
+    # a resolver object with srv(name) and mx(domain), and http_get(url, timeout) -> (status, body).
+    # None: the real DNS and HTTPS.
+    "TRICOMA_MAIL_DISCOVERY_RESOLVER": None,
+    "TRICOMA_MAIL_DISCOVERY_HTTP_GET": None,
     # How many hook errors per plugin the admin's plugin page keeps.
     "TRICOMA_MAIL_PLUGIN_ERRORS_KEPT": 20,
 }

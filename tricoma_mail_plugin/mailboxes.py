@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from . import access
 from .backend import SECURITY_MODES, MailboxBackend, MailboxSettings, ServerSettings, TestStep
-from .backends import make_backend
+from .backends import backend_classes, make_backend
 from .errors import InvalidSettings
 from .extension import mail_state
 from .models import Mailbox, utcnow
@@ -155,3 +155,9 @@ def _port(value, protocol: str) -> int:
 
 def _has_line_break(value: str) -> bool:
     return "\r" in value or "\n" in value
+
+
+def discover_servers(mailbox: Mailbox, email: str):
+    """Server settings for ``email`` from the mailbox's backend (presets, autoconfig, DNS)."""
+    backend_class = backend_classes().get(mailbox.kind)
+    return backend_class.discover(email) if backend_class else None

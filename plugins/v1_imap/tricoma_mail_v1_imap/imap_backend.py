@@ -11,6 +11,7 @@ from imapclient import IMAPClient
 from tricoma_mail_plugin import (
     CapabilityError,
     Changes,
+    DiscoveredServers,
     FlagChange,
     Folder,
     FolderStatus,
@@ -22,6 +23,7 @@ from tricoma_mail_plugin import (
 )
 
 from . import connection_test, smtp_submission
+from .discovery_settings import discovery_for
 from .errors import translated_imap_errors
 from .summaries import fetch_items, stored_flags, summary_from_fetch
 from .tls import is_loopback, tls_context
@@ -78,6 +80,10 @@ class ImapBackend(MailboxBackend):
         self._client: IMAPClient | None = None
         self._capabilities: frozenset[str] = frozenset()
         self._qresync = False
+
+    @classmethod
+    def discover(cls, email: str) -> DiscoveredServers | None:
+        return discovery_for(email)
 
     # -- connection ------------------------------------------------------------------------
     def test_connection(self) -> list[TestStep]:
