@@ -201,6 +201,10 @@ class MailboxBackend(abc.ABC):
         """Every UID of the selected folder, ascending."""
 
     @abc.abstractmethod
+    def search_header(self, name: str, value: str) -> list[int]:
+        """UIDs in the selected folder whose header ``name`` contains ``value``."""
+
+    @abc.abstractmethod
     def fetch_summaries(self, uids: Sequence[int]) -> Iterator[MessageSummary]:
         """Summaries of ``uids`` in the selected folder (missing UIDs are skipped)."""
 

@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "TRICOMA_MAIL_NETWORK_TIMEOUT": 20.0,
     # A PEM file of extra trusted certificates for mail servers (a private CA); None: the system's.
     "TRICOMA_MAIL_CA_FILE": None,
+    # Bytes of message bodies kept per mailbox (least recently read are dropped first).
+    "TRICOMA_MAIL_BODY_CACHE_BYTES": 200 * 1024 * 1024,
     # Network access of server autodiscovery, replaceable (tests keep it on 127.0.0.1):
     # a resolver object with srv(name) and mx(domain), and http_get(url, timeout) -> (status, body).
     # None: the real DNS and HTTPS.

@@ -104,3 +104,9 @@ class InvalidSettings(MailError):
     def __init__(self, message: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class MessageNotFound(MailError):
+    """The message is not (or no longer) in that folder."""
+
+    default_message = _l("The message does not exist (any more).")

@@ -118,7 +118,7 @@ def sync_folder(mailbox: Mailbox, backend: MailboxBackend, name: str,
         expunged += _remove_expunged(folder, backend)  # safety net when counts disagree
     folder.uidnext = status.uidnext
     folder.highestmodseq = status.highestmodseq
-    _recount(folder)
+    recount_folder(folder)
     folder.synced_at = utcnow()
     session.commit()
     return FolderSyncResult(name, new, flag_changes, expunged, rebuilt, False, time.perf_counter() - started)
@@ -164,7 +164,7 @@ def _apply_changes(folder: CachedFolder, status: FolderStatus, backend: MailboxB
     elif known_uids:
         expunged = _remove_expunged(folder, backend, known_uids)
     session.commit()
-    _recount(folder)
+    recount_folder(folder)
     return len(rows), expunged
 
 
@@ -230,7 +230,7 @@ def _row(folder_id: int, summary: MessageSummary) -> dict:
     return row
 
 
-def _recount(folder: CachedFolder) -> None:
+def recount_folder(folder: CachedFolder) -> None:
     session = _session()
     total, unseen = session.execute(
         select(func.count(), func.count().filter(CachedMessage.seen.is_(False)))

@@ -183,6 +183,10 @@ class ImapBackend(MailboxBackend):
         # "n:*" also matches the highest UID when every UID is below n.
         return sorted(uid for uid in uids if uid >= start)
 
+    def search_header(self, name: str, value: str) -> list[int]:
+        with translated_imap_errors():
+            return sorted(self.client.search(["HEADER", name, value]))
+
     def fetch_summaries(self, uids: Sequence[int]) -> Iterator[MessageSummary]:
         items = fetch_items("CONDSTORE" in self._capabilities, "PREVIEW" in self._capabilities)
         ordered = sorted(set(uids))

@@ -1,0 +1,157 @@
+"""The whole life of a message in an external mailbox, against the real Dovecot of both profiles:
+create → configure → Test → sync → list → read → flag → move → delete (lands in Trash) → empty
+Trash; a missing Trash is created on the first delete; an interrupted move is finished at
+restart and the message exists exactly once."""
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+
+from hostapp.extensions import db
+from tricoma_mail_plugin import access, mailboxes, message_bodies, operations, sync
+from tricoma_mail_plugin.mailbox_folders import folder_for_role
+from tricoma_mail_plugin.models import CachedFolder, CachedMessage, MailIntent, Mailbox
+
+
+def mail(number: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Kunde <kunde@example.test>"
+    message["To"] = "owner@example.test"
+    message["Subject"] = f"Anfrage {number}"
+    message["Message-ID"] = f"<flow-{number}@example.test>"
+    message.set_content(f"Hallo, Anfrage Nummer {number}.\n")
+    return message.as_bytes()
+
+
+@pytest.fixture(params=[1, 2], ids=["standard", "hoster"])
+def account(request, app, make_mailbox, mailstack, imap_client):
+    from app_fixtures import _fresh_account
+
+    email, password = _fresh_account(mailstack, request.param)
+    mailbox_id = make_mailbox(request.param, email, password)
+    return mailbox_id, imap_client(request.param, email, password), mailstack.profile(request.param)
+
+
+def rows(folder_name, mailbox_id):
+    return list(db.session.scalars(select(CachedMessage).join(CachedFolder).where(
+        CachedFolder.mailbox_id == mailbox_id, CachedFolder.name == folder_name).order_by(CachedMessage.uid)))
+
+
+def test_full_flow(app, account):
+    mailbox_id, other, profile = account
+    for number in range(3):
+        other.append("INBOX", mail(number))
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        assert all(step.ok for step in mailboxes.run_test(mailbox))
+        with mailboxes.backend_for(mailbox) as backend:
+            sync.sync_mailbox(mailbox, backend)
+            inbox = rows("INBOX", mailbox_id)
+            assert [m.subject for m in inbox] == ["Anfrage 0", "Anfrage 1", "Anfrage 2"]
+
+            raw = message_bodies.raw_message(mailbox, inbox[0].id, backend)
+            assert b"Anfrage Nummer 0" in raw
+            operations.set_flags(mailbox, backend, "INBOX", [inbox[0].uid], add=["\\Seen", "\\Flagged"])
+            operations.set_flags(mailbox, backend, "INBOX", [inbox[1].uid], add=["$Important"])
+
+            work = profile.prefix + "Kunden"
+            backend.create_folder(work)
+            operations.move(mailbox, backend, "INBOX", [inbox[1].uid], work)
+            trash, _ = operations.delete(mailbox, backend, "INBOX", [inbox[2].uid])
+            assert trash == profile.trash_folder
+            with pytest.raises(Exception):
+                operations.delete_permanently(mailbox, backend, "INBOX", [inbox[0].uid])
+
+    other.select_folder("INBOX", readonly=True)
+    assert len(other.search(["ALL"])) == 1
+    flags = list(other.fetch(other.search(["ALL"]), ["FLAGS"]).values())[0][b"FLAGS"]
+    assert b"\\Flagged" in flags and b"\\Seen" in flags
+    other.select_folder(work, readonly=True)
+    moved = list(other.fetch(other.search(["ALL"]), ["FLAGS"]).values())
+    assert len(moved) == 1 and b"$Important" in moved[0][b"FLAGS"]
+    other.select_folder(profile.trash_folder, readonly=True)
+    assert len(other.search(["ALL"])) == 1
+
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        assert [m.subject for m in rows(profile.trash_folder, mailbox_id)] == ["Anfrage 2"]
+        with mailboxes.backend_for(mailbox) as backend:
+            assert operations.empty_trash(mailbox, backend) == 1
+        assert rows(profile.trash_folder, mailbox_id) == []
+    other.select_folder(profile.trash_folder, readonly=True)
+    assert other.search(["ALL"]) == []
+    other.select_folder("INBOX", readonly=True)
+    assert len(other.search(["ALL"])) == 1  # empty Trash touched nothing else
+
+
+def test_missing_trash_is_created_on_the_first_delete(app, account):
+    """The stack's Dovecot recreates its own Trash automatically, so the server is shown to us
+    without it (as a provider without a Trash folder would list it); the folder we create and
+    the message moved into it are real."""
+    mailbox_id, other, profile = account
+    other.append("INBOX", mail(1))
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        with mailboxes.backend_for(mailbox) as backend:
+            listed = backend.list_folders
+            backend.list_folders = lambda with_counts=False: [
+                f for f in listed(with_counts) if f.name != profile.trash_folder]
+            sync.sync_mailbox(mailbox, backend)
+            uid = rows("INBOX", mailbox_id)[0].uid
+            trash, _ = operations.delete(mailbox, backend, "INBOX", [uid])
+    assert trash == profile.prefix + "Trash"
+    other.select_folder(trash, readonly=True)
+    assert len(other.search(["ALL"])) == 1
+    other.select_folder("INBOX", readonly=True)
+    assert other.search(["ALL"]) == []
+
+
+def test_admin_mapping_overrides_detection(app, account):
+    mailbox_id, other, profile = account
+    special = profile.prefix + "Ablage"
+    other.create_folder(special)
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        with mailboxes.backend_for(mailbox) as backend:
+            assert folder_for_role(mailbox, backend, "sent") == profile.sent_folder
+            assert folder_for_role(mailbox, backend, "trash") == profile.trash_folder
+            mailbox.folder_roles = {"sent": special}
+            db.session.commit()
+            assert folder_for_role(mailbox, backend, "sent") == special
+
+
+def test_a_move_interrupted_between_copy_and_expunge_is_finished_at_restart(app, account):
+    mailbox_id, other, profile = account
+    other.append("INBOX", mail(9))
+    archive = profile.prefix + "Archiv2026"
+    other.create_folder(archive)
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        with mailboxes.backend_for(mailbox) as backend:
+            sync.sync_mailbox(mailbox, backend)
+            uid = rows("INBOX", mailbox_id)[0].uid
+            # A server without MOVE: copy, then flag and expunge. The process dies after the copy.
+            backend._capabilities = backend._capabilities - {"MOVE"}
+
+            def die(uids):
+                raise KeyboardInterrupt("killed between copy and expunge")
+
+            backend.expunge = die
+            with pytest.raises(KeyboardInterrupt):
+                operations.move(mailbox, backend, "INBOX", [uid], archive)
+        assert db.session.scalar(select(MailIntent.state)) == "pending"
+
+    other.select_folder(archive, readonly=True)
+    assert len(other.search(["ALL"])) == 1
+    other.select_folder("INBOX", readonly=True)
+    assert len(other.search(["NOT", "DELETED"])) == 1  # the message is in both places now
+
+    with app.app_context():  # "restart"
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        with mailboxes.backend_for(mailbox) as backend:
+            assert operations.recover_intents(mailbox, backend) == 1
+        assert db.session.scalar(select(MailIntent.state)) == "done"
+    other.select_folder("INBOX", readonly=True)
+    assert other.search(["ALL"]) == []
+    other.select_folder(archive, readonly=True)
+    assert len(other.search(["ALL"])) == 1
