@@ -35,6 +35,7 @@ STANDARD_FOLDERS = [
     Folder("Trash", "/", ("\\Trash",), "\\Trash"),
     Folder("Drafts", "/", ("\\Drafts",), "\\Drafts"),
     Folder("Gesendet", "/"),
+    Folder("Sample Archive", "/"),
 ]
 HOSTER_FOLDERS = [
     Folder("INBOX", "."),

@@ -73,6 +73,9 @@ class TricomaMail:
         _add_translations(app, os.path.join(PACKAGE_DIR, "translations"))
         _register_blueprints(app, state)
         app.before_request(_refuse_disabled_plugin_pages)
+        from .cli import mail_cli  # the commands use services that import this module
+
+        app.cli.add_command(mail_cli)
         app.context_processor(_template_globals)
 
 

@@ -99,6 +99,8 @@ class Mailbox(Base):
     last_test_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_test_ok: Mapped[bool | None] = mapped_column(Boolean)
     last_test_steps: Mapped[list] = mapped_column(JSON, default=list)
+    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sync_error: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -156,6 +158,8 @@ class CachedFolder(Base):
     highestmodseq: Mapped[int | None] = mapped_column(BigInteger)
     messages: Mapped[int] = mapped_column(Integer, default=0)
     unseen: Mapped[int] = mapped_column(Integer, default=0)
+    # What the server reported at the start of the running sync: progress = messages / this.
+    server_messages: Mapped[int | None] = mapped_column(Integer)
     synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

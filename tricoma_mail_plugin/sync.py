@@ -95,6 +95,7 @@ def sync_folder(mailbox: Mailbox, backend: MailboxBackend, name: str,
         session.add(folder)
         session.flush()
     status = backend.select(name)
+    folder.server_messages = status.messages
     rebuilt = False
     if folder.uidvalidity is not None and folder.uidvalidity != status.uidvalidity:
         # The server renumbered the folder: nothing cached for it can be trusted.
@@ -237,3 +238,27 @@ def recount_folder(folder: CachedFolder) -> None:
         .where(CachedMessage.folder_id == folder.id)
     ).one()
     folder.messages, folder.unseen = total, unseen
+
+
+def run_sync(mailbox: Mailbox, folders: Iterable[str] | None = None,
+             progress: Progress | None = None) -> list[FolderSyncResult]:
+    """Connect, finish interrupted operations, sync; record when it ran and what failed."""
+    # Imported here: operations and mailboxes build on this module.
+    from .errors import MailError
+    from .mailboxes import backend_for
+    from .operations import recover_intents
+
+    session = _session()
+    try:
+        with backend_for(mailbox) as backend:
+            recover_intents(mailbox, backend)
+            results = sync_mailbox(mailbox, backend, folders, progress)
+    except MailError as error:
+        session.rollback()
+        mailbox.last_sync_error = error.user_message[:500]
+        session.commit()
+        raise
+    mailbox.last_sync_at = utcnow()
+    mailbox.last_sync_error = None
+    session.commit()
+    return results

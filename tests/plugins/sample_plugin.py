@@ -38,7 +38,7 @@ def tricoma_mail_register_backends():
 @hookimpl
 def tricoma_mail_resolve_folder(mailbox, role, folders):
     calls.append(("resolve_folder", {"role": role}))
-    if role == "archive":
+    if role == "archive" and any(folder.name == "Sample Archive" for folder in folders):
         return "Sample Archive"
     return None
 
