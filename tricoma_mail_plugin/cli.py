@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from . import mailbox_folders, mailboxes, sync
+from .background import release_sync_lease, take_sync_lease
 from .connection_steps import step_label
 from .errors import MailError
 from .extension import mail_state
@@ -72,10 +73,14 @@ def sync_command(mailbox_id: int, folders: tuple[str, ...]) -> None:
             if done >= total:
                 bar.__exit__(None, None, None)
 
+    if not take_sync_lease(mailbox.id, 3600):
+        raise click.ClickException("another process is syncing this mailbox; try again later")
     try:
         results = sync.run_sync(mailbox, folders or None, progress)
     except MailError as error:
         raise click.ClickException(error.user_message) from None
+    finally:
+        release_sync_lease(mailbox.id)
     for result in results:
         state = "unchanged" if result.unchanged else (
             f"{result.new} new, {result.flag_changes} flag changes, {result.expunged} expunged"

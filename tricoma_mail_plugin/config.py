@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "TRICOMA_MAIL_NETWORK_TIMEOUT": 20.0,
     # A PEM file of extra trusted certificates for mail servers (a private CA); None: the system's.
     "TRICOMA_MAIL_CA_FILE": None,
+    # Seconds between background syncs of every usable mailbox, in a thread of the host
+    # process; 0 switches the in-process background sync off (e.g. when a worker does it).
+    "TRICOMA_MAIL_SYNC_INTERVAL": 120,
     # Bytes of message bodies kept per mailbox (least recently read are dropped first).
     "TRICOMA_MAIL_BODY_CACHE_BYTES": 200 * 1024 * 1024,
     # Network access of server autodiscovery, replaceable (tests keep it on 127.0.0.1):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass, replace
 
 from flask import Blueprint, Flask, abort, current_app, request
@@ -21,6 +22,7 @@ from .ui import MenuItem, SettingsPanel, sort_menu
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "tricoma_mail"
+_BACKGROUND_LOCK = threading.Lock()
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -34,6 +36,7 @@ class MailState:
     hooks: HookCaller
     plugin_states: PluginStateStore
     blueprint_owners: dict[str, str]  # blueprint name -> plugin name
+    background: object | None = None  # the BackgroundSync thread, started at the first request
 
     def is_enabled(self, plugin_name: str) -> bool:
         return plugin_name not in self.plugin_states.disabled_names()
@@ -73,6 +76,7 @@ class TricomaMail:
         _add_translations(app, os.path.join(PACKAGE_DIR, "translations"))
         _register_blueprints(app, state)
         app.before_request(_refuse_disabled_plugin_pages)
+        app.before_request(_start_background_work)
         from .cli import mail_cli  # the commands use services that import this module
 
         app.cli.add_command(mail_cli)
@@ -117,6 +121,21 @@ def _refuse_disabled_plugin_pages():
         if owner is not None and not state.is_enabled(owner):
             abort(404)
     return None
+
+
+def _start_background_work() -> None:
+    """Start the in-process background sync once, in the process that serves requests (not in
+    CLI commands, and not in tests, where TESTING is set)."""
+    state = current_app.extensions[EXTENSION_KEY]
+    interval = current_app.config["TRICOMA_MAIL_SYNC_INTERVAL"]
+    if state.background is not None or not interval or current_app.testing:
+        return
+    with _BACKGROUND_LOCK:
+        if state.background is None:
+            from .background import BackgroundSync  # it builds on the services that import us
+
+            state.background = BackgroundSync(current_app._get_current_object(), interval)
+            state.background.start()
 
 
 def _template_globals() -> dict:

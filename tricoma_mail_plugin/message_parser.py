@@ -19,7 +19,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.generator import BytesGenerator
 from email.header import decode_header, make_header
@@ -31,10 +31,13 @@ from urllib.parse import unquote
 
 import nh3
 
+from .html_sanitizer import defuse_markup
+
 MAX_DEPTH = 50
 MAX_PARTS = 1000
 MAX_HEADERS = 500
 MAX_HEADER_CHARS = 16_384
+MAX_ADDRESS_HEADER_CHARS = 262_144
 MAX_ADDRESSES = 1000
 MAX_REFERENCES = 200
 MAX_DEFECTS = 100
@@ -243,7 +246,7 @@ class _PartInfo:
     disposition: str | None
     filename: str | None
     content_id: str | None
-    charset: str | None = field(default=None)
+    charset: str | None = None
 
 
 def _require_bytes(raw: object, function: str) -> bytes:
@@ -501,7 +504,7 @@ def _attachment(leaf: _Leaf, info: _PartInfo, size: int) -> Attachment:
     if not filename and info.content_type.startswith("message/"):
         embedded = leaf.part.get_payload()
         if isinstance(embedded, list) and embedded and isinstance(embedded[0], Message):
-            subject = _first_header(embedded[0], "subject")
+            subject = _first_header(embedded[0], "subject").replace("/", "_").replace("\\", "_")
             filename = f"{subject[:150]}.eml" if subject.strip() else None
     if not filename:
         filename = DEFAULT_FILENAME + _EXTENSIONS.get(info.content_type, "")
@@ -539,10 +542,10 @@ def _part_bytes(part: Message) -> bytes:
 
 # --- headers -----------------------------------------------------------------------------------
 
-def _raw_values(part: Message, name: str) -> list[str]:
+def _raw_values(part: Message, name: str, limit: int = MAX_HEADER_CHARS) -> list[str]:
     try:
         return [
-            _unfold(value)
+            _unfold(value, limit)
             for key, value in part.raw_items()
             if isinstance(key, str) and key.lower() == name and isinstance(value, str)
         ]
@@ -550,8 +553,8 @@ def _raw_values(part: Message, name: str) -> list[str]:
         return []
 
 
-def _unfold(value: str) -> str:
-    return _LINE_BREAKS.sub("", value[: MAX_HEADER_CHARS * 2])[:MAX_HEADER_CHARS]
+def _unfold(value: str, limit: int = MAX_HEADER_CHARS) -> str:
+    return _LINE_BREAKS.sub("", value[: limit * 2])[:limit]
 
 
 def _first_header(part: Message, name: str, *, rich: bool = True) -> str:
@@ -607,7 +610,7 @@ def _all_headers(message: Message) -> tuple[tuple[str, str], ...]:
 
 def _addresses(message: Message, name: str, notes: _Notes) -> tuple[Address, ...]:
     found: list[Address] = []
-    for value in _raw_values(message, name):
+    for value in _raw_values(message, name, MAX_ADDRESS_HEADER_CHARS):
         found.extend(_parse_addresses(message, name, value, notes))
         if len(found) >= MAX_ADDRESSES:
             break
@@ -774,7 +777,7 @@ def _html_body_sample(html: str) -> str:
         html = html[body.end():]
     for tag in ("style", "script"):
         html = _drop_elements(html, tag)
-    return html[:_PREVIEW_HTML_CHARS]
+    return defuse_markup(html[:_PREVIEW_HTML_CHARS])
 
 
 def _drop_elements(html: str, tag: str) -> str:
@@ -831,7 +834,9 @@ _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,998}>")
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 _CID_REFERENCE = re.compile(r"cid:([^\s\"'<>)]+)", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"<meta[^<>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE)
+_META_CHARSET = re.compile(
+    rb"<meta[^<>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE
+)
 _WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*]')
 _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
@@ -861,7 +866,7 @@ _EXTENSIONS = {
 }
 
 _PREVIEW_SCAN_CHARS = 300_000
-_PREVIEW_HTML_CHARS = 32_000  # bounds html5ever's cost on hostile nesting
+_PREVIEW_HTML_CHARS = 100_000
 _HTML_HINT = re.compile(
     r"<(?:!doctype|html|head|body|div|p|br|table|span|a|font|b|i|u|img|td|tr|style|meta|center)[\s/>]",
     re.IGNORECASE,
@@ -876,6 +881,7 @@ _PREVIEW_BLOCKS = frozenset(
 _PREVIEW_DROPPED = frozenset({"script", "style", "title", "template", "noscript"})
 _ATTRIBUTION = re.compile(r"(wrote|schrieb|écrit|escribió|scritto|napisał)\s*:\s*$", re.IGNORECASE)
 _ORIGINAL_MESSAGE = re.compile(
-    r"^-{2,}\s*(original message|ursprüngliche nachricht|forwarded message|weitergeleitete nachricht)\s*-{2,}$",
+    r"^-{2,}\s*(original message|ursprüngliche nachricht|forwarded message"
+    r"|weitergeleitete nachricht)\s*-{2,}$",
     re.IGNORECASE,
 )

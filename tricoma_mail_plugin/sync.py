@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .backend import FolderStatus, MailboxBackend, MessageSummary
 from .extension import mail_state
@@ -22,6 +23,7 @@ from .models import CachedFolder, CachedMessage, Mailbox, utcnow
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+_INSERT_IGNORING = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 Progress = Callable[[str, int, int], None]  # folder, done, total
 
 
@@ -208,7 +210,7 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
         batch = new_uids[offset:offset + BATCH_SIZE]
         summaries = list(backend.fetch_summaries(batch))
         if summaries:
-            session.execute(insert(CachedMessage), [_row(folder.id, summary) for summary in summaries])
+            _insert_new(session, [_row(folder.id, summary) for summary in summaries])
         folder.uidnext = batch[-1] + 1
         folder.messages = (folder.messages or 0) + len(summaries)
         session.commit()
@@ -218,6 +220,15 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
         if progress:
             progress(folder.name, done, total)
     return total
+
+
+def _insert_new(session, rows: list[dict]) -> None:
+    """Insert summaries; a row another sync of the same folder stored meanwhile is kept as is."""
+    dialect_insert = _INSERT_IGNORING.get(session.get_bind().dialect.name)
+    if dialect_insert is None:
+        session.execute(insert(CachedMessage), rows)
+    else:
+        session.execute(dialect_insert(CachedMessage).on_conflict_do_nothing(), rows)
 
 
 _SUMMARY_FIELDS = tuple(field.name for field in fields(MessageSummary) if field.name != "flags")

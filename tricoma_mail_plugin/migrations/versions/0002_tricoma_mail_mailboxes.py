@@ -42,6 +42,7 @@ def upgrade():
     sa.Column('last_test_steps', sa.JSON(), nullable=False),
     sa.Column('last_sync_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_sync_error', sa.String(length=500), nullable=True),
+    sa.Column('sync_lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_by', sa.String(length=200), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),

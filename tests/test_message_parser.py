@@ -1,0 +1,571 @@
+"""The mail reading layer: parse_message, get_part, make_preview and safe_filename.
+
+Hand-made messages pin the behaviour; the public corpora of ../shared/corpora (real, malformed
+and torture mail) check that every message parses, previews and sanitizes quickly and without an
+exception.
+"""
+from __future__ import annotations
+
+import base64
+import random
+import time
+from datetime import datetime, timezone
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from tricoma_mail_plugin.html_sanitizer import sanitize_html
+from tricoma_mail_plugin.message_parser import (
+    MAX_ADDRESSES,
+    MAX_DEPTH,
+    MAX_PARTS,
+    Address,
+    Attachment,
+    ParsedMessage,
+    get_part,
+    make_preview,
+    parse_message,
+    safe_filename,
+)
+
+CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+SECONDS_PER_MESSAGE = 2.0
+HAM_MESSAGES = 300
+
+
+def mail(*headers: str, body: str | bytes = "Hello") -> bytes:
+    """A message from header lines and a body, with CRLF line ends."""
+    head = "\r\n".join(headers).encode("utf-8")
+    if isinstance(body, str):
+        body = body.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    return head + b"\r\n\r\n" + body
+
+
+def multipart(subtype: str, boundary: str, *parts: str, headers: tuple[str, ...] = ()) -> bytes:
+    body = "".join(f"--{boundary}\n{part}\n" for part in parts) + f"--{boundary}--\n"
+    return mail(*headers, f'Content-Type: multipart/{subtype}; boundary="{boundary}"', body=body)
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+def test_rfc2047_subject_and_names_are_decoded():
+    parsed = parse_message(mail(
+        "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?= =?ISO-8859-1?B?5OT2?= aus =?utf-8?b?S8O2bG4=?=",
+        "From: =?utf-8?q?J=C3=B6rg_M=C3=BCller?= <joerg@example.com>",
+        'To: "Doe, Jane" <jane@example.com>, bob@example.com',
+        "Cc: =?iso-8859-1?q?Ren=E9?= <rene@example.fr>",
+    ))
+    assert parsed.subject == "Grüßeääö aus Köln"
+    assert parsed.from_ == (Address("Jörg Müller", "joerg@example.com"),)
+    assert parsed.to == (Address("Doe, Jane", "jane@example.com"), Address("", "bob@example.com"))
+    assert parsed.cc == (Address("René", "rene@example.fr"),)
+    assert str(parsed.from_[0]) == "Jörg Müller <joerg@example.com>"
+
+
+def test_encoded_word_with_unknown_charset_does_not_break_the_subject():
+    parsed = parse_message(mail("Subject: =?x-unknown?q?caf=E9?= ok", "From: a@example.com"))
+    assert parsed.subject.endswith("ok")
+
+
+def test_raw_8bit_headers_are_decoded_as_utf8_or_cp1252():
+    raw = b"Subject: Gr\xc3\xbc\xc3\x9fe\r\nFrom: Andr\xe9 <andre@example.com>\r\n\r\nHi"
+    parsed = parse_message(raw)
+    assert parsed.subject == "Grüße"
+    assert parsed.from_ == (Address("André", "andre@example.com"),)
+
+
+def test_missing_date_from_and_message_id():
+    parsed = parse_message(mail("Subject: bare", body="just text"))
+    assert parsed.from_ == () and parsed.to == ()
+    assert parsed.date is None
+    assert parsed.message_id is None and parsed.in_reply_to is None and parsed.references == ()
+    assert parsed.text == "just text"
+
+
+def test_no_headers_at_all():
+    parsed = parse_message(b"This is a body without any header.\r\nSecond line.\r\n")
+    assert parsed.subject == ""
+    assert "Second line." in (parsed.text or "")
+
+
+def test_dates_are_aware():
+    assert parse_message(mail("Date: Tue, 01 Oct 2024 10:20:30 +0200")).date == datetime(
+        2024, 10, 1, 8, 20, 30, tzinfo=timezone.utc
+    )
+    unknown_zone = parse_message(mail("Date: Tue, 01 Oct 2024 10:20:30 -0000")).date
+    assert unknown_zone == datetime(2024, 10, 1, 10, 20, 30, tzinfo=timezone.utc)
+    assert unknown_zone.tzinfo is not None
+    assert parse_message(mail("Date: Tue, 99 Foo 2024 99:99")).date is None
+    assert parse_message(mail("Date: Tue, 31 Feb 2099 10:00:00 +0000")).date is None
+
+
+def test_message_ids_and_references():
+    parsed = parse_message(mail(
+        "Message-ID: <abc@example.com>",
+        "In-Reply-To: Your message of Monday <parent@example.com>",
+        "References: <root@example.com>\r\n <parent@example.com>",
+    ))
+    assert parsed.message_id == "<abc@example.com>"
+    assert parsed.in_reply_to == "<parent@example.com>"
+    assert parsed.references == ("<root@example.com>", "<parent@example.com>")
+
+
+def test_malformed_address_headers_do_not_raise():
+    parsed = parse_message(mail(
+        'From: "unterminated <a@example.com',
+        "To: @@@,,,<<>>, undisclosed-recipients:;",
+        "Cc: " + ", ".join(f"user{i}@example.com" for i in range(3000)),
+        "Reply-To: <>",
+        "Bcc: =?utf-8?q?broken",
+    ))
+    assert isinstance(parsed.from_, tuple)
+    assert all(isinstance(address, Address) for address in parsed.to + parsed.cc + parsed.reply_to)
+    assert len(parsed.cc) == MAX_ADDRESSES  # of 3000, a long header is read whole
+
+
+def test_headers_keep_order_and_are_decoded():
+    parsed = parse_message(mail("Subject: =?utf-8?q?=C3=A4?=", "X-Custom: one", "X-Custom: two"))
+    assert parsed.headers == (("Subject", "ä"), ("X-Custom", "one"), ("X-Custom", "two"))
+
+
+def test_huge_header_is_decoded_in_time():
+    words = " ".join(["=?utf-8?q?K=C3=BCste?="] * 40_000)
+    started = time.perf_counter()
+    parsed = parse_message(mail(f"Subject: {words}", "From: a@example.com"))
+    assert time.perf_counter() - started < SECONDS_PER_MESSAGE
+    assert parsed.subject.startswith("Küste")
+
+
+def test_mbox_from_line_is_ignored():
+    parsed = parse_message(b"From someone@example.com Mon Jan  1 00:00:00 2024\n" + mail("Subject: mbox"))
+    assert parsed.subject == "mbox"
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+def test_multipart_alternative_gives_both_text_and_html():
+    parsed = parse_message(multipart(
+        "alternative", "alt",
+        "Content-Type: text/plain; charset=utf-8\n\nPlain version",
+        "Content-Type: text/html; charset=utf-8\n\n<p>HTML version</p>",
+    ))
+    assert parsed.text == "Plain version"
+    assert parsed.html == "<p>HTML version</p>"
+    assert parsed.attachments == ()
+
+
+def test_alternative_with_related_html_and_inline_image():
+    png = base64.b64encode(b"\x89PNG fake image").decode()
+    raw = multipart(
+        "alternative", "alt",
+        "Content-Type: text/plain\n\nplain",
+        'Content-Type: multipart/related; boundary="rel"\n\n'
+        "--rel\nContent-Type: text/html\n\n<p>Logo: <img src=\"cid:logo@example.com\"></p>\n"
+        "--rel\nContent-Type: image/png\nContent-ID: <logo@example.com>\n"
+        f"Content-Transfer-Encoding: base64\n\n{png}\n--rel--",
+    )
+    parsed = parse_message(raw)
+    assert parsed.text == "plain"
+    assert 'cid:logo@example.com' in parsed.html
+    (image,) = parsed.inline_parts
+    assert image == Attachment("2.2", "attachment.png", "image/png", len(b"\x89PNG fake image"),
+                               "logo@example.com", None)
+    assert parsed.attachments == ()  # shown inline by the HTML, so not listed
+    cid_map = {part.content_id: f"/mail/7/parts/{part.part_id}" for part in parsed.inline_parts}
+    assert '<img src="/mail/7/parts/2.2">' in sanitize_html(parsed.html, cid_map=cid_map).html
+    found, data = get_part(raw, "2.2")
+    assert found == image and data == b"\x89PNG fake image"
+
+
+def test_inline_part_not_referenced_by_the_html_is_listed_as_attachment():
+    parsed = parse_message(multipart(
+        "related", "rel",
+        "Content-Type: text/html\n\n<p>no image here</p>",
+        "Content-Type: image/gif; name=pic.gif\nContent-ID: <pic@x>\n\nGIF89a",
+    ))
+    assert [part.filename for part in parsed.inline_parts] == ["pic.gif"]
+    assert [part.filename for part in parsed.attachments] == ["pic.gif"]
+
+
+def test_last_alternative_of_a_kind_wins():
+    parsed = parse_message(multipart(
+        "alternative", "alt",
+        "Content-Type: text/plain\n\nfirst",
+        "Content-Type: text/plain\n\nsecond",
+    ))
+    assert parsed.text == "second"
+
+
+def test_several_inline_text_parts_of_a_mixed_message_are_joined():
+    parsed = parse_message(multipart(
+        "mixed", "mix",
+        "Content-Type: text/plain\n\nBody",
+        "Content-Type: application/pdf; name=a.pdf\nContent-Disposition: attachment\n\n%PDF",
+        "Content-Type: text/plain\nContent-Disposition: inline\n\nFooter",
+    ))
+    assert parsed.text == "Body\n\nFooter"
+    assert [(a.part_id, a.filename, a.disposition) for a in parsed.attachments] == [("2", "a.pdf", "attachment")]
+
+
+def test_text_part_with_attachment_disposition_is_an_attachment():
+    parsed = parse_message(multipart(
+        "mixed", "mix",
+        "Content-Type: text/plain\n\nBody",
+        'Content-Type: text/plain\nContent-Disposition: attachment; filename="notes.txt"\n\nnotes',
+        "Content-Type: text/calendar; method=REQUEST\n\nBEGIN:VCALENDAR",
+    ))
+    assert parsed.text == "Body"
+    assert [(a.filename, a.content_type) for a in parsed.attachments] == [
+        ("notes.txt", "text/plain"), ("attachment.ics", "text/calendar"),
+    ]
+
+
+def test_unknown_charset_falls_back_to_utf8_then_cp1252():
+    utf8 = mail("Content-Type: text/plain; charset=x-unknown", body="Grüße €".encode("utf-8"))
+    assert parse_message(utf8).text == "Grüße €"
+    cp1252 = mail("Content-Type: text/plain; charset=x-unknown", body="Grüße €".encode("cp1252"))
+    assert parse_message(cp1252).text == "Grüße €"
+    nonsense = mail("Content-Type: text/plain; charset=\"bogus;\\\"'\"", body=b"plain ascii")
+    assert parse_message(nonsense).text == "plain ascii"
+
+
+def test_bytes_that_do_not_fit_the_declared_charset():
+    latin_in_utf8 = mail("Content-Type: text/plain; charset=utf-8", body="Grüße".encode("latin-1"))
+    assert parse_message(latin_in_utf8).text == "Grüße"
+    utf8_in_ascii = mail("Content-Type: text/plain; charset=us-ascii", body="naïve".encode("utf-8"))
+    assert parse_message(utf8_in_ascii).text == "naïve"
+    latin1_label = mail("Content-Type: text/plain; charset=iso-8859-1", body=b"\x80 5")
+    assert parse_message(latin1_label).text == "€ 5"  # WHATWG: latin-1 means windows-1252
+
+
+def test_codecs_that_are_no_mail_charsets_are_not_used():
+    parsed = parse_message(mail("Content-Type: text/plain; charset=unicode_escape", body=b"\\u0041"))
+    assert parsed.text == "\\u0041"
+    parsed = parse_message(mail("Content-Type: text/plain; charset=base64", body=b"QUJD"))
+    assert parsed.text == "QUJD"
+
+
+def test_html_charset_from_meta_when_the_header_has_none():
+    body = '<html><head><meta charset="windows-1251"></head><body>Привет</body></html>'.encode("cp1251")
+    parsed = parse_message(mail("Content-Type: text/html", body=body))
+    assert "Привет" in parsed.html
+
+
+def test_broken_boundaries_do_not_raise():
+    wrong_boundary = multipart("mixed", "declared", headers=("Subject: broken",))
+    wrong_boundary = wrong_boundary.replace(b"--declared", b"--something-else")
+    parsed = parse_message(wrong_boundary)
+    assert parsed.subject == "broken" and parsed.defects
+
+    no_end = mail('Content-Type: multipart/mixed; boundary="b"',
+                  body="--b\nContent-Type: text/plain\n\nbody without a close delimiter\n")
+    parsed = parse_message(no_end)
+    assert parsed.text.strip() == "body without a close delimiter"
+
+    no_boundary = mail("Content-Type: multipart/mixed", body="just some text")
+    assert "just some text" in parse_message(no_boundary).text
+
+
+def test_message_rfc822_attachment():
+    inner = mail("Subject: Inner / subject", "From: inner@example.com", body="inner body")
+    raw = multipart(
+        "mixed", "outer",
+        "Content-Type: text/plain\n\nsee attached",
+        "Content-Type: message/rfc822\n\n" + inner.decode(),
+    )
+    parsed = parse_message(raw)
+    assert parsed.text == "see attached"
+    (attached,) = parsed.attachments
+    assert attached.part_id == "2"
+    assert attached.content_type == "message/rfc822"
+    assert attached.filename == "Inner _ subject.eml"  # a subject is no path
+    found, data = get_part(raw, "2")
+    assert found == attached and len(data) == attached.size
+    reparsed = parse_message(data)
+    assert reparsed.subject == "Inner / subject" and reparsed.text == "inner body"
+
+
+def test_message_rfc822_filename_comes_from_its_subject():
+    inner = mail("Subject: Quarterly report", body="numbers")
+    raw = multipart("mixed", "o", "Content-Type: text/plain\n\nhi",
+                    "Content-Type: message/rfc822\n\n" + inner.decode())
+    assert parse_message(raw).attachments[0].filename == "Quarterly report.eml"
+
+
+def test_attachment_bytes_are_decoded():
+    payload = bytes(range(256)) * 4
+    raw = multipart(
+        "mixed", "m",
+        "Content-Type: text/plain\n\nhi",
+        "Content-Type: application/octet-stream; name=data.bin\nContent-Transfer-Encoding: base64\n\n"
+        + base64.encodebytes(payload).decode(),
+        "Content-Type: text/plain; name=q.txt\nContent-Disposition: attachment\n"
+        "Content-Transfer-Encoding: quoted-printable\n\nGr=C3=BC=C3=9Fe",
+    )
+    parsed = parse_message(raw)
+    assert [(a.part_id, a.filename, a.size) for a in parsed.attachments] == [
+        ("2", "data.bin", 1024), ("3", "q.txt", 7),
+    ]
+    assert get_part(raw, "2")[1] == payload
+    assert get_part(raw, "3")[1] == "Grüße".encode()
+    assert get_part(raw, "1")[1].strip() == b"hi"  # bodies can be fetched too
+    assert get_part(raw, "4") is None
+    assert get_part(raw, "nonsense") is None
+    assert get_part(b"", "1") is not None
+
+
+def test_rfc2231_filenames():
+    raw = multipart(
+        "mixed", "m",
+        "Content-Type: text/plain\n\nhi",
+        "Content-Type: application/pdf\n"
+        "Content-Disposition: attachment; filename*=utf-8''%E2%82%AC%20rates.pdf\n\nx",
+        "Content-Type: application/pdf\n"
+        "Content-Disposition: attachment;\n filename*0*=utf-8''Gr%C3%BC%C3%9Fe%20;\n"
+        ' filename*1="aus Köln.txt"\n\nx',
+        "Content-Type: text/html\n"
+        "Content-Disposition: attachment; filename*=utf-8''..%2F..%2Fx.html\n\n<p>",
+        'Content-Type: application/octet-stream; name="=?utf-8?q?r=C3=A9sum=C3=A9.doc?="\n\nx',
+        "Content-Type: application/octet-stream\n"
+        'Content-Disposition: attachment; filename="..\\\\..\\\\windows\\\\evil.exe"\n\nx',
+        "Content-Type: application/octet-stream\n"
+        "Content-Disposition: attachment; filename*=utf-8''%2E%2E\n\nx",
+    )
+    names = [attachment.filename for attachment in parse_message(raw).attachments]
+    assert names == ["€ rates.pdf", "Grüße aus Köln.txt", "x.html", "résumé.doc", "evil.exe", "attachment"]
+
+
+def test_raw_8bit_filename():
+    raw = multipart(
+        "mixed", "m", "Content-Type: text/plain\n\nhi",
+        'Content-Type: application/pdf\nContent-Disposition: attachment; filename="Rechnung März.pdf"\n\nx',
+    )
+    assert parse_message(raw).attachments[0].filename == "Rechnung März.pdf"
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("../../x.html", "x.html"),
+    ("..\\..\\boot.ini", "boot.ini"),
+    ("/etc/passwd", "passwd"),
+    (".htaccess", "htaccess"),
+    ("...", "attachment"),
+    ("", "attachment"),
+    (None, "attachment"),
+    ("a\x00b\x1fc\x7f.txt", "abc.txt"),
+    ("invoice\u202egpj.exe", "invoicegpj.exe"),
+    ("what?<is>:this*|.txt", "what__is__this__.txt"),
+    ("  spaced \t name .pdf. ", "spaced name .pdf"),
+    ("CON.txt", "_CON.txt"),
+    ("x" * 300 + ".pdf", "x" * 196 + ".pdf"),
+    ("y" * 300, "y" * 200),
+])
+def test_safe_filename(name, expected):
+    assert safe_filename(name) == expected
+
+
+def test_content_type_is_well_formed():
+    parsed = parse_message(multipart(
+        "mixed", "m", "Content-Type: text/plain\n\nhi",
+        'Content-Type: "text/html<script>"/x; name=a\n\nx',
+    ))
+    (attachment,) = parsed.attachments
+    assert attachment.content_type in {"application/octet-stream", "text/plain"}
+
+
+def test_uuencoded_content_is_harmless():
+    encoded = "begin 644 hello.txt\n%:&5L;&\\`\n`\nend\n"
+    part = parse_message(multipart(
+        "mixed", "m", "Content-Type: text/plain\n\nsee the file",
+        f"Content-Type: application/octet-stream; name=hello.txt\nContent-Transfer-Encoding: x-uuencode\n\n{encoded}",
+    ))
+    assert part.text == "see the file" and len(part.attachments) == 1
+    inline = parse_message(mail("Subject: uu", body=f"Here it is:\n{encoded}"))
+    assert inline.text.startswith("Here it is:")
+    broken = parse_message(mail("Content-Transfer-Encoding: x-uuencode", body="begin 644 x\n!!!garbage\n"))
+    assert isinstance(broken.text, str)
+
+
+def test_deep_nesting_is_capped():
+    depth = MAX_DEPTH + 20
+    body = "".join(f"--b{i}\nContent-Type: multipart/mixed; boundary=b{i + 1}\n\n" for i in range(depth))
+    body += f"--b{depth}\nContent-Type: text/plain\n\ndeep down\n"
+    parsed = parse_message(mail("Subject: deep", "Content-Type: multipart/mixed; boundary=b0", body=body))
+    assert parsed.truncated
+    assert any("nested deeper" in defect for defect in parsed.defects)
+    assert parsed.text is None
+
+
+def test_nesting_beyond_the_parsers_recursion_limit():
+    depth = 3000
+    body = "".join(f"--b{i}\nContent-Type: multipart/mixed; boundary=b{i + 1}\n\n" for i in range(depth))
+    started = time.perf_counter()
+    parsed = parse_message(mail("Subject: abyss", "Content-Type: multipart/mixed; boundary=b0", body=body))
+    assert time.perf_counter() - started < SECONDS_PER_MESSAGE
+    assert parsed.subject == "abyss" and parsed.truncated
+    rfc822_chain = b"Content-Type: message/rfc822\r\n\r\n" * depth + b"Subject: end\r\n\r\nx"
+    assert isinstance(parse_message(rfc822_chain), ParsedMessage)
+
+
+def test_number_of_parts_is_capped():
+    parts = [f"Content-Type: application/octet-stream; name=f{i}.bin\n\n{i}" for i in range(MAX_PARTS + 200)]
+    started = time.perf_counter()
+    parsed = parse_message(multipart("mixed", "m", *parts))
+    assert time.perf_counter() - started < SECONDS_PER_MESSAGE
+    assert parsed.truncated
+    assert MAX_PARTS - 10 <= len(parsed.attachments) < MAX_PARTS
+
+
+def test_huge_bodies_are_truncated():
+    raw = mail("Content-Type: text/plain; charset=utf-8", body="ä" * 5000)
+    parsed = parse_message(raw, max_text_chars=1000)
+    assert parsed.text == "ä" * 1000 and parsed.truncated
+    assert not parse_message(raw).truncated
+    html = multipart("alternative", "a", "Content-Type: text/plain\n\n" + "t" * 3000,
+                     "Content-Type: text/html\n\n<p>" + "h" * 3000)
+    parsed = parse_message(html, max_text_chars=100)
+    assert len(parsed.text) == 100 and len(parsed.html) == 100 and parsed.truncated
+
+
+def test_garbage_never_raises():
+    rng = random.Random(20240501)
+    samples = [b"", b"\x00" * 100, b"\xff\xfe" * 5000, b"\r\n\r\n\r\n", b":::\r\n:\r\n", b"Subject:",
+               b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n--\r\n",
+               b"Content-Type: text/plain; charset*=''\r\n\r\nx",
+               b"Content-Transfer-Encoding: base64\r\n\r\n!!!not base64===",
+               b"Content-Type: message/rfc822\r\n\r\nContent-Type: message/rfc822\r\n\r\n"]
+    samples += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))) for _ in range(50)]
+    for sample in samples:
+        parsed = parse_message(sample)
+        assert isinstance(parsed, ParsedMessage)
+        make_preview(parsed.text or parsed.html)
+
+
+def test_only_bytes_are_accepted():
+    with pytest.raises(TypeError):
+        parse_message("Subject: text\r\n\r\nbody")
+    with pytest.raises(TypeError):
+        get_part("Subject: text", "1")
+    assert parse_message(bytearray(mail("Subject: ba"))).subject == "ba"
+
+
+# --- previews ----------------------------------------------------------------------------------
+
+def test_preview_collapses_whitespace_and_cuts():
+    assert make_preview("  Hello\n\n   world\t again ") == "Hello world again"
+    long = make_preview("word " * 100, length=20)
+    assert len(long) == 20 and long.endswith("…")
+    assert make_preview("") == "" and make_preview(None) == "" and make_preview("x", length=0) == ""
+
+
+def test_preview_leaves_out_quotes():
+    text = "Sounds good.\n\nOn Mon, 1 Jan 2024, Bob wrote:\n> Shall we meet?\n> At ten?\n\nCheers"
+    assert make_preview(text) == "Sounds good. Cheers"
+    assert make_preview("> only a quote\n> nothing else") == "> only a quote > nothing else"
+    outlook = "Yes.\n\n-----Original Message-----\nFrom: Bob\nShall we?"
+    assert make_preview(outlook) == "Yes."
+
+
+def test_preview_of_html():
+    html = """<html><head><title>T</title><style>p { color: red }</style></head>
+    <body><script>alert(1)</script><p>Hello&nbsp;<b>World</b> &amp; you</p><div>next</div>
+    <blockquote>quoted</blockquote></body></html>"""
+    assert make_preview(html) == "Hello World & you next"
+    assert make_preview("<blockquote>only quoted</blockquote>", is_html=True) == "only quoted"
+    assert make_preview("1 < 2 and a <b> tag", is_html=False) == "1 < 2 and a <b> tag"
+
+
+def test_preview_of_hostile_html_is_fast():
+    started = time.perf_counter()
+    make_preview("<div>" * 200_000 + "x")
+    make_preview("<style>" * 100_000)
+    make_preview("<" * 500_000)
+    assert time.perf_counter() - started < SECONDS_PER_MESSAGE
+
+
+# --- corpora -----------------------------------------------------------------------------------
+
+def corpus(folder: str, patterns: tuple[str, ...], limit: int | None = None) -> list:
+    base = CORPORA / folder
+    if not base.is_dir():
+        return [pytest.param(None, id=f"{folder}-missing",
+                             marks=pytest.mark.skip(reason=f"corpus folder {base} is missing"))]
+    files = sorted({path for pattern in patterns for path in base.glob(pattern) if path.is_file()})
+    return [pytest.param(path, id=f"{folder}/{path.relative_to(base)}") for path in files[:limit]]
+
+
+def without_mbox_line(raw: bytes) -> bytes:
+    if raw.startswith(b"From "):
+        return raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+    return raw
+
+
+def read_fully(raw: bytes) -> ParsedMessage:
+    """What the reading view does with a message: parse, preview, sanitize, offer the parts."""
+    started = time.perf_counter()
+    parsed = parse_message(raw)
+    make_preview(parsed.text or parsed.html)
+    if parsed.html is not None:
+        cid_map = {part.content_id: f"/parts/{part.part_id}" for part in parsed.inline_parts}
+        sanitize_html(parsed.html, cid_map=cid_map)
+    for attachment in parsed.attachments[:20]:
+        found = get_part(raw, attachment.part_id)
+        assert found is not None and found[0] == attachment and len(found[1]) == attachment.size
+    elapsed = time.perf_counter() - started
+    assert elapsed < SECONDS_PER_MESSAGE, f"took {elapsed:.2f} s"
+    return parsed
+
+
+def assert_storable(parsed: ParsedMessage) -> None:
+    """Every string can be encoded (no lone surrogates) and every file name is safe."""
+    strings = [parsed.subject, parsed.text or "", parsed.html or "", parsed.message_id or ""]
+    for address in parsed.from_ + parsed.to + parsed.cc:
+        strings += [address.name, address.email]
+    strings += [value for header in parsed.headers for value in header]
+    for string in strings:
+        string.encode("utf-8")
+        assert "\x00" not in string
+    for attachment in parsed.attachments + parsed.inline_parts:
+        name = attachment.filename
+        assert name and len(name) <= 200 and "/" not in name and "\\" not in name
+        assert not name.startswith(".") and name.isprintable()
+
+
+@pytest.mark.parametrize("path", corpus("mime-flanker", ("**/*.eml", "dkim/email.*")))
+def test_flanker_corpus(path):
+    assert_storable(read_fully(path.read_bytes()))
+
+
+@pytest.mark.parametrize("path", corpus("mime-mime4j", ("*.msg",)))
+def test_mime4j_corpus(path):
+    assert_storable(read_fully(path.read_bytes()))
+
+
+@pytest.mark.parametrize("path", corpus("ham", ("*",), limit=HAM_MESSAGES))
+def test_ham_corpus(path):
+    parsed = read_fully(without_mbox_line(path.read_bytes()))
+    assert_storable(parsed)
+    assert parsed.subject or parsed.from_
+
+
+def test_flanker_torture_messages_keep_their_structure():
+    base = CORPORA / "mime-flanker"
+    if not base.is_dir():
+        pytest.skip(f"corpus folder {base} is missing")
+    endless = parse_message((base / "enclosed-endless.eml").read_bytes())
+    assert endless.subject == "Wow" and endless.text.strip() == "Hello"
+    assert [a.content_type for a in endless.attachments] == ["message/rfc822"]
+    torture = parse_message((base / "torture.eml").read_bytes())
+    assert torture.subject == "Multi-media mail demonstration"
+    assert {a.content_type for a in torture.attachments} >= {"message/rfc822", "audio/basic", "image/pbm"}
+
+
+def test_mime4j_messages_agree_with_the_stdlib_on_leaf_count():
+    base = CORPORA / "mime-mime4j"
+    if not base.is_dir():
+        pytest.skip(f"corpus folder {base} is missing")
+    raw = (base / "example.msg").read_bytes()
+    parsed = parse_message(raw)
+    stdlib = message_from_bytes(raw, policy=policy.default)
+    leaves = [part for part in stdlib.walk() if not part.is_multipart()]
+    assert 1 + len(parsed.attachments) + len(parsed.inline_parts) == len(leaves)

@@ -1,0 +1,87 @@
+"""Background work inside the host process (the default; X2): a daemon thread that syncs every
+usable mailbox on a schedule. With several processes, each mailbox is synced by one at a time
+(a lease in the database)."""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from flask import Flask
+from sqlalchemy import or_, select, update
+
+from .errors import MailError
+from .extension import mail_state
+from .models import Mailbox, utcnow
+from .sync import run_sync
+
+log = logging.getLogger(__name__)
+
+
+def take_sync_lease(mailbox_id: int, seconds: int) -> bool:
+    """Claim the right to sync a mailbox for ``seconds``; False when another process holds it."""
+    session = mail_state().db.session
+    now = utcnow()
+    result = session.execute(
+        update(Mailbox)
+        .where(Mailbox.id == mailbox_id,
+               or_(Mailbox.sync_lease_until.is_(None), Mailbox.sync_lease_until < now))
+        .values(sync_lease_until=now + timedelta(seconds=seconds))
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def release_sync_lease(mailbox_id: int) -> None:
+    session = mail_state().db.session
+    session.execute(update(Mailbox).where(Mailbox.id == mailbox_id).values(sync_lease_until=None)
+                    .execution_options(synchronize_session=False))
+    session.commit()
+
+
+def sync_due_mailboxes(lease_seconds: int = 600) -> int:
+    """Sync every usable mailbox whose lease is free. Returns how many were synced."""
+    session = mail_state().db.session
+    ids = list(session.scalars(select(Mailbox.id).where(
+        Mailbox.deleted_at.is_(None), Mailbox.last_test_ok.is_(True)).order_by(Mailbox.id)))
+    synced = 0
+    for mailbox_id in ids:
+        if not take_sync_lease(mailbox_id, lease_seconds):
+            continue
+        try:
+            run_sync(session.get(Mailbox, mailbox_id))
+            synced += 1
+        except MailError as error:
+            log.warning("sync of mailbox %s failed: %s", mailbox_id, error.user_message)
+        finally:
+            session.rollback()
+            release_sync_lease(mailbox_id)
+    return synced
+
+
+class BackgroundSync:
+    """A daemon thread that calls :func:`sync_due_mailboxes` every ``interval`` seconds."""
+
+    def __init__(self, app: Flask, interval: float) -> None:
+        self._app = app
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="tricoma-mail-sync", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self._app.app_context():
+                    sync_due_mailboxes()
+            except Exception:  # noqa: BLE001 - the loop must survive any single failure
+                log.exception("background sync failed")
+            self._stop.wait(self._interval)
