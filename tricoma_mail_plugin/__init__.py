@@ -44,6 +44,8 @@ from .folders import Folder, FolderMapping, resolve_folder
 from .hookspecs import hookimpl
 from .references import RecordDescription, Reference, ReferenceType, describe_reference
 from .rights import Right, available_rights
+from .smtp_transport import open_smtp, submit as submit_smtp
+from .tls import is_loopback, tls_context
 from .ui import MenuItem, SettingsPanel
 
 __version__ = "0.1.0"
@@ -86,6 +88,10 @@ __all__ = [
     "available_rights",
     "describe_reference",
     "hookimpl",
+    "is_loopback",
+    "open_smtp",
+    "submit_smtp",
+    "tls_context",
     "mail_state",
     "make_step",
     "step_label",

@@ -2,7 +2,6 @@
 from a view, the CLI or a job."""
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import asdict
 from typing import Any
@@ -17,6 +16,7 @@ from .errors import InvalidSettings
 from .extension import mail_state
 from .models import Mailbox, utcnow
 from .secret_box import SecretBox
+from .tls import is_loopback
 
 _HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,253}$")
 _ADDRESS = re.compile(r"^[^@\s<>\",;]{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,}$|^[^@\s<>\",;]{1,64}@localhost$")
@@ -35,15 +35,6 @@ def create_mailbox(title: str, user) -> Mailbox:
     session.commit()
     access.grant(mailbox.id, "user", user.get_id(), "manage")
     return mailbox
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def update_settings(mailbox: Mailbox, values: dict[str, Any]) -> None:

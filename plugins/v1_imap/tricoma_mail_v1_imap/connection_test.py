@@ -11,10 +11,9 @@ from typing import Callable
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exceptions
 
-from tricoma_mail_plugin import MailboxSettings, ServerSettings, TestStep, make_step
+from tricoma_mail_plugin import MailboxSettings, ServerSettings, TestStep, is_loopback, make_step, tls_context
 
 from .errors import classify, short
-from .tls import is_loopback, tls_context
 
 IMAP_STEPS = ("resolve", "connect", "greeting", "login", "capabilities", "folders")
 SMTP_STEPS = ("resolve", "connect", "greeting", "ehlo", "auth")

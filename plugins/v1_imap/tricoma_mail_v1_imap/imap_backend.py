@@ -20,13 +20,15 @@ from tricoma_mail_plugin import (
     MessageSummary,
     RecipientResult,
     TestStep,
+    is_loopback,
+    submit_smtp,
+    tls_context,
 )
 
-from . import connection_test, smtp_submission
+from . import connection_test
 from .discovery_settings import discovery_for
 from .errors import translated_imap_errors
 from .summaries import fetch_items, stored_flags, summary_from_fetch
-from .tls import is_loopback, tls_context
 
 BATCH_SIZE = 500
 SPECIAL_USE_FLAGS = ("\\Sent", "\\Trash", "\\Drafts", "\\Junk", "\\Archive", "\\All", "\\Flagged")
@@ -281,7 +283,7 @@ class ImapBackend(MailboxBackend):
 
     # -- sending ---------------------------------------------------------------------------
     def submit(self, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]:
-        return smtp_submission.submit(self.settings.smtp, sender, recipients, message)
+        return submit_smtp(self.settings.smtp, sender, recipients, message)
 
 
 def _copyuid(response) -> dict[int, int]:

@@ -8,17 +8,14 @@ import socket
 import ssl
 from typing import Sequence
 
-from tricoma_mail_plugin import (
-    MailboxAuthError,
-    MailboxConnectionError,
-    RecipientResult,
-    SendRefused,
-    SendUncertain,
-    ServerSettings,
-)
-
-from .errors import short
+from .backend import RecipientResult, ServerSettings
+from .errors import MailboxAuthError, MailboxConnectionError, SendRefused, SendUncertain
 from .tls import is_loopback, tls_context
+
+
+def short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}"[:300]
 
 
 def open_smtp(server: ServerSettings) -> smtplib.SMTP:

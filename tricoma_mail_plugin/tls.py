@@ -1,4 +1,5 @@
-"""TLS contexts for IMAP and SMTP: verified certificates always; extra CAs from settings."""
+"""TLS for connections to mail servers: certificates are always verified; extra trusted CAs come
+from settings. Unencrypted connections are allowed only to this machine."""
 from __future__ import annotations
 
 import ipaddress
