@@ -26,6 +26,16 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between background syncs of every usable mailbox, in a thread of the host
     # process; 0 switches the in-process background sync off (e.g. when a worker does it).
     "TRICOMA_MAIL_SYNC_INTERVAL": 120,
+    # Undo send: seconds a new mail waits in the outbox before it may leave.
+    "TRICOMA_MAIL_UNDO_SEND_SECONDS": 10,
+    # Seconds a worker holds an item while sending; when it expires the item becomes uncertain.
+    "TRICOMA_MAIL_OUTBOX_LEASE_SECONDS": 300,
+    # Attempts (with backoff 1 min, 5 min, 30 min, 2 h, then every 6 h) before a mail fails.
+    "TRICOMA_MAIL_SEND_MAX_ATTEMPTS": 20,
+    # Seconds between outbox runs of the in-process worker; 0 switches it off.
+    "TRICOMA_MAIL_OUTBOX_POLL_SECONDS": 2,
+    # Largest total size of a message's attachments, in bytes.
+    "TRICOMA_MAIL_MAX_ATTACHMENT_BYTES": 25 * 1024 * 1024,
     # Bytes of message bodies kept per mailbox (least recently read are dropped first).
     "TRICOMA_MAIL_BODY_CACHE_BYTES": 200 * 1024 * 1024,
     # Network access of server autodiscovery, replaceable (tests keep it on 127.0.0.1):

@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -42,6 +43,26 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class UtcDateTime(TypeDecorator):
+    """A point in time stored in UTC and always read back timezone-aware (SQLite forgets the
+    zone; PostgreSQL keeps it)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -53,7 +74,7 @@ class PluginState(Base):
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     changed_by: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -67,7 +88,7 @@ class PluginFailure(Base):
     hook: Mapped[str] = mapped_column(String(100))
     message: Mapped[str] = mapped_column(String(500))
     traceback: Mapped[str] = mapped_column(Text, default="")
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Mailbox(Base):
@@ -96,15 +117,15 @@ class Mailbox(Base):
     secrets: Mapped[str] = mapped_column(Text, default="")
     folder_roles: Mapped[dict] = mapped_column(JSON, default=dict)
     provider_files_sent_mail: Mapped[bool] = mapped_column(Boolean, default=False)
-    last_test_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_test_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_test_ok: Mapped[bool | None] = mapped_column(Boolean)
     last_test_steps: Mapped[list] = mapped_column(JSON, default=list)
-    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_sync_error: Mapped[str | None] = mapped_column(String(500))
-    sync_lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sync_lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_by: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     @property
     def folder_mapping(self) -> "FolderMapping":
@@ -161,7 +182,7 @@ class CachedFolder(Base):
     unseen: Mapped[int] = mapped_column(Integer, default=0)
     # What the server reported at the start of the running sync: progress = messages / this.
     server_messages: Mapped[int | None] = mapped_column(Integer)
-    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class CachedMessage(Base):
@@ -181,12 +202,12 @@ class CachedMessage(Base):
     seen: Mapped[bool] = mapped_column(Boolean, default=False)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     size: Mapped[int] = mapped_column(Integer, default=0)
-    internal_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    internal_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
     from_: Mapped[str] = mapped_column("from_addr", Text, default="")
     to: Mapped[str] = mapped_column("to_addrs", Text, default="")
     cc: Mapped[str] = mapped_column("cc_addrs", Text, default="")
     subject: Mapped[str] = mapped_column(Text, default="")
-    date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    date: Mapped[datetime | None] = mapped_column(UtcDateTime())
     message_id: Mapped[str] = mapped_column(Text, default="")
     in_reply_to: Mapped[str] = mapped_column(Text, default="")
     references: Mapped[str] = mapped_column("reference_ids", Text, default="")
@@ -206,7 +227,7 @@ class CachedBody(Base):
     mailbox_id: Mapped[int] = mapped_column(Integer, index=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
-    used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    used_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class MailIntent(Base):
@@ -226,5 +247,66 @@ class MailIntent(Base):
     uids: Mapped[list] = mapped_column(JSON)
     message_ids: Mapped[list] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(20), default="pending")  # pending, done, undone
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OutboxItem(Base):
+    """One mail on its way out. The bytes and the Message-ID are fixed at enqueue.
+
+    ``state``: queued → sending (leased) → sent | retry (with ``not_before``) | failed
+    (permanent) | uncertain (the outcome is unknown; never resent automatically) | cancelled.
+    The Sent copy has a state of its own (``sent_copy``): pending → done | retry | skipped.
+    """
+
+    __tablename__ = "tricoma_mail_outbox"
+    __table_args__ = (
+        UniqueConstraint("scope", "idempotency_key", name="uq_tricoma_mail_outbox_idempotency"),
+        Index("ix_tricoma_mail_outbox_due", "state", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40))  # "mailbox:<id>" or "system"
+    mailbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tricoma_mail_mailbox.id", ondelete="SET NULL"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[str] = mapped_column(String(300))
+    sender: Mapped[str] = mapped_column(String(300))
+    recipients: Mapped[list] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    reference: Mapped[str | None] = mapped_column(String(200), index=True)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    smtp_accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    recipient_results: Mapped[list] = mapped_column(JSON, default=list)
+    sent_copy: Mapped[str] = mapped_column(String(20), default="pending")
+    sent_copy_folder: Mapped[str | None] = mapped_column(String(1000))
+    sent_copy_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_copy_not_before: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_copy_lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_copy_error: Mapped[str | None] = mapped_column(String(1000))
+
+
+class SystemMailSettings(Base):
+    """The SMTP settings of system mail (Mailversand): one row, id 1. The password is encrypted."""
+
+    __tablename__ = "tricoma_mail_system_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(253), default="")
+    port: Mapped[int] = mapped_column(Integer, default=587)
+    security: Mapped[str] = mapped_column(String(10), default="starttls")
+    username: Mapped[str] = mapped_column(String(254), default="")
+    secrets: Mapped[str] = mapped_column(Text, default="")
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    sender_address: Mapped[str] = mapped_column(String(254), default="")
+    reply_to: Mapped[str] = mapped_column(String(254), default="")
+    last_test_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_test_result: Mapped[str | None] = mapped_column(String(1000))
