@@ -1,11 +1,14 @@
-"""Background work inside the host process (the default; X2): a daemon thread that syncs every
-usable mailbox on a schedule. With several processes, each mailbox is synced by one at a time
-(a lease in the database)."""
+"""Background work inside the host process (the default; X2): daemon threads that sync every
+usable mailbox on a schedule and send what waits in the outbox. With several processes, each
+mailbox is synced by one at a time (a lease in the database), and outbox leases make sure no
+mail leaves twice."""
 from __future__ import annotations
 
 import logging
 import threading
 from datetime import timedelta
+
+from typing import Callable
 
 from flask import Flask
 from sqlalchemy import or_, select, update
@@ -60,18 +63,20 @@ def sync_due_mailboxes(lease_seconds: int = 600) -> int:
     return synced
 
 
-class BackgroundSync:
-    """A daemon thread that calls :func:`sync_due_mailboxes` every ``interval`` seconds."""
+class PeriodicTask:
+    """A daemon thread that calls ``task()`` in an app context every ``interval`` seconds."""
 
-    def __init__(self, app: Flask, interval: float) -> None:
+    def __init__(self, app: Flask, interval: float, task: Callable[[], object], name: str) -> None:
         self._app = app
         self._interval = interval
+        self._task = task
+        self._name = name
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="tricoma-mail-sync", daemon=True)
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
@@ -81,7 +86,24 @@ class BackgroundSync:
         while not self._stop.is_set():
             try:
                 with self._app.app_context():
-                    sync_due_mailboxes()
+                    self._task()
             except Exception:  # noqa: BLE001 - the loop must survive any single failure
-                log.exception("background sync failed")
+                log.exception("background task %s failed", self._name)
             self._stop.wait(self._interval)
+
+
+def start_background_work(app: Flask) -> list[PeriodicTask]:
+    """Start the sync and outbox threads the config asks for (an interval of 0: none)."""
+    from .outbox import run_once  # the outbox builds on services that import this module's peers
+
+    tasks = []
+    config = app.config
+    if config["TRICOMA_MAIL_SYNC_INTERVAL"]:
+        tasks.append(PeriodicTask(app, config["TRICOMA_MAIL_SYNC_INTERVAL"], sync_due_mailboxes,
+                                  "tricoma-mail-sync"))
+    if config["TRICOMA_MAIL_OUTBOX_POLL_SECONDS"]:
+        tasks.append(PeriodicTask(app, config["TRICOMA_MAIL_OUTBOX_POLL_SECONDS"], run_once,
+                                  "tricoma-mail-outbox"))
+    for task in tasks:
+        task.start()
+    return tasks

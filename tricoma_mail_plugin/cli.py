@@ -2,14 +2,18 @@
 commands do not act for a host user)."""
 from __future__ import annotations
 
+import mimetypes
+import os
 import sys
+import time
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from . import mailbox_folders, mailboxes, sync
+from . import mailbox_folders, mailboxes, outbox, sync
 from .background import release_sync_lease, take_sync_lease
+from .compose import AttachmentData, OutgoingMessage
 from .connection_steps import step_label
 from .errors import MailError
 from .extension import mail_state
@@ -100,3 +104,57 @@ def rotate_keys_command() -> None:
             count += 1
     session.commit()
     click.echo(f"re-encrypted the secrets of {count} mailboxes")
+
+
+@mail_cli.command("worker")
+@click.option("--once", is_flag=True, help="Send what is due, file pending Sent copies, then exit.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between outbox runs.")
+def worker_command(once: bool, interval: float) -> None:
+    """Send the outbox. Any number of workers may run at once; none sends an item twice."""
+    if once:
+        click.echo(f"sent or settled {outbox.run_once()} items")
+        return
+    click.echo("outbox worker running; stop with Ctrl-C")
+    while True:
+        outbox.run_once()
+        mail_state().db.session.remove()
+        time.sleep(interval)
+
+
+@mail_cli.command("send")
+@click.argument("mailbox_id", type=int)
+@click.option("--to", "to", multiple=True, required=True)
+@click.option("--cc", "cc", multiple=True)
+@click.option("--bcc", "bcc", multiple=True)
+@click.option("--subject", required=True)
+@click.option("--body-file", type=click.File("r", encoding="utf-8"), required=True)
+@click.option("--html-file", type=click.File("r", encoding="utf-8"))
+@click.option("--attach", "attachments", multiple=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--idempotency-key", default=None)
+def send_command(mailbox_id, to, cc, bcc, subject, body_file, html_file, attachments, idempotency_key) -> None:
+    """Queue a mail from a mailbox; prints the outbox id. The worker sends it."""
+    mailbox = _mailbox(mailbox_id)
+    files = []
+    for path in attachments:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        files.append(AttachmentData(os.path.basename(path),
+                                    mimetypes.guess_type(path)[0] or "application/octet-stream", data))
+    message = OutgoingMessage(to=to, cc=cc, bcc=bcc, subject=subject, text=body_file.read(),
+                              html=html_file.read() if html_file else None, attachments=tuple(files))
+    try:
+        item = outbox.enqueue_as_operator(mailbox, message, idempotency_key=idempotency_key)
+    except MailError as error:
+        raise click.ClickException(error.user_message) from None
+    click.echo(item.id)
+
+
+@mail_cli.command("outbox")
+@click.option("--state", type=click.Choice(["queued", "sending", "sent", "retry", "failed", "uncertain", "cancelled"]))
+@click.option("--limit", default=50, show_default=True)
+def outbox_command(state: str | None, limit: int) -> None:
+    """List outbox items, newest first."""
+    for item in outbox.items(state=state, limit=limit):
+        click.echo(f"{item.id:>6} {item.state:<10} {item.scope:<12} sent-copy={item.sent_copy:<8} "
+                   f"{item.created_at:%Y-%m-%d %H:%M} {', '.join(item.recipients)[:50]:<50} {item.subject[:40]}"
+                   + (f"  [{item.last_error[:80]}]" if item.last_error else ""))

@@ -36,7 +36,7 @@ class MailState:
     hooks: HookCaller
     plugin_states: PluginStateStore
     blueprint_owners: dict[str, str]  # blueprint name -> plugin name
-    background: object | None = None  # the BackgroundSync thread, started at the first request
+    background: list | None = None  # the background threads, started at the first request
 
     def is_enabled(self, plugin_name: str) -> bool:
         return plugin_name not in self.plugin_states.disabled_names()
@@ -124,18 +124,16 @@ def _refuse_disabled_plugin_pages():
 
 
 def _start_background_work() -> None:
-    """Start the in-process background sync once, in the process that serves requests (not in
+    """Start the in-process background work once, in the process that serves requests (not in
     CLI commands, and not in tests, where TESTING is set)."""
     state = current_app.extensions[EXTENSION_KEY]
-    interval = current_app.config["TRICOMA_MAIL_SYNC_INTERVAL"]
-    if state.background is not None or not interval or current_app.testing:
+    if state.background is not None or current_app.testing:
         return
     with _BACKGROUND_LOCK:
         if state.background is None:
-            from .background import BackgroundSync  # it builds on the services that import us
+            from .background import start_background_work  # it builds on services that import us
 
-            state.background = BackgroundSync(current_app._get_current_object(), interval)
-            state.background.start()
+            state.background = start_background_work(current_app._get_current_object())
 
 
 def _template_globals() -> dict:

@@ -51,6 +51,17 @@ def enqueue(mailbox: Mailbox, user, outgoing: OutgoingMessage, *, idempotency_ke
     """Check ``right``, run ``before_send``, build and queue the message. The same idempotency
     key twice for one mailbox gives the first item back and queues nothing."""
     access.require(user, mailbox.id, right)
+    return _queue(mailbox, user, outgoing, idempotency_key, send_at, reference)
+
+
+def enqueue_as_operator(mailbox: Mailbox, outgoing: OutgoingMessage, *, idempotency_key: str | None = None,
+                        send_at: datetime | None = None) -> OutboxItem:
+    """Queue mail for an operator at the shell (the CLI): there is no host user to check."""
+    return _queue(mailbox, None, outgoing, idempotency_key, send_at, None)
+
+
+def _queue(mailbox: Mailbox, user, outgoing: OutgoingMessage, idempotency_key: str | None,
+           send_at: datetime | None, reference: Reference | None) -> OutboxItem:
     if not mailbox.usable:
         raise InvalidSettings(_("This mailbox has not passed its connection test yet."))
     scope = f"mailbox:{mailbox.id}"
