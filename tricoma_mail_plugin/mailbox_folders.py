@@ -104,7 +104,8 @@ def create_folder(backend: MailboxBackend, name: str, parent: str | None = None)
     return full
 
 
-def rename_folder(backend: MailboxBackend, old: str, new_leaf: str) -> str:
+def rename_folder(mailbox: Mailbox, backend: MailboxBackend, old: str, new_leaf: str) -> str:
+    """Rename a folder (not INBOX); a role mapped to it follows it to the new name."""
     folders = {f.name: f for f in backend.list_folders()}
     folder = folders.get(old)
     if folder is None:
@@ -120,6 +121,10 @@ def rename_folder(backend: MailboxBackend, old: str, new_leaf: str) -> str:
     if new in folders:
         raise InvalidSettings(_("A folder of that name exists already."), field="name")
     backend.rename_folder(old, new)
+    mapping = dict(mailbox.folder_roles or {})
+    if old in mapping.values():
+        mailbox.folder_roles = {role: (new if name == old else name) for role, name in mapping.items()}
+        mail_state().db.session.commit()
     return new
 
 

@@ -7,17 +7,19 @@ from flask_babel import gettext as _
 from ..extension import settings_panels
 from ..hookspecs import hookimpl
 from ..ui import MenuItem, SettingsPanel
-from ..web import admin_plugins, settings
+from ..web import admin_plugins, mailbox_settings, settings
 
 
 @hookimpl(trylast=True)
 def tricoma_mail_register_blueprints():
-    return [settings.blueprint, admin_plugins.blueprint]
+    return [settings.blueprint, admin_plugins.blueprint, mailbox_settings.blueprint]
 
 
 @hookimpl(trylast=True)
 def tricoma_mail_menu_items(user):
     items = []
+    if getattr(user, "is_authenticated", False):
+        items.append(MenuItem(_("Set up mailboxes"), url_for("tricoma_mail_mailboxes.index"), "mail", 890))
     if settings_panels(user):
         items.append(MenuItem(_("Mail settings"), url_for("tricoma_mail_settings.index"), "mail", 900))
     if getattr(user, "is_admin", False):
@@ -27,13 +29,20 @@ def tricoma_mail_menu_items(user):
 
 @hookimpl(trylast=True)
 def tricoma_mail_settings_panels(user):
-    if not getattr(user, "is_admin", False):
-        return []
-    return [
-        SettingsPanel(
+    panels = []
+    if getattr(user, "is_authenticated", False):
+        # Any signed-in user may create a mailbox (and then manages it), so everyone sees this.
+        panels.append(SettingsPanel(
+            _("Mailboxes"),
+            url_for("tricoma_mail_mailboxes.index"),
+            _("Create mailboxes, enter their servers, test them and choose their folders."),
+            order=10,
+        ))
+    if getattr(user, "is_admin", False):
+        panels.append(SettingsPanel(
             _("Plugins"),
             url_for("tricoma_mail_admin_plugins.index"),
             _("Switch installed plugins on and off and see their errors."),
             order=900,
-        )
-    ]
+        ))
+    return panels

@@ -1,0 +1,337 @@
+"""Settings → Mailboxes: create a mailbox, configure its servers, test it, manage its folders
+(SPEC M1, M2, M3, M5).
+
+Views parse the request, call one service of :mod:`mailboxes` or :mod:`mailbox_folders` and
+render. Every mailbox page needs the *manage* right: an unknown or foreign mailbox answers 404,
+one the user sees but may not manage answers 403. Errors from the mail server are shown as their
+``user_message``, never as a traceback.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .. import access, mailbox_folders, mailboxes
+from ..backend import SECURITY_MODES, DiscoveredServers, MailboxBackend, TestStep
+from ..connection_steps import CODE_MESSAGES, step_label
+from ..errors import InvalidSettings, MailboxNotFound, MailError, NotAllowed
+from ..extension import mail_state
+from ..folders import ROLES
+from ..models import Mailbox
+
+blueprint = Blueprint(
+    "tricoma_mail_mailboxes",
+    __name__,
+    url_prefix="/mail/settings/mailboxes",
+    template_folder="../templates",
+)
+
+ROLE_LABELS = {
+    "sent": _l("Sent"),
+    "trash": _l("Trash"),
+    "drafts": _l("Drafts"),
+    "junk": _l("Junk"),
+    "archive": _l("Archive"),
+}
+
+SECURITY_LABELS = {
+    "tls": _l("TLS"),
+    "starttls": _l("STARTTLS"),
+    "none": _l("None (only to this machine)"),
+}
+
+DISCOVERY_SOURCES = {
+    "preset": _l("Built-in table of providers"),
+    "autoconfig": _l("The provider's configuration file (autoconfig)"),
+    "srv": _l("DNS SRV records of the domain"),
+    "mx": _l("Mail servers of the domain (MX)"),
+    "guess": _l("A guess from the domain name"),
+}
+
+#: The configuration form's fields, as the template and ``update_settings`` name them.
+TEXT_FIELDS = (
+    "title", "sender_name", "email", "extra_addresses", "signature",
+    "imap_host", "imap_port", "imap_security", "imap_username",
+    "smtp_host", "smtp_port", "smtp_security", "smtp_username",
+)
+PASSWORD_FIELDS = ("imap_password", "smtp_password")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """An error to show beside one field of one form (``form`` tells the folder page's forms apart)."""
+
+    field: str | None
+    message: str
+    form: str = ""
+
+
+@blueprint.before_request
+def _require_login():
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    return None
+
+
+@blueprint.context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {
+        "step_label": step_label,
+        "step_message": step_message,
+        "role_labels": ROLE_LABELS,
+        "security_labels": SECURITY_LABELS,
+        "security_modes": SECURITY_MODES,
+    }
+
+
+def step_message(step: TestStep) -> str:
+    """The step's message in the current user's language (the stored one is in the language of
+    whoever ran the test)."""
+    message = CODE_MESSAGES.get(step.code)
+    return str(message) if message is not None else step.message
+
+
+def first_failure(steps: list[TestStep]) -> TestStep | None:
+    return next((step for step in steps if not step.ok and step.code != "skipped"), None)
+
+
+def _managed_mailbox(mailbox_id: int) -> Mailbox:
+    try:
+        return access.require(current_user, mailbox_id, "manage")
+    except MailboxNotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+
+
+def _discard_unsaved_changes() -> None:
+    # A service that refused a value may have set the fields before it; none of that is kept.
+    mail_state().db.session.rollback()
+
+
+def _safe_local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else ``None`` (never another host)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+# -- the list and M1 create ------------------------------------------------------------------
+
+
+@blueprint.get("/")
+def index():
+    return _render_index()
+
+
+@blueprint.post("/")
+def create():
+    title = request.form.get("title", "")
+    try:
+        mailbox = mailboxes.create_mailbox(title, current_user)
+    except InvalidSettings as error:
+        _discard_unsaved_changes()
+        return _render_index(title=title, error=FieldError(error.field, error.user_message)), 400
+    flash(_("The mailbox %(title)s is created. Now enter its servers.", title=mailbox.title), "success")
+    return redirect(url_for(".configure", mailbox_id=mailbox.id))
+
+
+def _render_index(title: str = "", error: FieldError | None = None) -> str:
+    return render_template(
+        "tricoma_mail/mailboxes/index.html",
+        mailboxes=access.mailboxes_with(current_user, "manage"),
+        title=title,
+        error=error,
+    )
+
+
+# -- M2 configure ----------------------------------------------------------------------------
+
+
+@blueprint.route("/<int(signed=True):mailbox_id>/", methods=["GET", "POST"])
+def configure(mailbox_id: int):
+    mailbox = _managed_mailbox(mailbox_id)
+    if request.method == "GET":
+        return _render_configure(mailbox, _stored_values(mailbox))
+    values = _typed_values()
+    if request.form.get("action") == "discover":
+        found = mailboxes.discover_servers(mailbox, values["email"])
+        if found is None:
+            error = FieldError("email", _("No servers were found for this address. Check it, or enter "
+                                          "the servers yourself."))
+            return _render_configure(mailbox, values, error=error)
+        return _render_configure(mailbox, _with_discovered(values, found), discovered=found)
+    try:
+        mailboxes.update_settings(mailbox, {**values, **_typed_passwords()})
+    except InvalidSettings as error:
+        _discard_unsaved_changes()
+        return _render_configure(mailbox, values, error=FieldError(error.field, error.user_message)), 400
+    except MailError as error:
+        _discard_unsaved_changes()
+        flash(error.user_message, "error")
+        return _render_configure(mailbox, values), 400
+    if mailbox.last_test_ok is None:
+        flash(_("The settings are saved. Test the mailbox now: only a tested mailbox is used."), "success")
+    else:
+        flash(_("The settings are saved."), "success")
+    return redirect(url_for(".configure", mailbox_id=mailbox.id))
+
+
+def _stored_values(mailbox: Mailbox) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(mailbox, name) for name in TEXT_FIELDS}
+    values["provider_files_sent_mail"] = bool(mailbox.provider_files_sent_mail)
+    return values
+
+
+def _typed_values() -> dict[str, Any]:
+    """What the user typed, passwords left out (they are never sent back to the browser)."""
+    values: dict[str, Any] = {name: request.form.get(name, "") for name in TEXT_FIELDS}
+    values["provider_files_sent_mail"] = "provider_files_sent_mail" in request.form
+    return values
+
+
+def _typed_passwords() -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in PASSWORD_FIELDS}
+
+
+def _with_discovered(values: dict[str, Any], found: DiscoveredServers) -> dict[str, Any]:
+    filled = dict(values, imap_host=found.imap_host, imap_port=found.imap_port,
+                  imap_security=found.imap_security, imap_username=found.username,
+                  provider_files_sent_mail=found.provider_files_sent_mail)
+    if found.smtp_host:
+        filled.update(smtp_host=found.smtp_host, smtp_port=found.smtp_port,
+                      smtp_security=found.smtp_security, smtp_username=found.username)
+    return filled
+
+
+def _stored_passwords(mailbox: Mailbox) -> dict[str, bool]:
+    try:
+        secrets = mailboxes.read_secrets(mailbox)
+    except MailError as error:  # unreadable after a key change: the user enters them again
+        flash(error.user_message, "error")
+        secrets = {}
+    return {name: bool(secrets.get(name)) for name in PASSWORD_FIELDS}
+
+
+def _render_configure(mailbox: Mailbox, values: dict[str, Any], *, error: FieldError | None = None,
+                      discovered: DiscoveredServers | None = None) -> str:
+    steps = mailboxes.stored_test_steps(mailbox)
+    return render_template(
+        "tricoma_mail/mailboxes/configure.html",
+        mailbox=mailbox,
+        form=values,
+        error=error,
+        passwords_typed=any(request.form.get(name) for name in PASSWORD_FIELDS),
+        stored_passwords=_stored_passwords(mailbox),
+        discovered=discovered,
+        discovery_source=DISCOVERY_SOURCES.get(discovered.source, discovered.source) if discovered else None,
+        steps=steps,
+        first_failure=first_failure(steps),
+    )
+
+
+# -- M3 test ---------------------------------------------------------------------------------
+
+
+@blueprint.post("/<int(signed=True):mailbox_id>/test")
+def run_test(mailbox_id: int):
+    mailbox = _managed_mailbox(mailbox_id)
+    try:
+        mailboxes.run_test(mailbox)
+    except MailError as error:
+        flash(error.user_message, "error")
+    else:
+        if mailbox.last_test_ok:
+            flash(_("%(title)s: the test passed; the mailbox is ready to use.", title=mailbox.title), "success")
+        else:
+            flash(_("%(title)s: the test failed. Fix the first failed step and test again.",
+                    title=mailbox.title), "error")
+    target = _safe_local_path(request.form.get("next"))
+    return redirect(target or url_for(".configure", mailbox_id=mailbox.id))
+
+
+# -- M5 manage folders -----------------------------------------------------------------------
+
+
+@blueprint.route("/<int(signed=True):mailbox_id>/folders", methods=["GET", "POST"])
+def folders(mailbox_id: int):
+    mailbox = _managed_mailbox(mailbox_id)
+    action = request.form.get("action") if request.method == "POST" else None
+    if action is not None and action not in FOLDER_ACTIONS:
+        abort(400)
+    if not mailbox.imap_host:
+        flash(_("Enter the IMAP server of this mailbox first."), "error")
+        return redirect(url_for(".configure", mailbox_id=mailbox.id))
+    try:
+        with mailboxes.backend_for(mailbox) as backend:
+            if action is None:
+                return _render_folders(mailbox, backend)
+            try:
+                message = FOLDER_ACTIONS[action](mailbox, backend)
+            except InvalidSettings as error:
+                _discard_unsaved_changes()
+                error = FieldError(error.field, error.user_message, form=action)
+                return _render_folders(mailbox, backend, error=error), 400
+    except MailError as error:
+        flash(error.user_message, "error")
+        if action is not None:
+            return redirect(url_for(".folders", mailbox_id=mailbox.id))
+        # 200, not 502: a proxy may replace a 5xx page with its own and hide the message.
+        return render_template("tricoma_mail/mailboxes/folders.html", mailbox=mailbox, folders=None,
+                               roles=[], mapping=mailbox.folder_mapping, error=None, typed={})
+    flash(message, "success")
+    return redirect(url_for(".folders", mailbox_id=mailbox.id))
+
+
+def _render_folders(mailbox: Mailbox, backend: MailboxBackend, error: FieldError | None = None) -> str:
+    server_folders = backend.list_folders(with_counts=True)
+    return render_template(
+        "tricoma_mail/mailboxes/folders.html",
+        mailbox=mailbox,
+        folders=server_folders,
+        roles=mailbox_folders.resolve_roles(mailbox, server_folders),
+        mapping=mailbox.folder_mapping,
+        error=error,
+        typed=request.form if error else {},
+    )
+
+
+def _map_roles(mailbox: Mailbox, backend: MailboxBackend) -> str:
+    choices = {role: request.form.get(f"role_{role}") or None for role in ROLES}
+    mailbox_folders.set_mapping(mailbox, choices, backend.list_folders())
+    return _("The folder mapping is saved.")
+
+
+def _create_folder(mailbox: Mailbox, backend: MailboxBackend) -> str:
+    name = mailbox_folders.create_folder(backend, request.form.get("name", ""),
+                                         request.form.get("parent") or None)
+    return _("The folder %(name)s is created.", name=name)
+
+
+def _rename_folder(mailbox: Mailbox, backend: MailboxBackend) -> str:
+    old = request.form.get("folder", "")
+    new = mailbox_folders.rename_folder(mailbox, backend, old, request.form.get("name", ""))
+    return _("The folder %(old)s is now called %(new)s.", old=old, new=new)
+
+
+def _delete_folder(mailbox: Mailbox, backend: MailboxBackend) -> str:
+    name = request.form.get("folder", "")
+    if not request.form.get("confirm"):
+        raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
+    mailbox_folders.delete_folder(mailbox, backend, name)
+    return _("The folder %(name)s is deleted.", name=name)
+
+
+FOLDER_ACTIONS: dict[str, Callable[[Mailbox, MailboxBackend], str]] = {
+    "map": _map_roles,
+    "create": _create_folder,
+    "rename": _rename_folder,
+    "delete": _delete_folder,
+}
