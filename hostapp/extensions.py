@@ -18,9 +18,15 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+def _host_directory():
+    from .directory import HostDirectory  # it imports the models, which import this module
+
+    return HostDirectory()
+
+
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 login_manager = LoginManager()
 babel = Babel()
 migrate = Migrate()
 csrf = CSRFProtect()
-mail = TricomaMail(db)
+mail = TricomaMail(db, directory=_host_directory())

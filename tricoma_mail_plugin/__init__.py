@@ -16,6 +16,7 @@ from .backend import (
     TestStep,
 )
 from .connection_steps import make_step, step_label
+from .directory import Directory, Principal
 from .errors import (
     CapabilityError,
     FolderNotFound,
@@ -54,6 +55,7 @@ __all__ = [
     "SECURITY_MODES",
     "Changes",
     "DiscoveredServers",
+    "Directory",
     "FlagChange",
     "FolderStatus",
     "InvalidSettings",
@@ -75,6 +77,7 @@ __all__ = [
     "MenuItem",
     "NotAllowed",
     "PluginError",
+    "Principal",
     "RecordDescription",
     "Reference",
     "ReferenceType",

@@ -11,10 +11,12 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from . import mailbox_folders, mailboxes, outbox, sync
+from . import access, mailbox_folders, mailboxes, outbox, sync
 from .background import release_sync_lease, take_sync_lease
 from .compose import AttachmentData, OutgoingMessage
 from .connection_steps import step_label
+from .default_plugins.core_rights import CORE_RIGHT_KEYS
+from .directory import resolve_principal
 from .errors import MailError
 from .extension import mail_state
 from .models import Mailbox
@@ -158,3 +160,56 @@ def outbox_command(state: str | None, limit: int) -> None:
         click.echo(f"{item.id:>6} {item.state:<10} {item.scope:<12} sent-copy={item.sent_copy:<8} "
                    f"{item.created_at:%Y-%m-%d %H:%M} {', '.join(item.recipients)[:50]:<50} {item.subject[:40]}"
                    + (f"  [{item.last_error[:80]}]" if item.last_error else ""))
+
+
+@mail_cli.command("create-mailbox")
+@click.argument("title")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="Used for IMAP and SMTP.")
+@click.option("--imap", "imap_server", required=True, help="HOST:PORT")
+@click.option("--imap-security", type=click.Choice(["tls", "starttls", "none"]), default="tls", show_default=True)
+@click.option("--smtp", "smtp_server", required=True, help="HOST:PORT")
+@click.option("--smtp-security", type=click.Choice(["tls", "starttls", "none"]), default="starttls", show_default=True)
+@click.option("--sender-name", default="")
+@click.option("--grant", "grants", multiple=True,
+              help="user:NAME:RIGHT[,RIGHT…] or group:NAME:RIGHT[,RIGHT…] (repeatable); RIGHT 'all' = every core right.")
+def create_mailbox_command(title, email, password, imap_server, imap_security, smtp_server, smtp_security,
+                           sender_name, grants) -> None:
+    """Create (or update, by e-mail address) a configured mailbox, test it and print its id."""
+    session = mail_state().db.session
+    mailbox = session.scalar(select(Mailbox).where(Mailbox.email == email, Mailbox.deleted_at.is_(None)))
+    if mailbox is None:
+        mailbox = Mailbox(title=title, created_by="cli", folder_roles={}, last_test_steps=[])
+        session.add(mailbox)
+        session.commit()
+    imap_host, imap_port = _host_port(imap_server)
+    smtp_host, smtp_port = _host_port(smtp_server)
+    try:
+        mailboxes.update_settings(mailbox, {
+            "title": title, "email": email, "sender_name": sender_name,
+            "imap_host": imap_host, "imap_port": imap_port, "imap_security": imap_security,
+            "imap_username": email, "imap_password": password,
+            "smtp_host": smtp_host, "smtp_port": smtp_port, "smtp_security": smtp_security,
+            "smtp_username": email, "smtp_password": password})
+    except MailError as error:
+        raise click.ClickException(error.user_message) from None
+    for grant in grants:
+        kind, _sep, rest = grant.partition(":")
+        name, _sep, rights = rest.partition(":")
+        principal = resolve_principal(kind, name)
+        if principal is None:
+            raise click.ClickException(f"no {kind} named {name}")
+        wanted = CORE_RIGHT_KEYS if rights == "all" else tuple(r for r in rights.split(",") if r)
+        for right in wanted:
+            access.grant(mailbox.id, kind, principal.id, right)
+    steps = mailboxes.run_test(mailbox)
+    state = "tested" if mailbox.last_test_ok else "TEST FAILED: " + next(
+        (s.message for s in steps if not s.ok and s.code != "skipped"), "")
+    click.echo(f"{mailbox.id} {state}")
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, _sep, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(f"{value!r} is not HOST:PORT")
+    return host, int(port)

@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, abort, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
 from . import config
+from .directory import EmptyDirectory
 from .models import Base
 from .plugin_state import PluginStateStore
 from .plugins import HookCaller, PluginInfo, make_plugin_manager
@@ -36,6 +37,7 @@ class MailState:
     hooks: HookCaller
     plugin_states: PluginStateStore
     blueprint_owners: dict[str, str]  # blueprint name -> plugin name
+    directory: object = None
     background: list | None = None  # the background threads, started at the first request
 
     def is_enabled(self, plugin_name: str) -> bool:
@@ -46,10 +48,12 @@ class TricomaMail:
     """The tricoma mail Flask extension.
 
     ``db`` is the host's Flask-SQLAlchemy object; core's tables use its engine and session.
+    ``directory`` tells core the host's users and groups (see :mod:`directory`).
     """
 
-    def __init__(self, db, app: Flask | None = None) -> None:
+    def __init__(self, db, app: Flask | None = None, directory=None) -> None:
         self.db = db
+        self.directory = directory or EmptyDirectory()
         if app is not None:
             self.init_app(app)
 
@@ -69,6 +73,7 @@ class TricomaMail:
             hooks=HookCaller(plugin_manager, store.disabled_names, store.record_failure),
             plugin_states=store,
             blueprint_owners={},
+            directory=self.directory,
         )
         app.extensions[EXTENSION_KEY] = state
         if "csrf" not in app.extensions:

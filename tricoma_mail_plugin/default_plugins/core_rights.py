@@ -15,6 +15,8 @@ CORE_RIGHTS: tuple[Right, ...] = (
     Right("manage", _l("Manage"), _l("Change settings, folders and rights.")),
 )
 
+CORE_RIGHT_KEYS: tuple[str, ...] = tuple(right.key for right in CORE_RIGHTS)
+
 
 @hookimpl(trylast=True)
 def tricoma_mail_register_rights():
