@@ -202,7 +202,7 @@ def test_worker_killed_after_smtp_accepted_files_the_copy_after_restart(app, sen
     to, to_imap = recipient()
     item_id = enqueue(app, mailbox_id, to=(to,))
 
-    def killed(item):
+    def killed(item, connections=None):
         raise KeyboardInterrupt("worker killed")
 
     monkeypatch.setattr(outbox, "file_sent_copy", killed)
@@ -210,6 +210,9 @@ def test_worker_killed_after_smtp_accepted_files_the_copy_after_restart(app, sen
         run_worker(app)
     monkeypatch.undo()
     assert item(app, item_id).state == "sent" and item(app, item_id).sent_copy == "pending"
+    with app.app_context():  # time passes: the dead worker's lease on the copy runs out
+        db.session.get(OutboxItem, item_id).sent_copy_lease_until = utcnow() - timedelta(seconds=1)
+        db.session.commit()
     run_worker(app)  # the restarted worker
     run_worker(app)
     assert item(app, item_id).sent_copy == "done"

@@ -45,7 +45,7 @@ from .folders import Folder, FolderMapping, resolve_folder
 from .hookspecs import hookimpl
 from .references import RecordDescription, Reference, ReferenceType, describe_reference
 from .rights import Right, available_rights
-from .smtp_transport import open_smtp, submit as submit_smtp
+from .smtp_transport import SmtpSession, open_smtp, submit as submit_smtp
 from .tls import is_loopback, tls_context
 from .ui import MenuItem, SettingsPanel
 
@@ -86,6 +86,7 @@ __all__ = [
     "SendUncertain",
     "SendVetoed",
     "SettingsPanel",
+    "SmtpSession",
     "TricomaMail",
     "UnknownPlugin",
     "available_rights",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Iterable, Iterator, Sequence
+from typing import ClassVar, Iterable, Iterator, Protocol, Sequence
 
 from .folders import Folder
 
@@ -241,3 +241,25 @@ class MailboxBackend(abc.ABC):
     @abc.abstractmethod
     def submit(self, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]:
         """Hand ``message`` to the SMTP server; one result per recipient."""
+
+    def submission(self) -> "Submission":
+        """A session for sending several messages in a row. The default opens a connection per
+        message; a backend that can keep one open (SMTP) returns a session that does."""
+        return _OneConnectionPerMessage(self)
+
+
+class Submission(Protocol):
+    def submit(self, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]: ...
+
+    def close(self) -> None: ...
+
+
+class _OneConnectionPerMessage:
+    def __init__(self, backend: MailboxBackend) -> None:
+        self._backend = backend
+
+    def submit(self, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]:
+        return self._backend.submit(sender, recipients, message)
+
+    def close(self) -> None:
+        pass

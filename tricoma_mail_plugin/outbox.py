@@ -20,14 +20,13 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import access, mailboxes
-from .backend import RecipientResult
 from .compose import BuiltMessage, OutgoingMessage, build_message
 from .errors import InvalidSettings, MailError, NotAllowed, SendRefused, SendUncertain
 from .extension import mail_state
 from .mailbox_folders import folder_for_role
 from .models import Mailbox, OutboxItem, utcnow
 from .references import Reference
-from .smtp_transport import submit as submit_smtp
+from .smtp_transport import SmtpSession
 
 log = logging.getLogger(__name__)
 
@@ -139,23 +138,75 @@ def send_again(item: OutboxItem) -> None:
 
 # -- the worker ---------------------------------------------------------------------------------
 
+class WorkerConnections:
+    """The connections one worker run keeps open: an SMTP session per sender (mailbox or system
+    mail) and an IMAP connection per mailbox for Sent copies, so a batch of mail from one
+    mailbox logs in once. A connection that failed is dropped and reopened on next use."""
+
+    def __init__(self) -> None:
+        self._submissions: dict[str, object] = {}
+        self._stores: dict[int, tuple[object, str]] = {}
+
+    def submission(self, item: OutboxItem):
+        session = self._submissions.get(item.scope)
+        if session is None:
+            session = self._submissions[item.scope] = _open_submission(item)
+        return session
+
+    def drop_submission(self, item: OutboxItem) -> None:
+        session = self._submissions.pop(item.scope, None)
+        if session is not None:
+            session.close()
+
+    def sent_folder(self, mailbox: Mailbox):
+        """A connected backend of ``mailbox`` and the name of its Sent folder."""
+        found = self._stores.get(mailbox.id)
+        if found is None:
+            backend = mailboxes.backend_for(mailbox)
+            backend.connect()
+            try:
+                found = (backend, folder_for_role(mailbox, backend, "sent", create=True))
+            except BaseException:
+                backend.close()
+                raise
+            self._stores[mailbox.id] = found
+        return found
+
+    def drop_store(self, mailbox: Mailbox) -> None:
+        found = self._stores.pop(mailbox.id, None)
+        if found is not None:
+            found[0].close()
+
+    def close(self) -> None:
+        for session in self._submissions.values():
+            session.close()
+        for backend, _folder in self._stores.values():
+            backend.close()
+        self._submissions.clear()
+        self._stores.clear()
+
+
 def run_once(worker_id: str | None = None, limit: int | None = None) -> int:
     """Send every due item, then file pending Sent copies. Returns how many items were sent or
     settled. Safe to run in any number of processes at once."""
     worker_id = worker_id or uuid.uuid4().hex[:12]
     expire_leases()
     done = 0
-    while limit is None or done < limit:
-        item = claim_next(worker_id)
-        if item is None:
-            break
-        deliver(item)
-        done += 1
-    while True:
-        item = claim_sent_copy()
-        if item is None:
-            break
-        file_sent_copy(item)
+    connections = WorkerConnections()
+    try:
+        while limit is None or done < limit:
+            item = claim_next(worker_id)
+            if item is None:
+                break
+            deliver(item, connections)
+            done += 1
+        while True:
+            item = claim_sent_copy()
+            if item is None:
+                break
+            file_sent_copy(item, connections)
+    finally:
+        connections.close()
     return done
 
 
@@ -202,24 +253,21 @@ def claim_next(worker_id: str) -> OutboxItem | None:
                           .order_by(OutboxItem.id.desc()).execution_options(populate_existing=True))
 
 
-def deliver(item: OutboxItem) -> None:
-    """Hand one leased item to its SMTP server and record the outcome."""
+def deliver(item: OutboxItem, connections: WorkerConnections | None = None) -> None:
+    """Hand one leased item to its SMTP server and record the outcome. The Sent copy is filed
+    afterwards, on its own (``file_sent_copy``)."""
     session = _session()
+    own = connections is None
+    connections = connections or WorkerConnections()
     try:
-        results = _submit(item)
-    except SendUncertain as error:
-        _settle(item, "uncertain", error.user_message)
-        return
-    except SendRefused as error:
-        _settle(item, "failed", error.user_message)
-        return
+        results = connections.submission(item).submit(item.sender, item.recipients, item.raw)
     except MailError as error:
-        if item.attempts >= current_app.config["TRICOMA_MAIL_SEND_MAX_ATTEMPTS"]:
-            _settle(item, "failed", error.user_message)
-        else:
-            item.not_before = utcnow() + timedelta(seconds=retry_delay(item.attempts))
-            _settle(item, "retry", error.user_message)
+        connections.drop_submission(item)
+        _record_failure(item, error)
         return
+    finally:
+        if own:
+            connections.close()
     item.state = "sent"
     item.smtp_accepted_at = utcnow()
     item.recipient_results = [asdict(result) for result in results]
@@ -232,8 +280,18 @@ def deliver(item: OutboxItem) -> None:
     session.commit()  # "SMTP accepted" is durable before anything else happens
     mail_state().hooks.call("message_sent", outbox_item=item,
                             reference=Reference.parse(item.reference) if item.reference else None)
-    if item.sent_copy == "pending":
-        file_sent_copy(item)
+
+
+def _record_failure(item: OutboxItem, error: MailError) -> None:
+    if isinstance(error, SendUncertain):
+        _settle(item, "uncertain", error.user_message)
+    elif isinstance(error, SendRefused):
+        _settle(item, "failed", error.user_message)
+    elif item.attempts >= current_app.config["TRICOMA_MAIL_SEND_MAX_ATTEMPTS"]:
+        _settle(item, "failed", error.user_message)
+    else:
+        item.not_before = utcnow() + timedelta(seconds=retry_delay(item.attempts))
+        _settle(item, "retry", error.user_message)
 
 
 def _settle(item: OutboxItem, state: str, error: str) -> None:
@@ -244,15 +302,15 @@ def _settle(item: OutboxItem, state: str, error: str) -> None:
     _session().commit()
 
 
-def _submit(item: OutboxItem) -> list[RecipientResult]:
+def _open_submission(item: OutboxItem):
     if item.scope == "system":
         from .system_mail import system_smtp_settings  # system mail builds on the outbox
 
-        return submit_smtp(system_smtp_settings(), item.sender, item.recipients, item.raw)
+        return SmtpSession(system_smtp_settings())
     mailbox = _session().get(Mailbox, item.mailbox_id) if item.mailbox_id else None
     if mailbox is None or mailbox.deleted_at is not None:
         raise SendRefused(_("The mailbox of this mail no longer exists."))
-    return mailboxes.backend_for(mailbox).submit(item.sender, item.recipients, item.raw)
+    return mailboxes.backend_for(mailbox).submission()
 
 
 def claim_sent_copy() -> OutboxItem | None:
@@ -279,7 +337,7 @@ def claim_sent_copy() -> OutboxItem | None:
     return session.get(OutboxItem, candidate, populate_existing=True)
 
 
-def file_sent_copy(item: OutboxItem) -> None:
+def file_sent_copy(item: OutboxItem, connections: WorkerConnections | None = None) -> None:
     """Append the sent bytes to the mailbox's Sent folder, once: on a retry we first look for
     the Message-ID there, in case the last attempt stored it before it failed."""
     session = _session()
@@ -290,20 +348,28 @@ def file_sent_copy(item: OutboxItem) -> None:
         return
     item.sent_copy_attempts += 1
     session.commit()
+    own = connections is None
+    connections = connections or WorkerConnections()
     try:
-        with mailboxes.backend_for(mailbox) as backend:
-            folder = folder_for_role(mailbox, backend, "sent", create=True)
-            backend.select(folder, readonly=False)
-            already = item.sent_copy_attempts > 1 and backend.search_header("Message-ID", item.message_id)
-            if not already:
-                backend.append(folder, item.raw, flags=["\\Seen"], internal_date=item.smtp_accepted_at)
+        backend, folder = connections.sent_folder(mailbox)
+        if item.sent_copy_attempts > 1:
+            backend.select(folder, readonly=True)
+            already = backend.search_header("Message-ID", item.message_id)
+        else:
+            already = False
+        if not already:
+            backend.append(folder, item.raw, flags=["\\Seen"], internal_date=item.smtp_accepted_at)
     except MailError as error:
+        connections.drop_store(mailbox)
         item.sent_copy = "retry"
         item.sent_copy_error = error.user_message[:1000]
         item.sent_copy_not_before = utcnow() + timedelta(seconds=retry_delay(item.sent_copy_attempts))
         item.sent_copy_lease_until = None
         session.commit()
         return
+    finally:
+        if own:
+            connections.close()
     item.sent_copy = "done"
     item.sent_copy_folder = folder
     item.sent_copy_error = None

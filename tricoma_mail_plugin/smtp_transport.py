@@ -104,3 +104,31 @@ def _raise_for(code: int, reply) -> None:
 
 def _text(reply) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+class SmtpSession:
+    """One SMTP connection reused for several messages (connect, TLS and AUTH once). After any
+    error the connection is dropped and the next message opens a new one."""
+
+    def __init__(self, server: ServerSettings | None) -> None:
+        self._server = server
+        self._smtp: smtplib.SMTP | None = None
+
+    def submit(self, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]:
+        if self._server is None:
+            raise MailboxConnectionError("No SMTP server is configured.")
+        if self._smtp is None:
+            self._smtp = open_smtp(self._server)
+        try:
+            return _transaction(self._smtp, sender, recipients, message)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()

@@ -19,6 +19,7 @@ from tricoma_mail_plugin import (
     MailboxConnectionError,
     MessageSummary,
     RecipientResult,
+    SmtpSession,
     TestStep,
     is_loopback,
     submit_smtp,
@@ -284,6 +285,9 @@ class ImapBackend(MailboxBackend):
     # -- sending ---------------------------------------------------------------------------
     def submit(self, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]:
         return submit_smtp(self.settings.smtp, sender, recipients, message)
+
+    def submission(self) -> SmtpSession:
+        return SmtpSession(self.settings.smtp)
 
 
 def _copyuid(response) -> dict[int, int]:
