@@ -129,15 +129,16 @@ def _split(value: str) -> list[str]:
 
 
 def build_message(outgoing: OutgoingMessage, sender_name: str, sender_address: str,
-                  signature: str = "") -> BuiltMessage:
-    """The message to send and to file in Sent, and its envelope; raises :class:`InvalidMessage`."""
+                  signature: str = "", draft: bool = False) -> BuiltMessage:
+    """The message to send and to file in Sent, and its envelope; raises :class:`InvalidMessage`.
+    A ``draft`` may lack recipients; its Bcc is kept as a header (it is never sent as it is)."""
     sender = parse_address(f"{_no_line_breaks(sender_name, 'from')} <{sender_address}>"
                            if sender_name else sender_address, "from")
     to = parse_addresses(outgoing.to, "to")
     cc = parse_addresses(outgoing.cc, "cc")
     bcc = parse_addresses(outgoing.bcc, "bcc")
     reply_to = parse_addresses(outgoing.reply_to, "reply_to")
-    if not (to or cc or bcc):
+    if not (to or cc or bcc) and not draft:
         raise InvalidMessage(_("Enter at least one recipient."), "to")
     subject = _no_line_breaks(outgoing.subject or "", "subject")
     limit = current_app.config["TRICOMA_MAIL_MAX_ATTACHMENT_BYTES"]
@@ -154,6 +155,8 @@ def build_message(outgoing: OutgoingMessage, sender_name: str, sender_address: s
         message["Cc"] = cc
     if reply_to:
         message["Reply-To"] = reply_to
+    if draft and bcc:
+        message["Bcc"] = bcc
     message["Subject"] = subject
     message["Date"] = format_datetime(_now())
     message["Message-ID"] = make_msgid(domain=sender.domain)
