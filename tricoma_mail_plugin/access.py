@@ -7,11 +7,11 @@ they read mail only where they hold *read* like anyone else.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, or_, select
 
 from .errors import MailboxNotFound, NotAllowed
 from .extension import mail_state
-from .models import Mailbox, MailboxGrant
+from .models import AuditEntry, Mailbox, MailboxGrant
 
 ADMIN_RIGHTS = frozenset({"manage"})
 
@@ -73,12 +73,67 @@ def mailboxes_with(user, right: str) -> list[Mailbox]:
     return list(session.scalars(query))
 
 
-def grant(mailbox_id: int, principal_type: str, principal_id, right: str) -> None:
-    """Give ``right`` to a user or group (no-op if it is already granted). Commits."""
-    if principal_type not in ("user", "group"):
-        raise ValueError("principal_type must be 'user' or 'group'")
+def grant(mailbox_id: int, principal_type: str, principal_id, right: str, actor: str = "system") -> bool:
+    """Give ``right`` to a user or group; audited. Returns False if it was granted already."""
+    _check_principal_type(principal_type)
     session = mail_state().db.session
-    exists = session.scalar(
+    if _grant_id(mailbox_id, principal_type, principal_id, right) is not None:
+        return False
+    session.add(MailboxGrant(mailbox_id=mailbox_id, principal_type=principal_type,
+                             principal_id=str(principal_id), right=right))
+    audit(actor, mailbox_id, "grant", principal=f"{principal_type}:{principal_id}", right=right)
+    return True
+
+
+def revoke(mailbox_id: int, principal_type: str, principal_id, right: str, actor: str) -> bool:
+    """Take ``right`` away from a user or group; audited. Returns False if it was not granted."""
+    _check_principal_type(principal_type)
+    session = mail_state().db.session
+    grant_id = _grant_id(mailbox_id, principal_type, principal_id, right)
+    if grant_id is None:
+        return False
+    session.execute(delete(MailboxGrant).where(MailboxGrant.id == grant_id))
+    audit(actor, mailbox_id, "revoke", principal=f"{principal_type}:{principal_id}", right=right)
+    return True
+
+
+def grants_of(mailbox_id: int) -> dict[tuple[str, str], set[str]]:
+    """``{(principal_type, principal_id): {rights}}`` of one mailbox."""
+    result: dict[tuple[str, str], set[str]] = {}
+    for row in mail_state().db.session.scalars(select(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox_id)):
+        result.setdefault((row.principal_type, row.principal_id), set()).add(row.right)
+    return result
+
+
+def explain(user, mailbox_id: int) -> dict[str, list[str]]:
+    """Why ``user`` holds each right: ``{right: ["user", "group:<id>", "admin"]}``."""
+    sources: dict[str, list[str]] = {}
+    group_ids = {str(g) for g in getattr(user, "group_ids", ())}
+    for (kind, principal_id), rights in grants_of(mailbox_id).items():
+        if (kind == "user" and principal_id == str(user.get_id())) or (kind == "group" and principal_id in group_ids):
+            for right in rights:
+                sources.setdefault(right, []).append("user" if kind == "user" else f"group:{principal_id}")
+    if getattr(user, "is_admin", False):
+        for right in ADMIN_RIGHTS:
+            sources.setdefault(right, []).append("admin")
+    return sources
+
+
+def audit(actor: str, mailbox_id: int | None, action: str, **details) -> None:
+    """Write an audit entry (committed with the change it describes)."""
+    session = mail_state().db.session
+    session.add(AuditEntry(actor=str(actor), mailbox_id=mailbox_id, action=action, details=details))
+    session.commit()
+
+
+def audit_log(mailbox_id: int, limit: int = 200) -> list[AuditEntry]:
+    return list(mail_state().db.session.scalars(
+        select(AuditEntry).where(AuditEntry.mailbox_id == mailbox_id)
+        .order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+def _grant_id(mailbox_id: int, principal_type: str, principal_id, right: str) -> int | None:
+    return mail_state().db.session.scalar(
         select(MailboxGrant.id).where(
             MailboxGrant.mailbox_id == mailbox_id,
             MailboxGrant.principal_type == principal_type,
@@ -86,11 +141,25 @@ def grant(mailbox_id: int, principal_type: str, principal_id, right: str) -> Non
             MailboxGrant.right == right,
         )
     )
-    if exists is None:
-        session.add(MailboxGrant(mailbox_id=mailbox_id, principal_type=principal_type,
-                                 principal_id=str(principal_id), right=right))
-        session.commit()
+
+
+def _check_principal_type(principal_type: str) -> None:
+    if principal_type not in ("user", "group"):
+        raise ValueError("principal_type must be 'user' or 'group'")
 
 
 def _valid_id(value) -> bool:
     return isinstance(value, int) and 0 < value < 2**63
+
+
+def admin_read(user, mailbox_id: int, reason: str) -> None:
+    """An admin gives themselves *read* on a mailbox: the one way an admin reads mail without
+    having been granted it, always with a stated reason and an audit entry."""
+    if not getattr(user, "is_admin", False):
+        raise NotAllowed()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("a reason is required")
+    require(user, mailbox_id, "manage")
+    grant(mailbox_id, "user", user.get_id(), "read", actor=str(user.get_id()))
+    audit(str(user.get_id()), mailbox_id, "admin_read", reason=reason[:500])

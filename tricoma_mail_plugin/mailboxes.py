@@ -33,7 +33,7 @@ def create_mailbox(title: str, user) -> Mailbox:
     mailbox = Mailbox(title=title, created_by=str(user.get_id()), folder_roles={}, last_test_steps=[])
     session.add(mailbox)
     session.commit()
-    access.grant(mailbox.id, "user", user.get_id(), "manage")
+    access.grant(mailbox.id, "user", user.get_id(), "manage", actor=str(user.get_id()))
     return mailbox
 
 

@@ -310,3 +310,17 @@ class SystemMailSettings(Base):
     reply_to: Mapped[str] = mapped_column(String(254), default="")
     last_test_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_test_result: Mapped[str | None] = mapped_column(String(1000))
+
+
+class AuditEntry(Base):
+    """Who did what to a mailbox's rights, and every send on behalf and admin read."""
+
+    __tablename__ = "tricoma_mail_audit"
+    __table_args__ = (Index("ix_tricoma_mail_audit_mailbox_at", "mailbox_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))  # a host user id, or "cli"
+    mailbox_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(40))  # grant, revoke, send_on_behalf, admin_read
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
