@@ -37,6 +37,7 @@ from .extension import (
     mail_state,
     menu_items,
     migration_directories,
+    migration_include_object,
     migration_metadata,
     settings_panels,
 )
@@ -46,6 +47,7 @@ from .hookspecs import hookimpl
 from .references import RecordDescription, Reference, ReferenceType, describe_reference
 from .rights import Right, available_rights
 from .smtp_transport import SmtpSession, open_smtp, submit as submit_smtp
+from .system_mail import send_system_mail
 from .tls import is_loopback, tls_context
 from .ui import MenuItem, SettingsPanel
 
@@ -94,6 +96,7 @@ __all__ = [
     "hookimpl",
     "is_loopback",
     "open_smtp",
+    "send_system_mail",
     "submit_smtp",
     "tls_context",
     "mail_state",
@@ -101,6 +104,7 @@ __all__ = [
     "step_label",
     "menu_items",
     "migration_directories",
+    "migration_include_object",
     "migration_metadata",
     "resolve_folder",
     "settings_panels",

@@ -214,6 +214,14 @@ class MailboxBackend(abc.ABC):
         of ``known_uids`` when the server has no CONDSTORE."""
 
     @abc.abstractmethod
+    def fetch_partial(self, uids: Sequence[int], max_bytes: int) -> dict[int, bytes]:
+        """The first ``max_bytes`` of each message (for the search index)."""
+
+    @abc.abstractmethod
+    def search_text(self, text: str) -> list[int]:
+        """UIDs in the selected folder whose headers or body contain ``text`` (server search)."""
+
+    @abc.abstractmethod
     def fetch_message(self, uid: int) -> bytes | None:
         """The raw RFC 5322 bytes of one message (``None`` if it is gone)."""
 

@@ -151,6 +151,15 @@ def migration_metadata() -> list:
     return [Base.metadata]
 
 
+UNMANAGED_TABLE_PREFIXES = ("tricoma_mail_fts", "tricoma_mail_search")
+
+
+def migration_include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """For Alembic's ``include_object``: leave out the full-text tables, which the migrations
+    create per database dialect and the models do not describe."""
+    return not (type_ == "table" and name and name.startswith(UNMANAGED_TABLE_PREFIXES))
+
+
 def migration_directories() -> list[str]:
     """The Alembic version folders of core (each with its own branch label), for the host's
     ``version_locations``. Upgrade to ``heads`` to apply every branch."""

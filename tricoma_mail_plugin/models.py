@@ -192,7 +192,7 @@ class CachedMessage(Base):
     __tablename__ = "tricoma_mail_message"
     __table_args__ = (
         UniqueConstraint("folder_id", "uid", name="uq_tricoma_mail_message_folder_uid"),
-        Index("ix_tricoma_mail_message_folder_date", "folder_id", "date"),
+        Index("ix_tricoma_mail_message_folder_date", "folder_id", "date", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -207,6 +207,7 @@ class CachedMessage(Base):
     to: Mapped[str] = mapped_column("to_addrs", Text, default="")
     cc: Mapped[str] = mapped_column("cc_addrs", Text, default="")
     subject: Mapped[str] = mapped_column(Text, default="")
+    # The Date header, or the server's arrival time when the header is missing or broken.
     date: Mapped[datetime | None] = mapped_column(UtcDateTime())
     message_id: Mapped[str] = mapped_column(Text, default="")
     in_reply_to: Mapped[str] = mapped_column(Text, default="")
@@ -214,6 +215,8 @@ class CachedMessage(Base):
     has_attachment: Mapped[bool] = mapped_column(Boolean, default=False)
     preview: Mapped[str] = mapped_column(String(300), default="")
     modseq: Mapped[int | None] = mapped_column(BigInteger)
+    # The message's text is in the full-text index (search_index.py).
+    indexed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CachedBody(Base):

@@ -236,6 +236,7 @@ _SUMMARY_FIELDS = tuple(field.name for field in fields(MessageSummary) if field.
 
 def _row(folder_id: int, summary: MessageSummary) -> dict:
     row = {name: getattr(summary, name) for name in _SUMMARY_FIELDS}
+    row["date"] = summary.date or summary.internal_date  # lists sort by it; never leave it empty
     flags = summary.flags
     row.update(folder_id=folder_id, flags=" ".join(flags), seen="\\Seen" in flags,
                flagged="\\Flagged" in flags)
@@ -254,16 +255,19 @@ def recount_folder(folder: CachedFolder) -> None:
 def run_sync(mailbox: Mailbox, folders: Iterable[str] | None = None,
              progress: Progress | None = None) -> list[FolderSyncResult]:
     """Connect, finish interrupted operations, sync; record when it ran and what failed."""
-    # Imported here: operations and mailboxes build on this module.
+    # Imported here: operations, mailboxes and the search index build on this module.
     from .errors import MailError
     from .mailboxes import backend_for
     from .operations import recover_intents
+    from .search_index import forget_orphans, index_pending
 
     session = _session()
     try:
         with backend_for(mailbox) as backend:
             recover_intents(mailbox, backend)
             results = sync_mailbox(mailbox, backend, folders, progress)
+            index_pending(mailbox, backend)
+            forget_orphans()
     except MailError as error:
         session.rollback()
         mailbox.last_sync_error = error.user_message[:500]

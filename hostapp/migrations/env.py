@@ -5,7 +5,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from tricoma_mail_plugin import migration_metadata
+from tricoma_mail_plugin import migration_include_object, migration_metadata
 
 config = context.config
 if config.config_file_name and not logging.getLogger().handlers:
@@ -20,6 +20,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
+            include_object=migration_include_object,
             **current_app.extensions["migrate"].configure_args,
         )
         with context.begin_transaction():

@@ -227,6 +227,20 @@ class ImapBackend(MailboxBackend):
         )
         return Changes(changes, tuple(sorted(set(vanished))) if vanished is not None else None)
 
+    def fetch_partial(self, uids: Sequence[int], max_bytes: int) -> dict[int, bytes]:
+        item = f"BODY.PEEK[]<0.{int(max_bytes)}>"
+        result: dict[int, bytes] = {}
+        with translated_imap_errors():
+            for chunk in compress_uids(uids):
+                for uid, data in self.client.fetch(chunk, [item]).items():
+                    value = next((v for k, v in data.items() if isinstance(k, bytes) and k.startswith(b"BODY[]")), b"")
+                    result[uid] = value or b""
+        return result
+
+    def search_text(self, text: str) -> list[int]:
+        with translated_imap_errors():
+            return sorted(self.client.search(["TEXT", text], charset="UTF-8"))
+
     def fetch_message(self, uid: int) -> bytes | None:
         with translated_imap_errors():
             response = self.client.fetch([uid], ["BODY.PEEK[]"])

@@ -120,12 +120,13 @@ def upgrade():
     sa.Column('has_attachment', sa.Boolean(), nullable=False),
     sa.Column('preview', sa.String(length=300), nullable=False),
     sa.Column('modseq', sa.BigInteger(), nullable=True),
+    sa.Column('indexed', sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.ForeignKeyConstraint(['folder_id'], ['tricoma_mail_folder.id'], name=op.f('fk_tricoma_mail_message_folder_id_tricoma_mail_folder'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tricoma_mail_message')),
     sa.UniqueConstraint('folder_id', 'uid', name='uq_tricoma_mail_message_folder_uid')
     )
     with op.batch_alter_table('tricoma_mail_message', schema=None) as batch_op:
-        batch_op.create_index('ix_tricoma_mail_message_folder_date', ['folder_id', 'date'], unique=False)
+        batch_op.create_index('ix_tricoma_mail_message_folder_date', ['folder_id', 'date', 'id'], unique=False)
 
     op.create_table('tricoma_mail_body',
     sa.Column('message_pk', sa.Integer(), nullable=False),
