@@ -6,11 +6,13 @@ import pytest
 
 import sample_plugin
 from tricoma_mail_plugin import (
+    ComposeContext,
     Folder,
     FolderMapping,
     Reference,
     SendVetoed,
     available_rights,
+    compose_context,
     describe_reference,
     mail_state,
     menu_items,
@@ -88,13 +90,10 @@ def test_hook_register_reference_types(app):
 def test_hook_compose_context(app, make_user):
     user = make_user("ulla")
     with app.app_context():
-        contexts = mail_state().hooks.call(
-            "compose_context", reference=Reference("sample", "7"), user=user
-        )
-        assert contexts == [{"to": ["customer-7@example.test"], "subject": "Sample 7"}]
-        assert mail_state().hooks.call(
-            "compose_context", reference=Reference("invoice", "7"), user=user
-        ) == []
+        context = compose_context(Reference("sample", "7"), user)
+        assert context.to == ("customer-7@example.test",) and context.subject == "Sample 7"
+        assert [a.filename for a in context.attachments] == ["sample-7.txt"]
+        assert compose_context(Reference("invoice", "7"), user) == ComposeContext()
 
 
 def test_hook_before_send(app, make_user):
@@ -144,7 +143,7 @@ def test_hook_settings_panels(app, make_user, admin_client):
     admin = make_user("ada", admin=True)
     with app.test_request_context("/"):
         titles = [panel.title for panel in settings_panels(admin)]
-    assert titles == ["Sample settings", "Mailboxes", "Plugins"]
+    assert titles == ["Sample settings", "Mailboxes", "System mail", "Plugins"]
     page = admin_client.get("/mail/settings/").get_data(as_text=True)
     assert "Sample settings" in page and "Plugins" in page
 
@@ -152,3 +151,19 @@ def test_hook_settings_panels(app, make_user, admin_client):
 def test_hook_register_blueprints(app, admin_client):
     assert mail_state(app).blueprint_owners["sample_plugin"] == "sample_plugin"
     assert admin_client.get("/sample/").get_data(as_text=True) == "sample page"
+
+
+def test_hook_register_migrations(app):
+    """The sample plugin's table exists in the migrated test database, is part of the metadata
+    the host's Alembic environment compares, and its versions folder is a migration branch."""
+    from sqlalchemy import inspect
+
+    from hostapp.extensions import db
+    from tricoma_mail_plugin import migration_directories, migration_metadata
+
+    with app.app_context():
+        assert sample_plugin.metadata in migration_metadata()
+        assert any(path.endswith("sample_plugin_migrations") for path in migration_directories())
+        assert "sample_plugin_note" in inspect(db.engine).get_table_names()
+        with db.engine.begin() as connection:
+            connection.execute(sample_plugin.notes.insert().values(text="hello"))

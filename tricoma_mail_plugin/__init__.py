@@ -16,6 +16,7 @@ from .backend import (
     TestStep,
 )
 from .connection_steps import make_step, step_label
+from .compose import AttachmentData, HeaderInjection, InvalidMessage, OutgoingMessage
 from .directory import Directory, Principal
 from .errors import (
     CapabilityError,
@@ -33,6 +34,7 @@ from .errors import (
     UnknownPlugin,
 )
 from .extension import (
+    MigrationSet,
     TricomaMail,
     mail_state,
     menu_items,
@@ -44,8 +46,12 @@ from .extension import (
 from .folders import ROLES as FOLDER_ROLES
 from .folders import Folder, FolderMapping, resolve_folder
 from .hookspecs import hookimpl
+from .mail_templates import TemplateFailed, render_mail_template
+from .record_links import HistoryEntry
+from .record_links import history as mail_history
 from .references import RecordDescription, Reference, ReferenceType, describe_reference
 from .rights import Right, available_rights
+from .send_on_behalf import ComposeContext, app_mailboxes, compose_context, send_on_behalf
 from .smtp_transport import SmtpSession, open_smtp, submit as submit_smtp
 from .system_mail import send_system_mail
 from .tls import is_loopback, tls_context
@@ -54,6 +60,18 @@ from .ui import MenuItem, SettingsPanel
 __version__ = "0.1.0"
 
 __all__ = [
+    "AttachmentData",
+    "ComposeContext",
+    "HeaderInjection",
+    "HistoryEntry",
+    "InvalidMessage",
+    "OutgoingMessage",
+    "TemplateFailed",
+    "app_mailboxes",
+    "compose_context",
+    "mail_history",
+    "render_mail_template",
+    "send_on_behalf",
     "SECURITY_MODES",
     "Changes",
     "DiscoveredServers",
@@ -77,6 +95,7 @@ __all__ = [
     "MailboxAuthError",
     "MailboxConnectionError",
     "MenuItem",
+    "MigrationSet",
     "NotAllowed",
     "PluginError",
     "Principal",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from flask import Blueprint, Flask, abort, current_app, request
 from flask_wtf.csrf import CSRFProtect
@@ -38,6 +38,7 @@ class MailState:
     plugin_states: PluginStateStore
     blueprint_owners: dict[str, str]  # blueprint name -> plugin name
     directory: object = None
+    migration_sets: list = field(default_factory=list)
     background: list | None = None  # the background threads, started at the first request
 
     def is_enabled(self, plugin_name: str) -> bool:
@@ -80,6 +81,7 @@ class TricomaMail:
             CSRFProtect(app)
         _add_translations(app, os.path.join(PACKAGE_DIR, "translations"))
         _register_blueprints(app, state)
+        state.migration_sets = _collect_migration_sets(state)
         app.before_request(_refuse_disabled_plugin_pages)
         app.before_request(_start_background_work)
         from .cli import mail_cli  # the commands use services that import this module
@@ -119,6 +121,26 @@ def _register_blueprints(app: Flask, state: MailState) -> None:
             state.blueprint_owners[blueprint.name] = impl.plugin_name
 
 
+@dataclass(frozen=True)
+class MigrationSet:
+    """A plugin's tables (``metadata``) and the folder of its Alembic versions."""
+
+    metadata: object
+    versions_directory: str
+
+
+def _collect_migration_sets(state: MailState) -> list[MigrationSet]:
+    """Every installed plugin's migration sets, enabled or not: switching a plugin off keeps
+    its tables."""
+    sets = []
+    for impl in state.plugin_manager.hook.tricoma_mail_register_migrations.get_hookimpls():
+        try:
+            sets.extend(impl.function() or ())
+        except Exception:  # noqa: BLE001 - a broken plugin must not stop the app
+            log.exception("plugin %s failed to register its migrations", impl.plugin_name)
+    return sets
+
+
 def _refuse_disabled_plugin_pages():
     state = current_app.extensions[EXTENSION_KEY]
     for name in request.blueprints:
@@ -146,9 +168,9 @@ def _template_globals() -> dict:
 
 
 def migration_metadata() -> list:
-    """The table metadata of core (and, later, of plugins with tables), for the host's Alembic
+    """The table metadata of core and of every plugin with tables, for the host's Alembic
     environment: list it beside the host's own metadata as ``target_metadata``."""
-    return [Base.metadata]
+    return [Base.metadata, *(migration_set.metadata for migration_set in mail_state().migration_sets)]
 
 
 UNMANAGED_TABLE_PREFIXES = ("tricoma_mail_fts", "tricoma_mail_search")
@@ -161,9 +183,10 @@ def migration_include_object(obj, name, type_, reflected, compare_to) -> bool:
 
 
 def migration_directories() -> list[str]:
-    """The Alembic version folders of core (each with its own branch label), for the host's
-    ``version_locations``. Upgrade to ``heads`` to apply every branch."""
-    return [os.path.join(PACKAGE_DIR, "migrations", "versions")]
+    """The Alembic version folders of core and of every plugin with tables (each with its own
+    branch label), for the host's ``version_locations``. Upgrade to ``heads`` to apply them all."""
+    return [os.path.join(PACKAGE_DIR, "migrations", "versions"),
+            *(migration_set.versions_directory for migration_set in mail_state().migration_sets)]
 
 
 def mail_state(app: Flask | None = None) -> MailState:

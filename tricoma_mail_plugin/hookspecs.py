@@ -143,6 +143,18 @@ def tricoma_mail_settings_panels(user):
 
 
 @hookspec
+def tricoma_mail_register_migrations():
+    """Return a list of :class:`MigrationSet` values: this plugin's tables and migrations.
+
+    Called once by ``init_app`` for every installed plugin, enabled or not (a switched-off
+    plugin keeps its tables and data). Each set names the plugin's SQLAlchemy ``metadata``
+    (tables prefixed with the plugin's name) and the folder of its Alembic versions, whose first
+    revision carries a branch label of its own. ``flask --app hostapp init-db`` upgrades every
+    branch. Collecting.
+    """
+
+
+@hookspec
 def tricoma_mail_register_blueprints():
     """Return a list of ``flask.Blueprint`` objects holding this plugin's pages.
 

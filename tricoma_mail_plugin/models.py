@@ -117,6 +117,8 @@ class Mailbox(Base):
     secrets: Mapped[str] = mapped_column(Text, default="")
     folder_roles: Mapped[dict] = mapped_column(JSON, default=dict)
     provider_files_sent_mail: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Addresses every mail sent from other apps through this mailbox goes to in Bcc (S2).
+    app_bcc: Mapped[str] = mapped_column(Text, default="")
     last_test_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_test_ok: Mapped[bool | None] = mapped_column(Boolean)
     last_test_steps: Mapped[list] = mapped_column(JSON, default=list)
@@ -327,3 +329,44 @@ class AuditEntry(Base):
     mailbox_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(40))  # grant, revoke, send_on_behalf, admin_read
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class RecordLink(Base):
+    """A mail linked to a business record (S3): sent from it, or a reply to such a mail.
+
+    Mail is identified by its Message-ID, so the outbox item, the Sent copy and the synced
+    message are one mail. The link stays when the record is deleted.
+    """
+
+    __tablename__ = "tricoma_mail_record_link"
+    __table_args__ = (
+        UniqueConstraint("reference", "message_id", "mailbox_id", name="uq_tricoma_mail_record_link_mail"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(200), index=True)
+    mailbox_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    message_id: Mapped[str] = mapped_column(String(300), index=True)
+    direction: Mapped[str] = mapped_column(String(10))  # "sent" or "received"
+    outbox_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tricoma_mail_outbox.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    counterpart: Mapped[str] = mapped_column(Text, default="")  # recipients, or the reply's sender
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class FrozenAttachment(Base):
+    """An attachment an app made for the compose dialog, kept byte for byte with its hash, so
+    what the user saw is what is sent."""
+
+    __tablename__ = "tricoma_mail_frozen_attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -75,6 +75,11 @@ def _queue(mailbox: Mailbox, user, outgoing: OutgoingMessage, idempotency_key: s
     return store_built(scope, mailbox.id, built, idempotency_key, send_at, reference, user, sent_copy)
 
 
+def find_by_key(mailbox: Mailbox, key: str | None) -> OutboxItem | None:
+    """The item queued from ``mailbox`` under idempotency ``key``, if any."""
+    return _by_key(f"mailbox:{mailbox.id}", key)
+
+
 def _by_key(scope: str, key: str | None) -> OutboxItem | None:
     if key is None:
         return None

@@ -29,6 +29,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "tricoma_mail_plugin.default_plugins.folder_rules",
     "tricoma_mail_plugin.default_plugins.core_rights",
     "tricoma_mail_plugin.default_plugins.core_pages",
+    "tricoma_mail_plugin.default_plugins.reply_links",
 )
 
 # Errors that a hook raises on purpose and that must reach the caller.

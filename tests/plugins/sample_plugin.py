@@ -1,10 +1,16 @@
 """A test plugin that implements every hook, records its calls, and has one page."""
 from __future__ import annotations
 
+import os
+
 from flask import Blueprint
+from sqlalchemy import Column, Integer, MetaData, String, Table
 
 from tricoma_mail_plugin import (
+    AttachmentData,
+    ComposeContext,
     MenuItem,
+    MigrationSet,
     RecordDescription,
     ReferenceType,
     Right,
@@ -23,6 +29,11 @@ blueprint = Blueprint("sample_plugin", __name__, url_prefix="/sample")
 @blueprint.get("/")
 def page():
     return "sample page"
+
+
+metadata = MetaData()
+notes = Table("sample_plugin_note", metadata,
+              Column("id", Integer, primary_key=True), Column("text", String(200), nullable=False))
 
 
 class SampleBackend:
@@ -61,7 +72,9 @@ def tricoma_mail_compose_context(reference, user):
     calls.append(("compose_context", {"reference": reference}))
     if reference.kind != "sample":
         return None
-    return {"to": [f"customer-{reference.id}@example.test"], "subject": f"Sample {reference.id}"}
+    return ComposeContext(to=(f"customer-{reference.id}@example.test",), subject=f"Sample {reference.id}",
+                          attachments=(AttachmentData(f"sample-{reference.id}.txt", "text/plain",
+                                                      f"record {reference.id}".encode()),))
 
 
 @hookimpl
@@ -103,3 +116,9 @@ def tricoma_mail_settings_panels(user):
 @hookimpl
 def tricoma_mail_register_blueprints():
     return [blueprint]
+
+
+@hookimpl
+def tricoma_mail_register_migrations():
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample_plugin_migrations")
+    return [MigrationSet(metadata, folder)]
