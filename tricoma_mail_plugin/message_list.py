@@ -76,12 +76,7 @@ def list_messages(folder_ids: list[int], sort: str = "date", descending: bool = 
         raise ValueError(f"unknown sort {sort!r}")
     if not folder_ids:
         return MessagePage([], None)
-    query = (
-        select(CachedMessage, CachedFolder.name, CachedFolder.mailbox_id, Mailbox.title)
-        .join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
-        .join(Mailbox, Mailbox.id == CachedFolder.mailbox_id)
-        .where(CachedMessage.folder_id.in_(folder_ids))
-    )
+    query = messages_in(folder_ids)
     if cursor:
         value, last_pk = decode_cursor(cursor)
         before = (column < value) if descending else (column > value)
@@ -90,12 +85,27 @@ def list_messages(folder_ids: list[int], sort: str = "date", descending: bool = 
                             (CachedMessage.id < last_pk if descending else CachedMessage.id > last_pk))
     order = (column.desc(), CachedMessage.id.desc()) if descending else (column.asc(), CachedMessage.id.asc())
     rows = mail_state().db.session.execute(query.order_by(*order).limit(limit + 1)).all()
-    messages = [listed_message(message, folder, mailbox_id, title) for message, folder, mailbox_id, title in rows[:limit]]
+    messages = listed_messages(rows[:limit])
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1][0]
         next_cursor = encode_cursor(getattr(last, column.key), last.id)
     return MessagePage(messages, next_cursor)
+
+
+def messages_in(folder_ids: list[int]):
+    """The query of every cached message in ``folder_ids`` with its folder and mailbox; callers
+    add filters, order and limit and hand the rows to :func:`listed_messages`."""
+    return (
+        select(CachedMessage, CachedFolder.name, CachedFolder.mailbox_id, Mailbox.title)
+        .join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+        .join(Mailbox, Mailbox.id == CachedFolder.mailbox_id)
+        .where(CachedMessage.folder_id.in_(folder_ids))
+    )
+
+
+def listed_messages(rows) -> list[ListedMessage]:
+    return [listed_message(message, folder, mailbox_id, title) for message, folder, mailbox_id, title in rows]
 
 
 def listed_message(message: CachedMessage, folder: str, mailbox_id: int, title: str) -> ListedMessage:

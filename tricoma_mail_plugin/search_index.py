@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select, text, update
 
 from .backend import MailboxBackend
 from .extension import mail_state
-from .message_list import PAGE_SIZE, MessagePage, listed_message
+from .message_list import PAGE_SIZE, MessagePage, listed_messages, messages_in
 from .message_parser import make_preview, parse_message
 from .models import CachedFolder, CachedMessage, Mailbox
 
@@ -110,12 +110,7 @@ def search(folder_ids: list[int], query: SearchQuery, limit: int = PAGE_SIZE) ->
     """Messages in ``folder_ids`` matching every given criterion, newest first."""
     if not folder_ids:
         return MessagePage([], None)
-    statement = (
-        select(CachedMessage, CachedFolder.name, CachedFolder.mailbox_id, Mailbox.title)
-        .join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
-        .join(Mailbox, Mailbox.id == CachedFolder.mailbox_id)
-        .where(CachedMessage.folder_id.in_(folder_ids))
-    )
+    statement = messages_in(folder_ids)
     for column, value in ((CachedMessage.from_, query.from_), (CachedMessage.to, query.to),
                           (CachedMessage.subject, query.subject)):
         if value:
@@ -132,7 +127,7 @@ def search(folder_ids: list[int], query: SearchQuery, limit: int = PAGE_SIZE) ->
         statement = statement.where(CachedMessage.id.in_(_text_matches(query.text)))
     rows = _session().execute(statement.order_by(CachedMessage.date.desc(), CachedMessage.id.desc())
                               .limit(limit)).all()
-    return MessagePage([listed_message(m, folder, mailbox_id, title) for m, folder, mailbox_id, title in rows], None)
+    return MessagePage(listed_messages(rows), None)
 
 
 def _contains(column, value: str):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import smtplib
 import socket
-import ssl
 import time
 from typing import Callable
 
@@ -66,19 +65,15 @@ def _resolve(server: ServerSettings) -> str:
     return ", ".join(sorted({address[4][0] for address in addresses}))
 
 
-def _test_imap(server: ServerSettings) -> list[TestStep]:
-    planned = IMAP_STEPS[:2] + (("tls",) if server.security == "tls" else ()) + IMAP_STEPS[2:3] + (
-        ("starttls",) if server.security == "starttls" else ()) + IMAP_STEPS[3:]
-    recorder = _Recorder("imap", planned)
+def _open_transport(recorder: _Recorder, server: ServerSettings, context, state: dict) -> bool:
+    """The steps IMAP and SMTP share: configured at all, resolve, connect, TLS (when asked).
+    Leaves the socket in ``state["socket"]``; False when a step failed."""
     if not server.host:
         recorder.fail("connect", "not_configured")
-        return recorder.finish()
+        return False
     if server.security == "none" and not is_loopback(server.host):
         recorder.fail("connect", "plain_not_allowed")
-        return recorder.finish()
-    recorder.run("resolve", lambda: _resolve(server))
-    context = tls_context(server.ca_file)
-    state: dict = {}
+        return False
 
     def connect():
         state["socket"] = socket.create_connection((server.host, server.port), timeout=server.timeout)
@@ -87,6 +82,24 @@ def _test_imap(server: ServerSettings) -> list[TestStep]:
         state["socket"] = context.wrap_socket(state["socket"], server_hostname=server.host)
         return state["socket"].version()
 
+    recorder.run("resolve", lambda: _resolve(server))
+    recorder.run("connect", connect)
+    if server.security == "tls":
+        recorder.run("tls", wrap)
+    if recorder.failed:
+        _close_socket(state.get("socket"))
+    return not recorder.failed
+
+
+def _test_imap(server: ServerSettings) -> list[TestStep]:
+    planned = IMAP_STEPS[:2] + (("tls",) if server.security == "tls" else ()) + IMAP_STEPS[2:3] + (
+        ("starttls",) if server.security == "starttls" else ()) + IMAP_STEPS[3:]
+    recorder = _Recorder("imap", planned)
+    context = tls_context(server.ca_file)
+    state: dict = {}
+    if not _open_transport(recorder, server, context, state):
+        return recorder.finish()
+
     def greeting():
         state["socket"].settimeout(server.timeout)
         line = state["socket"].makefile("rb").readline(4096)
@@ -94,9 +107,6 @@ def _test_imap(server: ServerSettings) -> list[TestStep]:
             raise _Typed("not_imap_server", line[:100].decode("latin-1", "replace").strip())
         return line[:120].decode("latin-1", "replace").strip()
 
-    recorder.run("connect", connect)
-    if server.security == "tls":
-        recorder.run("tls", wrap)
     recorder.run("greeting", greeting, _typed_or_classify)
     _close_socket(state.get("socket"))
     if recorder.failed:
@@ -151,23 +161,11 @@ def _test_smtp(server: ServerSettings) -> list[TestStep]:
     planned = ("resolve", "connect") + (("tls",) if server.security == "tls" else ()) + (
         "greeting", "ehlo") + (("starttls",) if server.security == "starttls" else ()) + ("auth",)
     recorder = _Recorder("smtp", planned)
-    if not server.host:
-        recorder.fail("connect", "not_configured")
-        return recorder.finish()
-    if server.security == "none" and not is_loopback(server.host):
-        recorder.fail("connect", "plain_not_allowed")
-        return recorder.finish()
-    recorder.run("resolve", lambda: _resolve(server))
     context = tls_context(server.ca_file)
-    smtp = smtplib.SMTP(timeout=server.timeout)
     state: dict = {}
-
-    def connect():
-        state["socket"] = socket.create_connection((server.host, server.port), timeout=server.timeout)
-
-    def wrap():
-        state["socket"] = context.wrap_socket(state["socket"], server_hostname=server.host)
-        return state["socket"].version()
+    if not _open_transport(recorder, server, context, state):
+        return recorder.finish()
+    smtp = smtplib.SMTP(timeout=server.timeout)
 
     def greeting():
         smtp.sock = state["socket"]
@@ -199,9 +197,6 @@ def _test_smtp(server: ServerSettings) -> list[TestStep]:
             smtp.login(server.username, server.password)
         return server.username
 
-    recorder.run("connect", connect)
-    if server.security == "tls":
-        recorder.run("tls", wrap)
     recorder.run("greeting", greeting, _typed_or_classify)
     recorder.run("ehlo", ehlo, _typed_or_classify)
     if server.security == "starttls":
