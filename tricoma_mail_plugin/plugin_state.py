@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from flask import g, has_request_context
+from flask import g, has_app_context, has_request_context
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -13,6 +14,7 @@ from .plugins import HookFailure
 log = logging.getLogger(__name__)
 
 _REQUEST_CACHE = "_tricoma_mail_disabled_plugins"
+_JOB_CACHE_SECONDS = 1.0
 
 
 class PluginStateStore:
@@ -23,15 +25,19 @@ class PluginStateStore:
         self._failures_kept = failures_kept
 
     def disabled_names(self) -> frozenset[str]:
-        """Names of the plugins switched off, read once per request (or per call outside one)."""
-        if has_request_context() and _REQUEST_CACHE in g:
-            return g.get(_REQUEST_CACHE)
+        """Names of the plugins switched off: read once per request; outside a request (jobs,
+        CLI) at most once a second, so a sync calling a hook per message does not query per
+        message and still sees a toggle within a second."""
+        if has_app_context() and _REQUEST_CACHE in g:
+            read_at, names = g.get(_REQUEST_CACHE)
+            if has_request_context() or time.monotonic() - read_at < _JOB_CACHE_SECONDS:
+                return names
         rows = self._db.session.execute(
             select(PluginState.name).where(PluginState.enabled.is_(False))
         )
         names = frozenset(rows.scalars())
-        if has_request_context():
-            setattr(g, _REQUEST_CACHE, names)
+        if has_app_context():
+            setattr(g, _REQUEST_CACHE, (time.monotonic(), names))
         return names
 
     def set_enabled(self, name: str, enabled: bool, changed_by: str | None) -> None:

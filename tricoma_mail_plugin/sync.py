@@ -166,8 +166,8 @@ def _apply_changes(folder: CachedFolder, status: FolderStatus, backend: MailboxB
         expunged = _delete_uids(folder, changes.vanished)
     elif known_uids:
         expunged = _remove_expunged(folder, backend, known_uids)
+    folder.messages = max((folder.messages or 0) - expunged, 0)  # recounted at the end of the sync
     session.commit()
-    recount_folder(folder)
     return len(rows), expunged
 
 

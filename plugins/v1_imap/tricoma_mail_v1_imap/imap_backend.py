@@ -17,6 +17,7 @@ from tricoma_mail_plugin import (
     FolderStatus,
     MailboxBackend,
     MailboxConnectionError,
+    MailError,
     MessageSummary,
     RecipientResult,
     SmtpSession,
@@ -29,6 +30,7 @@ from tricoma_mail_plugin import (
 from . import connection_test
 from .discovery_settings import discovery_for
 from .errors import translated_imap_errors
+from .fetch_parser import FetchParseError, parse_fetch
 from .summaries import fetch_items, stored_flags, summary_from_fetch
 
 BATCH_SIZE = 500
@@ -191,16 +193,29 @@ class ImapBackend(MailboxBackend):
             return sorted(self.client.search(["HEADER", name, value]))
 
     def fetch_summaries(self, uids: Sequence[int]) -> Iterator[MessageSummary]:
-        items = fetch_items("CONDSTORE" in self._capabilities, "PREVIEW" in self._capabilities)
+        items = "(" + " ".join(fetch_items("CONDSTORE" in self._capabilities,
+                                            "PREVIEW" in self._capabilities)) + ")"
         ordered = sorted(set(uids))
         for offset in range(0, len(ordered), BATCH_SIZE):
             batch = ordered[offset:offset + BATCH_SIZE]
+            response = {}
             with translated_imap_errors():
-                response = {}
                 for chunk in compress_uids(batch):
-                    response.update(self.client.fetch(chunk, items))
+                    response.update(self._fetch_raw(chunk, items))
             for uid in sorted(response):
                 yield summary_from_fetch(uid, response[uid])
+
+    def _fetch_raw(self, message_set: str, items: str) -> dict[int, dict]:
+        """UID FETCH through imaplib, parsed by our lean parser (see fetch_parser)."""
+        imap = self.client._imap
+        imap.untagged_responses.pop("FETCH", None)
+        status, data = imap.uid("FETCH", message_set, items)
+        if status != "OK":
+            raise MailError(f"FETCH failed: {data!r}"[:300])
+        try:
+            return dict(parse_fetch(data or []))
+        except FetchParseError as error:
+            raise MailError(str(error)) from error
 
     def changes_since(self, status: FolderStatus, modseq: int | None, known_uids: Sequence[int]) -> Changes:
         with translated_imap_errors(status.name):

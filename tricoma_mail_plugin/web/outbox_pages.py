@@ -1,0 +1,201 @@
+"""Mail → Outbox: the current user's outgoing mail, its state and per-recipient results; undo
+send, and send again after an explicit confirmation (SPEC S4).
+
+The views parse the request and call :mod:`user_outbox`, which checks the *send* right on the
+item's mailbox for every page and action. An item the user may not see answers 404 and shows
+nothing of it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime, format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .. import user_outbox
+from ..errors import MessageNotFound, NotAllowed
+from ..models import OutboxItem, utcnow
+
+blueprint = Blueprint(
+    "tricoma_mail_outbox",
+    __name__,
+    url_prefix="/mail/outbox",
+    template_folder="../templates",
+)
+
+PAGE_SIZE = 100
+
+#: The state filter's choices: what a list of items in that state is called.
+FILTER_LABELS = {
+    "queued": _l("Waiting"),
+    "sending": _l("Sending"),
+    "sent": _l("Sent"),
+    "retry": _l("Will retry"),
+    "failed": _l("Failed"),
+    "uncertain": _l("Uncertain"),
+    "cancelled": _l("Cancelled"),
+}
+
+STATE_HELP = {
+    "queued": _l("The mail waits to leave; you can still stop it."),
+    "sending": _l("The mail is being handed to the mail server right now."),
+    "sent": _l("The mail server accepted the mail."),
+    "retry": _l("The mail server could not be used for now; the mail is tried again automatically."),
+    "failed": _l("The mail could not be sent. Check the reason, correct it and send the mail again."),
+    "uncertain": _l("The connection broke after the mail was handed over: it is unknown whether the "
+                    "server accepted it. It is never sent again automatically."),
+    "cancelled": _l("The mail was stopped and will not be sent."),
+}
+
+
+@blueprint.before_request
+def _require_login():
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    return None
+
+
+@blueprint.context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {"state_text": state_text, "state_help": STATE_HELP, "sent_copy_text": sent_copy_text,
+            "size_text": size_text, "cancellable": user_outbox.CANCELLABLE_STATES,
+            "resendable": user_outbox.RESENDABLE_STATES}
+
+
+def state_text(item: OutboxItem) -> str:
+    """The item's state in words, with the time where one matters (waiting, retry, sent)."""
+    if item.state == "queued":
+        if item.not_before and item.not_before > utcnow():
+            return _("waiting, leaves at %(time)s", time=_time(item.not_before))
+        return _("waiting")
+    if item.state == "retry":
+        return _("will retry at %(time)s", time=_time(item.not_before))
+    if item.state == "sent" and item.smtp_accepted_at:
+        return _("sent at %(time)s", time=_time(item.smtp_accepted_at))
+    labels = {"sending": _("sending"), "sent": _("sent"), "failed": _("failed"),
+              "uncertain": _("uncertain"), "cancelled": _("cancelled")}
+    return labels.get(item.state, item.state)
+
+
+def sent_copy_text(item: OutboxItem) -> str:
+    """Whether the copy in the mailbox's Sent folder is filed (only sent mail has one)."""
+    if item.sent_copy == "skipped":
+        return _("not stored (not needed)")
+    if item.state != "sent":
+        return "—"
+    if item.sent_copy == "done":
+        return _("filed in %(folder)s", folder=item.sent_copy_folder or _("Sent"))
+    if item.sent_copy == "retry":
+        return _("not filed yet, will retry: %(error)s", error=item.sent_copy_error or "")
+    return _("waiting to be filed")
+
+
+def size_text(size: int) -> str:
+    if size < 1024:
+        return _("%(size)s bytes", size=format_decimal(size))
+    if size < 1024 * 1024:
+        return _("%(size)s KB", size=format_decimal(round(size / 1024, 1)))
+    return _("%(size)s MB", size=format_decimal(round(size / 1024 / 1024, 1)))
+
+
+def _time(moment: datetime | None) -> str:
+    return format_datetime(moment, "short") if moment else "—"
+
+
+def _visible_item(item_id: int) -> OutboxItem:
+    try:
+        return user_outbox.get_item(current_user, item_id)
+    except MessageNotFound:
+        abort(404)
+
+
+def _safe_local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else ``None`` (never another host)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+# -- the list and one item -------------------------------------------------------------------
+
+
+@blueprint.get("/")
+def index():
+    state = request.args.get("state") or None
+    if state not in (None, *FILTER_LABELS):
+        abort(400)
+    before = request.args.get("before", type=int)
+    sources = user_outbox.sources(current_user)
+    items = user_outbox.list_items(current_user, state=state, before=before, limit=PAGE_SIZE,
+                                   scopes=[source.scope for source in sources])
+    titles = {source.scope: source.title or _("System mail") for source in sources}
+    older = items[-1].id if len(items) == PAGE_SIZE else None
+    return render_template("tricoma_mail/outbox/index.html", items=items, titles=titles, state=state,
+                           filter_labels=FILTER_LABELS, has_sources=bool(sources), older=older,
+                           before=before)
+
+
+@blueprint.get("/<int:item_id>")
+def detail(item_id: int):
+    item = _visible_item(item_id)
+    return render_template("tricoma_mail/outbox/detail.html", item=item,
+                           source_title=_source_title(item),
+                           headers=user_outbox.message_headers(item), size=len(item.raw))
+
+
+def _source_title(item: OutboxItem) -> str:
+    if item.scope == user_outbox.SYSTEM_SCOPE:
+        return _("System mail")
+    titles = {source.scope: source.title for source in user_outbox.sources(current_user)}
+    return titles.get(item.scope, "—")
+
+
+# -- undo send -------------------------------------------------------------------------------
+
+
+@blueprint.post("/<int:item_id>/cancel")
+def cancel(item_id: int):
+    try:
+        user_outbox.cancel(current_user, item_id)
+    except MessageNotFound:
+        abort(404)
+    except NotAllowed as error:
+        flash(error.user_message, "error")
+    else:
+        flash(_("The mail is stopped and will not be sent."), "success")
+    return redirect(_safe_local_path(request.form.get("next")) or url_for(".index"))
+
+
+# -- send again ------------------------------------------------------------------------------
+
+
+@blueprint.route("/<int:item_id>/send-again", methods=["GET", "POST"])
+def send_again(item_id: int):
+    item = _visible_item(item_id)
+    if item.state not in user_outbox.RESENDABLE_STATES:
+        flash(_("Only uncertain or failed mail can be sent again."), "error")
+        return redirect(url_for(".detail", item_id=item.id))
+    if request.method == "GET":
+        return _render_send_again(item)
+    if not request.form.get("confirm"):
+        return _render_send_again(item, error=_("Tick the box to confirm that the mail is to be sent again.")), 400
+    try:
+        user_outbox.send_again(current_user, item.id)
+    except MessageNotFound:
+        abort(404)
+    except NotAllowed as error:
+        flash(error.user_message, "error")
+        return redirect(url_for(".detail", item_id=item.id))
+    flash(_("The mail is queued again and leaves shortly."), "success")
+    return redirect(url_for(".index"))
+
+
+def _render_send_again(item: OutboxItem, error: str | None = None) -> str:
+    return render_template("tricoma_mail/outbox/send_again.html", item=item,
+                           source_title=_source_title(item), error=error)
