@@ -224,12 +224,15 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
 
 def _insert_new(session, rows: list[dict]) -> None:
     """Insert summaries; a row another sync of the same folder stored meanwhile is kept as is."""
+    table = CachedMessage.__table__
+    by_column = [{_COLUMN_NAMES[key]: value for key, value in row.items()} for row in rows]
     dialect_insert = _INSERT_IGNORING.get(session.get_bind().dialect.name)
-    if dialect_insert is None:
-        session.execute(insert(CachedMessage), rows)
-    else:
-        session.execute(dialect_insert(CachedMessage).on_conflict_do_nothing(), rows)
+    statement = insert(table) if dialect_insert is None else dialect_insert(table).on_conflict_do_nothing()
+    session.execute(statement, by_column)
 
+
+_COLUMN_NAMES = {attribute.key: attribute.columns[0].name
+                 for attribute in CachedMessage.__mapper__.column_attrs}
 
 _SUMMARY_FIELDS = tuple(field.name for field in fields(MessageSummary) if field.name != "flags")
 

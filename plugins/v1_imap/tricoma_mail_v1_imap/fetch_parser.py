@@ -91,3 +91,31 @@ def parse_internaldate(value: bytes) -> datetime | None:
     except (KeyError, ValueError):
         return None
     return moment.astimezone(timezone.utc)
+
+
+_LITERAL = re.compile(rb"\{(\d+)\}$")
+
+
+def read_fetch_response(imap, tag: bytes) -> list:
+    """Read the answer to a FETCH that ``imap`` (an ``imaplib.IMAP4``) sent under ``tag``,
+    into imaplib's shape: per message a bytes element, or ``(text, literal)`` tuples followed by
+    the rest of the line. Untagged answers other than FETCH are skipped. Raises
+    ``FetchParseError`` when the server says NO or BAD."""
+    data: list = []
+    done = tag + b" "
+    while True:
+        line = imap.readline()
+        if line.startswith(done):
+            status = line[len(done):].split(b" ", 1)[0].upper()
+            if status != b"OK":
+                raise FetchParseError(line[:200].decode("latin-1", "replace").strip())
+            return data
+        body = line.rstrip(b"\r\n")
+        if body.startswith(b"* ") and b" FETCH " not in body[:40]:
+            continue  # EXISTS, EXPUNGE, VANISHED… arrive here too; sync asks for them itself
+        literal = _LITERAL.search(body)
+        while literal is not None:
+            data.append((body, imap.read(int(literal.group(1)))))
+            body = imap.readline().rstrip(b"\r\n")
+            literal = _LITERAL.search(body)
+        data.append(body)

@@ -30,7 +30,7 @@ from tricoma_mail_plugin import (
 from . import connection_test
 from .discovery_settings import discovery_for
 from .errors import translated_imap_errors
-from .fetch_parser import FetchParseError, parse_fetch
+from .fetch_parser import FetchParseError, parse_fetch, read_fetch_response
 from .summaries import fetch_items, stored_flags, summary_from_fetch
 
 BATCH_SIZE = 500
@@ -206,14 +206,17 @@ class ImapBackend(MailboxBackend):
                 yield summary_from_fetch(uid, response[uid])
 
     def _fetch_raw(self, message_set: str, items: str) -> dict[int, dict]:
-        """UID FETCH through imaplib, parsed by our lean parser (see fetch_parser)."""
+        """UID FETCH sent through imaplib, its response read and parsed by our lean reader and
+        parser (see fetch_parser): imaplib's general response handling costs more than the
+        server needs to answer."""
         imap = self.client._imap
-        imap.untagged_responses.pop("FETCH", None)
-        status, data = imap.uid("FETCH", message_set, items)
-        if status != "OK":
-            raise MailError(f"FETCH failed: {data!r}"[:300])
+        tag = imap._command("UID", "FETCH", message_set, items)
         try:
-            return dict(parse_fetch(data or []))
+            data = read_fetch_response(imap, tag)
+        finally:
+            imap.tagged_commands.pop(tag, None)
+        try:
+            return dict(parse_fetch(data))
         except FetchParseError as error:
             raise MailError(str(error)) from error
 

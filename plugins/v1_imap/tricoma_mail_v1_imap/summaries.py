@@ -6,9 +6,10 @@ lines is much cheaper than parsing IMAP's nested ENVELOPE lists.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import datetime, timezone
-from email.header import decode_header, make_header
 from email.utils import parsedate_to_datetime
 
 from tricoma_mail_plugin import MessageSummary
@@ -20,6 +21,9 @@ HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (" + " ".join(HEADER_FIELDS) + ")]"
 _HEADER_KEY = ("BODY[HEADER.FIELDS (" + " ".join(HEADER_FIELDS) + ")]").encode()
 
 _FOLD = re.compile(rb"\r?\n[ \t]+")
+_ENCODED = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_Q_ESCAPE = re.compile(r"=([0-9A-Fa-f]{2})")
+_CHARSET_ALIASES = {"unknown-8bit": "latin-1", "x-unknown": "latin-1", "ks_c_5601-1987": "euc-kr"}
 _ENCODED_WORD = "=?"
 _MAX_FIELD = 4000
 
@@ -54,11 +58,38 @@ def decode_value(raw: bytes) -> str:
         text = raw.decode("latin-1")
     text = text.replace("\r", "")[:_MAX_FIELD]
     if _ENCODED_WORD in text:
-        try:
-            text = str(make_header(decode_header(text)))
-        except (LookupError, ValueError, UnicodeError, AssertionError):
-            pass
+        text = decode_encoded_words(text)
     return text.replace("\x00", "")
+
+
+def decode_encoded_words(text: str) -> str:
+    """RFC 2047: decode each ``=?charset?B|Q?…?=`` word; whitespace between two encoded words
+    is dropped. Words that do not decode stay as they are."""
+    parts = []
+    position = 0
+    previous_was_word = False
+    for match in _ENCODED.finditer(text):
+        between = text[position:match.start()]
+        if not (previous_was_word and not between.strip()):
+            parts.append(between)
+        decoded = _decode_word(*match.groups())
+        parts.append(decoded if decoded is not None else match.group(0))
+        previous_was_word = decoded is not None
+        position = match.end()
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def _decode_word(charset: str, encoding: str, payload: str) -> str | None:
+    charset = charset.split("*", 1)[0]  # RFC 2231 language suffix
+    try:
+        if encoding in "bB":
+            data = base64.b64decode(payload + "=" * (-len(payload) % 4))
+        else:
+            data = _Q_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), payload.replace("_", " ")).encode("latin-1")
+        return data.decode(_CHARSET_ALIASES.get(charset.lower(), charset), "replace")
+    except (LookupError, ValueError, UnicodeError, binascii.Error):
+        return None
 
 
 def parse_date(value: str) -> datetime | None:
