@@ -213,3 +213,6 @@ def _host_port(value: str) -> tuple[str, int]:
     if not host or not port.isdigit():
         raise click.BadParameter(f"{value!r} is not HOST:PORT")
     return host, int(port)
+
+
+from . import cli_rights  # noqa: F401  (registers its commands)

@@ -14,6 +14,8 @@ from .models import CachedBody, CachedFolder, CachedMessage, Mailbox, utcnow
 
 def cached_message(mailbox: Mailbox, message_pk: int) -> tuple[CachedMessage, CachedFolder]:
     """The cached summary ``message_pk`` if it belongs to ``mailbox``, else MessageNotFound."""
+    if not isinstance(message_pk, int) or not 0 < message_pk < 2**63:
+        raise MessageNotFound()
     session = mail_state().db.session
     row = session.execute(
         select(CachedMessage, CachedFolder).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)

@@ -1,0 +1,500 @@
+"""The rights matrix of issue 5 (SPEC M6): every route and every ``flask mail`` command that
+touches mailbox data, tried as every role, against the exact set each role may use.
+
+How a route is classified
+-------------------------
+* Every URL rule of a blueprint that tricoma mail registered (core's or a plugin's) and every rule
+  under ``/mail/`` is in exactly one table: :data:`EXPECTED` (it touches mailbox data and needs a
+  right), :data:`NO_MAILBOX_DATA` (with the reason) or :data:`SHOWN_WITH_THE_RECORD` (an app's
+  record page showing the record's linked mail). :func:`test_every_mail_route_is_classified`
+  fails for a rule in none of them, so a new route cannot slip in without someone deciding who
+  may use it.
+* A rule with an id in its path (an argument named ``*_id`` or ``*_pk``: ``mailbox_id``,
+  ``item_id``, ``message_pk`` …) touches mailbox data and must be in :data:`EXPECTED`, unless the
+  id names an app's own record (:data:`RECORD_IDS`).
+* ``EXPECTED[endpoint][method]`` is what the request needs on the mailbox it names (by
+  ``mailbox_id``, through the outbox item or message it names, or in its form):
+  - a right key: that right;
+  - ``AnyOf(rights)``: one of them;
+  - ``Listing(right)``: open to every signed-in user, but the page shows this mailbox only to a
+    holder of ``right`` (``Listing(None)``: shows no mailbox data, e.g. "create a mailbox");
+  - ``ADMINS_ONLY``: admins, and no one else even with every right (the audited "open as admin").
+
+Roles are real users with real grants on a real mailbox of the local mail stack, with a synced
+message and outbox items. "Allowed" means the view ran (200, 302 or 400); "refused" means 403 or
+404, the refusal shows nothing of the mailbox, and a role without any right on the mailbox gets
+404 from every URL that names it, so a refusal never tells a stranger that the mailbox exists.
+
+``flask mail`` commands are operator commands: shell access is full trust, and the commands act as
+the actor "cli", not as a host user, so there are no roles to try. Every command must still be
+listed in :data:`CLI_COMMANDS`, and every command that takes a mailbox id refuses unknown and
+deleted mailboxes.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+
+from app_fixtures import _fresh_account, login
+from hostapp.extensions import db
+from tricoma_mail_plugin import access, mail_state, mailboxes, sync
+from tricoma_mail_plugin.cli import mail_cli
+from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox, OutboxItem, utcnow
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Every signed-in user may open the page; it shows this mailbox only to holders of ``right``."""
+
+    right: str | None
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """One of these rights on the mailbox is enough."""
+
+    rights: tuple[str, ...]
+
+
+ADMINS_ONLY = "admins only"
+
+EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
+    # Settings → Mailboxes (SPEC M1–M3, M5): anyone may create a mailbox; the list shows the
+    # mailboxes the user manages; each mailbox's pages need manage.
+    "tricoma_mail_mailboxes.index": {"GET": Listing("manage")},
+    "tricoma_mail_mailboxes.create": {"POST": Listing(None)},
+    "tricoma_mail_mailboxes.configure": {"GET": "manage", "POST": "manage"},
+    "tricoma_mail_mailboxes.folders": {"GET": "manage", "POST": "manage"},
+    "tricoma_mail_mailboxes.run_test": {"POST": "manage"},
+    # Settings → Mailboxes → Rights (SPEC M6).
+    "tricoma_mail_rights.index": {"GET": "manage"},
+    "tricoma_mail_rights.save": {"POST": "manage"},
+    "tricoma_mail_rights.add": {"POST": "manage"},
+    "tricoma_mail_rights.remove": {"POST": "manage"},
+    "tricoma_mail_rights.admin_read": {"POST": ADMINS_ONLY},
+    # Mail → Outbox (SPEC S4): the mail of the mailboxes the user may send from.
+    "tricoma_mail_outbox.index": {"GET": Listing("send")},
+    "tricoma_mail_outbox.detail": {"GET": "send"},
+    "tricoma_mail_outbox.cancel": {"POST": "send"},
+    "tricoma_mail_outbox.send_again": {"GET": "send", "POST": "send"},
+    # The mail client (SPEC M7–M9): the start page, the unified inbox and address completion
+    # show only readable mailboxes; looking needs read, flags/moves/folders write, deleting delete.
+    "tricoma_mail_client.overview": {"GET": Listing("read")},
+    "tricoma_mail_client.unified": {"GET": Listing("read")},
+    "tricoma_mail_api.addresses": {"GET": Listing("read")},
+    "tricoma_mail_client.unified_actions": {"POST": "write"},  # a flag on this mailbox's message
+    "tricoma_mail_client.folder": {"GET": "read"},
+    "tricoma_mail_client.search_mailbox": {"GET": "read"},
+    "tricoma_mail_client.refresh": {"POST": "read"},
+    "tricoma_mail_client.actions": {"POST": "write"},  # the flag action "read"
+    "tricoma_mail_client.undo_delete": {"POST": "delete"},
+    "tricoma_mail_client.empty_trash": {"GET": "delete", "POST": "delete"},
+    "tricoma_mail_client.edit_folders": {"GET": "write", "POST": "write"},
+    "tricoma_mail_message.read": {"GET": "read"},
+    "tricoma_mail_message.body": {"GET": "read"},
+    "tricoma_mail_message.part": {"GET": "read"},
+    "tricoma_mail_message.attachment": {"GET": "read"},
+    "tricoma_mail_message.source": {"GET": "read"},
+    "tricoma_mail_message.print_view": {"GET": "read"},
+    "tricoma_mail_message.remote_images_for_sender": {"POST": "read"},
+    # Compose opens from a mailbox the user may read or send from, and needs a mailbox to send
+    # from: with only this mailbox, that is send. Uploads only need the compose page's mailbox.
+    "tricoma_mail_compose.compose": {"GET": "send"},
+    "tricoma_mail_compose.compose_post": {"POST": "send"},  # a draft from this mailbox
+    "tricoma_mail_compose.save_draft_now": {"POST": "send"},
+    "tricoma_mail_compose.upload": {"POST": AnyOf(("send", "read"))},
+    "tricoma_mail_compose.undo_send": {"POST": "send"},  # stops this mailbox's outbox item
+    # "Send by e-mail" from another app's record (SPEC S2): the dialog offers, and sending uses,
+    # only mailboxes with send from apps; undo works on the user's own queued item.
+    "tricoma_mail_app_compose.dialog": {"GET": "send_from_apps"},
+    "tricoma_mail_app_compose.send": {"POST": "send_from_apps"},
+    "tricoma_mail_app_compose.queued": {"GET": "send_from_apps"},
+    "tricoma_mail_app_compose.undo": {"POST": "send_from_apps"},
+}
+
+#: Routes under /mail/ or of tricoma mail's blueprints that touch no mailbox data, and why.
+NO_MAILBOX_DATA: dict[str, str] = {
+    "tricoma_mail_settings.index": "the list of settings panels; no mailbox is shown",
+    "tricoma_mail_admin_plugins.index": "admins: installed plugins and their errors",
+    "tricoma_mail_admin_plugins.set_state": "admins: switch a plugin on or off",
+    "tricoma_mail_system_mail.index": "admins: the SMTP settings of system mail, which is not a mailbox",
+    "tricoma_mail_system_mail.save": "admins: save the system mail settings",
+    "tricoma_mail_system_mail.send_test": "admins: send a test system mail",
+    "tricoma_mail_client.static": "the mail client's scripts and styles",
+    "tricoma_mail_app_compose.attachment": "a record's attachment frozen for the user who opened the "
+                                           "dialog (by token, checked against that user); not mailbox data",
+    "sample_plugin.page": "the test plugin's page (tests/plugins/sample_plugin.py)",
+    # The invoices app (plugins/invoices): its own records, not mail.
+    "tricoma_mail_invoices.index": "the list of invoices",
+    "tricoma_mail_invoices.invoice_pdf": "an invoice's PDF",
+    "tricoma_mail_invoices.delete": "admins: delete an invoice",
+    "tricoma_mail_invoices.create": "write an invoice",
+    "tricoma_mail_invoices.customers": "the app's customers",
+    "tricoma_mail_invoices.templates": "admins: the mail template texts",
+    # The orders app (plugins/orders), likewise.
+    "tricoma_mail_orders.index": "the list of orders",
+    "tricoma_mail_orders.order_pdf": "an order's PDF",
+    "tricoma_mail_orders.delete": "admins: delete an order",
+    "tricoma_mail_orders.create": "write an order",
+    "tricoma_mail_orders.customers": "the app's customers",
+    "tricoma_mail_orders.templates": "admins: the mail template texts",
+}
+
+#: Record pages of apps that show the mail linked to the record (SPEC S3: subject, counterpart,
+#: state) to whoever may open the record, without a right on the mailbox; opening one of those
+#: mails is a route of EXPECTED and needs read. Kept apart so that the choice stays visible.
+SHOWN_WITH_THE_RECORD: dict[str, str] = {
+    "tricoma_mail_invoices.detail": "an invoice and its mail history",
+    "tricoma_mail_orders.detail": "an order and its mail history",
+}
+
+#: Path arguments that name an app's own records, not mailbox data.
+RECORD_IDS = {"invoice_id", "order_id"}
+
+#: Every ``flask mail`` command and what it touches. Keys are the command names.
+CLI_COMMANDS: dict[str, str] = {
+    "test": "logs in to a mailbox's servers",
+    "folders": "lists a mailbox's folders and their roles",
+    "sync": "copies a mailbox's mail into the cache",
+    "send": "queues mail from a mailbox",
+    "create-mailbox": "creates or updates a mailbox by address, with grants",
+    "grant": "gives rights on a mailbox (audited as cli)",
+    "revoke": "takes rights on a mailbox (audited as cli)",
+    "rights": "lists the rights on a mailbox",
+    "outbox": "lists outbox items of every mailbox",
+    "worker": "sends the outbox of every mailbox",
+    "rotate-keys": "re-encrypts every mailbox's secrets",
+}
+
+#: The commands that name one mailbox, with arguments that would make them do real work.
+CLI_MAILBOX_ARGS: dict[str, list[str]] = {
+    "test": [],
+    "folders": [],
+    "sync": [],
+    "send": ["--to", "x@example.test", "--subject", "s", "--body-file", "-"],
+    "grant": ["user:owner", "read"],
+    "revoke": ["user:owner", "read"],
+    "rights": [],
+}
+
+ROLES: dict[str, dict] = {
+    "none": {"rights": ()},
+    "read": {"rights": ("read",)},
+    "read_write": {"rights": ("read", "write")},
+    "send": {"rights": ("send",)},
+    "send_from_apps": {"rights": ("send_from_apps",)},
+    "delete": {"rights": ("delete",)},
+    "manage": {"rights": ("manage",)},
+    "manage_via_group": {"group_rights": ("manage",)},
+    "admin": {"admin": True},  # no grant at all
+}
+
+ALLOWED = {200, 302, 400}
+REFUSED = {403, 404}
+
+
+# -- a real mailbox with real mail -----------------------------------------------------------
+
+
+@dataclass
+class Scene:
+    """A mailbox of the local mail stack with one synced message (a text and a PDF part) and a
+    failed outbox item, and what of it must never reach someone without the right."""
+
+    mailbox_id: int
+    email: str
+    title: str
+    message_pk: int
+    message_subject: str
+    sender: str
+    item_id: int
+    item_subject: str
+    part_id: str = "2"  # the PDF
+    own_items: dict[str, int] = field(default_factory=dict)  # user id -> an item that user queued
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.title, self.email, self.message_subject, self.sender, self.item_subject)
+
+
+#: How to fill each argument of a route from the scene, for the user who asks.
+ARGUMENTS = {
+    "mailbox_id": lambda scene, user_id: scene.mailbox_id,
+    "item_id": lambda scene, user_id: scene.item_id,
+    "message_pk": lambda scene, user_id: scene.message_pk,
+    "part_id": lambda scene, user_id: scene.part_id,
+}
+
+#: Where one route needs another value: an app's undo works only on the asking user's own item.
+ROUTE_ARGUMENTS = {
+    "tricoma_mail_app_compose.queued": {"item_id": lambda scene, user_id: scene.own_items[user_id]},
+    "tricoma_mail_app_compose.undo": {"item_id": lambda scene, user_id: scene.own_items[user_id]},
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a request sends besides its URL; strings are formatted with the scene's fields."""
+
+    form: dict | None = None
+    query: dict | None = None
+    raw: bytes | None = None
+    headers: dict | None = None
+
+
+DRAFT = {"from": "{mailbox_id}", "to": "someone@example.test", "subject": "Matrix draft", "body": "Hello",
+         "compose_id": "matrix"}
+
+#: Plausible input for the requests that need some (the default is an empty form or query).
+CALLS: dict[tuple[str, str], Call] = {
+    ("tricoma_mail_client.actions", "POST"): Call(form={"action": "read", "ids": "{message_pk}", "folder": "INBOX"}),
+    ("tricoma_mail_client.unified_actions", "POST"): Call(form={"action": "read", "ids": "{mailbox_id}:{message_pk}"}),
+    ("tricoma_mail_client.refresh", "POST"): Call(form={"folder": "INBOX"}),
+    ("tricoma_mail_client.undo_delete", "POST"): Call(form={"token": "expired"}),
+    ("tricoma_mail_client.search_mailbox", "GET"): Call(query={"q": "message"}),
+    ("tricoma_mail_api.addresses", "GET"): Call(query={"q": "{sender}"}),
+    ("tricoma_mail_compose.compose_post", "POST"): Call(form={**DRAFT, "action": "draft"}),
+    ("tricoma_mail_compose.save_draft_now", "POST"): Call(form=DRAFT),
+    ("tricoma_mail_compose.upload", "POST"): Call(raw=b"a small note", headers={"X-File-Name": "note.txt",
+                                                                                "X-File-Type": "text/plain"}),
+    ("tricoma_mail_message.remote_images_for_sender", "POST"): Call(form={"allow": "1"}),
+    ("tricoma_mail_app_compose.dialog", "GET"): Call(query={"reference": "sample:7"}),
+    ("tricoma_mail_app_compose.send", "POST"): Call(form={
+        "reference": "sample:7", "key": "matrix-{mailbox_id}", "mailbox": "{mailbox_id}",
+        "to": "customer@example.test", "subject": "Sample 7", "text": "Hello"}),
+}
+
+
+def mail_rules(app):
+    """Every URL rule of tricoma mail's blueprints and every rule under /mail/."""
+    owners = mail_state(app).blueprint_owners
+    return [rule for rule in app.url_map.iter_rules()
+            if rule.endpoint.rpartition(".")[0] in owners or rule.rule.startswith("/mail/")]
+
+
+def methods_of(rule) -> set[str]:
+    return set(rule.methods) - {"HEAD", "OPTIONS"}
+
+
+def failed_outbox_item(mailbox_id: int, subject: str, state: str = "failed", created_by: str | None = None) -> int:
+    """A mail of the mailbox that failed for good (so it can be shown and sent again)."""
+    session = mail_state().db.session
+    item = OutboxItem(scope=f"mailbox:{mailbox_id}", mailbox_id=mailbox_id, idempotency_key=uuid.uuid4().hex,
+                      message_id=f"<{uuid.uuid4().hex}@example.test>", sender="sender@example.test",
+                      recipients=["someone@example.test"], subject=subject,
+                      raw=f"Subject: {subject}\r\nFrom: sender@example.test\r\n\r\nbody\r\n".encode(),
+                      state=state, not_before=utcnow(), last_error="550 no such user",
+                      recipient_results=[], sent_copy="pending", created_by=created_by)
+    session.add(item)
+    session.commit()
+    return item.id
+
+
+@pytest.fixture
+def stock_mailbox(app, mailstack, make_mailbox, imap_client):
+    """Factory: ``stock_mailbox(name)`` makes a :class:`Scene` (owner: user "owner")."""
+
+    def stock(name: str) -> Scene:
+        tag = uuid.uuid4().hex[:8]
+        email, password = _fresh_account(mailstack, 1)
+        title = f"{name} secret {tag}"
+        mailbox_id = make_mailbox(1, email, password, title=title)
+        sender = f"{name.lower()}-sender-{tag}@example.test"
+        message = EmailMessage()
+        message["From"] = f"Sender <{sender}>"
+        message["To"] = email
+        message["Subject"] = f"{name} message {tag}"
+        message["Message-ID"] = f"<{tag}@example.test>"
+        message.set_content(f"Hello from {name}.")
+        message.add_attachment(b"%PDF-1.4\n%secret\n", maintype="application", subtype="pdf",
+                               filename=f"{name}-invoice.pdf")
+        imap_client(1, email, password).append("INBOX", message.as_bytes())
+        with app.app_context():
+            mailbox = db.session.get(Mailbox, mailbox_id)
+            mailboxes.run_test(mailbox)  # only a tested mailbox is offered for sending from apps
+            assert mailbox.usable, mailbox.last_test_steps
+            sync.run_sync(mailbox)
+            message_pk = db.session.scalar(
+                select(CachedMessage.id).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+                .where(CachedFolder.mailbox_id == mailbox_id))
+            item_subject = f"{name} outbox {tag}"
+            item_id = failed_outbox_item(mailbox_id, item_subject)
+        return Scene(mailbox_id, email, title, message_pk, f"{name} message {tag}", sender, item_id, item_subject)
+
+    return stock
+
+
+def route_values(rule, scene: Scene, user_id: str) -> dict:
+    fill = {**ARGUMENTS, **ROUTE_ARGUMENTS.get(rule.endpoint, {})}
+    return {name: fill[name](scene, user_id) for name in rule.arguments}
+
+
+def send(client, adapter, rule, method: str, scene: Scene, user_id: str, values: dict | None = None):
+    """One request to ``rule`` as the test's tables describe it."""
+    fields = {**scene.__dict__}
+    values = values if values is not None else route_values(rule, scene, user_id)
+    call = CALLS.get((rule.endpoint, method), Call())
+    url = adapter.build(rule.endpoint, values, method=method)
+    fill = (lambda mapping: {key: str(value).format(**fields) for key, value in mapping.items()})
+    if call.raw is not None:
+        return client.open(url, method=method, data=call.raw, headers=call.headers,
+                           content_type="application/octet-stream")
+    return client.open(url, method=method, query_string=fill(call.query or {}),
+                       data=fill(call.form or {}) if method == "POST" else None)
+
+
+def main_part(response) -> str:
+    """The page without the navigation (which lists every readable mailbox on every page) and
+    without flashed messages (which may report the user's own earlier, allowed action)."""
+    body = response.get_data(as_text=True)
+    found = re.search(r"<main[^>]*>(.*)</main>", body, re.S)
+    return re.sub(r'<p class="flash [^"]*"[^>]*>.*?</p>', "", found.group(1) if found else body, flags=re.S)
+
+
+# -- the table is complete ---------------------------------------------------------------------
+
+
+def test_every_mail_route_is_classified(app):
+    problems = []
+    seen = set()
+    for rule in mail_rules(app):
+        seen.add(rule.endpoint)
+        ids = [argument for argument in rule.arguments if argument.endswith(("_id", "_pk"))]
+        if rule.endpoint in EXPECTED:
+            if set(EXPECTED[rule.endpoint]) != methods_of(rule):
+                problems.append(f"{rule.endpoint} ({rule.rule}): methods {sorted(methods_of(rule))}, "
+                                f"table has {sorted(EXPECTED[rule.endpoint])}")
+            unknown = set(rule.arguments) - set(ARGUMENTS)
+            if unknown:
+                problems.append(f"{rule.endpoint} ({rule.rule}): give ARGUMENTS a plausible value for {unknown}")
+        elif rule.endpoint in NO_MAILBOX_DATA or rule.endpoint in SHOWN_WITH_THE_RECORD:
+            if set(ids) - RECORD_IDS:
+                problems.append(f"{rule.endpoint} ({rule.rule}) takes {ids}: it touches mailbox data, "
+                                "move it to EXPECTED")
+        else:
+            problems.append(f"{rule.endpoint} ({rule.rule}) is not classified: add it to EXPECTED with the "
+                            "right it needs, or to NO_MAILBOX_DATA with the reason it shows no mailbox data")
+    # A plugin the test app does not load leaves its entries unused; anything else must exist.
+    loaded = set(mail_state(app).blueprint_owners) | {"tricoma_mail_client"}
+    stale = {endpoint for endpoint in (*EXPECTED, *NO_MAILBOX_DATA, *SHOWN_WITH_THE_RECORD)
+             if endpoint not in seen and endpoint.rpartition(".")[0] in loaded}
+    problems += [f"{endpoint} is in the table but not in the app" for endpoint in sorted(stale)]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_mail_command_is_classified():
+    assert set(mail_cli.commands) == set(CLI_COMMANDS), (
+        "a `flask mail` command was added or removed: classify it in CLI_COMMANDS (and, if it names a "
+        "mailbox, in CLI_MAILBOX_ARGS)")
+    takes_mailbox = {name for name, command in mail_cli.commands.items()
+                     if any(param.name == "mailbox_id" for param in command.params)}
+    assert takes_mailbox == set(CLI_MAILBOX_ARGS)
+
+
+# -- every role, every route -------------------------------------------------------------------
+
+
+@pytest.fixture
+def scene(app, stock_mailbox, make_user) -> Scene:
+    """The real mailbox and one user per role with its grants."""
+    scene = stock_mailbox("Matrix")
+    with app.app_context():
+        for role, spec in ROLES.items():
+            user = make_user(f"role-{role}", admin=spec.get("admin", False), language="en",
+                             groups=(f"group-{role}",) if spec.get("group_rights") else ())
+            for right in spec.get("rights", ()):
+                access.grant(scene.mailbox_id, "user", user.id, right)
+            scene.own_items[str(user.id)] = failed_outbox_item(
+                scene.mailbox_id, f"{role} app mail", state="queued", created_by=str(user.id))
+            if spec.get("group_rights"):
+                group = mail_state().directory.find("group", f"group-{role}")
+                for right in spec["group_rights"]:
+                    access.grant(scene.mailbox_id, "group", group.id, right)
+    return scene
+
+
+def role_user_id(app, role: str) -> str:
+    with app.app_context():
+        return mail_state().directory.find("user", f"role-{role}").id
+
+
+def names_the_mailbox(rule) -> bool:
+    """Whether the URL names mailbox data by id (then a stranger must not learn it exists)."""
+    return any(argument.endswith("_id") or argument == "message_pk" for argument in rule.arguments)
+
+
+def role_rights(app, role: str, mailbox_id: int) -> frozenset[str]:
+    with app.app_context():
+        user = mail_state().directory.load_user(mail_state().directory.find("user", f"role-{role}").id)
+        return access.effective_rights(user, mailbox_id)
+
+
+def expected_allowed(needed, role: str, rights: frozenset[str]) -> bool:
+    if isinstance(needed, Listing):
+        return True
+    if isinstance(needed, AnyOf):
+        return bool(set(needed.rights) & rights)
+    if needed == ADMINS_ONLY:
+        return bool(ROLES[role].get("admin"))
+    return needed in rights
+
+
+def test_each_role_may_use_exactly_the_expected_routes(app, scene):
+    adapter = app.url_map.bind("localhost")
+    rules = sorted((rule for rule in mail_rules(app) if rule.endpoint in EXPECTED), key=lambda r: r.endpoint)
+    mismatches = []
+    for role in ROLES:
+        rights = role_rights(app, role, scene.mailbox_id)
+        user_id = role_user_id(app, role)
+        assert rights == ({"manage"} if role in ("admin", "manage_via_group") else
+                          set(ROLES[role].get("rights", ()))), role
+        client = app.test_client()
+        assert login(client, f"role-{role}").status_code == 302
+        for rule in rules:
+            for method, needed in EXPECTED[rule.endpoint].items():
+                response = send(client, adapter, rule, method, scene, user_id)
+                status, body = response.status_code, response.get_data(as_text=True)
+                allowed = expected_allowed(needed, role, rights)
+                where = f"{role:<17} {method:<4} {rule.endpoint:<46} needs {needed!s:<26} got {status}"
+                if "Traceback" in body:
+                    mismatches.append(f"{where}: a traceback in the page")
+                if allowed and status not in ALLOWED:
+                    mismatches.append(f"{where}: should be allowed")
+                elif not allowed and status not in REFUSED:
+                    mismatches.append(f"{where}: should be refused")
+                elif not allowed and not rights and names_the_mailbox(rule) and status != 404:
+                    mismatches.append(f"{where}: a role with no right must get 404, not {status}")
+                if not allowed:
+                    leaked = [secret for secret in scene.secrets if secret in main_part(response)]
+                    if leaked:
+                        mismatches.append(f"{where}: the refusal shows {leaked}")
+                if isinstance(needed, Listing) and needed.right and method == "GET":
+                    shows = any(secret in main_part(response) for secret in scene.secrets)
+                    if shows != (needed.right in rights):
+                        mismatches.append(f"{where}: {'shows' if shows else 'hides'} the mailbox's data")
+    assert not mismatches, "\n" + "\n".join(mismatches)
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+
+
+def test_mail_commands_refuse_unknown_and_deleted_mailboxes(app, make_mailbox):
+    mailbox_id = make_mailbox()
+    with app.app_context():
+        db.session.get(Mailbox, mailbox_id).deleted_at = utcnow()
+        db.session.commit()
+        unknown = (db.session.scalar(select(Mailbox.id).order_by(Mailbox.id.desc()).limit(1)) or 0) + 1000
+    runner = app.test_cli_runner()
+    for name, extra in CLI_MAILBOX_ARGS.items():
+        for forged in (mailbox_id, unknown, 0):
+            result = runner.invoke(args=["mail", name, str(forged), *extra], input="body\n")
+            assert result.exit_code != 0, (name, forged, result.output)
+            assert f"there is no mailbox {forged}" in result.output, (name, forged, result.output)
+    with app.app_context():  # "revoke" changed nothing on the deleted mailbox
+        owner = mail_state().directory.find("user", "owner")
+        assert "read" in access.grants_of(mailbox_id)[("user", owner.id)]
