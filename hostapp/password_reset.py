@@ -47,8 +47,8 @@ def throttle_keys(identifier: str, remote_addr: str | None) -> dict[str, int]:
     """The keys one reset request counts against, with the free requests of each."""
     config = current_app.config
     return {
-        f"reset:user:{identifier.strip().lower()}": config.get("HOSTAPP_RESET_FREE_REQUESTS", 3),
-        f"reset:addr:{remote_addr or 'unknown'}": config.get("HOSTAPP_RESET_FREE_REQUESTS_PER_ADDRESS", 10),
+        f"reset:user:{identifier.strip().lower()}": config["HOSTAPP_RESET_FREE_REQUESTS"],
+        f"reset:addr:{remote_addr or 'unknown'}": config["HOSTAPP_RESET_FREE_REQUESTS_PER_ADDRESS"],
     }
 
 

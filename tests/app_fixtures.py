@@ -50,6 +50,7 @@ def _test_config(url: str, **overrides) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "HOSTAPP_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "TRICOMA_MAIL_TEST_MIN_INTERVAL": 0,  # tests press Test twice in a row; one test checks the limit
         "TRICOMA_MAIL_LOAD_ENTRYPOINTS": False,
         "TRICOMA_MAIL_EXTRA_PLUGINS": ("sample_plugin", "tricoma_mail_v1_imap"),
     }

@@ -520,7 +520,8 @@ def test_a_user_with_only_read_is_forbidden(app, make_user, user_client):
         access.grant(mailbox_id, "user", ulla.id, "read")
     for method, url in mailbox_pages(mailbox_id):
         assert getattr(user_client, method)(url).status_code == 403, (method, url)
-    assert "Team" not in page(user_client.get(f"{BASE}/"))
+    # not in the list of mailboxes to manage (the navigation lists it: the user may read it)
+    assert 'class="mailbox-title">Team<' not in page(user_client.get(f"{BASE}/"))
 
 
 def test_an_admin_manages_every_mailbox(app, make_user, admin_client):
@@ -581,3 +582,21 @@ def test_posting_without_a_csrf_token_is_refused(make_app):
     listing = page(client.get(f"{BASE}/"))
     token = re.search(r'name="csrf_token" value="([^"]+)"', listing).group(1)
     assert client.post(f"{BASE}/", data={"title": "With token", "csrf_token": token}).status_code == 302
+
+
+def test_the_test_button_is_rate_limited(app, make_mailbox):
+    """X3: a second Test within TRICOMA_MAIL_TEST_MIN_INTERVAL seconds is refused, not run."""
+    from hostapp.extensions import db
+    from tricoma_mail_plugin.models import Mailbox
+
+    app.config["TRICOMA_MAIL_TEST_MIN_INTERVAL"] = 5
+    mailbox_id = make_mailbox()
+    client = app.test_client()
+    client.post("/login", data={"username": "owner", "password": "correct horse battery"})
+    client.post(f"/mail/settings/mailboxes/{mailbox_id}/test")
+    with app.app_context():
+        first = db.session.get(Mailbox, mailbox_id).last_test_at
+    page = client.post(f"/mail/settings/mailboxes/{mailbox_id}/test", follow_redirects=True)
+    assert "Please wait" in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Mailbox, mailbox_id).last_test_at == first

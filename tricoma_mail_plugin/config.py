@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between background syncs of every usable mailbox, in a thread of the host
     # process; 0 switches the in-process background sync off (e.g. when a worker does it).
     "TRICOMA_MAIL_SYNC_INTERVAL": 120,
+    # Seconds between two connection tests of one mailbox (or two system test mails) from the web.
+    "TRICOMA_MAIL_TEST_MIN_INTERVAL": 5,
     # Undo send: seconds a new mail waits in the outbox before it may leave.
     "TRICOMA_MAIL_UNDO_SEND_SECONDS": 10,
     # Seconds a worker holds an item while sending; when it expires the item becomes uncertain.

@@ -110,3 +110,9 @@ class MessageNotFound(MailError):
     """The message is not (or no longer) in that folder."""
 
     default_message = _l("The message does not exist (any more).")
+
+
+class TooSoon(MailError):
+    """An action that talks to a server was asked for again too soon (rate limit)."""
+
+    default_message = _l("Please wait a few seconds before trying again.")

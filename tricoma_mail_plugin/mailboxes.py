@@ -2,7 +2,9 @@
 from a view, the CLI or a job."""
 from __future__ import annotations
 
+import math
 import re
+from datetime import datetime
 from dataclasses import asdict
 from typing import Any
 
@@ -12,7 +14,7 @@ from flask_babel import gettext as _
 from . import access
 from .backend import SECURITY_MODES, MailboxBackend, MailboxSettings, ServerSettings, TestStep
 from .backends import backend_classes, make_backend
-from .errors import InvalidSettings
+from .errors import InvalidSettings, TooSoon
 from .extension import mail_state
 from .models import Mailbox, utcnow
 from .secret_box import SecretBox
@@ -120,14 +122,26 @@ def backend_for(mailbox: Mailbox) -> MailboxBackend:
     return make_backend(mailbox.kind, settings_for(mailbox))
 
 
-def run_test(mailbox: Mailbox) -> list[TestStep]:
-    """Test the connection step by step, store the result and its time. Commits."""
+def run_test(mailbox: Mailbox, min_interval: float = 0) -> list[TestStep]:
+    """Test the connection step by step, store the result and its time. Commits.
+
+    ``min_interval``: refuse (:class:`TooSoon`) when the last test is more recent than that many
+    seconds; the web pages use it so a button cannot hammer a provider.
+    """
+    wait_if_too_soon(mailbox.last_test_at, min_interval)
     steps = backend_for(mailbox).test_connection()
     mailbox.last_test_steps = [asdict(step) for step in steps]
     mailbox.last_test_ok = bool(steps) and all(step.ok or step.code == "skipped" for step in steps)
     mailbox.last_test_at = utcnow()
     mail_state().db.session.commit()
     return steps
+
+
+def wait_if_too_soon(last: datetime | None, min_interval: float) -> None:
+    if last is not None and min_interval:
+        remaining = min_interval - (utcnow() - last).total_seconds()
+        if remaining > 0:
+            raise TooSoon(_("Please wait %(seconds)d seconds before testing again.", seconds=math.ceil(remaining)))
 
 
 def stored_test_steps(mailbox: Mailbox) -> list[TestStep]:

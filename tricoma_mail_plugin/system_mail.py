@@ -6,10 +6,11 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .backend import SECURITY_MODES, ServerSettings
-from .compose import OutgoingMessage, build_message
+from .compose import OutgoingMessage, build_message, parse_address
 from .errors import InvalidSettings, MailError
 from .extension import mail_state
 from .models import OutboxItem, SystemMailSettings, utcnow
+from .mailboxes import wait_if_too_soon
 from .outbox import store_built
 from .secret_box import SecretBox
 from .smtp_transport import submit as submit_smtp
@@ -46,6 +47,11 @@ def update_system_settings(values: dict) -> SystemMailSettings:
         value = str(values.get(name, getattr(settings, name))).strip()
         if "\r" in value or "\n" in value:
             raise InvalidSettings(_("This field must be one line."), field=name)
+        if value and name in ("sender_address", "reply_to"):
+            try:
+                parse_address(value, name)
+            except MailError as error:
+                raise InvalidSettings(error.user_message, field=name) from None
         setattr(settings, name, value)
     settings.host, settings.port, settings.security = host, port, security
     if values.get("password"):
@@ -76,9 +82,11 @@ def send_system_mail(to: str | list[str], subject: str, text: str, html: str | N
     return store_built("system", None, built, idempotency_key, None, None, None, "skipped")
 
 
-def send_test_mail(to: str) -> None:
-    """Send a test mail at once (not queued), so the admin sees the typed error right away."""
+def send_test_mail(to: str, min_interval: float = 0) -> None:
+    """Send a test mail at once (not queued), so the admin sees the typed error right away.
+    ``min_interval`` refuses a new test sooner than that many seconds after the last one."""
     settings = system_settings()
+    wait_if_too_soon(settings.last_test_at, min_interval)
     built = build_message(OutgoingMessage(to=(to,), subject=_("Test mail from tricoma"),
                                           text=_("This is a test of the system mail settings.")),
                           settings.sender_name, settings.sender_address or settings.username)

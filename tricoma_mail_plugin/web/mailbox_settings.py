@@ -244,7 +244,7 @@ def _render_configure(mailbox: Mailbox, values: dict[str, Any], *, error: FieldE
 def run_test(mailbox_id: int):
     mailbox = _managed_mailbox(mailbox_id)
     try:
-        mailboxes.run_test(mailbox)
+        mailboxes.run_test(mailbox, current_app.config["TRICOMA_MAIL_TEST_MIN_INTERVAL"])
     except MailError as error:
         flash(error.user_message, "error")
     else:

@@ -11,7 +11,7 @@ import socket
 import ssl
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import outbox, system_mail, user_outbox
@@ -66,7 +66,7 @@ def send_test():
         error = FieldError("to", error.user_message if to else _("Enter the recipient's address."), form="test")
         return _render(_stored_values(), test_to=to, error=error), 400
     try:
-        system_mail.send_test_mail(to)
+        system_mail.send_test_mail(to, current_app.config["TRICOMA_MAIL_TEST_MIN_INTERVAL"])
     except InvalidMessage as error:  # the stored sender: nothing was sent
         mail_state().db.session.rollback()
         flash(_("The sender address of system mail is missing or not valid: %(error)s",

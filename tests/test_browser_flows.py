@@ -1,0 +1,269 @@
+"""The mail client in Debian's Chromium, headless, driven by Playwright (issue 7, point 6): log
+in, open a mailbox, read a mail, reply with an attachment, find the reply in Sent, delete it and
+find it in Trash, undo a delete, search, open the unified inbox. The real app serves on a random
+port of 127.0.0.1 with CSRF on; mail lives on the local Dovecot stack.
+
+Screenshots of the main screens (German UI) go to ``test-artifacts/screenshots/``."""
+from __future__ import annotations
+
+import struct
+import threading
+import zlib
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from werkzeug.serving import make_server
+
+from app_fixtures import PASSWORD, _fresh_account
+from hostapp.extensions import db
+from hostapp.models import User
+from tricoma_mail_plugin import mailboxes, outbox, sync
+from tricoma_mail_plugin.models import Mailbox
+from tricoma_mail_plugin.web import compose_views
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+def square_png(size: int = 40, rgb: tuple[int, int, int] = (31, 95, 153)) -> bytes:
+    """A plain coloured square, so the inline image is visible on the screenshot."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+PNG = square_png()
+
+
+def mail(subject: str, body: str, sender: str, day: int, html: str | None = None,
+         attachment: tuple[str, str, bytes] | None = None) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "Vertrieb <vertrieb@example.test>"
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="example.test")
+    message["Date"] = format_datetime(datetime(2026, 6, day, 9, 30, tzinfo=timezone.utc))
+    message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
+        message.get_payload()[1].add_related(PNG, "image", "png", cid="<logo@example.test>", filename="logo.png",
+                                              disposition="inline")
+    if attachment:
+        name, content_type, data = attachment
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(data, maintype, subtype, filename=name)
+    return message.as_bytes()
+
+
+OFFER_HTML = ("<p>Guten Tag,</p><p>anbei unser <b>Angebot 2026-117</b> für die Zahnräder.</p>"
+              '<p><img src="cid:logo@example.test" alt="Logo" width="40" height="40"> '
+              '<img src="https://tracker.example.com/open.gif" alt=""></p>'
+              "<script>document.title='pwned'</script><p>Mit freundlichen Grüßen<br>Firma Beispiel</p>")
+
+
+@pytest.fixture
+def live_app(make_app, make_mailbox, mailstack, imap_client):
+    """The app on a random port, two mailboxes of the owner (German UI) with mail synced."""
+    app = make_app(WTF_CSRF_ENABLED=True, TRICOMA_MAIL_CA_FILE=str(mailstack.cert),
+                   TRICOMA_MAIL_UNDO_SEND_SECONDS=0)
+    sales_email, sales_password = _fresh_account(mailstack, 1)
+    support_email, support_password = _fresh_account(mailstack, 1)
+    customer_email, _customer_password = _fresh_account(mailstack, 1)  # replies must be deliverable
+    sales = make_mailbox(1, sales_email, sales_password, title="Vertrieb")
+    support = make_mailbox(1, support_email, support_password, title="Support")
+    imap_client(1, sales_email, sales_password).multiappend("INBOX", [
+        mail("Anfrage Zahnräder", "Wir brauchen 200 Zahnräder aus Messing.\n", "Kunde <kunde@example.test>", 3),
+        mail("Angebot 2026-117", "Die Textfassung des Angebots.\n", f"Firma Beispiel <{customer_email}>", 4,
+             html=OFFER_HTML, attachment=("Angebot-2026-117.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n")),
+        mail("Liefertermin", "Wann kommt die Lieferung?\n", "Einkauf <einkauf@example.test>", 5),
+        mail("Newsletter Juni", "Neuigkeiten im Juni.\n", "News <news@example.test>", 1),
+    ])
+    imap_client(1, support_email, support_password).multiappend("INBOX", [
+        mail("Ticket 4711: Drucker", "Der Drucker druckt nicht.\n", "Anwenderin <anna@example.test>", 6),
+        mail("Passwort vergessen", "Bitte neues Passwort.\n", "Bernd <bernd@example.test>", 2),
+    ])
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "owner").values(language="de"))
+        db.session.commit()
+        for mailbox_id in (sales, support):
+            mailbox = db.session.get(Mailbox, mailbox_id)
+            assert mailboxes.run_test(mailbox) and mailbox.last_test_ok
+            sync.run_sync(mailbox)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}", {"sales": sales, "support": support}
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture
+def browser_page():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 900},
+                                      extra_http_headers={"Accept-Language": "de-DE,de;q=0.9"})
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.problems = problems
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def run_outbox(app) -> None:
+    with app.app_context():
+        outbox.run_once()
+        states = [(item.state, item.sent_copy, item.last_error) for item in outbox.items()]
+    assert all(state == "sent" and copy == "done" for state, copy, _error in states), states
+
+
+def test_read_reply_delete_undo_search_in_chromium(live_app, browser_page, tmp_path):
+    try:
+        flows(*live_app, browser_page, tmp_path)
+    except BaseException:
+        shot(browser_page, "mail-failure")  # what the browser showed when it went wrong
+        raise
+
+
+def flows(app, base, ids, page, tmp_path):
+    from playwright.sync_api import expect
+
+    # log in
+    page.goto(base + "/login")
+    page.fill("#username", "owner")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit].primary")
+    expect(page.locator("nav.sidebar")).to_contain_text("Alle Posteingänge")
+
+    # the unified inbox: mail of both mailboxes, with the mailbox per row
+    page.click("nav.sidebar >> text=Alle Posteingänge")
+    expect(page.locator("h1")).to_contain_text("Alle Posteingänge")
+    expect(page.locator("table.messages tbody tr")).to_have_count(6)
+    expect(page.locator("table.messages td.mailbox", has_text="Support")).to_have_count(2)
+    shot(page, "mail-1-mailboxes-and-unified-inbox")
+
+    # open a mailbox from the navigation
+    page.click("nav.sidebar a:has-text('Vertrieb')")
+    expect(page.locator("h1")).to_contain_text("Posteingang")
+    expect(page.locator("table.messages tbody tr")).to_have_count(4)
+    shot(page, "mail-2-message-list")
+
+    # read a mail: the sanitized HTML in the sandboxed frame, the attachment, remote images blocked
+    page.click("table.messages >> text=Angebot 2026-117")
+    expect(page.locator("h1")).to_have_text("Angebot 2026-117")
+    frame = page.frame_locator("iframe.mail-body")
+    expect(frame.locator("b")).to_have_text("Angebot 2026-117")
+    expect(frame.locator("img[alt=Logo]")).to_have_js_property("naturalWidth", 40)  # inline image loaded
+    assert page.title() != "pwned"
+    expect(page.locator(".remote-notice")).to_contain_text("1 externes Bild wurde")
+    expect(page.locator(".attachments")).to_contain_text("Angebot-2026-117.pdf")
+    shot(page, "mail-3-reading-view-with-attachment")
+    reading_url = page.url
+
+    # reply with an attachment, uploaded with progress
+    page.click(".message-toolbar >> text=Antworten")
+    expect(page.locator("#compose-subject")).to_have_value("Re: Angebot 2026-117")
+    page.fill("#compose-body", "Vielen Dank, wir bestellen.\n\n" + page.input_value("#compose-body"))
+    attachment = tmp_path / "Bestellung.txt"
+    attachment.write_text("Bestellung: 200 Zahnräder\n", encoding="utf-8")
+    page.set_input_files("#compose-files", str(attachment))
+    expect(page.locator("#upload-list li.upload input[name=attachment]")).to_have_count(1)
+    expect(page.locator("#upload-list")).to_contain_text("Bestellung.txt")
+    shot(page, "mail-4-compose")
+    page.click(".compose-actions >> text=Senden")
+    expect(page.locator(".mail-banner")).to_contain_text("Gesendet")
+    run_outbox(app)
+
+    # find the reply in Sent
+    page.click(".folder-tree >> text=Gesendet")
+    page.click("text=Auf neue E-Mails prüfen")
+    expect(page.locator("table.messages tbody tr")).to_have_count(1)
+    page.click("table.messages >> text=Re: Angebot 2026-117")
+    expect(page.locator(".attachments")).to_contain_text("Bestellung.txt")
+
+    # delete it and find it in Trash
+    page.click(".message-toolbar button:has-text('Löschen')")
+    expect(page.locator(".mail-banner")).to_contain_text("1 Nachricht in den Papierkorb verschoben")
+    page.click(".folder-tree >> text=Papierkorb")
+    expect(page.locator("table.messages")).to_contain_text("Re: Angebot 2026-117")
+
+    # undo a delete: from the list, with the checkbox
+    page.click(".folder-tree >> text=Posteingang")
+    page.check("input[aria-label='Auswählen: Newsletter Juni']")
+    page.click(".bulk-actions button:has-text('Löschen')")
+    expect(page.locator(".mail-banner")).to_contain_text("1 Nachricht in den Papierkorb verschoben")
+    expect(page.locator("table.messages")).not_to_contain_text("Newsletter Juni")
+    page.click(".mail-banner button:has-text('Rückgängig')")
+    expect(page.locator(".flash.success")).to_contain_text("wieder an ihrem Platz")
+    expect(page.locator("table.messages")).to_contain_text("Newsletter Juni")
+
+    # search: a word of a body, from the local index
+    page.fill("#search-q", "Messing")
+    page.press("#search-q", "Enter")
+    expect(page.locator("table.messages tbody tr")).to_have_count(1)
+    expect(page.locator("table.messages")).to_contain_text("Anfrage Zahnräder")
+
+    # the unified inbox once more, from the navigation
+    page.click("nav.sidebar >> text=Alle Posteingänge")
+    expect(page.locator("table.messages")).to_contain_text("Ticket 4711: Drucker")
+    expect(page.locator("table.messages")).to_contain_text("Newsletter Juni")
+
+    # a new message: addresses completed from earlier correspondents, the draft saved by itself
+    compose_views.AUTOSAVE_SECONDS = 1
+    try:
+        page.click("nav.sidebar a:has-text('Vertrieb')")
+        page.click(".folder-tree >> text=Schreiben")
+        page.type("#compose-to", "Eink")
+        expect(page.locator("#suggest-to option")).to_have_count(1)
+        assert "einkauf@example.test" in page.locator("#suggest-to option").get_attribute("value")
+        page.fill("#compose-to", "Einkauf <einkauf@example.test>")
+        page.fill("#compose-subject", "Lieferung am Freitag")
+        page.fill("#compose-body", "Die Lieferung kommt am Freitag.")
+        expect(page.locator("#draft-status")).to_contain_text("Entwurf gespeichert", timeout=10000)
+    finally:
+        compose_views.AUTOSAVE_SECONDS = 30
+    page.click("nav.sidebar a:has-text('Vertrieb')")
+    page.click(".folder-tree >> text=Entwürfe")
+    page.click("text=Auf neue E-Mails prüfen")
+    expect(page.locator("table.messages tbody tr")).to_have_count(1)
+    expect(page.locator("table.messages")).to_contain_text("Lieferung am Freitag")
+
+    # the mailbox settings in the same look: a Test result and Manage folders
+    page.goto(base + f"/mail/settings/mailboxes/{ids['sales']}/")
+    page.click("form.test-action button")
+    expect(page.locator(".test-result")).to_be_visible()
+    shot(page, "mail-5-test-result")
+    page.goto(base + f"/mail/settings/mailboxes/{ids['sales']}/folders")
+    expect(page.locator("h1")).to_contain_text("Vertrieb")
+    shot(page, "mail-6-manage-folders")
+
+    page.goto(reading_url)
+    expect(page.locator("h1")).to_have_text("Angebot 2026-117")
+    assert not [p for p in page.problems if "Content Security Policy" in p or "Uncaught" in p], page.problems

@@ -1,0 +1,205 @@
+"""What the mail client's blueprints share: sign-in, the one error handler that maps core's
+exceptions to answers, template helpers and the banners (undo delete, undo send) kept in the
+session between a POST and the page it redirects to."""
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime, timezone
+from email.utils import getaddresses
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import format_date, format_datetime, format_decimal, format_time
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from .. import access
+from ..compose import InvalidMessage
+from ..errors import InvalidSettings, MailboxNotFound, MailError, MessageNotFound, NotAllowed
+from ..extension import mail_state
+
+UNDO_KEY = "tricoma_mail_undo"
+BANNER_KEY = "tricoma_mail_banners"
+UNDO_KEPT = 3
+
+ROLE_LABELS = {
+    "inbox": _l("Inbox"),
+    "drafts": _l("Drafts"),
+    "sent": _l("Sent"),
+    "trash": _l("Trash"),
+    "junk": _l("Junk"),
+    "archive": _l("Archive"),
+}
+
+
+def install(blueprint: Blueprint, json_api: bool = False, own_sign_in: tuple[str, ...] = ()) -> None:
+    """Sign-in check, error handler and template helpers for one of the client's blueprints.
+    Views named in ``own_sign_in`` check who asks themselves."""
+
+    @blueprint.before_request
+    def _require_login():
+        if not current_user.is_authenticated and request.endpoint not in own_sign_in:
+            if json_api:
+                return jsonify(error=_("Please log in.")), 401
+            return current_app.login_manager.unauthorized()
+        return None
+
+    @blueprint.url_value_preprocessor
+    def _refuse_impossible_ids(_endpoint, values):
+        # A database id is a positive 64-bit integer; anything else names nothing (and must not
+        # reach the database driver, which cannot even bind it).
+        for name, value in (values or {}).items():
+            if isinstance(value, int) and not 0 < value < 2**63:
+                abort(404)
+
+    @blueprint.errorhandler(MailError)
+    def _mail_error(error: MailError):
+        return handle_mail_error(error, json_api)
+
+    blueprint.context_processor(_template_helpers)
+
+
+def wants_json() -> bool:
+    return (request.accept_mimetypes.best == "application/json"
+            or request.headers.get("X-Requested-With") == "XMLHttpRequest")
+
+
+def handle_mail_error(error: MailError, json_api: bool = False):
+    """Unknown or foreign mailboxes and messages: 404; a missing right: 403; a refused value:
+    400 with its message; the mail server's trouble: the message, never a traceback."""
+    mail_state().db.session.rollback()
+    if isinstance(error, (MailboxNotFound, MessageNotFound)):
+        status = 404
+    elif isinstance(error, NotAllowed):
+        status = 403
+    elif isinstance(error, (InvalidSettings, InvalidMessage)):
+        status = 400
+    else:
+        status = 502
+    if json_api or wants_json():
+        return jsonify(error=error.user_message), status
+    if request.method == "POST" and status in (400, 502):
+        flash(error.user_message, "error")
+        return redirect(safe_next(request.form.get("next")) or url_for("tricoma_mail_client.overview"))
+    # 200 for the mail server's trouble: a proxy may replace a 5xx page and hide the message.
+    return render_template("tricoma_mail/mail/error.html", message=error.user_message,
+                           status=status), (200 if status == 502 else status)
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else ``None`` (never another host)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def rights_on(mailbox_id: int) -> frozenset[str]:
+    return access.effective_rights(current_user, mailbox_id)
+
+
+def static_url(filename: str) -> str:
+    return url_for("tricoma_mail_client.static", filename=f"tricoma_mail/{filename}")
+
+
+# -- banners --------------------------------------------------------------------------------------
+
+
+def remember_undo(data: dict) -> str:
+    """Keep what an undo needs in the session (the newest few); returns its token."""
+    token = secrets.token_urlsafe(12)
+    kept = dict(session.get(UNDO_KEY) or {})
+    kept[token] = data
+    session[UNDO_KEY] = dict(list(kept.items())[-UNDO_KEPT:])
+    return token
+
+
+def take_undo(token: str) -> dict | None:
+    kept = dict(session.get(UNDO_KEY) or {})
+    data = kept.pop(token or "", None)
+    session[UNDO_KEY] = kept
+    return data
+
+
+def add_banner(kind: str, **values) -> None:
+    """A banner with a button (undo) for the next page; ``kind`` is "deleted" or "sent"."""
+    banners = list(session.get(BANNER_KEY) or [])
+    banners.append({"kind": kind, **values})
+    session[BANNER_KEY] = banners[-3:]
+
+
+def take_banners() -> list[dict]:
+    """The banners left for this page, once; a "sent" banner says whether undo is still possible."""
+    banners = session.pop(BANNER_KEY, None) or []
+    now = time.time()
+    for banner in banners:
+        if banner.get("kind") == "sent":
+            banner["seconds"] = max(0, round(banner.get("until", 0) - now))
+            banner["undoable"] = banner.get("until", 0) > now + 0.5
+    return banners
+
+
+# -- template helpers -----------------------------------------------------------------------------
+
+
+def sender_label(value: str) -> str:
+    """The display name of the first address of a header (else the address, else the text)."""
+    try:
+        pairs = getaddresses([value or ""])
+    except Exception:  # noqa: BLE001 - a header we cannot split is shown as it is
+        pairs = []
+    for name, address in pairs:
+        if name.strip() or address.strip():
+            return name.strip() or address.strip()
+    return (value or "").strip()
+
+
+def human_size(size: int | None) -> str:
+    size = size or 0
+    if size < 1024:
+        return _("%(n)s B", n=size)
+    if size < 1024 * 1024:
+        return _("%(n)s KB", n=max(1, round(size / 1024)))
+    return _("%(n)s MB", n=format_decimal(round(size / 1024 / 1024, 1), format="#,##0.#"))
+
+
+def mail_date(moment: datetime | None) -> str:
+    """Today's mail by its time, older mail by its date."""
+    if moment is None:
+        return "—"
+    now = datetime.now(timezone.utc)
+    if moment.date() == now.date():
+        return format_time(moment, "short")
+    return format_date(moment, "medium")
+
+
+def full_date(moment: datetime | None) -> str:
+    return format_datetime(moment, "medium") if moment else "—"
+
+
+def _template_helpers() -> dict[str, Any]:
+    return {
+        "sender_label": sender_label,
+        "human_size": human_size,
+        "mail_date": mail_date,
+        "full_date": full_date,
+        "mail_static": static_url,
+        "mail_banners": take_banners,
+        "role_labels": ROLE_LABELS,
+    }
+
+
+def error_response(status: int, message: str):
+    """A JSON error for the client's scripts, or the error page."""
+    if wants_json():
+        return jsonify(error=message), status
+    return render_template("tricoma_mail/mail/error.html", message=message, status=status), status
+
+
+def http_error_message(error: HTTPException) -> str:
+    return error.description or str(error)

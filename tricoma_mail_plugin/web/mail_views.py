@@ -1,0 +1,408 @@
+"""The v1 mail client's lists (SPEC M7, M8, M9): the mail start page, the unified inbox, one
+folder of a mailbox with its folder tree, search, and what can be done to chosen messages
+(flags, move, delete to Trash with undo, delete for good in Trash after asking, empty Trash),
+plus creating, renaming and deleting folders.
+
+Every view checks the right its action needs first (``access.require``: *read* to look,
+*write* for flags, moves and folders, *delete* to delete). Lists come from the local cache;
+only actions and "check for new mail" talk to the mail server.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from .. import access, mail_actions, mailbox_folders, sync
+from ..errors import InvalidSettings, MessageNotFound
+from ..extension import mail_state
+from ..folders import Folder
+from ..mailbox_overview import readable_with_unread
+from ..mailboxes import backend_for
+from ..message_list import SORT_COLUMNS, folder_ids, inbox_folder_ids, list_messages
+from ..search_index import SearchQuery, search, unindexed_count
+from ..server_search import search_on_server
+from .mail_common import (ROLE_LABELS, add_banner, install, remember_undo, rights_on, safe_next,
+                          take_undo)
+
+blueprint = Blueprint(
+    "tricoma_mail_client",
+    __name__,
+    url_prefix="/mail",
+    template_folder="../templates",
+    static_folder="../static",
+    static_url_path="/static",
+)
+install(blueprint)
+
+ROLE_ORDER = ("inbox", "drafts", "sent", "archive", "junk", "trash")
+FLAG_ACTIONS = tuple(mail_actions.FLAG_ACTIONS)
+
+
+@dataclass(frozen=True)
+class FolderNode:
+    """One line of the folder tree."""
+
+    name: str
+    label: str
+    depth: int
+    role: str | None
+    messages: int
+    unseen: int
+    selectable: bool
+
+
+# -- the start page and the unified inbox ---------------------------------------------------------
+
+
+@blueprint.get("/")
+def overview():
+    return render_template("tricoma_mail/mail/overview.html", mailboxes=readable_with_unread(current_user))
+
+
+@blueprint.get("/unified")
+def unified():
+    readable = readable_with_unread(current_user)
+    sort, descending, cursor = _list_arguments()
+    try:
+        page = list_messages(inbox_folder_ids([entry.mailbox.id for entry in readable]), sort, descending, cursor)
+    except ValueError:
+        return redirect(url_for(".unified", sort=sort, order=None if descending else "asc"))
+    return render_template("tricoma_mail/mail/unified.html", page=page, mailboxes=readable, sort=sort,
+                           descending=descending, cursor=cursor,
+                           total_unread=sum(entry.unread for entry in readable))
+
+
+@blueprint.post("/unified/actions")
+def unified_actions():
+    """Flags and delete on messages of several mailboxes; each mailbox checks its own right."""
+    action = request.form.get("action", "")
+    chosen: dict[int, list[int]] = {}
+    for value in request.form.getlist("ids"):
+        mailbox_id, _sep, pk = value.partition(":")
+        if mailbox_id.isdigit() and pk.isdigit():
+            chosen.setdefault(int(mailbox_id), []).append(int(pk))
+    back = safe_next(request.form.get("next")) or url_for(".unified")
+    if not chosen:
+        flash(_("Choose at least one message."), "error")
+        return redirect(back)
+    if action not in FLAG_ACTIONS + ("delete",):
+        abort(400)
+    done = 0
+    for mailbox_id, pks in chosen.items():
+        if action == "delete":
+            undo = mail_actions.delete(current_user, mailbox_id, pks)
+            _offer_undo(undo)
+            done += undo.count
+        else:
+            done += mail_actions.set_flags(current_user, mailbox_id, pks, action)
+    if action != "delete":
+        flash(_action_message(action, done), "success")
+    return redirect(back)
+
+
+# -- one folder -----------------------------------------------------------------------------------
+
+
+@blueprint.get("/m/<int:mailbox_id>/")
+def folder(mailbox_id: int):
+    mailbox = access.require(current_user, mailbox_id, "read")
+    folders = sync.cached_folders(mailbox)
+    name = request.args.get("folder") or "INBOX"
+    if folders and name not in {f.name for f in folders}:
+        raise MessageNotFound(_("The folder %(name)s does not exist (any more).", name=name))
+    sort, descending, cursor = _list_arguments()
+    try:
+        page = list_messages(folder_ids(mailbox.id, [name]), sort, descending, cursor)
+    except ValueError:
+        return redirect(url_for(".folder", mailbox_id=mailbox.id, folder=name, sort=sort))
+    return render_template("tricoma_mail/mail/folder.html", **_folder_context(mailbox, folders, name),
+                           page=page, sort=sort, descending=descending, cursor=cursor)
+
+
+def _list_arguments() -> tuple[str, bool, str | None]:
+    sort = request.args.get("sort", "date")
+    if sort not in SORT_COLUMNS:
+        sort = "date"
+    return sort, request.args.get("order") != "asc", request.args.get("cursor") or None
+
+
+def _folder_context(mailbox, folders: list[Folder], current: str) -> dict:
+    tree = folder_tree(mailbox, folders)
+    node = next((n for n in tree if n.name == current), None)
+    rights = rights_on(mailbox.id)
+    return {
+        "mailbox": mailbox,
+        "tree": tree,
+        "folder": current,
+        "folder_label": node.label if node else current,
+        "folder_role": node.role if node else None,
+        "move_targets": [n for n in tree if n.selectable and n.name != current],
+        "rights": rights,
+        "in_trash": bool(node and node.role == "trash"),
+    }
+
+
+def folder_tree(mailbox, folders: list[Folder]) -> list[FolderNode]:
+    """The folders in display order: INBOX, the role folders, the rest by name; each folder's
+    subfolders right after it."""
+    roles = {resolution.folder: resolution.role for resolution in mailbox_folders.resolve_roles(mailbox, folders)
+             if resolution.folder}
+    by_name = {folder.name: folder for folder in folders}
+
+    def parent_of(folder: Folder) -> str | None:
+        if not folder.delimiter or folder.delimiter not in folder.name:
+            return None
+        parent = folder.name.rsplit(folder.delimiter, 1)[0]
+        return parent if parent in by_name else None
+
+    children: dict[str | None, list[Folder]] = {}
+    for folder in folders:
+        children.setdefault(parent_of(folder), []).append(folder)
+
+    def role(folder: Folder) -> str | None:
+        return "inbox" if folder.name.upper() == "INBOX" else roles.get(folder.name)
+
+    def order(folder: Folder):
+        found = role(folder)
+        return (ROLE_ORDER.index(found) if found in ROLE_ORDER else len(ROLE_ORDER), folder.name.lower())
+
+    nodes: list[FolderNode] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for folder in sorted(children.get(parent, []), key=order):
+            found = role(folder)
+            leaf = folder.name.rsplit(folder.delimiter, 1)[-1] if folder.delimiter else folder.name
+            label = str(ROLE_LABELS[found]) if found else leaf
+            nodes.append(FolderNode(folder.name, label, depth, found, folder.messages or 0, folder.unseen or 0,
+                                    folder.selectable))
+            if depth < 20:
+                walk(folder.name, depth + 1)
+
+    walk(None, 0)
+    return nodes
+
+
+@blueprint.post("/m/<int:mailbox_id>/refresh")
+def refresh(mailbox_id: int):
+    """Check for new mail: sync the folder list and the current folder now."""
+    mailbox = access.require(current_user, mailbox_id, "read")
+    name = request.form.get("folder") or "INBOX"
+    known = {f.name for f in sync.cached_folders(mailbox)}
+    sync.run_sync(mailbox, folders=[name] if name in known else None)
+    return redirect(safe_next(request.form.get("next")) or url_for(".folder", mailbox_id=mailbox.id, folder=name))
+
+
+# -- search ---------------------------------------------------------------------------------------
+
+
+@blueprint.get("/m/<int:mailbox_id>/search")
+def search_mailbox(mailbox_id: int):
+    mailbox = access.require(current_user, mailbox_id, "read")
+    folders = sync.cached_folders(mailbox)
+    name = request.args.get("folder") or "INBOX"
+    everywhere = request.args.get("scope") == "all"
+    query, errors = _search_query()
+    ids = folder_ids(mailbox.id, None if everywhere else [name])
+    on_server = request.args.get("server") == "1" and bool(query.text) and not everywhere
+    if errors or _empty(query):
+        page, pending = None, 0
+    elif on_server:
+        page, pending = search_on_server(mailbox, name, query.text), 0
+    else:
+        page, pending = search(ids, query), (unindexed_count(ids) if query.text else 0)
+    return render_template("tricoma_mail/mail/search.html", **_folder_context(mailbox, folders, name),
+                           page=page, query=query, args=request.args, errors=errors, everywhere=everywhere,
+                           unindexed=pending, on_server=on_server)
+
+
+def _search_query() -> tuple[SearchQuery, dict[str, str]]:
+    args = request.args
+    errors: dict[str, str] = {}
+    since = _date(args.get("since"), "since", errors)
+    until = _date(args.get("until"), "until", errors)
+    return SearchQuery(
+        text=args.get("q", "").strip()[:500],
+        from_=args.get("from", "").strip()[:300],
+        to=args.get("to", "").strip()[:300],
+        subject=args.get("subject", "").strip()[:300],
+        since=since,
+        until=until + timedelta(days=1) if until else None,  # "until" includes that day
+        has_attachment=True if args.get("attachment") else None,
+        unread=True if args.get("unread") else None,
+    ), errors
+
+
+def _date(value: str | None, field: str, errors: dict[str, str]) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        errors[field] = _("Enter a date like 2026-03-31.")
+        return None
+    return day.replace(tzinfo=get_timezone())
+
+
+def _empty(query: SearchQuery) -> bool:
+    return query == SearchQuery()
+
+
+# -- actions on chosen messages -------------------------------------------------------------------
+
+
+@blueprint.post("/m/<int:mailbox_id>/actions")
+def actions(mailbox_id: int):
+    action = request.form.get("action", "")
+    pks = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+    folder_name = request.form.get("folder") or "INBOX"
+    back = safe_next(request.form.get("next")) or url_for(".folder", mailbox_id=mailbox_id, folder=folder_name)
+    if action not in FLAG_ACTIONS + ("move", "delete", "delete_forever"):
+        abort(400)
+    if not pks:
+        access.require(current_user, mailbox_id, "read")
+        flash(_("Choose at least one message."), "error")
+        return redirect(back)
+    if action in FLAG_ACTIONS:
+        count = mail_actions.set_flags(current_user, mailbox_id, pks, action)
+        flash(_action_message(action, count), "success")
+    elif action == "move":
+        target = request.form.get("target", "")
+        if not target:
+            access.require(current_user, mailbox_id, "write")
+            flash(_("Choose the folder to move to."), "error")
+            return redirect(back)
+        count = mail_actions.move(current_user, mailbox_id, pks, target)
+        flash(ngettext("%(num)d message moved to %(folder)s.", "%(num)d messages moved to %(folder)s.",
+                       count, folder=target), "success")
+        back = _away_from_moved(back, mailbox_id, folder_name)
+    else:
+        mailbox = access.require(current_user, mailbox_id, "delete")
+        grouped = mail_actions.by_folder(mailbox, pks)
+        if not grouped:
+            raise MessageNotFound()
+        in_trash = [name for name in grouped if mail_actions.in_trash(mailbox, name)]
+        if in_trash or action == "delete_forever":
+            return _delete_forever(mailbox, grouped, back)
+        undo = mail_actions.delete(current_user, mailbox_id, pks)
+        _offer_undo(undo)
+        back = _away_from_moved(back, mailbox_id, folder_name)
+    return redirect(back)
+
+
+def _away_from_moved(back: str, mailbox_id: int, folder_name: str) -> str:
+    """After moving the message being read, show its folder instead of a message that is gone."""
+    if "/messages/" in back:
+        return url_for(".folder", mailbox_id=mailbox_id, folder=folder_name)
+    return back
+
+
+def _delete_forever(mailbox, grouped, back: str):
+    """Permanent delete: only in Trash, and only after the user ticked the confirmation."""
+    messages = [m for name, rows in grouped.items() for m in rows]
+    outside = [name for name in grouped if not mail_actions.in_trash(mailbox, name)]
+    if outside:
+        raise InvalidSettings(_("Only messages in Trash can be deleted for good."))
+    if not request.form.get("confirm"):
+        return render_template("tricoma_mail/mail/confirm_delete.html", mailbox=mailbox, messages=messages,
+                               folder=next(iter(grouped)), back=back,
+                               error=request.form.get("asked") == "1"), (400 if request.form.get("asked") else 200)
+    count = mail_actions.delete_permanently(current_user, mailbox.id, [m.id for m in messages])
+    flash(ngettext("%(num)d message deleted for good.", "%(num)d messages deleted for good.", count), "success")
+    return redirect(_away_from_moved(back, mailbox.id, next(iter(grouped))))
+
+
+def _offer_undo(undo: mail_actions.UndoDelete) -> None:
+    if not undo.count:
+        return
+    token = remember_undo(undo.to_dict())
+    add_banner("deleted", token=token, count=undo.count, mailbox_id=undo.mailbox_id, trash=undo.trash)
+
+
+def _action_message(action: str, count: int) -> str:
+    messages = {
+        "read": ngettext("%(num)d message marked as read.", "%(num)d messages marked as read.", count),
+        "unread": ngettext("%(num)d message marked as unread.", "%(num)d messages marked as unread.", count),
+        "flag": ngettext("%(num)d message flagged.", "%(num)d messages flagged.", count),
+        "unflag": ngettext("Flag removed from %(num)d message.", "Flag removed from %(num)d messages.", count),
+    }
+    return messages[action]
+
+
+@blueprint.post("/m/<int:mailbox_id>/undo")
+def undo_delete(mailbox_id: int):
+    access.require(current_user, mailbox_id, "delete")
+    data = take_undo(request.form.get("token", ""))
+    back = safe_next(request.form.get("next")) or url_for(".folder", mailbox_id=mailbox_id)
+    if data is None or int(data.get("mailbox_id", 0)) != mailbox_id:
+        flash(_("This can no longer be undone."), "error")
+        return redirect(back)
+    restored = mail_actions.undo_delete(current_user, mail_actions.UndoDelete.from_dict(data))
+    flash(ngettext("%(num)d message is back where it was.", "%(num)d messages are back where they were.",
+                   restored), "success")
+    return redirect(back)
+
+
+@blueprint.route("/m/<int:mailbox_id>/empty-trash", methods=["GET", "POST"])
+def empty_trash(mailbox_id: int):
+    mailbox = access.require(current_user, mailbox_id, "delete")
+    trash = mail_actions.trash_folder(mailbox)
+    back = url_for(".folder", mailbox_id=mailbox.id, folder=trash) if trash else url_for(".folder", mailbox_id=mailbox.id)
+    if request.method == "POST" and request.form.get("confirm"):
+        count = mail_actions.empty_trash(current_user, mailbox.id)
+        flash(ngettext("Trash is empty: %(num)d message deleted for good.",
+                       "Trash is empty: %(num)d messages deleted for good.", count), "success")
+        return redirect(back)
+    asked = request.method == "POST"
+    cached = next((f for f in sync.cached_folders(mailbox) if f.name == trash), None)
+    return render_template("tricoma_mail/mail/empty_trash.html", mailbox=mailbox, trash=trash,
+                           count=cached.messages if cached else 0, back=back, error=asked), (400 if asked else 200)
+
+
+# -- folders --------------------------------------------------------------------------------------
+
+
+@blueprint.route("/m/<int:mailbox_id>/folders", methods=["GET", "POST"])
+def edit_folders(mailbox_id: int):
+    """Create, rename and delete folders of the mailbox (*write*)."""
+    mailbox = access.require(current_user, mailbox_id, "write")
+    error = None
+    if request.method == "POST":
+        action = request.form.get("action")
+        if action not in ("create", "rename", "delete"):
+            abort(400)
+        try:
+            with backend_for(mailbox) as backend:
+                message = _folder_action(mailbox, backend, action)
+                sync.refresh_folders(mailbox, backend)
+        except InvalidSettings as problem:
+            mail_state().db.session.rollback()
+            error = {"form": action, "message": problem.user_message}
+        else:
+            flash(message, "success")
+            return redirect(url_for(".edit_folders", mailbox_id=mailbox.id))
+    folders = sync.cached_folders(mailbox)
+    tree = folder_tree(mailbox, folders)
+    return render_template("tricoma_mail/mail/folders.html", mailbox=mailbox, tree=tree, error=error,
+                           typed=request.form if error else {}, rights=rights_on(mailbox.id),
+                           renamable=[n for n in tree if n.role != "inbox"],
+                           deletable=[n for n in tree if n.role is None]), (400 if error else 200)
+
+
+def _folder_action(mailbox, backend, action: str) -> str:
+    if action == "create":
+        name = mailbox_folders.create_folder(backend, request.form.get("name", ""), request.form.get("parent") or None)
+        return _("The folder %(name)s is created.", name=name)
+    old = request.form.get("folder", "")
+    if action == "rename":
+        new = mailbox_folders.rename_folder(mailbox, backend, old, request.form.get("name", ""))
+        return _("The folder %(old)s is now called %(new)s.", old=old, new=new)
+    if not request.form.get("confirm"):
+        raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
+    mailbox_folders.delete_folder(mailbox, backend, old)
+    return _("The folder %(name)s is deleted.", name=old)

@@ -1,0 +1,315 @@
+"""Reading one message (SPEC M8, X3): headers, attachments, the body; the sanitized HTML in a
+sandboxed frame served by a route of its own under a strict CSP; inline images; downloads;
+remote images only once allowed (for this message, or always for its sender); print view and
+source.
+
+The HTML body is never part of the app's pages. Its route answers only the sanitized markup,
+with a CSP that allows no script at all and images only from the app (and, once allowed, from the
+hosts the message names), plus a CSP ``sandbox``, so even opened on its own it runs in an opaque
+origin. The reading page shows it in ``<iframe sandbox>`` without ``allow-scripts`` and
+``allow-same-origin``.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from email.utils import getaddresses
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import escape
+
+from .. import access, message_bodies, operations, sync
+from ..directory import directory
+from ..extension import mail_state
+from ..html_sanitizer import INLINE_IMAGE_TYPES, defuse_markup
+from ..html_text import html_to_plain_text
+from ..mailboxes import backend_for
+from ..message_parser import get_part, safe_filename
+from ..message_view import RenderedMessage, render_message
+from ..models import CachedBody
+from . import remote_images
+from .mail_common import install, rights_on, safe_next
+from .mail_views import folder_tree
+
+blueprint = Blueprint("tricoma_mail_message", __name__, url_prefix="/mail/m/<int:mailbox_id>/messages",
+                      template_folder="../templates")
+# Inline images are asked for by the sandboxed frame, whose origin is opaque: the browser sends no
+# session cookie with them (SameSite), so their URLs carry a signed token naming the user.
+install(blueprint, own_sign_in=("tricoma_mail_message.part",))
+PART_TOKEN_SECONDS = 12 * 3600
+
+# Types a browser may show inline when the user asks (never scripts, never markup).
+INLINE_TYPES = frozenset(INLINE_IMAGE_TYPES | {"application/pdf"})
+# Types that a browser would run or render as a document: always served as a plain download.
+_ACTIVE_TYPE = re.compile(r"html|xml|svg|javascript|ecmascript|x-sh|x-msdownload|wasm|text/css|multipart/",
+                          re.IGNORECASE)
+_VALID_TYPE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$")
+_PART_ID = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,4}){0,50}$")
+_REMOTE_ORIGIN = re.compile(r'<img[^>]*?\ssrc="(https?://[A-Za-z0-9.\-]+(?::[0-9]{1,5})?)[/"?#]', re.IGNORECASE)
+MAX_CSP_HOSTS = 40
+
+BODY_STYLE = ("body{margin:0;padding:12px;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
+              "color:#1d232b;background:#fff;overflow-wrap:anywhere}img{max-width:100%;height:auto}"
+              "table{max-width:100%}pre{white-space:pre-wrap}blockquote{margin:0 0 0 .5rem;padding-left:.75rem;"
+              "border-left:3px solid #c5d9ef}")
+
+
+# -- rendering, shared by the reading page and the frame's route -----------------------------------
+
+_CACHE_SIZE = 16
+_CACHE_SECONDS = 60
+_cache: "OrderedDict[tuple, tuple[float, RenderedMessage, bool]]" = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _rendered(mailbox, message_pk: int, allow_remote: bool, backend=None) -> tuple[RenderedMessage, bool]:
+    """The parsed, sanitized message and whether markup nested too deep was left out. The page
+    and its frame ask for the same message moments apart: a short per-process memory saves the
+    second parse. Rights are checked by the caller before."""
+    cached, folder = message_bodies.cached_message(mailbox, message_pk)
+    # Ids of deleted rows can be given out again: the key names the message itself as well.
+    user_id = str(current_user.get_id())
+    key = (user_id, mailbox.id, message_pk, folder.id, folder.uidvalidity, cached.uid, cached.message_id,
+           allow_remote)
+    now = time.monotonic()
+    with _cache_lock:
+        found = _cache.get(key)
+        if found and now - found[0] < _CACHE_SECONDS:
+            _cache.move_to_end(key)
+            return found[1], found[2]
+    rendered = render_message(
+        mailbox, message_pk,
+        part_url=lambda part_id: url_for("tricoma_mail_message.part", mailbox_id=mailbox.id,
+                                         message_pk=message_pk, part_id=part_id,
+                                         t=_part_token(user_id, mailbox.id, message_pk, part_id)),
+        allow_remote=allow_remote, backend=backend)
+    html = rendered.message.html
+    nesting_cut = bool(html) and defuse_markup(html) != html
+    with _cache_lock:
+        _cache[key] = (now, rendered, nesting_cut)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return rendered, nesting_cut
+
+
+def _sender_address(from_header: str) -> str:
+    for _name, address in getaddresses([from_header or ""]):
+        if "@" in address:
+            return address.strip().lower()
+    return ""
+
+
+def _remote_allowed(sender: str) -> tuple[bool, str | None]:
+    """Whether remote images are shown and why: ``"once"`` (this message, asked now) or
+    ``"sender"`` (always for this sender)."""
+    if remote_images.sender_allowed(sender):
+        return True, "sender"
+    if request.args.get("remote") == "1":
+        return True, "once"
+    return False, None
+
+
+# -- the reading page -----------------------------------------------------------------------------
+
+
+@blueprint.get("/<int:message_pk>")
+def read(mailbox_id: int, message_pk: int):
+    mailbox = access.require(current_user, mailbox_id, "read")
+    cached, folder = message_bodies.cached_message(mailbox, message_pk)
+    rights = rights_on(mailbox.id)
+    sender = _sender_address(cached.from_)
+    allow_remote, remote_reason = _remote_allowed(sender)
+    mark_read = not cached.seen and "write" in rights
+    needs_server = mark_read or mail_state().db.session.get(CachedBody, cached.id) is None
+    if needs_server:
+        with backend_for(mailbox) as backend:
+            rendered, nesting_cut = _rendered(mailbox, message_pk, allow_remote, backend)
+            if mark_read:
+                operations.set_flags(mailbox, backend, folder.name, [cached.uid], add=["\\Seen"])
+    else:
+        rendered, nesting_cut = _rendered(mailbox, message_pk, allow_remote)
+    parsed = rendered.message
+    view = request.args.get("view")
+    show_html = rendered.html is not None and view != "text"
+    tree = folder_tree(mailbox, sync.cached_folders(mailbox))
+    node = next((n for n in tree if n.name == folder.name), None)
+    return render_template(
+        "tricoma_mail/mail/message.html",
+        mailbox=mailbox, message=cached, folder=folder.name, folder_label=node.label if node else folder.name,
+        folder_role=node.role if node else None, parsed=parsed, rendered=rendered, rights=rights,
+        show_html=show_html, has_text=parsed.text is not None, sender=sender,
+        allow_remote=allow_remote, remote_reason=remote_reason,
+        truncated=rendered.html_truncated or parsed.truncated or nesting_cut,
+        body_url=url_for(".body", mailbox_id=mailbox.id, message_pk=cached.id,
+                         remote="1" if remote_reason == "once" else None),
+        move_targets=[n for n in tree if n.selectable and n.name != folder.name],
+        inline_types=INLINE_TYPES,
+        back=url_for("tricoma_mail_client.folder", mailbox_id=mailbox.id, folder=folder.name),
+    )
+
+
+@blueprint.get("/<int:message_pk>/body")
+def body(mailbox_id: int, message_pk: int):
+    """Only the sanitized HTML, for the sandboxed frame of the reading page."""
+    mailbox = access.require(current_user, mailbox_id, "read")
+    cached, _folder = message_bodies.cached_message(mailbox, message_pk)
+    allow_remote, _reason = _remote_allowed(_sender_address(cached.from_))
+    rendered, _cut = _rendered(mailbox, message_pk, allow_remote)
+    markup = rendered.html if rendered.html is not None else f"<pre>{escape(rendered.message.text or '')}</pre>"
+    document = ('<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
+                f'<style>{BODY_STYLE}</style></head><body>{markup}</body></html>')
+    response = Response(document, mimetype="text/html")
+    image_sources = "'self' data:"
+    if allow_remote:
+        origins = sorted(set(_REMOTE_ORIGIN.findall(rendered.html or "")))
+        image_sources += " " + (" ".join(origins) if len(origins) <= MAX_CSP_HOSTS else "https:")
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; img-src {image_sources}; style-src 'unsafe-inline'; "
+        "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; "
+        "sandbox allow-popups allow-popups-to-escape-sandbox")
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# -- parts ----------------------------------------------------------------------------------------
+
+
+def _part_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="tricoma-mail-inline-part")
+
+
+def _part_token(user_id: str, mailbox_id: int, message_pk: int, part_id: str) -> str:
+    return _part_serializer().dumps([user_id, mailbox_id, message_pk, part_id])
+
+
+def _token_user(mailbox_id: int, message_pk: int, part_id: str):
+    """The user a valid token of this very part names, else ``None``."""
+    try:
+        user_id, *named = _part_serializer().loads(request.args.get("t", ""), max_age=PART_TOKEN_SECONDS)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if named != [mailbox_id, message_pk, part_id]:
+        return None
+    return directory().load_user(str(user_id))
+
+
+def _part(mailbox_id: int, message_pk: int, part_id: str, user=None):
+    if not _PART_ID.match(part_id):
+        abort(404)
+    mailbox = access.require(user or current_user, mailbox_id, "read")
+    found = get_part(message_bodies.raw_message(mailbox, message_pk), part_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@blueprint.get("/<int:message_pk>/parts/<part_id>")
+def part(mailbox_id: int, message_pk: int, part_id: str):
+    """An inline image the HTML body shows (``cid:``); anything else only as a download. Asked
+    for by the sandboxed frame without cookies: then the signed token says who asks, and that
+    user's right is checked as always."""
+    user = None
+    if not current_user.is_authenticated:
+        user = _token_user(mailbox_id, message_pk, part_id)
+        if user is None:
+            return current_app.login_manager.unauthorized()
+    described, data = _part(mailbox_id, message_pk, part_id, user)
+    content_type = described.content_type.lower()
+    if content_type == "image/jpg":
+        content_type = "image/jpeg"
+    if content_type not in INLINE_IMAGE_TYPES:
+        return _download(described, data, inline=False)
+    response = Response(data, mimetype=content_type)
+    response.headers["Content-Disposition"] = _disposition("inline", described.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@blueprint.get("/<int:message_pk>/attachments/<part_id>")
+def attachment(mailbox_id: int, message_pk: int, part_id: str):
+    described, data = _part(mailbox_id, message_pk, part_id)
+    return _download(described, data, inline=request.args.get("inline") == "1")
+
+
+def served_type(content_type: str) -> str:
+    """The Content-Type an attachment is served with: never the sender's claim for anything a
+    browser would run or render as a page."""
+    content_type = (content_type or "").lower()
+    if not _VALID_TYPE.match(content_type) or _ACTIVE_TYPE.search(content_type):
+        return "application/octet-stream"
+    return content_type
+
+
+def _download(described, data: bytes, inline: bool) -> Response:
+    content_type = served_type(described.content_type)
+    inline = inline and content_type in INLINE_TYPES
+    response = Response(data, mimetype=content_type)
+    response.headers["Content-Disposition"] = _disposition("inline" if inline else "attachment", described.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    if content_type != "application/pdf":
+        # PDF viewers refuse to work in a sandboxed document; every other type gets the sandbox.
+        response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self' data:; sandbox"
+    return response
+
+
+def _disposition(kind: str, filename: str | None) -> str:
+    """``attachment; filename="…"; filename*=UTF-8''…`` with a harmless name (RFC 6266)."""
+    name = safe_filename(filename)
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\%' else "_" for ch in name) or "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+# -- source and print -----------------------------------------------------------------------------
+
+
+@blueprint.get("/<int:message_pk>/source")
+def source(mailbox_id: int, message_pk: int):
+    mailbox = access.require(current_user, mailbox_id, "read")
+    raw = message_bodies.raw_message(mailbox, message_pk)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    response = Response(text, mimetype="text/plain")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blueprint.get("/<int:message_pk>/print")
+def print_view(mailbox_id: int, message_pk: int):
+    mailbox = access.require(current_user, mailbox_id, "read")
+    cached, folder = message_bodies.cached_message(mailbox, message_pk)
+    rendered, _cut = _rendered(mailbox, message_pk, False)
+    parsed = rendered.message
+    text = parsed.text if parsed.text is not None else html_to_plain_text(parsed.html or "")
+    return render_template("tricoma_mail/mail/print.html", mailbox=mailbox, message=cached, parsed=parsed,
+                           text=text, back=url_for(".read", mailbox_id=mailbox.id, message_pk=cached.id))
+
+
+# -- remote images --------------------------------------------------------------------------------
+
+
+@blueprint.post("/<int:message_pk>/remote-images")
+def remote_images_for_sender(mailbox_id: int, message_pk: int):
+    """Always (or no longer) show remote images of this message's sender."""
+    mailbox = access.require(current_user, mailbox_id, "read")
+    cached, _folder = message_bodies.cached_message(mailbox, message_pk)
+    sender = _sender_address(cached.from_)
+    target = safe_next(request.form.get("next")) or url_for(".read", mailbox_id=mailbox.id, message_pk=cached.id)
+    response = redirect(target)
+    if sender:
+        remote_images.store(response, sender, allow=request.form.get("allow") == "1")
+    return response
