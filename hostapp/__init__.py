@@ -12,6 +12,7 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
+from . import sqlite_tuning  # noqa: F401  (SQLite pragmas for every connection)
 from .extensions import babel, csrf, db, login_manager, mail, migrate
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.policy import SMTP
 from email.utils import format_datetime, getaddresses, make_msgid
 
@@ -180,9 +181,14 @@ def build_message(outgoing: OutgoingMessage, sender_name: str, sender_address: s
     for attachment in outgoing.attachments:
         if attachment.content_id and html is not None:
             continue
+        filename = _no_line_breaks(attachment.filename, "attachments") or "attachment"
         maintype, subtype = _split_type(attachment.content_type)
-        message.add_attachment(attachment.data, maintype, subtype,
-                               filename=_no_line_breaks(attachment.filename, "attachments") or "attachment")
+        if (maintype, subtype) == ("message", "rfc822"):
+            # RFC 2046: a forwarded message travels as itself (7bit/8bit), never base64.
+            forwarded = BytesParser(policy=SMTP).parsebytes(attachment.data)
+            message.add_attachment(forwarded, filename=filename)
+        else:
+            message.add_attachment(attachment.data, maintype, subtype, filename=filename)
     return BuiltMessage(message, sender.addr_spec, tuple(a.addr_spec for a in bcc))
 
 

@@ -268,6 +268,7 @@ class OutboxItem(Base):
     __table_args__ = (
         UniqueConstraint("scope", "idempotency_key", name="uq_tricoma_mail_outbox_idempotency"),
         Index("ix_tricoma_mail_outbox_due", "state", "not_before"),
+        Index("ix_tricoma_mail_outbox_sent_copy", "state", "sent_copy", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
