@@ -50,9 +50,13 @@ def _test_config(url: str, **overrides) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "HOSTAPP_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "TRICOMA_MAIL_SYNC_ON_FIRST_OPEN": False,  # tests sync explicitly; one test checks this
         "TRICOMA_MAIL_TEST_MIN_INTERVAL": 0,  # tests press Test twice in a row; one test checks the limit
         "TRICOMA_MAIL_LOAD_ENTRYPOINTS": False,
-        "TRICOMA_MAIL_EXTRA_PLUGINS": ("sample_plugin", "tricoma_mail_v1_imap"),
+        # The session database is migrated with this config: every plugin whose tables a test
+        # may use is listed here (the invoices and orders apps bring their own tables).
+        "TRICOMA_MAIL_EXTRA_PLUGINS": ("sample_plugin", "tricoma_mail_v1_imap", "tricoma_mail_invoices",
+                                       "tricoma_mail_orders"),
     }
     config.update(overrides)
     return config

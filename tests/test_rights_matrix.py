@@ -91,6 +91,7 @@ EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     "tricoma_mail_client.folder": {"GET": "read"},
     "tricoma_mail_client.search_mailbox": {"GET": "read"},
     "tricoma_mail_client.refresh": {"POST": "read"},
+    "tricoma_mail_client.sync_status": {"GET": "read"},
     "tricoma_mail_client.actions": {"POST": "write"},  # the flag action "read"
     "tricoma_mail_client.undo_delete": {"POST": "delete"},
     "tricoma_mail_client.empty_trash": {"GET": "delete", "POST": "delete"},

@@ -63,6 +63,29 @@ def sync_due_mailboxes(lease_seconds: int = 600) -> int:
     return synced
 
 
+def sync_soon(app: Flask, mailbox_id: int) -> bool:
+    """Sync one mailbox now in a thread of this process (e.g. the first time someone opens it),
+    unless another process holds its lease. True when a sync was started."""
+    if not take_sync_lease(mailbox_id, 3600):
+        return False
+
+    def run() -> None:
+        with app.app_context():
+            session = mail_state().db.session
+            try:
+                run_sync(session.get(Mailbox, mailbox_id))
+            except MailError as error:
+                log.warning("sync of mailbox %s failed: %s", mailbox_id, error.user_message)
+            except Exception:  # noqa: BLE001 - a thread must not die silently
+                log.exception("sync of mailbox %s failed", mailbox_id)
+            finally:
+                session.rollback()
+                release_sync_lease(mailbox_id)
+
+    threading.Thread(target=run, name=f"tricoma-mail-sync-{mailbox_id}", daemon=True).start()
+    return True
+
+
 class PeriodicTask:
     """A daemon thread that calls ``task()`` in an app context every ``interval`` seconds."""
 

@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "TRICOMA_MAIL_OUTBOX_POLL_SECONDS": 2,
     # Largest total size of a message's attachments, in bytes.
     "TRICOMA_MAIL_MAX_ATTACHMENT_BYTES": 25 * 1024 * 1024,
+    # Start syncing a mailbox in the background the first time someone opens it (instead of
+    # waiting for the next scheduled sync); the page shows the progress.
+    "TRICOMA_MAIL_SYNC_ON_FIRST_OPEN": True,
     # Bytes of message bodies kept per mailbox (least recently read are dropped first).
     "TRICOMA_MAIL_BODY_CACHE_BYTES": 200 * 1024 * 1024,
     # Network access of server autodiscovery, replaceable (tests keep it on 127.0.0.1):
@@ -47,6 +50,11 @@ DEFAULTS: dict[str, Any] = {
     "TRICOMA_MAIL_DISCOVERY_HTTP_GET": None,
     # How many hook errors per plugin the admin's plugin page keeps.
     "TRICOMA_MAIL_PLUGIN_ERRORS_KEPT": 20,
+    # TEST ONLY, NEVER SET IN PRODUCTION. True makes the reading view put a message's raw,
+    # unsanitized HTML straight into the app's own page (no sanitizer, no sandboxed frame, no CSP),
+    # so the browser XSS test (tests/test_xss_browser.py) can prove that its detector sees script
+    # that runs. Honoured only when the app also runs with TESTING on.
+    "TRICOMA_MAIL_UNSAFE_RENDERING_FOR_TESTS": False,
 }
 
 

@@ -30,6 +30,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "tricoma_mail_plugin.default_plugins.core_rights",
     "tricoma_mail_plugin.default_plugins.core_pages",
     "tricoma_mail_plugin.default_plugins.reply_links",
+    "tricoma_mail_plugin.default_plugins.app_compose",
     "tricoma_mail_plugin.default_plugins.mail_client",
 )
 

@@ -280,3 +280,29 @@ def run_sync(mailbox: Mailbox, folders: Iterable[str] | None = None,
     mailbox.last_sync_error = None
     session.commit()
     return results
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """How far the local cache of a mailbox is: for the "synchronising…" notice."""
+
+    cached: int  # messages in the cache
+    on_server: int  # messages the server reported when each folder was last selected
+    running: bool  # a process holds the mailbox's sync lease right now
+    never_synced: bool
+
+    @property
+    def complete(self) -> bool:
+        return not self.never_synced and self.cached >= self.on_server
+
+
+def sync_progress(mailbox: Mailbox) -> SyncProgress:
+    session = _session()
+    cached, on_server, folders = session.execute(
+        select(func.coalesce(func.sum(CachedFolder.messages), 0),
+               func.coalesce(func.sum(func.coalesce(CachedFolder.server_messages, CachedFolder.messages)), 0),
+               func.count(CachedFolder.id))
+        .where(CachedFolder.mailbox_id == mailbox.id)).one()
+    lease = mailbox.sync_lease_until
+    return SyncProgress(int(cached), int(on_server), bool(lease and lease > utcnow()),
+                        never_synced=folders == 0 or mailbox.last_sync_at is None)

@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
 from .. import access, mail_actions, mailbox_folders, sync
+from ..background import sync_soon
 from ..errors import InvalidSettings, MessageNotFound
 from ..extension import mail_state
 from ..folders import Folder
@@ -121,8 +122,22 @@ def folder(mailbox_id: int):
         page = list_messages(folder_ids(mailbox.id, [name]), sort, descending, cursor)
     except ValueError:
         return redirect(url_for(".folder", mailbox_id=mailbox.id, folder=name, sort=sort))
+    progress = sync.sync_progress(mailbox)
+    if (progress.never_synced and mailbox.usable and not progress.running
+            and current_app.config["TRICOMA_MAIL_SYNC_ON_FIRST_OPEN"]):
+        sync_soon(current_app._get_current_object(), mailbox.id)
+        progress = sync.sync_progress(mailbox)
     return render_template("tricoma_mail/mail/folder.html", **_folder_context(mailbox, folders, name),
-                           page=page, sort=sort, descending=descending, cursor=cursor)
+                           page=page, sort=sort, descending=descending, cursor=cursor, progress=progress)
+
+
+@blueprint.get("/m/<int:mailbox_id>/sync-status")
+def sync_status(mailbox_id: int):
+    """The cache's progress as JSON, polled by the page while a first sync runs."""
+    mailbox = access.require(current_user, mailbox_id, "read")
+    progress = sync.sync_progress(mailbox)
+    return jsonify(cached=progress.cached, on_server=progress.on_server, running=progress.running,
+                   complete=progress.complete)
 
 
 def _list_arguments() -> tuple[str, bool, str | None]:

@@ -247,7 +247,25 @@
     setUpDrafts(form);
   }
 
+  function setUpSyncProgress() {
+    var notice = document.querySelector("[data-sync-status]");
+    if (!notice) { return; }
+    var bar = notice.querySelector("progress");
+    function poll() {
+      fetch(notice.getAttribute("data-sync-status"), {credentials: "same-origin"})
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (status) {
+          if (!status) { return; }
+          if (status.complete && !status.running) { window.location.reload(); return; }
+          if (bar && status.on_server) { bar.max = status.on_server; bar.value = status.cached; }
+          window.setTimeout(poll, 2000);
+        });
+    }
+    window.setTimeout(poll, 2000);
+  }
+
   function start() {
+    setUpSyncProgress();
     setUpLists();
     setUpBanners();
     setUpPrint();
