@@ -600,3 +600,24 @@ def test_the_test_button_is_rate_limited(app, make_mailbox):
     assert "Please wait" in page.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Mailbox, mailbox_id).last_test_at == first
+
+
+def test_the_default_bcc_for_app_mail_is_set_on_the_configuration_page(app, make_mailbox):
+    from hostapp.extensions import db
+    from tricoma_mail_plugin.models import Mailbox
+
+    mailbox_id = make_mailbox()
+    client = app.test_client()
+    client.post("/login", data={"username": "owner", "password": "correct horse battery"})
+    page = client.get(f"/mail/settings/mailboxes/{mailbox_id}/").get_data(as_text=True)
+    assert 'name="app_bcc"' in page
+    bad = client.post(f"/mail/settings/mailboxes/{mailbox_id}/", data={"action": "save", "app_bcc": "no-address"})
+    assert bad.status_code == 400 and "no-address" in bad.get_data(as_text=True)
+    with app.app_context():
+        form = {name: getattr(db.session.get(Mailbox, mailbox_id), name) for name in (
+            "title", "email", "imap_host", "imap_port", "imap_security", "imap_username",
+            "smtp_host", "smtp_port", "smtp_security", "smtp_username")}
+    form.update(action="save", app_bcc="archiv@example.test, chef@example.test")
+    assert client.post(f"/mail/settings/mailboxes/{mailbox_id}/", data=form).status_code == 302
+    with app.app_context():
+        assert db.session.get(Mailbox, mailbox_id).app_bcc == "archiv@example.test, chef@example.test"

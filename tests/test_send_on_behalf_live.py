@@ -138,3 +138,25 @@ def test_a_template_that_fails_names_its_line():
         render_mail_template("a\nb\n{% if %}", {})
     with pytest.raises(TemplateFailed):  # the sandbox refuses attribute tricks
         render_mail_template("{{ ''.__class__.__mro__ }}", {})
+
+
+def test_the_mail_view_names_the_linked_record(app, shop):
+    """The sent copy, opened in the mail client, says which invoice it belongs to."""
+    from sqlalchemy import select as sql_select
+
+    from tricoma_mail_plugin.models import CachedFolder, CachedMessage
+
+    invoice = Reference("invoice", "77")
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, shop["mailbox"])
+        send_on_behalf(_user(shop["clerk"]), mailbox,
+                       OutgoingMessage(to=(shop["customer"],), subject="Rechnung 77", text="x"), reference=invoice)
+        outbox.run_once()
+        sync.run_sync(mailbox)
+        sent_pk = db.session.scalar(sql_select(CachedMessage.id).join(CachedFolder).where(
+            CachedFolder.mailbox_id == shop["mailbox"], CachedFolder.name == "Sent"))
+        access.grant(shop["mailbox"], "user", shop["clerk"], "read")
+    client = app.test_client()
+    client.post("/login", data={"username": "clerk", "password": "correct horse battery"})
+    page = client.get(f"/mail/m/{shop['mailbox']}/messages/{sent_pk}").get_data(as_text=True)
+    assert "Linked to" in page and "invoice:77" in page

@@ -83,6 +83,11 @@ def update_settings(mailbox: Mailbox, values: dict[str, Any]) -> None:
                                   field="extra_addresses")
     mailbox.extra_addresses = "\n".join(extra)
     mailbox.signature = str(values.get("signature", mailbox.signature))
+    app_bcc = [a.strip() for a in str(values.get("app_bcc", mailbox.app_bcc or "")).split(",") if a.strip()]
+    for address in app_bcc:
+        if not _ADDRESS.match(address):
+            raise InvalidSettings(_("%(address)s is not a valid e-mail address.", address=address), field="app_bcc")
+    mailbox.app_bcc = ", ".join(app_bcc)
     if "provider_files_sent_mail" in values:
         mailbox.provider_files_sent_mail = bool(values["provider_files_sent_mail"])
     secrets = read_secrets(mailbox)

@@ -56,7 +56,7 @@ DISCOVERY_SOURCES = {
 
 #: The configuration form's fields, as the template and ``update_settings`` name them.
 TEXT_FIELDS = (
-    "title", "sender_name", "email", "extra_addresses", "signature",
+    "title", "sender_name", "email", "extra_addresses", "signature", "app_bcc",
     "imap_host", "imap_port", "imap_security", "imap_username",
     "smtp_host", "smtp_port", "smtp_security", "smtp_username",
 )

@@ -23,6 +23,8 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import escape
 
+from ..record_links import links_for_message
+from ..references import RecordDescription, describe_reference
 from .. import access, message_bodies, operations, sync
 from ..directory import directory
 from ..extension import mail_state
@@ -117,6 +119,15 @@ def _remote_allowed(sender: str) -> tuple[bool, str | None]:
 # -- the reading page -----------------------------------------------------------------------------
 
 
+def linked_records(mailbox_id: int, message_id: str) -> list[RecordDescription]:
+    """The records this mail is linked to ("linked to invoice 2026-0042"), each with its title
+    and URL; a record that is gone is still named."""
+    records = []
+    for reference in links_for_message(mailbox_id, message_id):
+        records.append(describe_reference(reference) or RecordDescription(str(reference), None))
+    return records
+
+
 @blueprint.get("/<int:message_pk>")
 def read(mailbox_id: int, message_pk: int):
     mailbox = access.require(current_user, mailbox_id, "read")
@@ -149,6 +160,7 @@ def read(mailbox_id: int, message_pk: int):
                          remote="1" if remote_reason == "once" else None),
         move_targets=[n for n in tree if n.selectable and n.name != folder.name],
         inline_types=INLINE_TYPES,
+        linked_records=linked_records(mailbox.id, cached.message_id),
         back=url_for("tricoma_mail_client.folder", mailbox_id=mailbox.id, folder=folder.name),
     )
     if show_html and current_app.testing and current_app.config.get("TRICOMA_MAIL_UNSAFE_RENDERING_FOR_TESTS"):
