@@ -48,7 +48,7 @@ def test_two_users_three_mailboxes(app, make_mailbox, make_user, mailstack, imap
         unified = client.get("/mail/unified").get_data(as_text=True)
         result = {}
         for name, mailbox_id in boxes.items():
-            search = client.get(f"/mail/m/{mailbox_id}/search", query_string={"text": "Geheimwort"})
+            search = client.get(f"/mail/m/{mailbox_id}/search", query_string={"q": "Geheimwort"})
             in_unified = f"{name}-Sache" in unified
             in_search = f"{name}-Sache" in search.get_data(as_text=True)
             assert in_unified == in_search, (username, name)  # search and the inbox agree
