@@ -4,6 +4,10 @@ import ast
 import os
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.db_independent  # pure logic: the PostgreSQL run skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 CORE = "tricoma_mail_plugin"
 

@@ -12,6 +12,8 @@ import pytest
 
 from tricoma_mail_plugin import hookspecs
 
+pytestmark = pytest.mark.db_independent  # pure logic: the PostgreSQL run skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 TESTS = ROOT / "tests"

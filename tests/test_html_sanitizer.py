@@ -20,6 +20,8 @@ from tricoma_mail_plugin.html_sanitizer import (
 )
 from tricoma_mail_plugin.message_parser import parse_message
 
+pytestmark = pytest.mark.db_independent  # pure logic: the PostgreSQL run skips it
+
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 XSS_FIXTURES = CORPORA / "xss-dompurify" / "expect.mjs"
 CID_MAP = {"<logo@example.com>": "/mail/1/parts/2"}

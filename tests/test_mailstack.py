@@ -22,7 +22,7 @@ from imapclient.imapclient import SENT
 from mailstack import MailStack, Profile
 from mailstack_fixture import SCRIPTS_DIR, TEST_PORT_OFFSET, open_imap, open_smtp
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.db_independent]
 
 CLI = SCRIPTS_DIR / "mailstack"
 LIFECYCLE_OFFSET = TEST_PORT_OFFSET + 100  # 400 beside the session stack's 300

@@ -29,6 +29,8 @@ from tricoma_mail_plugin.message_parser import (
     safe_filename,
 )
 
+pytestmark = pytest.mark.db_independent  # pure logic: the PostgreSQL run skips it
+
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 SECONDS_PER_MESSAGE = 2.0
 HAM_MESSAGES = 300

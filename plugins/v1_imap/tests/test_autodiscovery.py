@@ -27,6 +27,8 @@ from tricoma_mail_v1_imap.autodiscovery import (
     urllib_http_get,
 )
 
+pytestmark = pytest.mark.db_independent  # pure logic: the PostgreSQL run skips it
+
 # --------------------------------------------------------------------------------------------
 # No internet, ever
 # --------------------------------------------------------------------------------------------

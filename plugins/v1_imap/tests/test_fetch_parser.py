@@ -5,6 +5,8 @@ import pytest
 
 from tricoma_mail_v1_imap.fetch_parser import FetchParseError, parse_fetch, parse_internaldate
 
+pytestmark = pytest.mark.db_independent  # pure logic: the PostgreSQL run skips it
+
 HEADER_KEY = b"BODY[HEADER.FIELDS (FROM SUBJECT)]"
 
 
