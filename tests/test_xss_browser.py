@@ -216,6 +216,8 @@ def _logged_in_page(chromium, base: str):
     context.expose_binding("__xssReport", lambda source, kind, detail, where:
                            probe.hits.append(f"{kind}({detail}) in {where}"))
     context.add_init_script(SENTINEL)
+    # nothing leaves the machine: requests to any other host fail at once (after "request" fired)
+    context.route(lambda url: not url.startswith(base + "/"), lambda route: route.abort())
     context.on("request", lambda req: probe.hits.append(f"request {req.url}") if BEACON in req.url else None)
     context.on("page", lambda new: probe.hits.append(f"popup {new.url}"))
     page = context.new_page()
@@ -250,7 +252,6 @@ def _logged_in_page(chromium, base: str):
 def open_message(page, probe: Probe, served: Served, subject: str, *, sandboxed: bool) -> dict:
     """Open one message's reading view, let it settle, and collect every sign of script."""
     probe.label, probe.hits[:], probe.notes[:], probe.body_status[:] = subject, [], [], []
-    import sys; print("OPEN", subject, file=sys.__stderr__, flush=True)  # DEBUG
     url = f"{served.base}/mail/m/{served.mailbox_id}/messages/{served.pks[subject]}"
     beacons_before = len(served.beacons)
     response = page.goto(url, wait_until="load", timeout=20_000)
@@ -265,6 +266,8 @@ def open_message(page, probe: Probe, served: Served, subject: str, *, sandboxed:
         except Exception as error:  # noqa: BLE001 - a navigation destroyed the context
             hits.append(f"top page unreadable: {str(error)[:120]}")
     for frame in page.frames:
+        if frame.is_detached() or not frame.url.startswith((served.base + "/", "about:", "data:", "blob:")):
+            continue  # error pages and view-source: frames run no page script (and may never answer)
         try:
             found = frame.evaluate("() => Array.isArray(window.__xss) ? window.__xss.slice() : []")
         except Exception:  # noqa: BLE001 - a frame that went away or allows no evaluation
@@ -364,11 +367,13 @@ def test_the_detector_sees_script_when_the_unsafe_test_path_renders_raw_html(ser
     assert "top page changed: title: \"pwned\"" in by_subject["XSS canary-title"], by_subject["XSS canary-title"]
     assert "top page changed: dom" in by_subject["XSS canary-dom"], by_subject["XSS canary-dom"]
     corpus_runs = {s: h for s, h in by_subject.items() if h and "canary" not in s}
+    # script beyond doubt: a trapped call, a dialog, or the beacon URL itself fetched (a URL that
+    # merely contains "xss-beacon", e.g. an image's, counts as a sign above but not here)
     script_runs = {s for s, h in corpus_runs.items()
-                   if any(x.startswith(("alert(", "confirm(", "prompt(", "print(", "__xss", "request ", "beacon"))
-                          for x in h)}
+                   if any(x.startswith(("alert(", "confirm(", "prompt(", "print(", "__xss", "dialog ", "console: ",
+                                        f"beacon reached the app: /{BEACON}-")) for x in h)}
     beacon_runs = {s for s in script_runs if s.endswith(" beacon")
-                   and any(x.startswith("beacon reached the app") for x in corpus_runs[s])}
+                   and any(x.startswith(f"beacon reached the app: /{BEACON}-") for x in corpus_runs[s])}
     print(f"unsafe rendering: {len(corpus_runs)} corpus messages showed a sign, {len(script_runs)} ran script, "
           f"{len(beacon_runs)} beacon variants reached the app")
     assert len(script_runs) >= 10, corpus_runs
@@ -396,13 +401,14 @@ def test_huge_and_deeply_nested_html_renders_cut_with_a_notice_and_stays_respons
         notice = page.locator("p.warning")
         assert "Only part of it is shown" in notice.inner_text()
         frame = page.frame_locator("iframe.mail-body")
-        assert shown in frame.locator("body").inner_text(timeout=5_000)[:100_000] or subject == "Tief"
+        assert shown in frame.locator("body").inner_text(timeout=5_000)
         started = time.monotonic()
         assert page.evaluate("() => document.querySelectorAll('*').length") > 10  # the page answers
         page.locator("a.button", has_text="View source").hover(timeout=2_000)
         answer_seconds = time.monotonic() - started
         assert answer_seconds < 1, f"{subject}: the page answered after {answer_seconds:.1f} s"
-        depth = page.frames[-1].evaluate(
+        body_frame = next(f for f in page.frames if f.url.endswith("/body"))
+        depth = body_frame.evaluate(
             "() => { let d = 0, n = document.body; while (n && n.firstElementChild) { n = n.firstElementChild; d++; } return d; }")
         print(f"{subject}: load {load_seconds:.2f} s, answered in {answer_seconds * 1000:.0f} ms, "
               f"frame depth {depth}")
