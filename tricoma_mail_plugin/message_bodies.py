@@ -2,6 +2,8 @@
 go first)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app
 from sqlalchemy import delete, func, select
 
@@ -10,6 +12,9 @@ from .errors import MessageNotFound
 from .extension import mail_state
 from .mailboxes import backend_for
 from .models import CachedBody, CachedFolder, CachedMessage, Mailbox, utcnow
+
+
+_USE_RECORDED_EVERY = timedelta(minutes=10)
 
 
 def cached_message(mailbox: Mailbox, message_pk: int) -> tuple[CachedMessage, CachedFolder]:
@@ -32,8 +37,10 @@ def raw_message(mailbox: Mailbox, message_pk: int, backend: MailboxBackend | Non
     message, folder = cached_message(mailbox, message_pk)
     body = session.get(CachedBody, message.id)
     if body is not None:
-        body.used_at = utcnow()
-        session.commit()
+        now = utcnow()
+        if now - body.used_at > _USE_RECORDED_EVERY:  # the eviction order needs no finer clock
+            body.used_at = now
+            session.commit()
         return body.raw
     if backend is None:
         with backend_for(mailbox) as connected:

@@ -116,17 +116,18 @@ class ParsedMessage:
 
 # --- public functions --------------------------------------------------------------------------
 
-def parse_message(raw: bytes, *, max_text_chars: int = 2_000_000) -> ParsedMessage:
+def parse_message(raw: bytes, *, max_text_chars: int = 2_000_000, with_headers: bool = True) -> ParsedMessage:
     """Parse one raw message.
 
     Never raises on malformed input, only ``TypeError`` when ``raw`` is not bytes. Each of
     ``text`` and ``html`` is cut to ``max_text_chars`` characters (``truncated`` is then set).
-    A leading mbox ``From `` line is ignored.
+    A leading mbox ``From `` line is ignored. ``with_headers=False`` leaves ``headers`` empty
+    (decoding every Received line is a good part of the cost, and a reading view needs none).
     """
     raw = _require_bytes(raw, "parse_message")
     notes = _Notes()
     try:
-        return _parse_message(raw, max(0, int(max_text_chars)), notes)
+        return _parse_message(raw, max(0, int(max_text_chars)), notes, with_headers)
     except Exception as exc:  # the last net: a reading view must always get a value
         notes.add("message", f"unreadable ({type(exc).__name__})")
         return ParsedMessage(defects=tuple(notes.defects), truncated=True)
@@ -317,7 +318,7 @@ def _rich_header(part: Message, name: str, value: str):
     return None if isinstance(header, _RawHeader) else header
 
 
-def _parse_message(raw: bytes, max_text_chars: int, notes: _Notes) -> ParsedMessage:
+def _parse_message(raw: bytes, max_text_chars: int, notes: _Notes, with_headers: bool = True) -> ParsedMessage:
     message = _parse(raw, notes)
     leaves = list(_iter_leaves(message, notes))
     infos = [_part_info(leaf.part) for leaf in leaves]
@@ -370,7 +371,7 @@ def _parse_message(raw: bytes, max_text_chars: int, notes: _Notes) -> ParsedMess
         else:
             attachments.append(described)
 
-    headers = _all_headers(message)
+    headers = _all_headers(message) if with_headers else ()
     return ParsedMessage(
         subject=" ".join(_first_header(message, "subject").split()),
         from_=_addresses(message, "from", notes),

@@ -24,7 +24,7 @@ def render_message(mailbox: Mailbox, message_pk: int, part_url: Callable[[str], 
                    allow_remote: bool = False, backend: MailboxBackend | None = None) -> RenderedMessage:
     """Parse and sanitize one cached message; ``part_url(part_id)`` gives the URL an inline
     image is served from."""
-    parsed = parse_message(raw_message(mailbox, message_pk, backend))
+    parsed = parse_message(raw_message(mailbox, message_pk, backend), with_headers=False)
     html, blocked, truncated = None, 0, False
     if parsed.html:
         cid_map = {part.content_id: part_url(part.part_id) for part in parsed.inline_parts if part.content_id}

@@ -3,16 +3,18 @@ exceptions to answers, template helpers and the banners (undo delete, undo send)
 session between a POST and the page it redirects to."""
 from __future__ import annotations
 
+import functools
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from email.utils import getaddresses
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session,
+from flask import (Blueprint, g, abort, current_app, flash, jsonify, redirect, render_template, request, session,
                    url_for)
-from flask_babel import format_date, format_datetime, format_decimal, format_time
+from babel import dates as babel_dates
+from flask_babel import format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -147,6 +149,7 @@ def take_banners() -> list[dict]:
 # -- template helpers -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def sender_label(value: str) -> str:
     """The display name of the first address of a header (else the address, else the text)."""
     try:
@@ -168,18 +171,32 @@ def human_size(size: int | None) -> str:
     return _("%(n)s MB", n=format_decimal(round(size / 1024 / 1024, 1), format="#,##0.#"))
 
 
+def _locale_and_zone():
+    """The user's locale and time zone, looked up once per request: a list formats 50 dates,
+    and Flask-Babel looks both up again for each."""
+    found = g.get("_tricoma_mail_locale_zone")
+    if found is None:
+        found = (get_locale(), get_timezone())
+        g._tricoma_mail_locale_zone = found
+    return found
+
+
 def mail_date(moment: datetime | None) -> str:
     """Today's mail by its time, older mail by its date."""
     if moment is None:
         return "—"
-    now = datetime.now(timezone.utc)
-    if moment.date() == now.date():
-        return format_time(moment, "short")
-    return format_date(moment, "medium")
+    locale, zone = _locale_and_zone()
+    local = moment.astimezone(zone)
+    if local.date() == datetime.now(zone).date():
+        return babel_dates.format_time(local, "short", locale=locale)
+    return babel_dates.format_date(local.date(), "medium", locale=locale)
 
 
 def full_date(moment: datetime | None) -> str:
-    return format_datetime(moment, "medium") if moment else "—"
+    if moment is None:
+        return "—"
+    locale, zone = _locale_and_zone()
+    return babel_dates.format_datetime(moment, "medium", tzinfo=zone, locale=locale)
 
 
 def _template_helpers() -> dict[str, Any]:
