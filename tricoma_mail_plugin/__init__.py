@@ -46,6 +46,7 @@ from .extension import (
 from .folders import ROLES as FOLDER_ROLES
 from .folders import Folder, FolderMapping, resolve_folder
 from .hookspecs import hookimpl
+from .models import NAMING_CONVENTION, UtcDateTime, utcnow
 from .mail_templates import TemplateFailed, render_mail_template
 from .record_links import HistoryEntry
 from .record_links import history as mail_history
@@ -60,6 +61,9 @@ from .ui import MenuItem, SettingsPanel
 __version__ = "0.1.0"
 
 __all__ = [
+    "NAMING_CONVENTION",
+    "UtcDateTime",
+    "utcnow",
     "AttachmentData",
     "ComposeContext",
     "HeaderInjection",

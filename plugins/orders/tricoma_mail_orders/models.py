@@ -7,44 +7,15 @@ floating point touches a total.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, MetaData, String, Text, TypeDecorator, DateTime
+from sqlalchemy import Date, ForeignKey, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from tricoma_mail_plugin import NAMING_CONVENTION, UtcDateTime, utcnow
 
 LANGUAGES = ("de", "en")
 STATES = ("draft", "sent")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class UtcDateTime(TypeDecorator):
-    """A point in time stored in UTC and read back timezone-aware (SQLite forgets the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-
-    def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value
 
 
 class Base(DeclarativeBase):
