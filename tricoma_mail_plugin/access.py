@@ -11,7 +11,7 @@ from sqlalchemy import and_, delete, or_, select
 
 from .errors import MailboxNotFound, NotAllowed
 from .extension import mail_state
-from .models import AuditEntry, Mailbox, MailboxGrant
+from .models import AuditEntry, Mailbox, MailboxGrant, is_row_id
 
 ADMIN_RIGHTS = frozenset({"manage"})
 
@@ -149,7 +149,7 @@ def _check_principal_type(principal_type: str) -> None:
 
 
 def _valid_id(value) -> bool:
-    return isinstance(value, int) and 0 < value < 2**63
+    return is_row_id(value)
 
 
 def admin_read(user, mailbox_id: int, reason: str) -> None:

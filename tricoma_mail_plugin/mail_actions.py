@@ -19,7 +19,7 @@ from .errors import InvalidSettings, MessageNotFound
 from .extension import mail_state
 from .mailbox_folders import folder_for_role
 from .mailboxes import backend_for
-from .models import CachedFolder, CachedMessage, Mailbox
+from .models import CachedFolder, CachedMessage, Mailbox, is_row_id
 
 #: action name -> (flags to add, flags to remove)
 FLAG_ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -68,7 +68,7 @@ def _session():
 
 def by_folder(mailbox: Mailbox, message_pks: Iterable[int]) -> dict[str, list[CachedMessage]]:
     """The cached messages among ``message_pks`` that belong to ``mailbox``, per folder name."""
-    pks = sorted({int(pk) for pk in message_pks if 0 < int(pk) < 2**63})
+    pks = sorted({int(pk) for pk in message_pks if is_row_id(int(pk))})
     if not pks:
         return {}
     grouped: dict[str, list[CachedMessage]] = {}

@@ -11,7 +11,7 @@ from .backend import MailboxBackend
 from .errors import MessageNotFound
 from .extension import mail_state
 from .mailboxes import backend_for
-from .models import CachedBody, CachedFolder, CachedMessage, Mailbox, utcnow
+from .models import CachedBody, CachedFolder, CachedMessage, Mailbox, is_row_id, utcnow
 
 
 _USE_RECORDED_EVERY = timedelta(minutes=10)
@@ -19,7 +19,7 @@ _USE_RECORDED_EVERY = timedelta(minutes=10)
 
 def cached_message(mailbox: Mailbox, message_pk: int) -> tuple[CachedMessage, CachedFolder]:
     """The cached summary ``message_pk`` if it belongs to ``mailbox``, else MessageNotFound."""
-    if not isinstance(message_pk, int) or not 0 < message_pk < 2**63:
+    if not is_row_id(message_pk):
         raise MessageNotFound()
     session = mail_state().db.session
     row = session.execute(

@@ -39,6 +39,15 @@ NAMING_CONVENTION = {
 }
 
 
+# Row ids are 32-bit integers (PostgreSQL's INTEGER): a larger id from a URL or a form names no
+# row and must not reach the database, which would refuse the number itself.
+ROW_ID_LIMIT = 2**31
+
+
+def is_row_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < ROW_ID_LIMIT
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

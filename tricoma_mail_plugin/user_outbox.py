@@ -17,7 +17,7 @@ from sqlalchemy.orm import defer
 from . import access, outbox
 from .errors import MailboxNotFound, MessageNotFound, NotAllowed
 from .extension import mail_state
-from .models import OutboxItem
+from .models import OutboxItem, is_row_id
 
 SYSTEM_SCOPE = "system"
 STATES = ("queued", "sending", "sent", "retry", "failed", "uncertain", "cancelled")
@@ -131,4 +131,4 @@ def _scope_mailbox_id(scope: str) -> int | None:
 
 
 def _valid_id(value) -> bool:
-    return isinstance(value, int) and 0 < value < 2**63
+    return is_row_id(value)

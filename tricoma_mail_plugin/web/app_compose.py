@@ -26,7 +26,7 @@ from ..compose import InvalidMessage, OutgoingMessage
 from ..errors import InvalidSettings, MailboxNotFound, MailError, NotAllowed, SendVetoed
 from ..extension import mail_state
 from ..html_text import html_to_plain_text
-from ..models import Mailbox, OutboxItem
+from ..models import Mailbox, OutboxItem, is_row_id
 from ..references import Reference, describe_reference, reference_types
 from ..send_on_behalf import app_mailboxes, compose_context, freeze, frozen_attachment, send_on_behalf, thawed
 
@@ -247,7 +247,7 @@ def attachment(token: str):
 
 def _own_item(item_id: int) -> OutboxItem:
     """An item this user queued from an app, on a mailbox where they still may send from apps."""
-    item = mail_state().db.session.get(OutboxItem, item_id) if 0 < item_id < 2**63 else None
+    item = mail_state().db.session.get(OutboxItem, item_id) if is_row_id(item_id) else None
     if item is None or item.created_by != str(current_user.get_id()) or item.mailbox_id is None:
         abort(404)
     try:

@@ -24,6 +24,7 @@ from .. import access
 from ..compose import InvalidMessage
 from ..errors import InvalidSettings, MailboxNotFound, MailError, MessageNotFound, NotAllowed
 from ..extension import mail_state
+from ..models import is_row_id
 
 UNDO_KEY = "tricoma_mail_undo"
 BANNER_KEY = "tricoma_mail_banners"
@@ -56,7 +57,7 @@ def install(blueprint: Blueprint, json_api: bool = False, own_sign_in: tuple[str
         # A database id is a positive 64-bit integer; anything else names nothing (and must not
         # reach the database driver, which cannot even bind it).
         for name, value in (values or {}).items():
-            if isinstance(value, int) and not 0 < value < 2**63:
+            if isinstance(value, int) and not is_row_id(value):
                 abort(404)
 
     @blueprint.errorhandler(MailError)
