@@ -47,6 +47,7 @@ from .folders import ROLES as FOLDER_ROLES
 from .folders import Folder, FolderMapping, resolve_folder
 from .hookspecs import hookimpl
 from .models import NAMING_CONVENTION, UtcDateTime, utcnow
+from .plugin_translations import plugin_translations
 from .mail_templates import TemplateFailed, render_mail_template
 from .record_links import HistoryEntry
 from .record_links import history as mail_history
@@ -64,6 +65,7 @@ __all__ = [
     "NAMING_CONVENTION",
     "UtcDateTime",
     "utcnow",
+    "plugin_translations",
     "AttachmentData",
     "ComposeContext",
     "HeaderInjection",

@@ -3,10 +3,10 @@ access and the notes in the user's language."""
 from __future__ import annotations
 
 from flask import current_app
-from flask_babel import gettext
 
 from tricoma_mail_plugin import DiscoveredServers
 
+from .i18n import gettext
 from .autodiscovery import InvalidAddress, default_resolver, discover, urllib_http_get
 
 

@@ -5,7 +5,6 @@ import re
 from datetime import datetime
 from typing import Iterable, Iterator, Sequence
 
-from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 
 from tricoma_mail_plugin import (
@@ -30,6 +29,7 @@ from tricoma_mail_plugin import (
 from . import connection_test
 from .discovery_settings import discovery_for
 from .errors import translated_imap_errors
+from .i18n import lazy_gettext as _l
 from .fetch_parser import FetchParseError, parse_fetch, read_fetch_response
 from .summaries import fetch_items, stored_flags, summary_from_fetch
 
