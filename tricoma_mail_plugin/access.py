@@ -7,6 +7,7 @@ they read mail only where they hold *read* like anyone else.
 """
 from __future__ import annotations
 
+from flask import g, has_request_context
 from sqlalchemy import and_, delete, or_, select
 
 from .errors import MailboxNotFound, NotAllowed
@@ -14,6 +15,7 @@ from .extension import mail_state
 from .models import AuditEntry, Mailbox, MailboxGrant, is_row_id
 
 ADMIN_RIGHTS = frozenset({"manage"})
+_RIGHTS_CACHE = "_tricoma_mail_rights"
 
 
 def _principals(user) -> list:
@@ -32,6 +34,11 @@ def effective_rights(user, mailbox_id: int) -> frozenset[str]:
     """Every right ``user`` holds on the mailbox, read fresh from the database."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
+    # Read once per request: a page asks several times (the view, the navigation, the template).
+    cache = g.setdefault(_RIGHTS_CACHE, {}) if has_request_context() else {}
+    key = (str(user.get_id()), mailbox_id)
+    if key in cache:
+        return cache[key]
     session = mail_state().db.session
     rows = session.scalars(
         select(MailboxGrant.right).where(MailboxGrant.mailbox_id == mailbox_id, or_(*_principals(user)))
@@ -39,6 +46,7 @@ def effective_rights(user, mailbox_id: int) -> frozenset[str]:
     rights = frozenset(rows)
     if getattr(user, "is_admin", False):
         rights |= ADMIN_RIGHTS
+    cache[key] = rights
     return rights
 
 
@@ -81,6 +89,7 @@ def grant(mailbox_id: int, principal_type: str, principal_id, right: str, actor:
         return False
     session.add(MailboxGrant(mailbox_id=mailbox_id, principal_type=principal_type,
                              principal_id=str(principal_id), right=right))
+    _forget_cached_rights()
     audit(actor, mailbox_id, "grant", principal=f"{principal_type}:{principal_id}", right=right)
     return True
 
@@ -93,6 +102,7 @@ def revoke(mailbox_id: int, principal_type: str, principal_id, right: str, actor
     if grant_id is None:
         return False
     session.execute(delete(MailboxGrant).where(MailboxGrant.id == grant_id))
+    _forget_cached_rights()
     audit(actor, mailbox_id, "revoke", principal=f"{principal_type}:{principal_id}", right=right)
     return True
 
@@ -141,6 +151,11 @@ def _grant_id(mailbox_id: int, principal_type: str, principal_id, right: str) ->
             MailboxGrant.right == right,
         )
     )
+
+
+def _forget_cached_rights() -> None:
+    if has_request_context():
+        g.pop(_RIGHTS_CACHE, None)
 
 
 def _check_principal_type(principal_type: str) -> None:
