@@ -13,7 +13,6 @@ import secrets
 from dataclasses import dataclass, replace
 from io import BytesIO
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import format_decimal
@@ -29,6 +28,7 @@ from ..html_text import html_to_plain_text
 from ..models import Mailbox, OutboxItem, is_row_id
 from ..references import Reference, describe_reference, reference_types
 from ..send_on_behalf import app_mailboxes, compose_context, freeze, frozen_attachment, send_on_behalf, thawed
+from .redirects import safe_next
 
 blueprint = Blueprint(
     "tricoma_mail_app_compose",
@@ -76,14 +76,6 @@ def _size_text(size: int) -> str:
     return _("%(size)s MB", size=format_decimal(round(size / 1024 / 1024, 1)))
 
 
-def _safe_local_path(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else ``None`` (never another host)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
-
-
 def _reference(text: str | None) -> Reference:
     try:
         return Reference.parse(text or "")
@@ -102,7 +94,7 @@ def _record(reference: Reference):
 
 
 def _return_to(record) -> str:
-    return _safe_local_path(request.values.get("next")) or _safe_local_path(record.url) or "/"
+    return safe_next(request.values.get("next")) or safe_next(record.url) or "/"
 
 
 def _refused():
@@ -263,13 +255,13 @@ def queued(item_id: int):
     return render_template("tricoma_mail/app_compose/queued.html", item=item,
                            mailbox=mail_state().db.session.get(Mailbox, item.mailbox_id),
                            cancellable=item.state in outbox.DUE_STATES,
-                           return_to=_safe_local_path(request.args.get("next")) or "/")
+                           return_to=safe_next(request.args.get("next")) or "/")
 
 
 @blueprint.post("/queued/<int:item_id>/undo")
 def undo(item_id: int):
     item = _own_item(item_id)
-    return_to = _safe_local_path(request.form.get("next")) or "/"
+    return_to = safe_next(request.form.get("next")) or "/"
     try:
         outbox.cancel(item)
     except NotAllowed as error:

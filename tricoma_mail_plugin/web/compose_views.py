@@ -28,7 +28,8 @@ from ..extension import mail_state
 from ..mailboxes import backend_for
 from ..message_bodies import cached_message
 from ..models import Mailbox
-from .mail_common import add_banner, human_size, install, safe_next
+from .mail_common import add_banner, human_size, install
+from .redirects import safe_next
 
 blueprint = Blueprint("tricoma_mail_compose", __name__, url_prefix="/mail/m/<int:mailbox_id>",
                       template_folder="../templates")

@@ -9,7 +9,6 @@ import time
 from datetime import datetime
 from email.utils import getaddresses
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, g, abort, current_app, flash, jsonify, redirect, render_template, request, session,
                    url_for)
@@ -25,6 +24,7 @@ from ..compose import InvalidMessage
 from ..errors import InvalidSettings, MailboxNotFound, MailError, MessageNotFound, NotAllowed
 from ..extension import mail_state
 from ..models import is_row_id
+from .redirects import safe_next
 
 UNDO_KEY = "tricoma_mail_undo"
 BANNER_KEY = "tricoma_mail_banners"
@@ -92,14 +92,6 @@ def handle_mail_error(error: MailError, json_api: bool = False):
     # 200 for the mail server's trouble: a proxy may replace a 5xx page and hide the message.
     return render_template("tricoma_mail/mail/error.html", message=error.user_message,
                            status=status), (200 if status == 502 else status)
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else ``None`` (never another host)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
 
 
 def rights_on(mailbox_id: int) -> frozenset[str]:

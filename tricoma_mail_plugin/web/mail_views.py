@@ -28,8 +28,9 @@ from ..mailboxes import backend_for
 from ..message_list import SORT_COLUMNS, folder_ids, inbox_folder_ids, list_messages
 from ..search_index import SearchQuery, search, unindexed_count
 from ..server_search import search_on_server
-from .mail_common import (ROLE_LABELS, add_banner, install, remember_undo, rights_on, safe_next,
+from .mail_common import (ROLE_LABELS, add_banner, install, remember_undo, rights_on,
                           take_undo)
+from .redirects import safe_next
 
 blueprint = Blueprint(
     "tricoma_mail_client",

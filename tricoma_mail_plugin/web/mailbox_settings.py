@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -24,6 +23,7 @@ from ..errors import InvalidSettings, MailboxNotFound, MailError, NotAllowed
 from ..extension import mail_state
 from ..folders import ROLES
 from ..models import Mailbox
+from .redirects import safe_next
 
 blueprint = Blueprint(
     "tricoma_mail_mailboxes",
@@ -113,14 +113,6 @@ def _managed_mailbox(mailbox_id: int) -> Mailbox:
 def _discard_unsaved_changes() -> None:
     # A service that refused a value may have set the fields before it; none of that is kept.
     mail_state().db.session.rollback()
-
-
-def _safe_local_path(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else ``None`` (never another host)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
 
 
 # -- the list and M1 create ------------------------------------------------------------------
@@ -253,7 +245,7 @@ def run_test(mailbox_id: int):
         else:
             flash(_("%(title)s: the test failed. Fix the first failed step and test again.",
                     title=mailbox.title), "error")
-    target = _safe_local_path(request.form.get("next"))
+    target = safe_next(request.form.get("next"))
     return redirect(target or url_for(".configure", mailbox_id=mailbox.id))
 
 

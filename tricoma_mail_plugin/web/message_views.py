@@ -35,7 +35,8 @@ from ..message_parser import get_part, safe_filename
 from ..message_view import RenderedMessage, render_message
 from ..models import CachedBody
 from . import remote_images
-from .mail_common import install, rights_on, safe_next
+from .mail_common import install, rights_on
+from .redirects import safe_next
 from .mail_views import folder_tree
 
 blueprint = Blueprint("tricoma_mail_message", __name__, url_prefix="/mail/m/<int:mailbox_id>/messages",

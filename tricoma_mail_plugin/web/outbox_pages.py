@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, format_decimal
@@ -20,6 +19,7 @@ from flask_login import current_user
 from .. import user_outbox
 from ..errors import MessageNotFound, NotAllowed
 from ..models import OutboxItem, utcnow
+from .redirects import safe_next
 
 blueprint = Blueprint(
     "tricoma_mail_outbox",
@@ -114,14 +114,6 @@ def _visible_item(item_id: int) -> OutboxItem:
         abort(404)
 
 
-def _safe_local_path(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else ``None`` (never another host)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
-
-
 # -- the list and one item -------------------------------------------------------------------
 
 
@@ -169,7 +161,7 @@ def cancel(item_id: int):
         flash(error.user_message, "error")
     else:
         flash(_("The mail is stopped and will not be sent."), "success")
-    return redirect(_safe_local_path(request.form.get("next")) or url_for(".index"))
+    return redirect(safe_next(request.form.get("next")) or url_for(".index"))
 
 
 # -- send again ------------------------------------------------------------------------------
