@@ -9,8 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 ROLES: tuple[str, ...] = ("sent", "trash", "drafts", "junk", "archive")
+
+#: What each role (and the inbox) is called on the pages.
+ROLE_LABELS = {
+    "inbox": _l("Inbox"),
+    "drafts": _l("Drafts"),
+    "sent": _l("Sent"),
+    "trash": _l("Trash"),
+    "junk": _l("Junk"),
+    "archive": _l("Archive"),
+}
 
 SPECIAL_USE_BY_ROLE: dict[str, str] = {
     "sent": "\\Sent",

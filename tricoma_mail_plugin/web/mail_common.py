@@ -15,7 +15,6 @@ from flask import (Blueprint, g, abort, current_app, flash, jsonify, redirect, r
 from babel import dates as babel_dates
 from flask_babel import format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -24,20 +23,12 @@ from ..compose import InvalidMessage
 from ..errors import InvalidSettings, MailboxNotFound, MailError, MessageNotFound, NotAllowed
 from ..extension import mail_state
 from ..models import is_row_id
+from ..folders import ROLE_LABELS
 from .redirects import safe_next
 
 UNDO_KEY = "tricoma_mail_undo"
 BANNER_KEY = "tricoma_mail_banners"
 UNDO_KEPT = 3
-
-ROLE_LABELS = {
-    "inbox": _l("Inbox"),
-    "drafts": _l("Drafts"),
-    "sent": _l("Sent"),
-    "trash": _l("Trash"),
-    "junk": _l("Junk"),
-    "archive": _l("Archive"),
-}
 
 
 def install(blueprint: Blueprint, json_api: bool = False, own_sign_in: tuple[str, ...] = ()) -> None:

@@ -22,13 +22,13 @@ from .. import access, mail_actions, mailbox_folders, sync
 from ..background import sync_soon
 from ..errors import InvalidSettings, MessageNotFound
 from ..extension import mail_state
-from ..folders import Folder
+from ..folders import ROLE_LABELS, Folder
 from ..mailbox_overview import readable_with_unread
 from ..mailboxes import backend_for
 from ..message_list import SORT_COLUMNS, folder_ids, inbox_folder_ids, list_messages
 from ..search_index import SearchQuery, search, unindexed_count
 from ..server_search import search_on_server
-from .mail_common import (ROLE_LABELS, add_banner, install, remember_undo, rights_on,
+from .mail_common import (add_banner, install, remember_undo, rights_on,
                           take_undo)
 from .redirects import safe_next
 

@@ -23,6 +23,7 @@ from ..errors import InvalidSettings, MailboxNotFound, MailError, NotAllowed
 from ..extension import mail_state
 from ..folders import ROLES
 from ..models import Mailbox
+from ..folders import ROLE_LABELS
 from .redirects import safe_next
 
 blueprint = Blueprint(
@@ -31,14 +32,6 @@ blueprint = Blueprint(
     url_prefix="/mail/settings/mailboxes",
     template_folder="../templates",
 )
-
-ROLE_LABELS = {
-    "sent": _l("Sent"),
-    "trash": _l("Trash"),
-    "drafts": _l("Drafts"),
-    "junk": _l("Junk"),
-    "archive": _l("Archive"),
-}
 
 SECURITY_LABELS = {
     "tls": _l("TLS"),
