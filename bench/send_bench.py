@@ -280,15 +280,16 @@ def make_mailbox(app, profile, email: str, password: str) -> tuple[int, int]:
     """(mailbox id, host user id): a tested mailbox for the sender account; the user holds *send*."""
     from hostapp.extensions import db
     from hostapp.models import User
-    from tricoma_mail_plugin import access, mailboxes
+    from tricoma_mail_plugin.rights import access
+    from tricoma_mail_plugin.mailboxes import service
 
     with app.app_context():
         user = User(username="bench", display_name="Bench", email="bench@example.test", language="en")
         user.set_password("bench-password")
         db.session.add(user)
         db.session.commit()
-        mailbox = mailboxes.create_mailbox("Send bench " + email, user)
-        mailboxes.update_settings(mailbox, {
+        mailbox = service.create_mailbox("Send bench " + email, user)
+        service.update_settings(mailbox, {
             "email": email, "sender_name": "Buchhaltung",
             "imap_host": "127.0.0.1", "imap_port": profile.imap_port, "imap_security": "starttls",
             "imap_username": email, "imap_password": password,
@@ -296,7 +297,7 @@ def make_mailbox(app, profile, email: str, password: str) -> tuple[int, int]:
             "smtp_username": email, "smtp_password": password,
         })
         access.grant(mailbox.id, "user", user.id, "send")
-        steps = mailboxes.run_test(mailbox)
+        steps = service.run_test(mailbox)
         if not mailbox.usable:
             raise RuntimeError(f"the mailbox connection test failed: {steps}")
         return mailbox.id, user.id
@@ -304,12 +305,12 @@ def make_mailbox(app, profile, email: str, password: str) -> tuple[int, int]:
 
 def set_provider_files_sent(app, mailbox_id: int, value: bool) -> None:
     from hostapp.extensions import db
-    from tricoma_mail_plugin import mailboxes
+    from tricoma_mail_plugin.mailboxes import service
     from tricoma_mail_plugin.models import Mailbox
 
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
-        mailboxes.update_settings(mailbox, {"provider_files_sent_mail": value})
+        service.update_settings(mailbox, {"provider_files_sent_mail": value})
         assert mailbox.usable, "changing provider_files_sent_mail must not untest the mailbox"
 
 
@@ -318,8 +319,8 @@ def enqueue_batch(app, mailbox_id: int, user_id: int, recipient: str, pdf: bytes
     """N × outbox.enqueue (access check, before_send, build, store, commit); (seconds, item ids)."""
     from hostapp.extensions import db
     from hostapp.models import User
-    from tricoma_mail_plugin import outbox
-    from tricoma_mail_plugin.compose import AttachmentData, OutgoingMessage
+    from tricoma_mail_plugin.sending import outbox
+    from tricoma_mail_plugin.mime.build import AttachmentData, OutgoingMessage
     from tricoma_mail_plugin.models import Mailbox
 
     ids = []
@@ -341,7 +342,7 @@ def drain(app, expected: int, profiler: cProfile.Profile | None = None) -> tuple
     """outbox.run_once() until no item is queued or retrying any more; (seconds, run_once calls)."""
     from hostapp.extensions import db
     from sqlalchemy import func, select
-    from tricoma_mail_plugin import outbox
+    from tricoma_mail_plugin.sending import outbox
     from tricoma_mail_plugin.models import OutboxItem
 
     calls = done = 0
@@ -404,7 +405,7 @@ BREAKDOWN = (  # (label, file suffix, function name); functions the code at hand
     ("  deliver", "outbox.py", "deliver"),
     ("    WorkerConnections.submission (get or open the SMTP session)", "outbox.py", "submission"),
     ("    _submit (per-message backend + submit, older code)", "outbox.py", "_submit"),
-    ("    mailboxes.backend_for (settings, secrets decrypt)", "mailboxes.py", "backend_for"),
+    ("    service.backend_for (settings, secrets decrypt)", "service.py", "backend_for"),
     ("    SmtpSession.submit", "smtp_transport.py", "submit"),
     ("      open_smtp (TCP + STARTTLS + EHLO + AUTH) — calls = SMTP logins", "smtp_transport.py", "open_smtp"),
     ("      _transaction (MAIL, RCPT, DATA)", "smtp_transport.py", "_transaction"),

@@ -570,15 +570,15 @@ def _build_app(db_url: str, cert: str):
 def _make_mailbox(app, params: dict) -> int:
     from hostapp.extensions import db
     from hostapp.models import User
-    from tricoma_mail_plugin import mailboxes
+    from tricoma_mail_plugin.mailboxes import service
 
     with app.app_context():
         user = User(username="bench", display_name="Bench", email="bench@example.test", language="en")
         user.set_password("bench-password")
         db.session.add(user)
         db.session.commit()
-        mailbox = mailboxes.create_mailbox("Bench " + params["email"], user)
-        mailboxes.update_settings(mailbox, {
+        mailbox = service.create_mailbox("Bench " + params["email"], user)
+        service.update_settings(mailbox, {
             "email": params["email"], "imap_host": "127.0.0.1", "imap_port": params["imap_port"],
             "imap_security": "starttls", "imap_username": params["email"], "imap_password": params["password"],
             "smtp_host": "127.0.0.1", "smtp_port": params["smtp_port"], "smtp_security": "starttls",
@@ -656,14 +656,15 @@ def _timed_sync(app, mailbox_id: int, backend=None):
     """(seconds, FolderSyncResult) of one sync of INBOX; a new connection when ``backend`` is None
     (connect + STARTTLS + login inside the timing; close outside)."""
     from hostapp.extensions import db
-    from tricoma_mail_plugin import mailboxes, sync
+    from tricoma_mail_plugin.mailboxes import service
+    from tricoma_mail_plugin.cache import sync
     from tricoma_mail_plugin.models import Mailbox
 
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
         started = time.perf_counter()
         if backend is None:
-            own = mailboxes.backend_for(mailbox)
+            own = service.backend_for(mailbox)
             own.connect()
             try:
                 results = sync.sync_mailbox(mailbox, own, [FOLDER])
@@ -680,11 +681,11 @@ def _timed_sync(app, mailbox_id: int, backend=None):
 
 def _connected_backend(app, mailbox_id: int):
     from hostapp.extensions import db
-    from tricoma_mail_plugin import mailboxes
+    from tricoma_mail_plugin.mailboxes import service
     from tricoma_mail_plugin.models import Mailbox
 
     with app.app_context():
-        backend = mailboxes.backend_for(db.session.get(Mailbox, mailbox_id))
+        backend = service.backend_for(db.session.get(Mailbox, mailbox_id))
         started = time.perf_counter()
         backend.connect()
         return backend, time.perf_counter() - started

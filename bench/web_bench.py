@@ -14,7 +14,7 @@ What it does (against a mail stack of its own, never the demo's or the tests'):
 2. builds the real app (host app + extension, CSRF on, in-process background jobs off) on a fresh,
    migrated SQLite database, creates a user with every right on a mailbox of that account, and
    syncs the INBOX (timed);
-3. fills the full-text index the way the background does, ``search_index.index_pending`` until
+3. fills the full-text index the way the background does, ``search.index_pending`` until
    nothing is left (timed);
 4. picks messages of three kinds that are read already (text/plain, multipart/alternative, and
    multipart/mixed with an attachment and an HTML alternative) and caches their bodies;
@@ -125,15 +125,16 @@ def build_app(db_url: str, cert: str):
 def make_mailbox(app, email: str, password: str, profile) -> int:
     from hostapp.extensions import db
     from hostapp.models import User
-    from tricoma_mail_plugin import access, mailboxes
+    from tricoma_mail_plugin.rights import access
+    from tricoma_mail_plugin.mailboxes import service
 
     with app.app_context():
         user = User(username="bench", display_name="Bench", email="bench@example.test", language="de")
         user.set_password(PASSWORD)
         db.session.add(user)
         db.session.commit()
-        mailbox = mailboxes.create_mailbox("Bench", user)
-        mailboxes.update_settings(mailbox, {
+        mailbox = service.create_mailbox("Bench", user)
+        service.update_settings(mailbox, {
             "email": email, "imap_host": "127.0.0.1", "imap_port": profile.imap_port,
             "imap_security": "starttls", "imap_username": email, "imap_password": password,
             "smtp_host": "127.0.0.1", "smtp_port": profile.smtp_port, "smtp_security": "starttls",
@@ -148,8 +149,9 @@ def sync_and_index(app, mailbox_id: int, n: int) -> list[str]:
     from sqlalchemy import func, select
 
     from hostapp.extensions import db
-    from tricoma_mail_plugin import search_index, sync
-    from tricoma_mail_plugin.mailboxes import backend_for
+    from tricoma_mail_plugin.cache import search
+    from tricoma_mail_plugin.cache import sync
+    from tricoma_mail_plugin.mailboxes.service import backend_for
     from tricoma_mail_plugin.models import CachedMessage, Mailbox
 
     lines = []
@@ -168,7 +170,7 @@ def sync_and_index(app, mailbox_id: int, n: int) -> list[str]:
         started, rounds, indexed = time.perf_counter(), 0, 0
         with backend_for(mailbox) as backend:
             while True:
-                done = search_index.index_pending(mailbox, backend)
+                done = search.index_pending(mailbox, backend)
                 if not done:
                     break
                 rounds += 1
@@ -187,8 +189,8 @@ def pick_and_cache(app, mailbox_id: int, kinds: dict[str, str]) -> dict[str, lis
     from sqlalchemy import select
 
     from hostapp.extensions import db
-    from tricoma_mail_plugin import message_bodies
-    from tricoma_mail_plugin.mailboxes import backend_for
+    from tricoma_mail_plugin.cache import bodies
+    from tricoma_mail_plugin.mailboxes.service import backend_for
     from tricoma_mail_plugin.models import CachedMessage, Mailbox
 
     picked: dict[str, list[int]] = {"plain": [], "alternative": [], "attachment+html": []}
@@ -203,7 +205,7 @@ def pick_and_cache(app, mailbox_id: int, kinds: dict[str, str]) -> dict[str, lis
         with backend_for(mailbox) as backend:
             for pks in picked.values():
                 for pk in pks:
-                    message_bodies.raw_message(mailbox, pk, backend)
+                    bodies.raw_message(mailbox, pk, backend)
         db.session.remove()
     for kind, pks in picked.items():
         if len(pks) < PER_KIND:

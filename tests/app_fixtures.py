@@ -150,7 +150,8 @@ def make_mailbox(app, mailstack, make_user):
     creates a fresh, empty account when no e-mail is given. Returns the mailbox id; the owner
     (user "owner") holds every core right on it.
     """
-    from tricoma_mail_plugin import access, mailboxes
+    from tricoma_mail_plugin.rights import access
+    from tricoma_mail_plugin.mailboxes import service
 
     app.config["TRICOMA_MAIL_CA_FILE"] = str(mailstack.cert)
     owners = {}
@@ -164,9 +165,9 @@ def make_mailbox(app, mailstack, make_user):
             if "owner" not in owners:
                 owners["owner"] = make_user("owner", language="en")
             owner = owners["owner"]
-            mailbox = mailboxes.create_mailbox(title or email, owner)
+            mailbox = service.create_mailbox(title or email, owner)
             port = prof.imaps_port if security == "tls" else prof.imap_port
-            mailboxes.update_settings(mailbox, {
+            service.update_settings(mailbox, {
                 "email": email, "imap_host": "127.0.0.1", "imap_port": port,
                 "imap_security": security, "imap_username": email, "imap_password": password,
                 "smtp_host": "127.0.0.1", "smtp_port": prof.smtp_port, "smtp_security": "starttls",

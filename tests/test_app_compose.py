@@ -12,9 +12,11 @@ from sqlalchemy import func, select
 from app_fixtures import login
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import AttachmentData, Reference, access, mailboxes
+from tricoma_mail_plugin import AttachmentData, Reference
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import Mailbox, OutboxItem
-from tricoma_mail_plugin.send_on_behalf import freeze
+from tricoma_mail_plugin.sending.on_behalf import freeze
 
 DIALOG = "/mail/compose/app/"
 
@@ -27,7 +29,7 @@ def desk(app, make_mailbox, make_user):
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
         mailbox.app_bcc = "archive@example.test"
-        mailboxes.run_test(mailbox)
+        service.run_test(mailbox)
         access.grant(mailbox_id, "user", clerk_id, "send_from_apps")
     client = app.test_client()
     login(client, "clerk")

@@ -81,5 +81,5 @@ def test_plugins_import_only_the_root_api_and_never_each_other():
 
 def test_the_boundary_check_catches_a_violation(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from tricoma_mail_plugin.plugins import HookCaller\nimport hostapp\n")
-    assert imported_modules(bad) == ["tricoma_mail_plugin.plugins", "hostapp"]
+    bad.write_text("from tricoma_mail_plugin.plugins.manager import HookCaller\nimport hostapp\n")
+    assert imported_modules(bad) == ["tricoma_mail_plugin.plugins.manager", "hostapp"]

@@ -21,7 +21,9 @@ from werkzeug.serving import make_server
 from app_fixtures import PASSWORD, _fresh_account
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import mailboxes, outbox, sync
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.sending import outbox
+from tricoma_mail_plugin.cache import refresh
 from tricoma_mail_plugin.models import Mailbox
 from tricoma_mail_plugin.web import compose_views
 
@@ -99,8 +101,8 @@ def live_app(make_app, make_mailbox, mailstack, imap_client):
         db.session.commit()
         for mailbox_id in (sales, support):
             mailbox = db.session.get(Mailbox, mailbox_id)
-            assert mailboxes.run_test(mailbox) and mailbox.last_test_ok
-            sync.run_sync(mailbox)
+            assert service.run_test(mailbox) and mailbox.last_test_ok
+            refresh.run_sync(mailbox)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -6,7 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from hostapp.extensions import db
-from tricoma_mail_plugin import access, mail_state, mailboxes
+from tricoma_mail_plugin import mail_state
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import AuditEntry
 
 
@@ -15,7 +17,7 @@ def mailbox(app, make_user):
     olga = make_user("olga")
     make_user("ulla", groups=("support",))
     with app.app_context():
-        return mailboxes.create_mailbox("Support", olga).id
+        return service.create_mailbox("Support", olga).id
 
 
 def ids(app, kind: str, name: str) -> str:

@@ -2,9 +2,11 @@
 import pytest
 
 from hostapp.extensions import db
-from tricoma_mail_plugin import NotAllowed, access, mailboxes
-from tricoma_mail_plugin.compose import OutgoingMessage
-from tricoma_mail_plugin.drafts import save_draft
+from tricoma_mail_plugin import NotAllowed
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.mime.build import OutgoingMessage
+from tricoma_mail_plugin.mail.drafts import save_draft
 from tricoma_mail_plugin.models import Mailbox
 
 
@@ -18,7 +20,7 @@ def test_saving_a_draft_twice_leaves_one_copy(app, make_mailbox, mailstack, imap
     with app.app_context():
         owner = db.session.query(User).filter_by(username="owner").one()
         mailbox = db.session.get(Mailbox, mailbox_id)
-        with mailboxes.backend_for(mailbox) as backend:
+        with service.backend_for(mailbox) as backend:
             folder, first = save_draft(mailbox, backend, owner, OutgoingMessage(subject="Angebot", text="Entwurf 1"))
             folder2, second = save_draft(mailbox, backend, owner,
                                          OutgoingMessage(to=("kunde@example.test",), bcc=("chef@example.test",),
@@ -41,6 +43,6 @@ def test_a_user_without_send_cannot_save_drafts(app, make_mailbox, make_user):
         reader = db.session.get(User, reader_id)
         access.grant(mailbox_id, "user", reader_id, "read")
         mailbox = db.session.get(Mailbox, mailbox_id)
-        with mailboxes.backend_for(mailbox) as backend:
+        with service.backend_for(mailbox) as backend:
             with pytest.raises(NotAllowed):
                 save_draft(mailbox, backend, reader, OutgoingMessage(subject="x", text="y"))

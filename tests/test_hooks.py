@@ -8,7 +8,6 @@ import sample_plugin
 from tricoma_mail_plugin import (
     ComposeContext,
     Folder,
-    FolderMapping,
     Reference,
     SendVetoed,
     available_rights,
@@ -28,7 +27,7 @@ def _clear_calls():
 
 class Mailbox:
     def __init__(self, mapping=None):
-        self.folder_mapping = FolderMapping(mapping or {})
+        self.folder_roles = dict(mapping or {})
 
 
 STANDARD_FOLDERS = [

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tricoma_mail_plugin.html_sanitizer import (
+from tricoma_mail_plugin.mime.sanitize import (
     ALLOWED_TAGS,
     BLOCKED_IMAGE,
     LINK_SCHEMES,
@@ -18,7 +18,7 @@ from tricoma_mail_plugin.html_sanitizer import (
     filter_style,
     sanitize_html,
 )
-from tricoma_mail_plugin.message_parser import parse_message
+from tricoma_mail_plugin.mime.parse import parse_message
 
 pytestmark = pytest.mark.db_independent  # pure logic: the PostgreSQL run skips it
 

@@ -14,8 +14,9 @@ from app_fixtures import login
 from hostapp.extensions import db
 from test_rights_matrix import EXPECTED, Scene, failed_outbox_item, mail_rules, route_values, send
 from test_rights_matrix import stock_mailbox  # noqa: F401,F811  (a fixture, used by name)
-from tricoma_mail_plugin import access, mail_state
-from tricoma_mail_plugin.default_plugins.core_rights import CORE_RIGHT_KEYS
+from tricoma_mail_plugin import mail_state
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.plugins.defaults.core_rights import CORE_RIGHT_KEYS
 from tricoma_mail_plugin.models import Mailbox, utcnow
 
 BASE = "/mail/settings/mailboxes"

@@ -19,7 +19,11 @@ from sqlalchemy import select, update
 from app_fixtures import _fresh_account, login
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import access, mailboxes, outbox, sync, upload_store
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.sending import outbox
+from tricoma_mail_plugin.cache import refresh, sync
+from tricoma_mail_plugin.mail import upload_store
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox, OutboxItem
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
@@ -88,9 +92,9 @@ def account(app, make_mailbox, mailstack, imap_client):
         with app.app_context():
             mailbox = db.session.get(Mailbox, mailbox_id)
             if tested:
-                assert mailboxes.run_test(mailbox)
+                assert service.run_test(mailbox)
                 assert mailbox.last_test_ok
-            sync.run_sync(mailbox)
+            refresh.run_sync(mailbox)
         return mailbox_id, server, email
 
     return make
@@ -429,7 +433,7 @@ def test_search_headers_body_dates_attachment_unread(app, account, owner):
     server.append("INBOX", plain("Mahnung", body="Bitte umgehend zahlen.\n"))
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
-        with mailboxes.backend_for(mailbox) as backend:
+        with service.backend_for(mailbox) as backend:
             sync.sync_folder(mailbox, backend, "INBOX")
     result = page(client.get(f"/mail/m/{mailbox_id}/search?q=zahlen"))
     assert listed_subjects(result) == ["Rechnung 17"] and "Search on the server" in result

@@ -15,7 +15,8 @@ from sqlalchemy import text
 from app_fixtures import PASSWORD, _fresh_account, login
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import access, mailboxes
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import Mailbox
 
 BASE = "/mail/settings/mailboxes"
@@ -197,7 +198,7 @@ def test_configure_stores_everything_and_never_shows_a_password(app, user_client
     assert mailbox.extra_addresses == "info@example.com\nsales@example.com"
     assert mailbox.sender_name == "Example Support" and mailbox.provider_files_sent_mail is True
     with app.app_context():
-        assert mailboxes.read_secrets(db.session.get(Mailbox, mailbox_id)) == {
+        assert service.read_secrets(db.session.get(Mailbox, mailbox_id)) == {
             "imap_password": SECRET, "smtp_password": SECRET + "-smtp"}
 
     config = page(user_client.get(f"{BASE}/{mailbox_id}/"))
@@ -212,7 +213,7 @@ def test_configure_stores_everything_and_never_shows_a_password(app, user_client
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
         assert mailbox.sender_name == "Renamed" and mailbox.provider_files_sent_mail is False
-        assert mailboxes.read_secrets(mailbox)["imap_password"] == SECRET
+        assert service.read_secrets(mailbox)["imap_password"] == SECRET
 
 
 def test_secrets_are_encrypted_in_the_database(app, user_client):
@@ -331,7 +332,7 @@ def test_the_test_of_a_live_mailbox_passes_every_step_and_marks_it_ready(app, ma
 def test_a_wrong_password_shows_the_typed_message_and_leaves_the_mailbox_unusable(app, make_mailbox):
     mailbox_id = make_mailbox()
     with app.app_context():
-        mailboxes.update_settings(db.session.get(Mailbox, mailbox_id),
+        service.update_settings(db.session.get(Mailbox, mailbox_id),
                                   {"imap_password": "wrong", "smtp_password": "wrong"})
     client = owner_client(app)
     response = client.post(f"{BASE}/{mailbox_id}/test", data={"next": f"{BASE}/"})
@@ -355,7 +356,7 @@ def test_the_test_never_redirects_to_another_site(app, make_mailbox):
 def test_step_messages_follow_the_reader_s_language(app, make_mailbox):
     mailbox_id = make_mailbox()
     with app.app_context():
-        mailboxes.update_settings(db.session.get(Mailbox, mailbox_id), {"imap_password": "wrong"})
+        service.update_settings(db.session.get(Mailbox, mailbox_id), {"imap_password": "wrong"})
     client = owner_client(app)
     client.post(f"{BASE}/{mailbox_id}/test")  # run in English
     client.post("/language", data={"language": "de", "next": "/"})
@@ -408,8 +409,8 @@ def test_an_admin_s_folder_choice_is_stored_and_wins(app, hoster):
     assert "The folder mapping is saved." in html
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
-        with mailboxes.backend_for(mailbox) as backend:
-            from tricoma_mail_plugin.mailbox_folders import folder_for_role
+        with service.backend_for(mailbox) as backend:
+            from tricoma_mail_plugin.mailboxes.server_folders import folder_for_role
 
             assert folder_for_role(mailbox, backend, "sent", create=False) == "INBOX.Ausgang"
     # back to detection
@@ -473,7 +474,7 @@ def test_a_server_that_cannot_be_reached_gives_a_message_not_a_traceback(app, ma
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     with app.app_context():
-        mailboxes.update_settings(db.session.get(Mailbox, mailbox_id), {"imap_port": closed_port})
+        service.update_settings(db.session.get(Mailbox, mailbox_id), {"imap_port": closed_port})
     client = owner_client(app)
     response = client.get(f"{BASE}/{mailbox_id}/folders")
     assert response.status_code == 200
@@ -503,7 +504,7 @@ def mailbox_pages(mailbox_id) -> list[tuple[str, str]]:
 def test_someone_else_s_mailbox_and_odd_ids_are_not_found(app, make_user, user_client):
     owner = make_user("olga")
     with app.app_context():
-        mailbox_id = mailboxes.create_mailbox("Olga's", owner).id
+        mailbox_id = service.create_mailbox("Olga's", owner).id
     for mailbox in (mailbox_id, 99999999999999999999999, -1, 0):
         for method, url in mailbox_pages(mailbox):
             response = getattr(user_client, method)(url, data={"title": "stolen"} if method == "post" else None)
@@ -515,7 +516,7 @@ def test_someone_else_s_mailbox_and_odd_ids_are_not_found(app, make_user, user_c
 def test_a_user_with_only_read_is_forbidden(app, make_user, user_client):
     owner = make_user("olga")
     with app.app_context():
-        mailbox_id = mailboxes.create_mailbox("Team", owner).id
+        mailbox_id = service.create_mailbox("Team", owner).id
         ulla = db.session.query(User).filter_by(username="ulla").one()
         access.grant(mailbox_id, "user", ulla.id, "read")
     for method, url in mailbox_pages(mailbox_id):
@@ -527,7 +528,7 @@ def test_a_user_with_only_read_is_forbidden(app, make_user, user_client):
 def test_an_admin_manages_every_mailbox(app, make_user, admin_client):
     owner = make_user("olga")
     with app.app_context():
-        mailbox_id = mailboxes.create_mailbox("Olga's", owner).id
+        mailbox_id = service.create_mailbox("Olga's", owner).id
     assert "Olga&#39;s" in page(admin_client.get(f"{BASE}/"))
     assert admin_client.get(f"{BASE}/{mailbox_id}/").status_code == 200
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tricoma_mail_plugin.html_sanitizer import sanitize_html
-from tricoma_mail_plugin.message_parser import (
+from tricoma_mail_plugin.mime.sanitize import sanitize_html
+from tricoma_mail_plugin.mime.parse import (
     MAX_ADDRESSES,
     MAX_DEPTH,
     MAX_PARTS,

@@ -2,7 +2,7 @@
 import time
 
 from hostapp.extensions import db
-from tricoma_mail_plugin import mailboxes
+from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import Mailbox
 
 
@@ -12,7 +12,7 @@ def test_send_then_worker_delivers_with_attachment(app, make_mailbox, mailstack,
     app.config["TRICOMA_MAIL_UNDO_SEND_SECONDS"] = 0
     mailbox_id = make_mailbox()
     with app.app_context():
-        mailboxes.run_test(db.session.get(Mailbox, mailbox_id))
+        service.run_test(db.session.get(Mailbox, mailbox_id))
     to, password = _fresh_account(mailstack, 1)
     body = tmp_path / "body.txt"
     body.write_text("Hallo aus der Kommandozeile\n", encoding="utf-8")
@@ -46,7 +46,7 @@ def test_send_refuses_an_untested_mailbox_and_bad_addresses(app, make_mailbox, t
                                    "--subject", "s", "--body-file", str(body)])
     assert untested.exit_code != 0 and "connection test" in untested.output
     with app.app_context():
-        mailboxes.run_test(db.session.get(Mailbox, mailbox_id))
+        service.run_test(db.session.get(Mailbox, mailbox_id))
     bad = runner.invoke(args=["mail", "send", str(mailbox_id), "--to", "nobody", "--subject", "s",
                               "--body-file", str(body)])
     assert bad.exit_code != 0 and "nobody" in bad.output

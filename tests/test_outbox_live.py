@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from fault_smtp import FaultySmtp
 from hostapp.extensions import db
-from tricoma_mail_plugin import mailboxes, outbox
-from tricoma_mail_plugin.compose import HeaderInjection, InvalidMessage, OutgoingMessage
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.sending import outbox
+from tricoma_mail_plugin.mime.build import HeaderInjection, InvalidMessage, OutgoingMessage
 from tricoma_mail_plugin.models import Mailbox, OutboxItem, utcnow
 
 
@@ -25,7 +26,7 @@ def sender(app, make_mailbox, mailstack, imap_client):
         email, password = _fresh_account(mailstack, profile)
         mailbox_id = make_mailbox(profile, email, password)
         with app.app_context():
-            mailboxes.run_test(db.session.get(Mailbox, mailbox_id))
+            service.run_test(db.session.get(Mailbox, mailbox_id))
         return mailbox_id, imap_client(profile, email, password), email, password
 
     return make

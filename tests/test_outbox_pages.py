@@ -10,8 +10,11 @@ from app_fixtures import login
 from fault_smtp import FaultySmtp
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import access, mailboxes, outbox, system_mail
-from tricoma_mail_plugin.compose import OutgoingMessage
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.sending import outbox
+from tricoma_mail_plugin.sending import system_mail, system_settings
+from tricoma_mail_plugin.mime.build import OutgoingMessage
 from tricoma_mail_plugin.models import Mailbox, MailboxGrant, OutboxItem, utcnow
 
 BASE = "/mail/outbox"
@@ -27,7 +30,7 @@ def user_named(name: str) -> User:
 
 def make_sendable_mailbox(title: str, email: str, grants: dict[str, tuple[str, ...]]) -> int:
     """A mailbox marked as tested (nothing here talks to its servers) with ``grants`` per user name."""
-    mailbox = mailboxes.create_mailbox(title, user_named(next(iter(grants))))
+    mailbox = service.create_mailbox(title, user_named(next(iter(grants))))
     mailbox.email, mailbox.smtp_host, mailbox.last_test_ok = email, "127.0.0.1", True
     db.session.commit()
     for name, rights in grants.items():
@@ -232,7 +235,7 @@ def test_the_detail_page_shows_headers_and_size_never_the_body(app, world):
 def test_system_mail_is_shown_to_admins_only(app, world, make_user):
     make_user("root", admin=True, language="en")
     with app.app_context():
-        system_mail.update_system_settings({"host": "127.0.0.1", "port": "25", "security": "none",
+        system_settings.update_system_settings({"host": "127.0.0.1", "port": "25", "security": "none",
                                             "sender_address": "noreply@example.test"})
         item_id = system_mail.send_system_mail("ulla@example.test", "Ihr neues Passwort", "Hallo").id
     admin = page(client_for(app, "root").get(f"{BASE}/"))
@@ -296,7 +299,7 @@ def test_a_failed_mail_sent_again_after_confirmation_arrives_once(app, make_mail
     to, to_password = _fresh_account(mailstack, 1)
     to_imap = imap_client(1, to, to_password)
     with app.app_context():
-        mailboxes.run_test(db.session.get(Mailbox, mailbox_id))
+        service.run_test(db.session.get(Mailbox, mailbox_id))
     with FaultySmtp(mailstack.standard.smtp_port, email, password) as faulty:
         faulty.rcpt_5xx = True
         with app.app_context():

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from app_fixtures import PASSWORD, _fresh_account, login
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import outbox, system_mail
+from tricoma_mail_plugin.sending import outbox
+from tricoma_mail_plugin.sending import system_settings
 from tricoma_mail_plugin.models import OutboxItem
 
 NEUTRAL = "If an account with this name or address exists and has an e-mail address, we have sent it a link"
@@ -58,7 +59,7 @@ def new_password(client, path: str, password: str, repeated: str | None = None):
 def system_mail_configured(app):
     """System mail with a sender; nothing is delivered unless a test runs the outbox."""
     with app.app_context():
-        system_mail.update_system_settings({"host": "127.0.0.1", "port": "25", "security": "none",
+        system_settings.update_system_settings({"host": "127.0.0.1", "port": "25", "security": "none",
                                             "sender_name": "tricoma", "sender_address": "noreply@example.test"})
 
 
@@ -197,7 +198,7 @@ def test_reset_end_to_end_through_the_real_mail_stack(app, client, make_user, ma
     app.config["TRICOMA_MAIL_UNDO_SEND_SECONDS"] = 0
     sender, sender_password = _fresh_account(mailstack, 1)
     with app.app_context():
-        system_mail.update_system_settings({
+        system_settings.update_system_settings({
             "host": "127.0.0.1", "port": str(mailstack.standard.smtp_port), "security": "starttls",
             "username": sender, "password": sender_password, "sender_name": "tricoma",
             "sender_address": sender})

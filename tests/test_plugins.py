@@ -23,7 +23,7 @@ def test_plugin_page_lists_plugins_with_version_and_hooks(admin_client):
     assert "1.2.3" in page
     for hook in ("menu_items", "resolve_folder", "register_blueprints", "before_send"):
         assert f"<code>{hook}</code>" in page
-    assert "tricoma_mail_plugin.default_plugins.folder_rules" in page
+    assert "tricoma_mail_plugin.plugins.defaults.folder_rules" in page
 
 
 def test_plugin_page_needs_an_admin(client, user_client):
@@ -56,7 +56,7 @@ def test_switching_off_removes_pages_menu_and_hooks_at_once(app, admin_client):
 
 def test_unknown_or_builtin_plugin_cannot_be_switched(admin_client):
     assert switch(admin_client, "no_such_plugin", False).status_code == 404
-    builtin = "tricoma_mail_plugin.default_plugins.folder_rules"
+    builtin = "tricoma_mail_plugin.plugins.defaults.folder_rules"
     assert switch(admin_client, builtin, False).status_code == 404
 
 

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from app_fixtures import login
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import access, sync
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.cache import refresh
 from tricoma_mail_plugin.models import Mailbox
 
 
@@ -29,7 +30,7 @@ def test_two_users_three_mailboxes(app, make_mailbox, make_user, mailstack, imap
         mailbox_id = make_mailbox(1, email, password, title=name)
         imap_client(1, email, password).append("INBOX", _mail(f"{name}-Sache"))
         with app.app_context():
-            sync.run_sync(db.session.get(Mailbox, mailbox_id))
+            refresh.run_sync(db.session.get(Mailbox, mailbox_id))
         boxes[name] = mailbox_id
     make_user("uwe")
     make_user("vera")

@@ -42,8 +42,11 @@ from sqlalchemy import select
 
 from app_fixtures import _fresh_account, login
 from hostapp.extensions import db
-from tricoma_mail_plugin import access, mail_state, mailboxes, sync
-from tricoma_mail_plugin.cli import mail_cli
+from tricoma_mail_plugin import mail_state
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.cache import refresh
+from tricoma_mail_plugin.cli.mail import mail_cli
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox, OutboxItem, utcnow
 
 
@@ -317,9 +320,9 @@ def stock_mailbox(app, mailstack, make_mailbox, imap_client):
         imap_client(1, email, password).append("INBOX", message.as_bytes())
         with app.app_context():
             mailbox = db.session.get(Mailbox, mailbox_id)
-            mailboxes.run_test(mailbox)  # only a tested mailbox is offered for sending from apps
+            service.run_test(mailbox)  # only a tested mailbox is offered for sending from apps
             assert mailbox.usable, mailbox.last_test_steps
-            sync.run_sync(mailbox)
+            refresh.run_sync(mailbox)
             message_pk = db.session.scalar(
                 select(CachedMessage.id).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
                 .where(CachedFolder.mailbox_id == mailbox_id))

@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from app_fixtures import login
 from hostapp.extensions import db
 from test_mailbox_settings import audit as form_audit
-from tricoma_mail_plugin import access, mailboxes, mail_state
+from tricoma_mail_plugin import mail_state
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import AuditEntry
 
 BASE = "/mail/settings/mailboxes"
@@ -59,7 +61,7 @@ def team(app, make_user):
         "root": make_user("root", admin=True, language="en"),
     }
     with app.app_context():
-        mailbox_id = mailboxes.create_mailbox("Team", people["olga"]).id
+        mailbox_id = service.create_mailbox("Team", people["olga"]).id
         group_id = mail_state().directory.find("group", "team").id
     ids = {name: str(user.id) for name, user in people.items()}
     ids["team"] = str(group_id)
@@ -373,7 +375,7 @@ def test_the_page_in_german(app, make_user):
     make_user("ulla", language="en")
     make_user("chef", admin=True, language="de")
     with app.app_context():
-        mailbox_id = mailboxes.create_mailbox("Vertrieb", greta).id
+        mailbox_id = service.create_mailbox("Vertrieb", greta).id
     client = client_of(app, "greta")
     html = page(client.get(rights_url(mailbox_id)))
     for german in ("Rechte von Vertrieb", "Wer was darf", "Lesen", "Verwalten", "Aus Apps senden",

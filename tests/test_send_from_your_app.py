@@ -21,7 +21,9 @@ import pytest
 
 from app_fixtures import _fresh_account, login
 from hostapp.extensions import db
-from tricoma_mail_plugin import access, mailboxes, outbox
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.sending import outbox
 from tricoma_mail_plugin.models import Mailbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,7 +129,7 @@ def test_the_example_sends_a_contract_from_its_page(installed_example, app, make
     clerk_id = make_user("clerk", language="en").id
     customer, customer_password = _fresh_account(mailstack, 2)
     with app.app_context():
-        mailboxes.run_test(db.session.get(Mailbox, mailbox_id))
+        service.run_test(db.session.get(Mailbox, mailbox_id))
         access.grant(mailbox_id, "user", clerk_id, "send_from_apps")
 
     with importable_from(installed_example):

@@ -9,21 +9,12 @@ from sqlalchemy import select
 
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import (
-    MailboxNotFound,
-    NotAllowed,
-    OutgoingMessage,
-    Reference,
-    TemplateFailed,
-    access,
-    app_mailboxes,
-    mail_history,
-    mailboxes,
-    outbox,
-    render_mail_template,
-    send_on_behalf,
-    sync,
-)
+from tricoma_mail_plugin import MailboxNotFound, NotAllowed, OutgoingMessage, Reference, TemplateFailed, app_mailboxes, mail_history, render_mail_template
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.sending import outbox
+from tricoma_mail_plugin import send_on_behalf
+from tricoma_mail_plugin.cache import refresh
 from tricoma_mail_plugin.models import AuditEntry, Mailbox
 
 
@@ -38,7 +29,7 @@ def shop(app, make_mailbox, mailstack, imap_client, make_user):
     clerk_id = make_user("clerk").id
     customer, customer_password = _fresh_account(mailstack, 2)
     with app.app_context():
-        mailboxes.run_test(db.session.get(Mailbox, mailbox_id))
+        service.run_test(db.session.get(Mailbox, mailbox_id))
         access.grant(mailbox_id, "user", clerk_id, "send_from_apps")
     return {"mailbox": mailbox_id, "clerk": clerk_id, "customer": customer,
             "customer_password": customer_password, "customer_smtp_port": mailstack.hoster.smtp_port,
@@ -98,7 +89,7 @@ def test_send_on_behalf_links_the_record_and_the_reply(app, shop):
     _send_as_customer(shop, reply)
     time.sleep(0.5)
     with app.app_context():
-        sync.run_sync(db.session.get(Mailbox, shop["mailbox"]))
+        refresh.run_sync(db.session.get(Mailbox, shop["mailbox"]))
         history = mail_history(invoice)
     directions = sorted(entry.direction for entry in history)
     assert directions == ["received", "sent"]
@@ -152,7 +143,7 @@ def test_the_mail_view_names_the_linked_record(app, shop):
         send_on_behalf(_user(shop["clerk"]), mailbox,
                        OutgoingMessage(to=(shop["customer"],), subject="Rechnung 77", text="x"), reference=invoice)
         outbox.run_once()
-        sync.run_sync(mailbox)
+        refresh.run_sync(mailbox)
         sent_pk = db.session.scalar(sql_select(CachedMessage.id).join(CachedFolder).where(
             CachedFolder.mailbox_id == shop["mailbox"], CachedFolder.name == "Sent"))
         access.grant(shop["mailbox"], "user", shop["clerk"], "read")

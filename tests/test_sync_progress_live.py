@@ -3,7 +3,7 @@ progress and the status endpoint reports it until the cache is complete."""
 import time
 
 from hostapp.extensions import db
-from tricoma_mail_plugin import mailboxes
+from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import Mailbox
 
 
@@ -16,7 +16,7 @@ def test_first_open_starts_the_sync_and_shows_progress(app, make_mailbox, mailst
         "INBOX", [f"Subject: m{n}\r\nFrom: a@example.test\r\n\r\nbody {n}\r\n".encode() for n in range(600)])
     mailbox_id = make_mailbox(1, email, password)
     with app.app_context():
-        mailboxes.run_test(db.session.get(Mailbox, mailbox_id))
+        service.run_test(db.session.get(Mailbox, mailbox_id))
     client = app.test_client()
     client.post("/login", data={"username": "owner", "password": "correct horse battery"})
     page = client.get(f"/mail/m/{mailbox_id}/").get_data(as_text=True)

@@ -9,9 +9,10 @@ import pytest
 from app_fixtures import _fresh_account, login
 from fault_smtp import free_port
 from hostapp.extensions import db
-from tricoma_mail_plugin import outbox, system_mail
+from tricoma_mail_plugin.sending import outbox
+from tricoma_mail_plugin.sending import system_mail, system_settings
 from tricoma_mail_plugin.models import OutboxItem, SystemMailSettings, utcnow
-from tricoma_mail_plugin.secret_box import SecretBox
+from tricoma_mail_plugin.mailboxes.secret_box import SecretBox
 
 BASE = "/mail/admin/system-mail"
 
@@ -30,7 +31,7 @@ def settings_form(**overrides) -> dict:
 
 def stored(app) -> SystemMailSettings:
     with app.app_context():
-        settings = system_mail.system_settings()
+        settings = system_settings.system_settings()
         db.session.refresh(settings)
         db.session.expunge(settings)
         return settings
@@ -38,7 +39,7 @@ def stored(app) -> SystemMailSettings:
 
 def stored_password(app) -> str:
     with app.app_context():
-        return SecretBox.from_app().decrypt(system_mail.system_settings().secrets).get("password", "")
+        return SecretBox.from_app().decrypt(system_settings.system_settings().secrets).get("password", "")
 
 
 # -- rights ----------------------------------------------------------------------------------

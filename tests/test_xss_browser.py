@@ -50,9 +50,10 @@ from werkzeug.serving import make_server
 from app_fixtures import PASSWORD, _fresh_account
 from hostapp.extensions import db
 from test_html_sanitizer import XSS_FIXTURES, dompurify_payloads
-from tricoma_mail_plugin import message_bodies, sync
-from tricoma_mail_plugin.mailboxes import backend_for
-from tricoma_mail_plugin.message_parser import parse_message
+from tricoma_mail_plugin.cache import bodies
+from tricoma_mail_plugin.cache import refresh
+from tricoma_mail_plugin.mailboxes.service import backend_for
+from tricoma_mail_plugin.mime.parse import parse_message
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -170,14 +171,14 @@ def serve(make_app, make_mailbox, mailstack, imap_client):
             imap.multiappend("INBOX", items[offset:offset + APPEND_CHUNK])
         with app.app_context():
             mailbox = db.session.get(Mailbox, mailbox_id)
-            sync.run_sync(mailbox)
+            refresh.run_sync(mailbox)
             pks = dict(db.session.execute(
                 select(CachedMessage.subject, CachedMessage.id).join(CachedFolder)
                 .where(CachedFolder.mailbox_id == mailbox_id)).all())
             assert set(pks) == set(messages), "every message must be synced"
             with backend_for(mailbox) as backend:  # bodies cached: the browser pass needs no IMAP
                 for pk in pks.values():
-                    message_bodies.raw_message(mailbox, pk, backend)
+                    bodies.raw_message(mailbox, pk, backend)
         return Served(app, base, mailbox_id, beacons, pks)
 
     yield start

@@ -2,27 +2,11 @@
 
 This module is the plugin API: plugins import from here and nowhere else in core.
 """
-from .backend import (
-    SECURITY_MODES,
-    Changes,
-    DiscoveredServers,
-    FlagChange,
-    FolderStatus,
-    MailboxBackend,
-    MailboxSettings,
-    MessageSummary,
-    RecipientResult,
-    ServerSettings,
-    TestStep,
-)
-from .connection_steps import make_step, step_label
-from .compose import AttachmentData, HeaderInjection, InvalidMessage, OutgoingMessage
-from .directory import Directory, Principal
 from .errors import (
     CapabilityError,
     FolderNotFound,
-    MailboxAuthError,
     InvalidSettings,
+    MailboxAuthError,
     MailboxConnectionError,
     MailboxNotFound,
     MailError,
@@ -37,27 +21,52 @@ from .extension import (
     MigrationSet,
     TricomaMail,
     mail_state,
-    menu_items,
     migration_directories,
     migration_include_object,
     migration_metadata,
-    settings_panels,
 )
-from .folders import ROLES as FOLDER_ROLES
-from .folders import Folder, FolderMapping, resolve_folder
 from .hookspecs import hookimpl
+from .mailboxes.backend import (
+    SECURITY_MODES,
+    Changes,
+    DiscoveredServers,
+    FlagChange,
+    FolderStatus,
+    MailboxBackend,
+    MailboxSettings,
+    MessageSummary,
+    RecipientResult,
+    ServerSettings,
+    TestStep,
+)
+from .mailboxes.connection_steps import make_step, step_label
+from .mailboxes.folders import ROLES as FOLDER_ROLES
+from .mailboxes.folders import Folder, FolderMapping, resolve_folder
+from .mailboxes.tls import is_loopback, tls_context
+from .mime.build import AttachmentData, HeaderInjection, InvalidMessage, OutgoingMessage
 from .models import NAMING_CONVENTION, UtcDateTime, utcnow
-from .plugin_translations import plugin_translations
-from .mail_templates import TemplateFailed, render_mail_template
-from .record_links import HistoryEntry
-from .record_links import history as mail_history
-from .references import RecordDescription, Reference, ReferenceType, describe_reference
-from .rights import Right, available_rights
-from .send_on_behalf import ComposeContext, app_mailboxes, compose_context, send_on_behalf
-from .smtp_transport import SmtpSession, open_smtp, submit as submit_smtp
-from .system_mail import send_system_mail
-from .tls import is_loopback, tls_context
-from .ui import MenuItem, SettingsPanel
+from .plugins.translations import plugin_translations
+from .plugins.ui import MenuItem, SettingsPanel, menu_items, settings_panels
+from .records.mail_links import HistoryEntry
+from .records.mail_links import history as mail_history
+from .records.mail_templates import TemplateFailed, render_mail_template
+from .records.references import (
+    RecordDescription,
+    Reference,
+    ReferenceType,
+    describe_reference,
+)
+from .rights.catalogue import Right, available_rights
+from .rights.directory import Directory, Principal
+from .sending.on_behalf import (
+    ComposeContext,
+    app_mailboxes,
+    compose_context,
+    send_on_behalf,
+)
+from .sending.smtp import SmtpSession, open_smtp
+from .sending.smtp import submit as submit_smtp
+from .sending.system_mail import send_system_mail
 
 __version__ = "0.1.0"
 

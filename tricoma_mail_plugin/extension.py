@@ -14,15 +14,16 @@ from flask import Blueprint, Flask, abort, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
 from . import config
-from .directory import EmptyDirectory
+from ._state import EXTENSION_KEY, mail_state
+from .cli import mail_cli
+from .jobs.background import start_background_work
 from .models import Base
-from .plugin_state import PluginStateStore
-from .plugins import HookCaller, PluginInfo, make_plugin_manager
-from .ui import MenuItem, SettingsPanel, sort_menu
+from .plugins.manager import HookCaller, PluginInfo, make_plugin_manager
+from .plugins.state import PluginStateStore
+from .rights.directory import EmptyDirectory
 
 log = logging.getLogger(__name__)
 
-EXTENSION_KEY = "tricoma_mail"
 _BACKGROUND_LOCK = threading.Lock()
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -84,8 +85,6 @@ class TricomaMail:
         state.migration_sets = _collect_migration_sets(state)
         app.before_request(_refuse_disabled_plugin_pages)
         app.before_request(_start_background_work)
-        from .cli import mail_cli  # the commands use services that import this module
-
         app.cli.add_command(mail_cli)
         app.context_processor(_template_globals)
 
@@ -158,8 +157,6 @@ def _start_background_work() -> None:
         return
     with _BACKGROUND_LOCK:
         if state.background is None:
-            from .background import start_background_work  # it builds on services that import us
-
             state.background = start_background_work(current_app._get_current_object())
 
 
@@ -187,18 +184,3 @@ def migration_directories() -> list[str]:
     branch label), for the host's ``version_locations``. Upgrade to ``heads`` to apply them all."""
     return [os.path.join(PACKAGE_DIR, "migrations", "versions"),
             *(migration_set.versions_directory for migration_set in mail_state().migration_sets)]
-
-
-def mail_state(app: Flask | None = None) -> MailState:
-    """The extension's state of ``app`` (default: the current app)."""
-    return (app or current_app).extensions[EXTENSION_KEY]
-
-
-def menu_items(user) -> list[MenuItem]:
-    """The navigation entries the enabled plugins offer ``user``, sorted for display."""
-    return sort_menu(mail_state().hooks.collect("menu_items", user=user))
-
-
-def settings_panels(user) -> list[SettingsPanel]:
-    """The settings panels the enabled plugins offer ``user``, sorted by ``order``."""
-    return sorted(mail_state().hooks.collect("settings_panels", user=user), key=lambda p: p.order)

@@ -7,7 +7,6 @@ Every table name starts with ``tricoma_mail_``.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -25,9 +24,6 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-if TYPE_CHECKING:
-    from .folders import FolderMapping
 
 # Stable constraint names, so migrations work the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -137,12 +133,6 @@ class Mailbox(Base):
     created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-
-    @property
-    def folder_mapping(self) -> "FolderMapping":
-        from .folders import FolderMapping
-
-        return FolderMapping(dict(self.folder_roles or {}))
 
     @property
     def usable(self) -> bool:

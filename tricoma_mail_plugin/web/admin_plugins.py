@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..extension import mail_state
+from .._state import mail_state
 from .access import admin_required
 
 blueprint = Blueprint(

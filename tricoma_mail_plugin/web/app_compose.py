@@ -14,20 +14,38 @@ from dataclasses import dataclass, replace
 from io import BytesIO
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from .. import access, outbox
-from ..compose import InvalidMessage, OutgoingMessage
+from .._state import mail_state
 from ..errors import InvalidSettings, MailboxNotFound, MailError, NotAllowed, SendVetoed
-from ..extension import mail_state
-from ..html_text import html_to_plain_text
+from ..mime.build import InvalidMessage, OutgoingMessage
+from ..mime.html_text import html_to_plain_text
 from ..models import Mailbox, OutboxItem, is_row_id
-from ..references import Reference, describe_reference, reference_types
-from ..send_on_behalf import app_mailboxes, compose_context, freeze, frozen_attachment, send_on_behalf, thawed
+from ..records.references import Reference, describe_reference, reference_types
+from ..rights import access
+from ..sending import outbox
+from ..sending.on_behalf import (
+    app_mailboxes,
+    compose_context,
+    freeze,
+    frozen_attachment,
+    send_on_behalf,
+    thawed,
+)
 from .redirects import safe_next
 
 blueprint = Blueprint(

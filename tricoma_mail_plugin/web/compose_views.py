@@ -13,21 +13,33 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
-from flask import (Blueprint, current_app, flash, jsonify, redirect, render_template, request, session,
-                   url_for)
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import format_datetime, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import access, drafts, operations, outbox, reply_prefill, upload_store, user_outbox
-from ..compose import AttachmentData, InvalidMessage, OutgoingMessage
-from ..draft_discard import discard_draft
+from .._state import mail_state
+from ..cache import intents
+from ..cache.bodies import cached_message
 from ..errors import InvalidSettings, MailError, NotAllowed, SendVetoed
-from ..extension import mail_state
-from ..mailboxes import backend_for
-from ..message_bodies import cached_message
+from ..mail import drafts, reply_prefill, upload_store
+from ..mail.draft_discard import discard_draft
+from ..mailboxes.service import backend_for
+from ..mime.build import AttachmentData, InvalidMessage, OutgoingMessage
 from ..models import Mailbox
+from ..rights import access
+from ..sending import outbox, user_outbox
 from .mail_common import add_banner, human_size, install
 from .redirects import safe_next
 
@@ -254,7 +266,7 @@ def _after_sending(mailbox: Mailbox, from_mailbox: Mailbox, form: dict, space: s
             writable = access.require(current_user, mailbox.id, "write")
             cached, folder = cached_message(writable, int(form["source"]))
             with backend_for(writable) as backend:
-                operations.set_flags(writable, backend, folder.name, [cached.uid], add=["\\Answered"])
+                intents.set_flags(writable, backend, folder.name, [cached.uid], add=["\\Answered"])
         except MailError:
             mail_state().db.session.rollback()
 

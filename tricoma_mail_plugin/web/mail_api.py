@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
-from ..address_book import correspondents
+from ..mail.address_book import correspondents
 from .mail_common import install
 
 blueprint = Blueprint("tricoma_mail_api", __name__, url_prefix="/api/mail")

@@ -10,20 +10,37 @@ from datetime import datetime
 from email.utils import getaddresses
 from typing import Any
 
-from flask import (Blueprint, g, abort, current_app, flash, jsonify, redirect, render_template, request, session,
-                   url_for)
 from babel import dates as babel_dates
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from .. import access
-from ..compose import InvalidMessage
-from ..errors import InvalidSettings, MailboxNotFound, MailError, MessageNotFound, NotAllowed
-from ..extension import mail_state
+from .._state import mail_state
+from ..errors import (
+    InvalidSettings,
+    MailboxNotFound,
+    MailError,
+    MessageNotFound,
+    NotAllowed,
+)
+from ..mailboxes.folders import ROLE_LABELS
+from ..mime.build import InvalidMessage
 from ..models import is_row_id
-from ..folders import ROLE_LABELS
+from ..rights import access
 from .redirects import safe_next
 
 UNDO_KEY = "tricoma_mail_undo"

@@ -12,24 +12,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_timezone
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_timezone, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
-from .. import access, mail_actions, mailbox_folders, sync
-from ..background import sync_soon
+from .._state import mail_state
+from ..cache import sync
+from ..cache.listing import SORT_COLUMNS, folder_ids, inbox_folder_ids, list_messages
+from ..cache.refresh import run_sync
+from ..cache.search import SearchQuery, search, unindexed_count
+from ..cache.server_search import search_on_server
 from ..errors import InvalidSettings, MessageNotFound
-from ..extension import mail_state
-from ..folders import ROLE_LABELS, Folder
-from ..mailbox_overview import readable_with_unread
-from ..mailboxes import backend_for
-from ..message_list import SORT_COLUMNS, folder_ids, inbox_folder_ids, list_messages
-from ..search_index import SearchQuery, search, unindexed_count
-from ..server_search import search_on_server
-from .mail_common import (add_banner, install, remember_undo, rights_on,
-                          take_undo)
+from ..jobs.background import sync_soon
+from ..mail import message_actions
+from ..mailboxes import server_folders
+from ..mailboxes.folders import ROLE_LABELS, Folder
+from ..mailboxes.overview import readable_with_unread
+from ..mailboxes.service import backend_for
+from ..rights import access
+from .mail_common import add_banner, install, remember_undo, rights_on, take_undo
 from .redirects import safe_next
 
 blueprint = Blueprint(
@@ -43,7 +55,7 @@ blueprint = Blueprint(
 install(blueprint)
 
 ROLE_ORDER = ("inbox", "drafts", "sent", "archive", "junk", "trash")
-FLAG_ACTIONS = tuple(mail_actions.FLAG_ACTIONS)
+FLAG_ACTIONS = tuple(message_actions.FLAG_ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -98,11 +110,11 @@ def unified_actions():
     done = 0
     for mailbox_id, pks in chosen.items():
         if action == "delete":
-            undo = mail_actions.delete(current_user, mailbox_id, pks)
+            undo = message_actions.delete(current_user, mailbox_id, pks)
             _offer_undo(undo)
             done += undo.count
         else:
-            done += mail_actions.set_flags(current_user, mailbox_id, pks, action)
+            done += message_actions.set_flags(current_user, mailbox_id, pks, action)
     if action != "delete":
         flash(_action_message(action, done), "success")
     return redirect(back)
@@ -167,7 +179,7 @@ def _folder_context(mailbox, folders: list[Folder], current: str) -> dict:
 def folder_tree(mailbox, folders: list[Folder]) -> list[FolderNode]:
     """The folders in display order: INBOX, the role folders, the rest by name; each folder's
     subfolders right after it."""
-    roles = {resolution.folder: resolution.role for resolution in mailbox_folders.resolve_roles(mailbox, folders)
+    roles = {resolution.folder: resolution.role for resolution in server_folders.resolve_roles(mailbox, folders)
              if resolution.folder}
     by_name = {folder.name: folder for folder in folders}
 
@@ -210,7 +222,7 @@ def refresh(mailbox_id: int):
     mailbox = access.require(current_user, mailbox_id, "read")
     name = request.form.get("folder") or "INBOX"
     known = {f.name for f in sync.cached_folders(mailbox)}
-    sync.run_sync(mailbox, folders=[name] if name in known else None)
+    run_sync(mailbox, folders=[name] if name in known else None)
     return redirect(safe_next(request.form.get("next")) or url_for(".folder", mailbox_id=mailbox.id, folder=name))
 
 
@@ -285,7 +297,7 @@ def actions(mailbox_id: int):
         flash(_("Choose at least one message."), "error")
         return redirect(back)
     if action in FLAG_ACTIONS:
-        count = mail_actions.set_flags(current_user, mailbox_id, pks, action)
+        count = message_actions.set_flags(current_user, mailbox_id, pks, action)
         flash(_action_message(action, count), "success")
     elif action == "move":
         target = request.form.get("target", "")
@@ -293,19 +305,19 @@ def actions(mailbox_id: int):
             access.require(current_user, mailbox_id, "write")
             flash(_("Choose the folder to move to."), "error")
             return redirect(back)
-        count = mail_actions.move(current_user, mailbox_id, pks, target)
+        count = message_actions.move(current_user, mailbox_id, pks, target)
         flash(ngettext("%(num)d message moved to %(folder)s.", "%(num)d messages moved to %(folder)s.",
                        count, folder=target), "success")
         back = _away_from_moved(back, mailbox_id, folder_name)
     else:
         mailbox = access.require(current_user, mailbox_id, "delete")
-        grouped = mail_actions.by_folder(mailbox, pks)
+        grouped = message_actions.by_folder(mailbox, pks)
         if not grouped:
             raise MessageNotFound()
-        in_trash = [name for name in grouped if mail_actions.in_trash(mailbox, name)]
+        in_trash = [name for name in grouped if message_actions.in_trash(mailbox, name)]
         if in_trash or action == "delete_forever":
             return _delete_forever(mailbox, grouped, back)
-        undo = mail_actions.delete(current_user, mailbox_id, pks)
+        undo = message_actions.delete(current_user, mailbox_id, pks)
         _offer_undo(undo)
         back = _away_from_moved(back, mailbox_id, folder_name)
     return redirect(back)
@@ -321,19 +333,19 @@ def _away_from_moved(back: str, mailbox_id: int, folder_name: str) -> str:
 def _delete_forever(mailbox, grouped, back: str):
     """Permanent delete: only in Trash, and only after the user ticked the confirmation."""
     messages = [m for name, rows in grouped.items() for m in rows]
-    outside = [name for name in grouped if not mail_actions.in_trash(mailbox, name)]
+    outside = [name for name in grouped if not message_actions.in_trash(mailbox, name)]
     if outside:
         raise InvalidSettings(_("Only messages in Trash can be deleted for good."))
     if not request.form.get("confirm"):
         return render_template("tricoma_mail/mail/confirm_delete.html", mailbox=mailbox, messages=messages,
                                folder=next(iter(grouped)), back=back,
                                error=request.form.get("asked") == "1"), (400 if request.form.get("asked") else 200)
-    count = mail_actions.delete_permanently(current_user, mailbox.id, [m.id for m in messages])
+    count = message_actions.delete_permanently(current_user, mailbox.id, [m.id for m in messages])
     flash(ngettext("%(num)d message deleted for good.", "%(num)d messages deleted for good.", count), "success")
     return redirect(_away_from_moved(back, mailbox.id, next(iter(grouped))))
 
 
-def _offer_undo(undo: mail_actions.UndoDelete) -> None:
+def _offer_undo(undo: message_actions.UndoDelete) -> None:
     if not undo.count:
         return
     token = remember_undo(undo.to_dict())
@@ -358,7 +370,7 @@ def undo_delete(mailbox_id: int):
     if data is None or int(data.get("mailbox_id", 0)) != mailbox_id:
         flash(_("This can no longer be undone."), "error")
         return redirect(back)
-    restored = mail_actions.undo_delete(current_user, mail_actions.UndoDelete.from_dict(data))
+    restored = message_actions.undo_delete(current_user, message_actions.UndoDelete.from_dict(data))
     flash(ngettext("%(num)d message is back where it was.", "%(num)d messages are back where they were.",
                    restored), "success")
     return redirect(back)
@@ -367,10 +379,10 @@ def undo_delete(mailbox_id: int):
 @blueprint.route("/m/<int:mailbox_id>/empty-trash", methods=["GET", "POST"])
 def empty_trash(mailbox_id: int):
     mailbox = access.require(current_user, mailbox_id, "delete")
-    trash = mail_actions.trash_folder(mailbox)
+    trash = message_actions.trash_folder(mailbox)
     back = url_for(".folder", mailbox_id=mailbox.id, folder=trash) if trash else url_for(".folder", mailbox_id=mailbox.id)
     if request.method == "POST" and request.form.get("confirm"):
-        count = mail_actions.empty_trash(current_user, mailbox.id)
+        count = message_actions.empty_trash(current_user, mailbox.id)
         flash(ngettext("Trash is empty: %(num)d message deleted for good.",
                        "Trash is empty: %(num)d messages deleted for good.", count), "success")
         return redirect(back)
@@ -412,13 +424,13 @@ def edit_folders(mailbox_id: int):
 
 def _folder_action(mailbox, backend, action: str) -> str:
     if action == "create":
-        name = mailbox_folders.create_folder(backend, request.form.get("name", ""), request.form.get("parent") or None)
+        name = server_folders.create_folder(backend, request.form.get("name", ""), request.form.get("parent") or None)
         return _("The folder %(name)s is created.", name=name)
     old = request.form.get("folder", "")
     if action == "rename":
-        new = mailbox_folders.rename_folder(mailbox, backend, old, request.form.get("name", ""))
+        new = server_folders.rename_folder(mailbox, backend, old, request.form.get("name", ""))
         return _("The folder %(old)s is now called %(new)s.", old=old, new=new)
     if not request.form.get("confirm"):
         raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
-    mailbox_folders.delete_folder(mailbox, backend, old)
+    server_folders.delete_folder(mailbox, backend, old)
     return _("The folder %(name)s is deleted.", name=old)

@@ -13,18 +13,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 
-from .. import access, rights_matrix
-from ..directory import directory
 from ..errors import MailboxNotFound, NotAllowed
 from ..models import Mailbox
-from ..references import Reference, describe_reference
-from ..rights_matrix import InvalidRightsChange
+from ..records.references import Reference, describe_reference
+from ..rights import access, grants
+from ..rights.directory import directory
+from ..rights.grants import InvalidRightsChange
 from .mailbox_settings import FieldError
 
 blueprint = Blueprint(
@@ -94,7 +103,7 @@ def index(mailbox_id: int):
     chosen = request.args.get("user", "")
     if not chosen:
         return _render(mailbox)
-    principal = rights_matrix.lookup("user", chosen)
+    principal = grants.lookup("user", chosen)
     user = directory().load_user(principal.id) if principal is not None else None
     if user is None:
         return _render(mailbox, error=FieldError("user", _("There is no such user."), form="preview")), 400
@@ -102,18 +111,18 @@ def index(mailbox_id: int):
 
 
 def _render(mailbox: Mailbox, *, error: FieldError | None = None, preview_of=None) -> str:
-    rights = rights_matrix.ordered_rights()
+    rights = grants.ordered_rights()
     preview_principal, preview_user = preview_of or (None, None)
     return render_template(
         "tricoma_mail/rights/index.html",
         mailbox=mailbox,
         rights=rights,
-        rows=rights_matrix.matrix(mailbox.id),
-        candidates=rights_matrix.candidates(mailbox.id),
+        rows=grants.matrix(mailbox.id),
+        candidates=grants.candidates(mailbox.id),
         users=directory().users(),
-        has_manager=rights_matrix.has_manager(mailbox.id),
+        has_manager=grants.has_manager(mailbox.id),
         preview_principal=preview_principal,
-        preview=rights_matrix.preview(preview_user, mailbox.id) if preview_user is not None else None,
+        preview=grants.preview(preview_user, mailbox.id) if preview_user is not None else None,
         preview_admin_without_read=getattr(preview_user, "is_admin", False)
         and "read" not in access.effective_rights(preview_user, mailbox.id),
         audit_lines=_audit_lines(mailbox.id),
@@ -132,7 +141,7 @@ def _render(mailbox: Mailbox, *, error: FieldError | None = None, preview_of=Non
 def save(mailbox_id: int):
     mailbox = _managed_mailbox(mailbox_id)
     try:
-        changes = rights_matrix.plan_matrix(mailbox.id, request.form.getlist("principal"),
+        changes = grants.plan_matrix(mailbox.id, request.form.getlist("principal"),
                                             request.form.getlist("grant"))
     except InvalidRightsChange as error:
         return _render(mailbox, error=FieldError(None, error.user_message, form="matrix")), 400
@@ -142,14 +151,14 @@ def save(mailbox_id: int):
 @blueprint.post("/<int(signed=True):mailbox_id>/rights/add")
 def add(mailbox_id: int):
     mailbox = _managed_mailbox(mailbox_id)
-    principal = rights_matrix.parse_principal(request.form.get("principal"))
+    principal = grants.parse_principal(request.form.get("principal"))
     rights = request.form.getlist("right")
     if principal is None:
         return _render(mailbox, error=FieldError("principal", _("Choose a user or group."), form="add")), 400
     if not rights:
         return _render(mailbox, error=FieldError("right", _("Choose at least one right to give."), form="add")), 400
     try:
-        changes = rights_matrix.plan_grant(mailbox.id, *principal, rights)
+        changes = grants.plan_grant(mailbox.id, *principal, rights)
     except InvalidRightsChange as error:
         return _render(mailbox, error=FieldError("principal", error.user_message, form="add")), 400
     return _apply(mailbox, changes)
@@ -158,20 +167,20 @@ def add(mailbox_id: int):
 @blueprint.post("/<int(signed=True):mailbox_id>/rights/remove")
 def remove(mailbox_id: int):
     mailbox = _managed_mailbox(mailbox_id)
-    principal = rights_matrix.parse_principal(request.form.get("remove"))
+    principal = grants.parse_principal(request.form.get("remove"))
     if principal is None:
         return _render(mailbox, error=FieldError(None, _("Choose a user or group to remove."), form="matrix")), 400
-    return _apply(mailbox, rights_matrix.plan_revoke(mailbox.id, *principal))
+    return _apply(mailbox, grants.plan_revoke(mailbox.id, *principal))
 
 
-def _apply(mailbox: Mailbox, changes: list[rights_matrix.RightsChange]):
-    done = rights_matrix.apply(mailbox.id, changes, actor=_actor())
+def _apply(mailbox: Mailbox, changes: list[grants.RightsChange]):
+    done = grants.apply(mailbox.id, changes, actor=_actor())
     if done:
         flash(ngettext("The rights are saved: %(num)d change, recorded in the log.",
                        "The rights are saved: %(num)d changes, each recorded in the log.", done), "success")
     else:
         flash(_("Nothing was changed."), "success")
-    if not rights_matrix.has_manager(mailbox.id):
+    if not grants.has_manager(mailbox.id):
         flash(_("No user or group manages this mailbox any more. Only admins can now change its "
                 "settings, folders and rights."), "warning")
     if "manage" not in access.effective_rights(current_user, mailbox.id):
@@ -203,7 +212,7 @@ def admin_read(mailbox_id: int):
 
 def principal_text(kind: str, principal_id: str) -> str:
     """A user's or group's name, or that it no longer exists (with its id)."""
-    principal = rights_matrix.lookup(kind, principal_id)
+    principal = grants.lookup(kind, principal_id)
     if kind == "group":
         if principal is None:
             return _("deleted group #%(id)s", id=principal_id)
@@ -229,7 +238,7 @@ def _record_text(reference: str) -> str:
 
 
 def _audit_lines(mailbox_id: int) -> list[AuditLine]:
-    right_labels = {right.key: str(right.label) for right in rights_matrix.ordered_rights()}
+    right_labels = {right.key: str(right.label) for right in grants.ordered_rights()}
     lines = []
     for entry in access.audit_log(mailbox_id):
         details = dict(entry.details or {})

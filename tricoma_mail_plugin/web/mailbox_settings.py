@@ -11,19 +11,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import access, mailbox_folders, mailboxes
-from ..backend import SECURITY_MODES, DiscoveredServers, MailboxBackend, TestStep
-from ..connection_steps import CODE_MESSAGES, step_label
+from .._state import mail_state
 from ..errors import InvalidSettings, MailboxNotFound, MailError, NotAllowed
-from ..extension import mail_state
-from ..folders import ROLES
+from ..mailboxes import server_folders, service
+from ..mailboxes.backend import (
+    SECURITY_MODES,
+    DiscoveredServers,
+    MailboxBackend,
+    TestStep,
+)
+from ..mailboxes.connection_steps import CODE_MESSAGES, step_label
+from ..mailboxes.folders import ROLE_LABELS, ROLES, FolderMapping
 from ..models import Mailbox
-from ..folders import ROLE_LABELS
+from ..rights import access
 from .redirects import safe_next
 
 blueprint = Blueprint(
@@ -120,7 +134,7 @@ def index():
 def create():
     title = request.form.get("title", "")
     try:
-        mailbox = mailboxes.create_mailbox(title, current_user)
+        mailbox = service.create_mailbox(title, current_user)
     except InvalidSettings as error:
         _discard_unsaved_changes()
         return _render_index(title=title, error=FieldError(error.field, error.user_message)), 400
@@ -147,14 +161,14 @@ def configure(mailbox_id: int):
         return _render_configure(mailbox, _stored_values(mailbox))
     values = _typed_values()
     if request.form.get("action") == "discover":
-        found = mailboxes.discover_servers(mailbox, values["email"])
+        found = service.discover_servers(mailbox, values["email"])
         if found is None:
             error = FieldError("email", _("No servers were found for this address. Check it, or enter "
                                           "the servers yourself."))
             return _render_configure(mailbox, values, error=error)
         return _render_configure(mailbox, _with_discovered(values, found), discovered=found)
     try:
-        mailboxes.update_settings(mailbox, {**values, **_typed_passwords()})
+        service.update_settings(mailbox, {**values, **_typed_passwords()})
     except InvalidSettings as error:
         _discard_unsaved_changes()
         return _render_configure(mailbox, values, error=FieldError(error.field, error.user_message)), 400
@@ -198,7 +212,7 @@ def _with_discovered(values: dict[str, Any], found: DiscoveredServers) -> dict[s
 
 def _stored_passwords(mailbox: Mailbox) -> dict[str, bool]:
     try:
-        secrets = mailboxes.read_secrets(mailbox)
+        secrets = service.read_secrets(mailbox)
     except MailError as error:  # unreadable after a key change: the user enters them again
         flash(error.user_message, "error")
         secrets = {}
@@ -207,7 +221,7 @@ def _stored_passwords(mailbox: Mailbox) -> dict[str, bool]:
 
 def _render_configure(mailbox: Mailbox, values: dict[str, Any], *, error: FieldError | None = None,
                       discovered: DiscoveredServers | None = None) -> str:
-    steps = mailboxes.stored_test_steps(mailbox)
+    steps = service.stored_test_steps(mailbox)
     return render_template(
         "tricoma_mail/mailboxes/configure.html",
         mailbox=mailbox,
@@ -229,7 +243,7 @@ def _render_configure(mailbox: Mailbox, values: dict[str, Any], *, error: FieldE
 def run_test(mailbox_id: int):
     mailbox = _managed_mailbox(mailbox_id)
     try:
-        mailboxes.run_test(mailbox, current_app.config["TRICOMA_MAIL_TEST_MIN_INTERVAL"])
+        service.run_test(mailbox, current_app.config["TRICOMA_MAIL_TEST_MIN_INTERVAL"])
     except MailError as error:
         flash(error.user_message, "error")
     else:
@@ -255,7 +269,7 @@ def folders(mailbox_id: int):
         flash(_("Enter the IMAP server of this mailbox first."), "error")
         return redirect(url_for(".configure", mailbox_id=mailbox.id))
     try:
-        with mailboxes.backend_for(mailbox) as backend:
+        with service.backend_for(mailbox) as backend:
             if action is None:
                 return _render_folders(mailbox, backend)
             try:
@@ -270,19 +284,19 @@ def folders(mailbox_id: int):
             return redirect(url_for(".folders", mailbox_id=mailbox.id))
         # 200, not 502: a proxy may replace a 5xx page with its own and hide the message.
         return render_template("tricoma_mail/mailboxes/folders.html", mailbox=mailbox, folders=None,
-                               roles=[], mapping=mailbox.folder_mapping, error=None, typed={})
+                               roles=[], mapping=FolderMapping.of(mailbox), error=None, typed={})
     flash(message, "success")
     return redirect(url_for(".folders", mailbox_id=mailbox.id))
 
 
 def _render_folders(mailbox: Mailbox, backend: MailboxBackend, error: FieldError | None = None) -> str:
-    server_folders = backend.list_folders(with_counts=True)
+    listed = backend.list_folders(with_counts=True)
     return render_template(
         "tricoma_mail/mailboxes/folders.html",
         mailbox=mailbox,
-        folders=server_folders,
-        roles=mailbox_folders.resolve_roles(mailbox, server_folders),
-        mapping=mailbox.folder_mapping,
+        folders=listed,
+        roles=server_folders.resolve_roles(mailbox, listed),
+        mapping=FolderMapping.of(mailbox),
         error=error,
         typed=request.form if error else {},
     )
@@ -290,19 +304,19 @@ def _render_folders(mailbox: Mailbox, backend: MailboxBackend, error: FieldError
 
 def _map_roles(mailbox: Mailbox, backend: MailboxBackend) -> str:
     choices = {role: request.form.get(f"role_{role}") or None for role in ROLES}
-    mailbox_folders.set_mapping(mailbox, choices, backend.list_folders())
+    server_folders.set_mapping(mailbox, choices, backend.list_folders())
     return _("The folder mapping is saved.")
 
 
 def _create_folder(mailbox: Mailbox, backend: MailboxBackend) -> str:
-    name = mailbox_folders.create_folder(backend, request.form.get("name", ""),
+    name = server_folders.create_folder(backend, request.form.get("name", ""),
                                          request.form.get("parent") or None)
     return _("The folder %(name)s is created.", name=name)
 
 
 def _rename_folder(mailbox: Mailbox, backend: MailboxBackend) -> str:
     old = request.form.get("folder", "")
-    new = mailbox_folders.rename_folder(mailbox, backend, old, request.form.get("name", ""))
+    new = server_folders.rename_folder(mailbox, backend, old, request.form.get("name", ""))
     return _("The folder %(old)s is now called %(new)s.", old=old, new=new)
 
 
@@ -310,7 +324,7 @@ def _delete_folder(mailbox: Mailbox, backend: MailboxBackend) -> str:
     name = request.form.get("folder", "")
     if not request.form.get("confirm"):
         raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
-    mailbox_folders.delete_folder(mailbox, backend, name)
+    server_folders.delete_folder(mailbox, backend, name)
     return _("The folder %(name)s is deleted.", name=name)
 
 

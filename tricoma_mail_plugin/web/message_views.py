@@ -18,26 +18,36 @@ from collections import OrderedDict
 from email.utils import getaddresses
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import escape
 
-from ..record_links import links_for_message
-from ..references import RecordDescription, describe_reference
-from .. import access, message_bodies, operations, sync
-from ..directory import directory
-from ..extension import mail_state
-from ..html_sanitizer import INLINE_IMAGE_TYPES, defuse_markup
-from ..html_text import html_to_plain_text
-from ..mailboxes import backend_for
-from ..message_parser import get_part, safe_filename
-from ..message_view import RenderedMessage, render_message
+from .._state import mail_state
+from ..cache import bodies, intents, sync
+from ..mail.message_view import RenderedMessage, render_message
+from ..mailboxes.service import backend_for
+from ..mime.html_text import html_to_plain_text
+from ..mime.parse import get_part, safe_filename
+from ..mime.sanitize import INLINE_IMAGE_TYPES, defuse_markup
 from ..models import CachedBody
+from ..records.mail_links import links_for_message
+from ..records.references import RecordDescription, describe_reference
+from ..rights import access
+from ..rights.directory import directory
 from . import remote_images
 from .mail_common import install, rights_on
-from .redirects import safe_next
 from .mail_views import folder_tree
+from .redirects import safe_next
 
 blueprint = Blueprint("tricoma_mail_message", __name__, url_prefix="/mail/m/<int:mailbox_id>/messages",
                       template_folder="../templates")
@@ -74,7 +84,7 @@ def _rendered(mailbox, message_pk: int, allow_remote: bool, backend=None) -> tup
     """The parsed, sanitized message and whether markup nested too deep was left out. The page
     and its frame ask for the same message moments apart: a short per-process memory saves the
     second parse. Rights are checked by the caller before."""
-    cached, folder = message_bodies.cached_message(mailbox, message_pk)
+    cached, folder = bodies.cached_message(mailbox, message_pk)
     # Ids of deleted rows can be given out again: the key names the message itself as well.
     user_id = str(current_user.get_id())
     key = (user_id, mailbox.id, message_pk, folder.id, folder.uidvalidity, cached.uid, cached.message_id,
@@ -132,7 +142,7 @@ def linked_records(mailbox_id: int, message_id: str) -> list[RecordDescription]:
 @blueprint.get("/<int:message_pk>")
 def read(mailbox_id: int, message_pk: int):
     mailbox = access.require(current_user, mailbox_id, "read")
-    cached, folder = message_bodies.cached_message(mailbox, message_pk)
+    cached, folder = bodies.cached_message(mailbox, message_pk)
     rights = rights_on(mailbox.id)
     sender = _sender_address(cached.from_)
     allow_remote, remote_reason = _remote_allowed(sender)
@@ -142,7 +152,7 @@ def read(mailbox_id: int, message_pk: int):
         with backend_for(mailbox) as backend:
             rendered, nesting_cut = _rendered(mailbox, message_pk, allow_remote, backend)
             if mark_read:
-                operations.set_flags(mailbox, backend, folder.name, [cached.uid], add=["\\Seen"])
+                intents.set_flags(mailbox, backend, folder.name, [cached.uid], add=["\\Seen"])
     else:
         rendered, nesting_cut = _rendered(mailbox, message_pk, allow_remote)
     parsed = rendered.message
@@ -178,7 +188,7 @@ def read(mailbox_id: int, message_pk: int):
 def body(mailbox_id: int, message_pk: int):
     """Only the sanitized HTML, for the sandboxed frame of the reading page."""
     mailbox = access.require(current_user, mailbox_id, "read")
-    cached, _folder = message_bodies.cached_message(mailbox, message_pk)
+    cached, _folder = bodies.cached_message(mailbox, message_pk)
     allow_remote, _reason = _remote_allowed(_sender_address(cached.from_))
     rendered, _cut = _rendered(mailbox, message_pk, allow_remote)
     markup = rendered.html if rendered.html is not None else f"<pre>{escape(rendered.message.text or '')}</pre>"
@@ -225,7 +235,7 @@ def _part(mailbox_id: int, message_pk: int, part_id: str, user=None):
     if not _PART_ID.match(part_id):
         abort(404)
     mailbox = access.require(user or current_user, mailbox_id, "read")
-    found = get_part(message_bodies.raw_message(mailbox, message_pk), part_id)
+    found = get_part(bodies.raw_message(mailbox, message_pk), part_id)
     if found is None:
         abort(404)
     return found
@@ -296,7 +306,7 @@ def _disposition(kind: str, filename: str | None) -> str:
 @blueprint.get("/<int:message_pk>/source")
 def source(mailbox_id: int, message_pk: int):
     mailbox = access.require(current_user, mailbox_id, "read")
-    raw = message_bodies.raw_message(mailbox, message_pk)
+    raw = bodies.raw_message(mailbox, message_pk)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -312,7 +322,7 @@ def source(mailbox_id: int, message_pk: int):
 @blueprint.get("/<int:message_pk>/print")
 def print_view(mailbox_id: int, message_pk: int):
     mailbox = access.require(current_user, mailbox_id, "read")
-    cached, folder = message_bodies.cached_message(mailbox, message_pk)
+    cached, folder = bodies.cached_message(mailbox, message_pk)
     rendered, _cut = _rendered(mailbox, message_pk, False)
     parsed = rendered.message
     text = parsed.text if parsed.text is not None else html_to_plain_text(parsed.html or "")
@@ -327,7 +337,7 @@ def print_view(mailbox_id: int, message_pk: int):
 def remote_images_for_sender(mailbox_id: int, message_pk: int):
     """Always (or no longer) show remote images of this message's sender."""
     mailbox = access.require(current_user, mailbox_id, "read")
-    cached, _folder = message_bodies.cached_message(mailbox, message_pk)
+    cached, _folder = bodies.cached_message(mailbox, message_pk)
     sender = _sender_address(cached.from_)
     target = safe_next(request.form.get("next")) or url_for(".read", mailbox_id=mailbox.id, message_pk=cached.id)
     response = redirect(target)

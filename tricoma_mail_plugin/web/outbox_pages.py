@@ -10,15 +10,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import user_outbox
 from ..errors import MessageNotFound, NotAllowed
 from ..models import OutboxItem, utcnow
+from ..sending import user_outbox
 from .redirects import safe_next
 
 blueprint = Blueprint(

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 
-from ..extension import settings_panels
+from ..plugins.ui import settings_panels
 
 blueprint = Blueprint(
     "tricoma_mail_settings", __name__, url_prefix="/mail/settings", template_folder="../templates"

@@ -11,15 +11,23 @@ import socket
 import ssl
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
-from .. import outbox, system_mail, user_outbox
-from ..backend import SECURITY_MODES
-from ..compose import InvalidMessage, parse_address
-from ..connection_steps import CODE_MESSAGES
+from .._state import mail_state
 from ..errors import InvalidSettings, MailboxAuthError, MailError
-from ..extension import mail_state
+from ..mailboxes.backend import SECURITY_MODES
+from ..mailboxes.connection_steps import CODE_MESSAGES
+from ..mime.build import InvalidMessage, parse_address
+from ..sending import outbox, system_mail, system_settings, user_outbox
 from .access import admin_required
 from .mailbox_settings import SECURITY_LABELS, FieldError
 from .outbox_pages import sent_copy_text, state_text
@@ -47,7 +55,7 @@ def save():
     values = {name: request.form.get(name, "").strip() for name in TEXT_FIELDS}
     try:
         _check_addresses(values)
-        system_mail.update_system_settings({**values, "password": request.form.get("password", "")})
+        system_settings.update_system_settings({**values, "password": request.form.get("password", "")})
     except InvalidSettings as error:
         mail_state().db.session.rollback()  # nothing of a refused form is kept
         return _render(values, error=FieldError(error.field, error.user_message),
@@ -124,13 +132,13 @@ def _check_addresses(values: dict[str, str]) -> None:
 
 
 def _stored_values() -> dict[str, Any]:
-    settings = system_mail.system_settings()
+    settings = system_settings.system_settings()
     return {name: getattr(settings, name) for name in TEXT_FIELDS}
 
 
 def _render(values: dict[str, Any], *, error: FieldError | None = None, test_to: str = "",
             password_typed: bool = False) -> str:
-    settings = system_mail.system_settings()
+    settings = system_settings.system_settings()
     return render_template(
         "tricoma_mail/admin/system_mail.html",
         settings=settings,

@@ -15,7 +15,8 @@ import pytest
 
 from app_fixtures import PASSWORD, _fresh_account
 from hostapp.extensions import db
-from tricoma_mail_plugin import access, mailboxes
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import Mailbox
 
 PLUGIN = "tricoma_mail_invoices"
@@ -30,7 +31,7 @@ def shop(app, make_mailbox, mailstack, imap_client, make_user):
     clerk_id = make_user("clerk", language="de").id
     customer, customer_password = _fresh_account(mailstack, 2)
     with app.app_context():
-        mailboxes.run_test(db.session.get(Mailbox, mailbox_id))
+        service.run_test(db.session.get(Mailbox, mailbox_id))
         access.grant(mailbox_id, "user", clerk_id, "send_from_apps")
     return {
         "mailbox": mailbox_id, "clerk": clerk_id, "shop_email": address, "customer": customer,

@@ -18,7 +18,9 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from hostapp.extensions import db
-from tricoma_mail_plugin import Reference, mail_history, outbox, sync
+from tricoma_mail_plugin import Reference, mail_history
+from tricoma_mail_plugin.sending import outbox
+from tricoma_mail_plugin.cache import refresh
 from tricoma_mail_plugin.models import FrozenAttachment, Mailbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -142,7 +144,7 @@ def test_a_clerk_sends_an_invoice_and_sees_the_reply(app, shop, make_invoice, li
         smtp.send_message(reply)
     mail_tools.wait_for_messages(shop["shop_imap"], "INBOX")
     with app.app_context():
-        sync.run_sync(db.session.get(Mailbox, shop["mailbox"]))
+        refresh.run_sync(db.session.get(Mailbox, shop["mailbox"]))
         entries = mail_history(Reference("invoice", str(invoice_id)))
     assert sorted(entry.direction for entry in entries) == ["received", "sent"]
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from hostapp.extensions import db
 from hostapp.models import User
 from tricoma_mail_plugin import ComposeContext, Reference, compose_context, describe_reference, menu_items
-from tricoma_mail_plugin.record_links import link
+from tricoma_mail_plugin.records.mail_links import link
 
 from tricoma_mail_invoices import mail, pdf, records
 from tricoma_mail_invoices.models import Customer, Invoice

@@ -11,16 +11,10 @@ from sqlalchemy import func, select
 
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import (
-    MailboxNotFound,
-    NotAllowed,
-    OutgoingMessage,
-    Reference,
-    access,
-    mail_history,
-    outbox,
-    send_on_behalf,
-)
+from tricoma_mail_plugin import MailboxNotFound, NotAllowed, OutgoingMessage, Reference, mail_history
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.sending import outbox
+from tricoma_mail_plugin import send_on_behalf
 from tricoma_mail_plugin.models import FrozenAttachment, Mailbox, OutboxItem
 
 GERMAN = {"Accept-Language": "de"}

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from hostapp.extensions import db
 from hostapp.models import User
 from tricoma_mail_plugin import ComposeContext, Reference, compose_context, describe_reference, menu_items
-from tricoma_mail_plugin.record_links import link
+from tricoma_mail_plugin.records.mail_links import link
 
 from tricoma_mail_orders import pdf, records
 from tricoma_mail_orders.models import Customer, Order

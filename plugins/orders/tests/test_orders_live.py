@@ -7,7 +7,8 @@ import re
 from sqlalchemy import select
 
 from hostapp.extensions import db
-from tricoma_mail_plugin import Reference, mail_history, outbox
+from tricoma_mail_plugin import Reference, mail_history
+from tricoma_mail_plugin.sending import outbox
 from tricoma_mail_plugin.models import FrozenAttachment
 
 

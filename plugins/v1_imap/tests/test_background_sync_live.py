@@ -1,7 +1,7 @@
 """Scheduled background sync: every usable mailbox, one process at a time per mailbox."""
 from hostapp.extensions import db
-from tricoma_mail_plugin import mailboxes
-from tricoma_mail_plugin.background import release_sync_lease, sync_due_mailboxes, take_sync_lease
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.jobs.background import release_sync_lease, sync_due_mailboxes, take_sync_lease
 from tricoma_mail_plugin.models import CachedMessage, Mailbox
 
 
@@ -12,7 +12,7 @@ def test_background_sync_syncs_tested_mailboxes_only_and_respects_the_lease(app,
     tested, untested = make_mailbox(1, email, password), make_mailbox()
     imap_client(1, email, password).append("INBOX", b"Subject: background\r\n\r\nhello\r\n")
     with app.app_context():
-        mailboxes.run_test(db.session.get(Mailbox, tested))
+        service.run_test(db.session.get(Mailbox, tested))
         assert take_sync_lease(tested, 60)
         assert not take_sync_lease(tested, 60)  # a second process would skip it now
         assert sync_due_mailboxes() == 0

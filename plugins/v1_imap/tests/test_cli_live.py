@@ -2,7 +2,7 @@
 from cryptography.fernet import Fernet
 
 from hostapp.extensions import db
-from tricoma_mail_plugin import mailboxes
+from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import Mailbox
 
 
@@ -12,7 +12,7 @@ def test_mail_test_exits_zero_only_when_every_step_passed(app, make_mailbox):
     assert result.exit_code == 0, result.output
     assert "FAIL" not in result.output and "imap" in result.output and "smtp" in result.output
     with app.app_context():
-        mailboxes.update_settings(db.session.get(Mailbox, good), {"imap_password": "wrong"})
+        service.update_settings(db.session.get(Mailbox, good), {"imap_password": "wrong"})
     result = app.test_cli_runner().invoke(args=["mail", "test", str(good)])
     assert result.exit_code == 1
     assert "wrong_password" in result.output
@@ -50,10 +50,10 @@ def test_rotate_keys(app, make_mailbox):
     app.config["TRICOMA_MAIL_SECRET_KEYS"] = [old_key]
     mailbox_id = make_mailbox()
     with app.app_context():
-        mailboxes.update_settings(db.session.get(Mailbox, mailbox_id), {"smtp_password": "pw-1"})
+        service.update_settings(db.session.get(Mailbox, mailbox_id), {"smtp_password": "pw-1"})
     app.config["TRICOMA_MAIL_SECRET_KEYS"] = [new_key, old_key]
     result = app.test_cli_runner().invoke(args=["mail", "rotate-keys"])
     assert result.exit_code == 0 and "re-encrypted" in result.output
     app.config["TRICOMA_MAIL_SECRET_KEYS"] = [new_key]
     with app.app_context():
-        assert mailboxes.read_secrets(db.session.get(Mailbox, mailbox_id))["smtp_password"] == "pw-1"
+        assert service.read_secrets(db.session.get(Mailbox, mailbox_id))["smtp_password"] == "pw-1"

@@ -3,7 +3,7 @@ import socket
 
 import pytest
 
-from tricoma_mail_plugin import mailboxes
+from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import Mailbox
 
 from hostapp.extensions import db
@@ -13,8 +13,8 @@ def _steps(app, mailbox_id, **changes):
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
         if changes:
-            mailboxes.update_settings(mailbox, changes)
-        return mailboxes.run_test(mailbox), mailbox_id
+            service.update_settings(mailbox, changes)
+        return service.run_test(mailbox), mailbox_id
 
 
 def _first_failure(steps):

@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from hostapp.extensions import db
-from tricoma_mail_plugin import MailError, mailboxes, sync
-from tricoma_mail_plugin.mailbox_folders import create_folder, validate_folder_name
-from tricoma_mail_plugin.message_view import render_message
+from tricoma_mail_plugin import MailError
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.cache import refresh, sync
+from tricoma_mail_plugin.mailboxes.server_folders import create_folder, validate_folder_name
+from tricoma_mail_plugin.mail.message_view import render_message
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox
 
 CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
@@ -53,7 +55,7 @@ def test_every_corpus_message_syncs_lists_and_renders(app, account):
     assert appended >= len(messages) * 0.9
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
-        with mailboxes.backend_for(mailbox) as backend:
+        with service.backend_for(mailbox) as backend:
             sync.sync_mailbox(mailbox, backend, ["Torture"])
             listed = list(db.session.scalars(select(CachedMessage).join(CachedFolder).where(
                 CachedFolder.mailbox_id == mailbox_id, CachedFolder.name == "Torture")
@@ -71,7 +73,7 @@ def test_awkward_folder_names_round_trip_or_are_refused(app, account, name):
     mailbox_id, other = account
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
-        with mailboxes.backend_for(mailbox) as backend:
+        with service.backend_for(mailbox) as backend:
             if "%" in name:
                 with pytest.raises(MailError):
                     create_folder(backend, name)
@@ -97,7 +99,7 @@ def test_a_50_mb_message_is_listed_without_loading_it(app, account):
     del body
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
-        with mailboxes.backend_for(mailbox) as backend:
+        with service.backend_for(mailbox) as backend:
             tracemalloc.start()
             sync.sync_mailbox(mailbox, backend, ["INBOX"])
             _, peak = tracemalloc.get_traced_memory()
@@ -140,7 +142,7 @@ def test_a_broken_server_gives_a_typed_error_and_keeps_the_cache(app, account, r
     other.append("INBOX", b"Subject: keep me\r\n\r\nhi\r\n")
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
-        sync.run_sync(mailbox)
+        refresh.run_sync(mailbox)
         before = db.session.query(CachedMessage).count()
         server = GarbageServer(reply)
         try:
@@ -149,7 +151,7 @@ def test_a_broken_server_gives_a_typed_error_and_keeps_the_cache(app, account, r
             db.session.commit()
             app.config["TRICOMA_MAIL_NETWORK_TIMEOUT"] = 3
             with pytest.raises(MailError):
-                sync.run_sync(mailbox)
+                refresh.run_sync(mailbox)
         finally:
             server.close()
         assert db.session.query(CachedMessage).count() == before

@@ -5,10 +5,10 @@ from email.message import EmailMessage
 import pytest
 
 from hostapp.extensions import db
-from tricoma_mail_plugin import mailboxes, sync
-from tricoma_mail_plugin.message_list import folder_ids, inbox_folder_ids, list_messages
+from tricoma_mail_plugin.cache import refresh
+from tricoma_mail_plugin.cache.listing import folder_ids, inbox_folder_ids, list_messages
 from tricoma_mail_plugin.models import Mailbox
-from tricoma_mail_plugin.search_index import SearchQuery, search
+from tricoma_mail_plugin.cache.search import SearchQuery, search
 
 
 def mail(number: int, body: str, subject: str | None = None, seen: bool = False) -> bytes:
@@ -33,7 +33,7 @@ def synced(app, make_mailbox, mailstack, imap_client):
         client.multiappend("INBOX", [mail(n + 1000 * profile, f"Text {n} über Zahnräder" if n % 10 == 0 else f"Text {n}")
                                       for n in range(120)])
         with app.app_context():
-            sync.run_sync(db.session.get(Mailbox, mailbox_id))
+            refresh.run_sync(db.session.get(Mailbox, mailbox_id))
         ids.append(mailbox_id)
     return ids
 

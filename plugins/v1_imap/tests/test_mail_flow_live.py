@@ -8,8 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from hostapp.extensions import db
-from tricoma_mail_plugin import access, mailboxes, message_bodies, operations, sync
-from tricoma_mail_plugin.mailbox_folders import folder_for_role
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.cache import bodies
+from tricoma_mail_plugin.cache import intents
+from tricoma_mail_plugin.cache import sync
+from tricoma_mail_plugin.mailboxes.server_folders import folder_for_role
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, MailIntent, Mailbox
 
 
@@ -43,24 +46,24 @@ def test_full_flow(app, account):
         other.append("INBOX", mail(number))
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
-        assert all(step.ok for step in mailboxes.run_test(mailbox))
-        with mailboxes.backend_for(mailbox) as backend:
+        assert all(step.ok for step in service.run_test(mailbox))
+        with service.backend_for(mailbox) as backend:
             sync.sync_mailbox(mailbox, backend)
             inbox = rows("INBOX", mailbox_id)
             assert [m.subject for m in inbox] == ["Anfrage 0", "Anfrage 1", "Anfrage 2"]
 
-            raw = message_bodies.raw_message(mailbox, inbox[0].id, backend)
+            raw = bodies.raw_message(mailbox, inbox[0].id, backend)
             assert b"Anfrage Nummer 0" in raw
-            operations.set_flags(mailbox, backend, "INBOX", [inbox[0].uid], add=["\\Seen", "\\Flagged"])
-            operations.set_flags(mailbox, backend, "INBOX", [inbox[1].uid], add=["$Important"])
+            intents.set_flags(mailbox, backend, "INBOX", [inbox[0].uid], add=["\\Seen", "\\Flagged"])
+            intents.set_flags(mailbox, backend, "INBOX", [inbox[1].uid], add=["$Important"])
 
             work = profile.prefix + "Kunden"
             backend.create_folder(work)
-            operations.move(mailbox, backend, "INBOX", [inbox[1].uid], work)
-            trash, _ = operations.delete(mailbox, backend, "INBOX", [inbox[2].uid])
+            intents.move(mailbox, backend, "INBOX", [inbox[1].uid], work)
+            trash, _ = intents.delete(mailbox, backend, "INBOX", [inbox[2].uid])
             assert trash == profile.trash_folder
             with pytest.raises(Exception):
-                operations.delete_permanently(mailbox, backend, "INBOX", [inbox[0].uid])
+                intents.delete_permanently(mailbox, backend, "INBOX", [inbox[0].uid])
 
     other.select_folder("INBOX", readonly=True)
     assert len(other.search(["ALL"])) == 1
@@ -75,8 +78,8 @@ def test_full_flow(app, account):
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
         assert [m.subject for m in rows(profile.trash_folder, mailbox_id)] == ["Anfrage 2"]
-        with mailboxes.backend_for(mailbox) as backend:
-            assert operations.empty_trash(mailbox, backend) == 1
+        with service.backend_for(mailbox) as backend:
+            assert intents.empty_trash(mailbox, backend) == 1
         assert rows(profile.trash_folder, mailbox_id) == []
     other.select_folder(profile.trash_folder, readonly=True)
     assert other.search(["ALL"]) == []
@@ -92,13 +95,13 @@ def test_missing_trash_is_created_on_the_first_delete(app, account):
     other.append("INBOX", mail(1))
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
-        with mailboxes.backend_for(mailbox) as backend:
+        with service.backend_for(mailbox) as backend:
             listed = backend.list_folders
             backend.list_folders = lambda with_counts=False: [
                 f for f in listed(with_counts) if f.name != profile.trash_folder]
             sync.sync_mailbox(mailbox, backend)
             uid = rows("INBOX", mailbox_id)[0].uid
-            trash, _ = operations.delete(mailbox, backend, "INBOX", [uid])
+            trash, _ = intents.delete(mailbox, backend, "INBOX", [uid])
     assert trash == profile.prefix + "Trash"
     other.select_folder(trash, readonly=True)
     assert len(other.search(["ALL"])) == 1
@@ -112,7 +115,7 @@ def test_admin_mapping_overrides_detection(app, account):
     other.create_folder(special)
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
-        with mailboxes.backend_for(mailbox) as backend:
+        with service.backend_for(mailbox) as backend:
             assert folder_for_role(mailbox, backend, "sent") == profile.sent_folder
             assert folder_for_role(mailbox, backend, "trash") == profile.trash_folder
             mailbox.folder_roles = {"sent": special}
@@ -127,7 +130,7 @@ def test_a_move_interrupted_between_copy_and_expunge_is_finished_at_restart(app,
     other.create_folder(archive)
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
-        with mailboxes.backend_for(mailbox) as backend:
+        with service.backend_for(mailbox) as backend:
             sync.sync_mailbox(mailbox, backend)
             uid = rows("INBOX", mailbox_id)[0].uid
             # A server without MOVE: copy, then flag and expunge. The process dies after the copy.
@@ -138,7 +141,7 @@ def test_a_move_interrupted_between_copy_and_expunge_is_finished_at_restart(app,
 
             backend.expunge = die
             with pytest.raises(KeyboardInterrupt):
-                operations.move(mailbox, backend, "INBOX", [uid], archive)
+                intents.move(mailbox, backend, "INBOX", [uid], archive)
         assert db.session.scalar(select(MailIntent.state)) == "pending"
 
     other.select_folder(archive, readonly=True)
@@ -148,8 +151,8 @@ def test_a_move_interrupted_between_copy_and_expunge_is_finished_at_restart(app,
 
     with app.app_context():  # "restart"
         mailbox = db.session.get(Mailbox, mailbox_id)
-        with mailboxes.backend_for(mailbox) as backend:
-            assert operations.recover_intents(mailbox, backend) == 1
+        with service.backend_for(mailbox) as backend:
+            assert intents.recover_intents(mailbox, backend) == 1
         assert db.session.scalar(select(MailIntent.state)) == "done"
     other.select_folder("INBOX", readonly=True)
     assert other.search(["ALL"]) == []

@@ -7,7 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from hostapp.extensions import db
-from tricoma_mail_plugin import MailboxConnectionError, mailboxes, sync
+from tricoma_mail_plugin import MailboxConnectionError
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.cache import sync
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox
 
 
@@ -37,7 +39,7 @@ def account(request, app, make_mailbox, mailstack, imap_client):
 def run_sync(app, mailbox_id, folders=None, backend_hook=None):
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
-        with mailboxes.backend_for(mailbox) as backend:
+        with service.backend_for(mailbox) as backend:
             if backend_hook:
                 backend_hook(backend)
             return sync.sync_mailbox(mailbox, backend, folders)

@@ -5,9 +5,8 @@ Revises: tricoma_mail_0005
 Create Date: 2026-12-01
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'tricoma_mail_0006'

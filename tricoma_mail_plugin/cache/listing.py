@@ -1,0 +1,130 @@
+"""Message lists from the local cache: one folder, or the unified inbox across mailboxes; sorted
+by date, sender, subject or size; pages of 50 by keyset (the 100th page costs what the first
+does). Callers pass only folders the user may read (``access``)."""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from .._state import mail_state
+from ..models import CachedFolder, CachedMessage, Mailbox
+
+PAGE_SIZE = 50
+SORT_COLUMNS = {
+    "date": CachedMessage.date,
+    "from": CachedMessage.from_,
+    "subject": CachedMessage.subject,
+    "size": CachedMessage.size,
+}
+
+
+@dataclass(frozen=True)
+class ListedMessage:
+    id: int
+    mailbox_id: int
+    mailbox_title: str
+    folder: str
+    uid: int
+    from_: str
+    to: str
+    subject: str
+    date: datetime | None
+    size: int
+    seen: bool
+    flagged: bool
+    answered: bool
+    has_attachment: bool
+    preview: str
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[ListedMessage]
+    next_cursor: str | None  # None on the last page
+
+
+def encode_cursor(value, message_pk: int) -> str:
+    if isinstance(value, datetime):
+        value = {"t": value.isoformat()}
+    raw = json.dumps([value, message_pk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str):
+    """``(value, id)`` of a cursor; ``ValueError`` for anything that is not one of ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, message_pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError, UnicodeDecodeError) as error:
+        raise ValueError("not a list cursor") from error
+    if isinstance(value, dict) and set(value) == {"t"}:
+        value = datetime.fromisoformat(value["t"])
+    if not isinstance(message_pk, int) or not isinstance(value, (str, int, datetime, type(None))):
+        raise ValueError("not a list cursor")
+    return value, message_pk
+
+
+def list_messages(folder_ids: list[int], sort: str = "date", descending: bool = True,
+                  cursor: str | None = None, limit: int = PAGE_SIZE) -> MessagePage:
+    """One page of the messages in ``folder_ids``, after ``cursor``."""
+    column = SORT_COLUMNS.get(sort)
+    if column is None:
+        raise ValueError(f"unknown sort {sort!r}")
+    if not folder_ids:
+        return MessagePage([], None)
+    query = messages_in(folder_ids)
+    if cursor:
+        value, last_pk = decode_cursor(cursor)
+        before = (column < value) if descending else (column > value)
+        same = and_(column == value, CachedMessage.id < last_pk if descending else CachedMessage.id > last_pk)
+        query = query.where(or_(before, same) if value is not None else
+                            (CachedMessage.id < last_pk if descending else CachedMessage.id > last_pk))
+    order = (column.desc(), CachedMessage.id.desc()) if descending else (column.asc(), CachedMessage.id.asc())
+    rows = mail_state().db.session.execute(query.order_by(*order).limit(limit + 1)).all()
+    messages = listed_messages(rows[:limit])
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1][0]
+        next_cursor = encode_cursor(getattr(last, column.key), last.id)
+    return MessagePage(messages, next_cursor)
+
+
+def messages_in(folder_ids: list[int]):
+    """The query of every cached message in ``folder_ids`` with its folder and mailbox; callers
+    add filters, order and limit and hand the rows to :func:`listed_messages`."""
+    return (
+        select(CachedMessage, CachedFolder.name, CachedFolder.mailbox_id, Mailbox.title)
+        .join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+        .join(Mailbox, Mailbox.id == CachedFolder.mailbox_id)
+        .where(CachedMessage.folder_id.in_(folder_ids))
+    )
+
+
+def listed_messages(rows) -> list[ListedMessage]:
+    return [listed_message(message, folder, mailbox_id, title) for message, folder, mailbox_id, title in rows]
+
+
+def listed_message(message: CachedMessage, folder: str, mailbox_id: int, title: str) -> ListedMessage:
+    flags = message.flags.split()
+    return ListedMessage(message.id, mailbox_id, title, folder, message.uid, message.from_, message.to,
+                         message.subject, message.date, message.size, message.seen, message.flagged,
+                         "\\Answered" in flags, message.has_attachment, message.preview)
+
+
+def folder_ids(mailbox_id: int, names: list[str] | None = None) -> list[int]:
+    query = select(CachedFolder.id).where(CachedFolder.mailbox_id == mailbox_id)
+    if names is not None:
+        query = query.where(CachedFolder.name.in_(names))
+    return list(mail_state().db.session.scalars(query))
+
+
+def inbox_folder_ids(mailbox_ids: list[int]) -> list[int]:
+    """The INBOX of each mailbox: what the unified inbox lists."""
+    if not mailbox_ids:
+        return []
+    return list(mail_state().db.session.scalars(
+        select(CachedFolder.id).where(CachedFolder.mailbox_id.in_(mailbox_ids), CachedFolder.name == "INBOX")))

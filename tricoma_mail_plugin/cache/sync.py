@@ -1,0 +1,281 @@
+"""Server → local cache: folders, message summaries and flags, by checkpoints.
+
+Per folder the checkpoint ``(uidvalidity, uidnext, highestmodseq)`` is committed in the same
+transaction as the rows it covers, so a sync that dies at any point resumes where the last
+commit left off: no duplicates (UIDs below the checkpoint are never fetched again as new), no
+gaps (flags and expunges are rechecked from the last complete pass).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, fields
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .._state import mail_state
+from ..mailboxes.backend import FolderStatus, MailboxBackend, MessageSummary
+from ..mailboxes.folders import Folder
+from ..models import CachedFolder, CachedMessage, Mailbox, utcnow
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+_INSERT_IGNORING = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+Progress = Callable[[str, int, int], None]  # folder, done, total
+
+
+@dataclass(frozen=True)
+class FolderSyncResult:
+    folder: str
+    new: int = 0
+    flag_changes: int = 0
+    expunged: int = 0
+    rebuilt: bool = False
+    unchanged: bool = False
+    seconds: float = 0.0
+
+
+def _session():
+    return mail_state().db.session
+
+
+def refresh_folders(mailbox: Mailbox, backend: MailboxBackend) -> list[CachedFolder]:
+    """Mirror the server's folder list (names, delimiters, flags); drops folders that are gone."""
+    session = _session()
+    listed = {folder.name: folder for folder in backend.list_folders()}
+    cached = {row.name: row for row in session.scalars(
+        select(CachedFolder).where(CachedFolder.mailbox_id == mailbox.id))}
+    for name, row in cached.items():
+        if name not in listed:
+            session.delete(row)
+    for name, folder in listed.items():
+        row = cached.get(name) or CachedFolder(mailbox_id=mailbox.id, name=name, messages=0, unseen=0)
+        row.delimiter = folder.delimiter
+        row.flags = list(folder.flags)
+        row.special_use = folder.special_use
+        session.add(row)
+    session.commit()
+    return list(session.scalars(
+        select(CachedFolder).where(CachedFolder.mailbox_id == mailbox.id).order_by(CachedFolder.name)))
+
+
+def cached_folders(mailbox: Mailbox) -> list[Folder]:
+    """The folders as last listed, as :class:`Folder` values with their cached counts."""
+    rows = _session().scalars(
+        select(CachedFolder).where(CachedFolder.mailbox_id == mailbox.id).order_by(CachedFolder.name))
+    return [Folder(row.name, row.delimiter, tuple(row.flags or ()), row.special_use, row.messages, row.unseen)
+            for row in rows]
+
+
+def sync_mailbox(mailbox: Mailbox, backend: MailboxBackend, folders: Iterable[str] | None = None,
+                 progress: Progress | None = None) -> list[FolderSyncResult]:
+    """Sync the folder list, then every selectable folder (or only ``folders``)."""
+    rows = refresh_folders(mailbox, backend)
+    wanted = set(folders) if folders is not None else None
+    results = []
+    for row in rows:
+        if wanted is not None and row.name not in wanted:
+            continue
+        if any(flag.lower() == "\\noselect" for flag in row.flags or ()):
+            continue
+        results.append(sync_folder(mailbox, backend, row.name, progress))
+    return results
+
+
+def sync_folder(mailbox: Mailbox, backend: MailboxBackend, name: str,
+                progress: Progress | None = None) -> FolderSyncResult:
+    """Bring the cache of one folder in line with the server."""
+    started = time.perf_counter()
+    session = _session()
+    folder = session.scalar(select(CachedFolder).where(
+        CachedFolder.mailbox_id == mailbox.id, CachedFolder.name == name))
+    if folder is None:
+        folder = CachedFolder(mailbox_id=mailbox.id, name=name, messages=0, unseen=0, flags=[])
+        session.add(folder)
+        session.flush()
+    status = backend.select(name)
+    folder.server_messages = status.messages
+    rebuilt = False
+    if folder.uidvalidity is not None and folder.uidvalidity != status.uidvalidity:
+        # The server renumbered the folder: nothing cached for it can be trusted.
+        session.execute(delete(CachedMessage).where(CachedMessage.folder_id == folder.id))
+        folder.uidvalidity = None
+        rebuilt = True
+    if folder.uidvalidity is None:
+        folder.uidvalidity = status.uidvalidity
+        folder.uidnext = 1
+        folder.highestmodseq = None
+        session.commit()
+
+    if _unchanged(folder, status):
+        folder.synced_at = utcnow()
+        session.commit()
+        return FolderSyncResult(name, unchanged=True, seconds=time.perf_counter() - started)
+
+    flag_changes, expunged = _apply_changes(folder, status, backend)
+    new = _fetch_new(mailbox, folder, status, backend, progress)
+    if status.highestmodseq is None or folder.messages != status.messages:
+        expunged += _remove_expunged(folder, backend)  # safety net when counts disagree
+    folder.uidnext = status.uidnext
+    folder.highestmodseq = status.highestmodseq
+    recount_folder(folder)
+    folder.synced_at = utcnow()
+    session.commit()
+    return FolderSyncResult(name, new, flag_changes, expunged, rebuilt, False, time.perf_counter() - started)
+
+
+def _unchanged(folder: CachedFolder, status: FolderStatus) -> bool:
+    return (
+        status.highestmodseq is not None
+        and folder.highestmodseq == status.highestmodseq
+        and folder.uidnext == status.uidnext
+        and folder.messages == status.messages
+    )
+
+
+def _apply_changes(folder: CachedFolder, status: FolderStatus, backend: MailboxBackend) -> tuple[int, int]:
+    """Flags and expunges of the messages already cached."""
+    session = _session()
+    if not folder.messages and folder.highestmodseq is None:
+        return 0, 0
+    known_uids: Sequence[int] = ()
+    if folder.highestmodseq is None or status.highestmodseq is None:
+        known_uids = list(session.scalars(select(CachedMessage.uid).where(CachedMessage.folder_id == folder.id)))
+    changes = backend.changes_since(status, folder.highestmodseq, known_uids)
+    rows = [
+        {"f": folder.id, "u": change.uid, "flags": " ".join(change.flags),
+         "seen": "\\Seen" in change.flags, "flagged": "\\Flagged" in change.flags, "modseq": change.modseq}
+        for change in changes.flag_changes
+    ]
+    if rows:
+        table = CachedMessage.__table__
+
+        session.execute(
+            update(table)
+            .where(and_(table.c.folder_id == bindparam("f"), table.c.uid == bindparam("u")))
+            .values(flags=bindparam("flags"), seen=bindparam("seen"), flagged=bindparam("flagged"),
+                    modseq=bindparam("modseq")),
+            rows,
+            execution_options={"synchronize_session": False},
+        )
+    expunged = 0
+    if changes.vanished is not None:
+        expunged = _delete_uids(folder, changes.vanished)
+    elif known_uids:
+        expunged = _remove_expunged(folder, backend, known_uids)
+    folder.messages = max((folder.messages or 0) - expunged, 0)  # recounted at the end of the sync
+    session.commit()
+    return len(rows), expunged
+
+
+def _remove_expunged(folder: CachedFolder, backend: MailboxBackend, known_uids: Sequence[int] | None = None) -> int:
+    session = _session()
+    if known_uids is None:
+        known_uids = list(session.scalars(select(CachedMessage.uid).where(CachedMessage.folder_id == folder.id)))
+    on_server = set(backend.search_uids())
+    gone = [uid for uid in known_uids if uid not in on_server]
+    return _delete_uids(folder, gone)
+
+
+def _delete_uids(folder: CachedFolder, uids: Sequence[int]) -> int:
+    if not uids:
+        return 0
+    session = _session()
+    deleted = 0
+    for offset in range(0, len(uids), BATCH_SIZE):
+        chunk = list(uids[offset:offset + BATCH_SIZE])
+        result = session.execute(
+            delete(CachedMessage).where(CachedMessage.folder_id == folder.id, CachedMessage.uid.in_(chunk)))
+        deleted += result.rowcount or 0
+    return deleted
+
+
+def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, backend: MailboxBackend,
+               progress: Progress | None) -> int:
+    """Fetch summaries of UIDs from the checkpoint up to the UIDNEXT seen at SELECT, in batches,
+    each committed with its checkpoint."""
+    if status.uidnext and folder.uidnext and folder.uidnext >= status.uidnext:
+        return 0
+    session = _session()
+    limit = status.uidnext or 2**32
+    new_uids = [uid for uid in backend.search_uids(folder.uidnext or 1) if uid < limit]
+    hooks = mail_state().hooks
+    total, done = len(new_uids), 0
+    if progress:
+        progress(folder.name, 0, total)
+    for offset in range(0, total, BATCH_SIZE):
+        batch = new_uids[offset:offset + BATCH_SIZE]
+        summaries = list(backend.fetch_summaries(batch))
+        if summaries:
+            _insert_new(session, [_row(folder.id, summary) for summary in summaries])
+        folder.uidnext = batch[-1] + 1
+        folder.messages = (folder.messages or 0) + len(summaries)
+        session.commit()
+        for summary in summaries:
+            hooks.call("message_received", mailbox=mailbox, folder=folder.name, summary=summary)
+        done += len(batch)
+        if progress:
+            progress(folder.name, done, total)
+    return total
+
+
+def _insert_new(session, rows: list[dict]) -> None:
+    """Insert summaries; a row another sync of the same folder stored meanwhile is kept as is."""
+    table = CachedMessage.__table__
+    by_column = [{_COLUMN_NAMES[key]: value for key, value in row.items()} for row in rows]
+    dialect_insert = _INSERT_IGNORING.get(session.get_bind().dialect.name)
+    statement = insert(table) if dialect_insert is None else dialect_insert(table).on_conflict_do_nothing()
+    session.execute(statement, by_column)
+
+
+_COLUMN_NAMES = {attribute.key: attribute.columns[0].name
+                 for attribute in CachedMessage.__mapper__.column_attrs}
+
+_SUMMARY_FIELDS = tuple(field.name for field in fields(MessageSummary) if field.name != "flags")
+
+
+def _row(folder_id: int, summary: MessageSummary) -> dict:
+    row = {name: getattr(summary, name) for name in _SUMMARY_FIELDS}
+    row["date"] = summary.date or summary.internal_date  # lists sort by it; never leave it empty
+    flags = summary.flags
+    row.update(folder_id=folder_id, flags=" ".join(flags), seen="\\Seen" in flags,
+               flagged="\\Flagged" in flags)
+    return row
+
+
+def recount_folder(folder: CachedFolder) -> None:
+    session = _session()
+    total, unseen = session.execute(
+        select(func.count(), func.count().filter(CachedMessage.seen.is_(False)))
+        .where(CachedMessage.folder_id == folder.id)
+    ).one()
+    folder.messages, folder.unseen = total, unseen
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """How far the local cache of a mailbox is: for the "synchronising…" notice."""
+
+    cached: int  # messages in the cache
+    on_server: int  # messages the server reported when each folder was last selected
+    running: bool  # a process holds the mailbox's sync lease right now
+    never_synced: bool
+
+    @property
+    def complete(self) -> bool:
+        return not self.never_synced and self.cached >= self.on_server
+
+
+def sync_progress(mailbox: Mailbox) -> SyncProgress:
+    session = _session()
+    cached, on_server, folders = session.execute(
+        select(func.coalesce(func.sum(CachedFolder.messages), 0),
+               func.coalesce(func.sum(func.coalesce(CachedFolder.server_messages, CachedFolder.messages)), 0),
+               func.count(CachedFolder.id))
+        .where(CachedFolder.mailbox_id == mailbox.id)).one()
+    lease = mailbox.sync_lease_until
+    return SyncProgress(int(cached), int(on_server), bool(lease and lease > utcnow()),
+                        never_synced=folders == 0 or mailbox.last_sync_at is None)

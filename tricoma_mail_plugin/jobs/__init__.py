@@ -1,0 +1,1 @@
+"""Background work: sync and outbox workers."""

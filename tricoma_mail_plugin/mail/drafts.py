@@ -1,0 +1,27 @@
+"""Drafts, saved to the mailbox's Drafts folder on the server; saving again replaces the
+previous copy (the new one is stored first, then exactly the old UID is removed)."""
+from __future__ import annotations
+
+from email.policy import SMTP
+
+from ..mailboxes.backend import MailboxBackend
+from ..mailboxes.server_folders import folder_for_role
+from ..mime.build import OutgoingMessage, build_message
+from ..models import Mailbox
+from ..rights import access
+
+
+def save_draft(mailbox: Mailbox, backend: MailboxBackend, user, outgoing: OutgoingMessage,
+               replaces_uid: int | None = None) -> tuple[str, int | None]:
+    """Store ``outgoing`` as a draft; returns the Drafts folder and the new UID (for the next
+    save). ``replaces_uid`` is the UID of the previous copy of the same draft."""
+    access.require(user, mailbox.id, "send")
+    built = build_message(outgoing, mailbox.sender_name, mailbox.email or mailbox.imap_username,
+                          draft=True)
+    folder = folder_for_role(mailbox, backend, "drafts", create=True)
+    uid = backend.append(folder, built.message.as_bytes(policy=SMTP), flags=["\\Draft", "\\Seen"])
+    if replaces_uid:
+        backend.select(folder, readonly=False)
+        if replaces_uid in backend.search_uids(replaces_uid):
+            backend.expunge([replaces_uid])
+    return folder, uid

@@ -1,0 +1,199 @@
+"""What a user does to chosen messages of a mailbox: mark read or unread, flag, move, delete to
+Trash and undo that, delete for good inside Trash, empty Trash (SPEC M8, M9).
+
+Messages are named by their cache ids; every function checks the user's right on the mailbox
+first and only touches messages that belong to it (ids of another mailbox are ignored, so they
+reveal nothing). The server work is done by :mod:`operations`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from .._state import mail_state
+from ..cache import intents, sync
+from ..errors import InvalidSettings, MessageNotFound
+from ..mailboxes.backend import MailboxBackend
+from ..mailboxes.folders import resolve_folder
+from ..mailboxes.server_folders import folder_for_role
+from ..mailboxes.service import backend_for
+from ..models import CachedFolder, CachedMessage, Mailbox, is_row_id
+from ..rights import access
+
+#: action name -> (flags to add, flags to remove)
+FLAG_ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "read": (("\\Seen",), ()),
+    "unread": ((), ("\\Seen",)),
+    "flag": (("\\Flagged",), ()),
+    "unflag": ((), ("\\Flagged",)),
+}
+
+
+@dataclass(frozen=True)
+class DeletedBatch:
+    """Messages of one folder moved to Trash: enough to move them back."""
+
+    source: str
+    uids_in_trash: tuple[int, ...]
+    message_ids: tuple[str, ...] = ()  # to find them in Trash when the server named no UIDs
+
+
+@dataclass(frozen=True)
+class UndoDelete:
+    """What :func:`delete` did, for :func:`undo_delete`."""
+
+    mailbox_id: int
+    trash: str
+    batches: tuple[DeletedBatch, ...] = field(default_factory=tuple)
+
+    @property
+    def count(self) -> int:
+        return sum(max(len(b.uids_in_trash), len(b.message_ids)) for b in self.batches)
+
+    def to_dict(self) -> dict:
+        return {"mailbox_id": self.mailbox_id, "trash": self.trash,
+                "batches": [[b.source, list(b.uids_in_trash), list(b.message_ids)] for b in self.batches]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "UndoDelete":
+        batches = tuple(DeletedBatch(str(source), tuple(int(uid) for uid in uids), tuple(str(m) for m in ids))
+                        for source, uids, ids in data["batches"])
+        return cls(int(data["mailbox_id"]), str(data["trash"]), batches)
+
+
+def _session():
+    return mail_state().db.session
+
+
+def by_folder(mailbox: Mailbox, message_pks: Iterable[int]) -> dict[str, list[CachedMessage]]:
+    """The cached messages among ``message_pks`` that belong to ``mailbox``, per folder name."""
+    pks = sorted({int(pk) for pk in message_pks if is_row_id(int(pk))})
+    if not pks:
+        return {}
+    grouped: dict[str, list[CachedMessage]] = {}
+    rows = _session().execute(
+        select(CachedMessage, CachedFolder.name).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+        .where(CachedMessage.id.in_(pks), CachedFolder.mailbox_id == mailbox.id))
+    for message, folder in rows:
+        grouped.setdefault(folder, []).append(message)
+    return grouped
+
+
+def _chosen(user, mailbox_id: int, right: str, message_pks: Iterable[int]):
+    mailbox = access.require(user, mailbox_id, right)
+    grouped = by_folder(mailbox, message_pks)
+    if not grouped:
+        raise MessageNotFound()
+    return mailbox, grouped
+
+
+def set_flags(user, mailbox_id: int, message_pks: Iterable[int], action: str,
+              backend: MailboxBackend | None = None) -> int:
+    """Apply a flag action (``read``, ``unread``, ``flag``, ``unflag``). Needs *write*: flags
+    live on the server and every user of the mailbox sees them."""
+    add, remove = FLAG_ACTIONS[action]
+    mailbox, grouped = _chosen(user, mailbox_id, "write", message_pks)
+    with _connected(mailbox, backend) as connected:
+        for folder, messages in grouped.items():
+            intents.set_flags(mailbox, connected, folder, [m.uid for m in messages], add, remove)
+    return sum(len(messages) for messages in grouped.values())
+
+
+def move(user, mailbox_id: int, message_pks: Iterable[int], target: str) -> int:
+    """Move to ``target`` (a folder of the same mailbox). Needs *write*."""
+    mailbox, grouped = _chosen(user, mailbox_id, "write", message_pks)
+    if target not in {folder.name for folder in sync.cached_folders(mailbox)}:
+        raise InvalidSettings(_("The folder %(name)s does not exist.", name=target), field="target")
+    moved = 0
+    with backend_for(mailbox) as backend:
+        for folder, messages in grouped.items():
+            if folder != target:
+                intents.move(mailbox, backend, folder, [m.uid for m in messages], target)
+                moved += len(messages)
+    return moved
+
+
+def trash_folder(mailbox: Mailbox) -> str | None:
+    """The Trash folder as resolved from the cached folder list (no server round trip), or
+    ``None`` when none resolves yet."""
+    return resolve_folder(mailbox, "trash", sync.cached_folders(mailbox))
+
+
+def in_trash(mailbox: Mailbox, folder: str) -> bool:
+    return folder == trash_folder(mailbox)
+
+
+def delete(user, mailbox_id: int, message_pks: Iterable[int]) -> UndoDelete:
+    """Move to the mailbox's Trash (never a permanent delete). Needs *delete*. Messages that are
+    in Trash already are left alone: use :func:`delete_permanently` after asking."""
+    mailbox, grouped = _chosen(user, mailbox_id, "delete", message_pks)
+    batches = []
+    with backend_for(mailbox) as backend:
+        trash = folder_for_role(mailbox, backend, "trash", create=True)
+        for folder, messages in grouped.items():
+            if folder == trash:
+                continue
+            uids = [m.uid for m in messages]
+            ids_by_uid = {m.uid: m.message_id for m in messages}
+            _trash, mapping = intents.delete(mailbox, backend, folder, uids)
+            new_uids = tuple(mapping[uid] for uid in uids if uid in mapping)
+            missing = tuple(ids_by_uid[uid] for uid in uids if uid not in mapping and ids_by_uid[uid])
+            batches.append(DeletedBatch(folder, new_uids, missing))
+    return UndoDelete(mailbox.id, trash, tuple(batches))
+
+
+def undo_delete(user, undo: UndoDelete) -> int:
+    """Move what :func:`delete` put into Trash back where it came from. Needs *delete*.
+    Messages no longer in Trash (deleted for good, moved on) are skipped."""
+    mailbox = access.require(user, undo.mailbox_id, "delete")
+    restored = 0
+    with backend_for(mailbox) as backend:
+        sync.sync_folder(mailbox, backend, undo.trash)
+        for batch in undo.batches:
+            backend.select(undo.trash, readonly=True)
+            present = set(backend.search_uids())
+            uids = [uid for uid in batch.uids_in_trash if uid in present]
+            for message_id in batch.message_ids:
+                uids.extend(uid for uid in backend.search_header("Message-ID", message_id) if uid not in uids)
+            if uids:
+                intents.move(mailbox, backend, undo.trash, uids, batch.source)
+                restored += len(uids)
+    return restored
+
+
+def delete_permanently(user, mailbox_id: int, message_pks: Iterable[int]) -> int:
+    """Delete messages of Trash for good; the caller has asked the user. Needs *delete*."""
+    mailbox, grouped = _chosen(user, mailbox_id, "delete", message_pks)
+    deleted = 0
+    with backend_for(mailbox) as backend:
+        for folder, messages in grouped.items():
+            intents.delete_permanently(mailbox, backend, folder, [m.uid for m in messages])
+            deleted += len(messages)
+    return deleted
+
+
+def empty_trash(user, mailbox_id: int) -> int:
+    """Delete everything in Trash for good; the caller has asked the user. Needs *delete*."""
+    mailbox = access.require(user, mailbox_id, "delete")
+    with backend_for(mailbox) as backend:
+        return intents.empty_trash(mailbox, backend)
+
+
+class _connected:
+    """``with _connected(mailbox, backend)``: the given backend, or a new connection closed after."""
+
+    def __init__(self, mailbox: Mailbox, backend: MailboxBackend | None) -> None:
+        self.mailbox, self.given, self.opened = mailbox, backend, None
+
+    def __enter__(self) -> MailboxBackend:
+        if self.given is not None:
+            return self.given
+        self.opened = backend_for(self.mailbox)
+        return self.opened.__enter__()
+
+    def __exit__(self, *exc_info) -> None:
+        if self.opened is not None:
+            self.opened.__exit__(*exc_info)

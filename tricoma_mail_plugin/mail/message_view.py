@@ -1,0 +1,33 @@
+"""One message ready to show: parsed, its HTML sanitized with ``cid:`` links pointing at the
+app, remote images blocked unless allowed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..cache.bodies import raw_message
+from ..mailboxes.backend import MailboxBackend
+from ..mime.parse import ParsedMessage, parse_message
+from ..mime.sanitize import sanitize_html
+from ..models import Mailbox
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    message: ParsedMessage
+    html: str | None  # sanitized; None when the message has no HTML body
+    remote_blocked: int
+    html_truncated: bool
+
+
+def render_message(mailbox: Mailbox, message_pk: int, part_url: Callable[[str], str],
+                   allow_remote: bool = False, backend: MailboxBackend | None = None) -> RenderedMessage:
+    """Parse and sanitize one cached message; ``part_url(part_id)`` gives the URL an inline
+    image is served from."""
+    parsed = parse_message(raw_message(mailbox, message_pk, backend), with_headers=False)
+    html, blocked, truncated = None, 0, False
+    if parsed.html:
+        cid_map = {part.content_id: part_url(part.part_id) for part in parsed.inline_parts if part.content_id}
+        sanitized = sanitize_html(parsed.html, cid_map=cid_map, allow_remote=allow_remote)
+        html, blocked, truncated = sanitized.html, sanitized.remote_blocked, sanitized.truncated
+    return RenderedMessage(parsed, html, blocked, truncated)

@@ -1,0 +1,1 @@
+"""Mailboxes: the backend contract and registry, settings, connection tests, folders and their roles."""

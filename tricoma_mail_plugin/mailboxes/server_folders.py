@@ -1,0 +1,141 @@
+"""Folders of one mailbox on its server: list, resolve roles (Sent, Trash…), map, create,
+rename, delete. Names are validated here, so nothing can smuggle a line break or a wildcard into
+an IMAP command."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+
+from .._state import mail_state
+from ..errors import FolderNotFound, InvalidSettings
+from ..models import Mailbox
+from .backend import MailboxBackend
+from .folders import ROLES, Folder, FolderMapping, resolve_folder
+
+DEFAULT_NAMES = {"sent": "Sent", "trash": "Trash", "drafts": "Drafts", "junk": "Junk", "archive": "Archive"}
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f*%]")
+
+
+@dataclass(frozen=True)
+class RoleResolution:
+    role: str
+    folder: str | None
+    chosen_by_admin: bool
+
+
+def validate_folder_name(name: str, delimiter: str | None = None) -> str:
+    """A folder name safe to send: no control characters, no wildcards, not empty, not too long."""
+    name = (name or "").strip()
+    if not name:
+        raise InvalidSettings(_("Enter a folder name."), field="name")
+    if _FORBIDDEN.search(name) or len(name) > 500:
+        raise InvalidSettings(
+            _("A folder name must not contain line breaks, control characters, * or %."), field="name")
+    if delimiter and (name.startswith(delimiter) or name.endswith(delimiter) or delimiter * 2 in name):
+        raise InvalidSettings(_("The folder name has an empty part."), field="name")
+    return name
+
+
+def personal_prefix(folders: list[Folder]) -> str:
+    """``"INBOX."`` when the server keeps every folder below INBOX (Courier style), else ``""``."""
+    others = [folder for folder in folders if folder.name.upper() != "INBOX"]
+    if not others:
+        return ""
+    delimiter = others[0].delimiter or ""
+    prefix = f"INBOX{delimiter}"
+    if delimiter and all(folder.name.upper().startswith(prefix.upper()) for folder in others):
+        return prefix
+    return ""
+
+
+def resolve_roles(mailbox: Mailbox, folders: list[Folder]) -> list[RoleResolution]:
+    mapping = FolderMapping.of(mailbox)
+    return [RoleResolution(role, resolve_folder(mailbox, role, folders), mapping.get(role) is not None)
+            for role in ROLES]
+
+
+def folder_for_role(mailbox: Mailbox, backend: MailboxBackend, role: str, create: bool = True) -> str:
+    """The server folder for ``role``; created (and subscribed) when nothing resolves."""
+    folders = backend.list_folders()
+    name = resolve_folder(mailbox, role, folders)
+    if name is not None:
+        return name
+    if not create:
+        raise FolderNotFound()
+    name = personal_prefix(folders) + DEFAULT_NAMES[role]
+    backend.create_folder(name)
+    return name
+
+
+def set_mapping(mailbox: Mailbox, choices: dict[str, str | None], folders: list[Folder]) -> None:
+    """Store the admin's choice per role (``None`` or ``""``: detect automatically). Commits."""
+    known = {folder.name for folder in folders}
+    mapping = dict(mailbox.folder_roles or {})
+    for role, name in choices.items():
+        if role not in ROLES:
+            raise InvalidSettings(_("Unknown folder role."), field=role)
+        if not name:
+            mapping.pop(role, None)
+        elif name not in known:
+            raise InvalidSettings(_("The folder %(name)s does not exist.", name=name), field=role)
+        else:
+            mapping[role] = name
+    mailbox.folder_roles = mapping
+    mail_state().db.session.commit()
+
+
+def create_folder(backend: MailboxBackend, name: str, parent: str | None = None) -> str:
+    folders = backend.list_folders()
+    delimiter = next((f.delimiter for f in folders if f.delimiter), "/")
+    name = validate_folder_name(name)
+    if delimiter in name:
+        raise InvalidSettings(_("A folder name must not contain %(delimiter)s.", delimiter=delimiter), field="name")
+    if parent:
+        if parent not in {f.name for f in folders}:
+            raise FolderNotFound()
+        full = f"{parent}{delimiter}{name}"
+    else:
+        full = personal_prefix(folders) + name
+    if full in {f.name for f in folders}:
+        raise InvalidSettings(_("A folder of that name exists already."), field="name")
+    backend.create_folder(full)
+    return full
+
+
+def rename_folder(mailbox: Mailbox, backend: MailboxBackend, old: str, new_leaf: str) -> str:
+    """Rename a folder (not INBOX); a role mapped to it follows it to the new name."""
+    folders = {f.name: f for f in backend.list_folders()}
+    folder = folders.get(old)
+    if folder is None:
+        raise FolderNotFound()
+    if old.upper() == "INBOX":
+        raise InvalidSettings(_("The inbox cannot be renamed."), field="name")
+    delimiter = folder.delimiter or ""
+    leaf = validate_folder_name(new_leaf)
+    if delimiter and delimiter in leaf:
+        raise InvalidSettings(_("A folder name must not contain %(delimiter)s.", delimiter=delimiter), field="name")
+    parent = old.rsplit(delimiter, 1)[0] + delimiter if delimiter and delimiter in old else ""
+    new = parent + leaf
+    if new in folders:
+        raise InvalidSettings(_("A folder of that name exists already."), field="name")
+    backend.rename_folder(old, new)
+    mapping = dict(mailbox.folder_roles or {})
+    if old in mapping.values():
+        mailbox.folder_roles = {role: (new if name == old else name) for role, name in mapping.items()}
+        mail_state().db.session.commit()
+    return new
+
+
+def delete_folder(mailbox: Mailbox, backend: MailboxBackend, name: str) -> None:
+    """Delete an empty folder that plays no role; mail is never deleted with a folder."""
+    folders = backend.list_folders(with_counts=True)
+    folder = next((f for f in folders if f.name == name), None)
+    if folder is None:
+        raise FolderNotFound()
+    if name.upper() == "INBOX" or name in {r.folder for r in resolve_roles(mailbox, folders)}:
+        raise InvalidSettings(_("This folder is in use (inbox, Sent, Trash…) and cannot be deleted."), field="name")
+    if folder.messages:
+        raise InvalidSettings(_("Move or delete the mail in this folder first."), field="name")
+    backend.delete_folder(name)

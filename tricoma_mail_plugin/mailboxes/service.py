@@ -1,0 +1,179 @@
+"""Mailboxes: create, configure, connect, test. Services take plain arguments and work the same
+from a view, the CLI or a job."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from .._state import mail_state
+from ..errors import InvalidSettings, TooSoon
+from ..models import Mailbox, utcnow
+from ..rights import access
+from .backend import (
+    SECURITY_MODES,
+    MailboxBackend,
+    MailboxSettings,
+    ServerSettings,
+    TestStep,
+)
+from .registry import backend_classes, make_backend
+from .secret_box import SecretBox
+from .tls import is_loopback
+
+_HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,253}$")
+_ADDRESS = re.compile(r"^[^@\s<>\",;]{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,}$|^[^@\s<>\",;]{1,64}@localhost$")
+
+
+def create_mailbox(title: str, user) -> Mailbox:
+    """Create a mailbox with only a title; its creator gets the *manage* right."""
+    title = (title or "").strip()
+    if not title:
+        raise InvalidSettings(_("Enter a title."), field="title")
+    if len(title) > 200 or "\n" in title or "\r" in title:
+        raise InvalidSettings(_("The title is too long or has a line break."), field="title")
+    session = mail_state().db.session
+    mailbox = Mailbox(title=title, created_by=str(user.get_id()), folder_roles={}, last_test_steps=[])
+    session.add(mailbox)
+    session.commit()
+    access.grant(mailbox.id, "user", user.get_id(), "manage", actor=str(user.get_id()))
+    return mailbox
+
+
+def update_settings(mailbox: Mailbox, values: dict[str, Any]) -> None:
+    """Validate and store the settings in ``values`` (form field names: ``imap_host``,
+    ``smtp_port``, ``email``…; an empty ``imap_password``/``smtp_password`` keeps the stored
+    one). Changing server settings makes the mailbox untested again. Commits."""
+    changed_servers = False
+    for protocol in ("imap", "smtp"):
+        host = str(values.get(f"{protocol}_host", getattr(mailbox, f"{protocol}_host"))).strip()
+        security = values.get(f"{protocol}_security", getattr(mailbox, f"{protocol}_security"))
+        port = _port(values.get(f"{protocol}_port", getattr(mailbox, f"{protocol}_port")), protocol)
+        username = str(values.get(f"{protocol}_username", getattr(mailbox, f"{protocol}_username"))).strip()
+        if host and not _HOST.match(host):
+            raise InvalidSettings(_("The server name is not valid."), field=f"{protocol}_host")
+        if security not in SECURITY_MODES:
+            raise InvalidSettings(_("Choose TLS, STARTTLS or none."), field=f"{protocol}_security")
+        if security == "none" and host and not is_loopback(host):
+            raise InvalidSettings(
+                _("Unencrypted connections are allowed only to this machine (127.0.0.1)."),
+                field=f"{protocol}_security",
+            )
+        if _has_line_break(username):
+            raise InvalidSettings(_("The user name has a line break."), field=f"{protocol}_username")
+        new = {"host": host, "port": port, "security": security, "username": username}
+        for name, value in new.items():
+            if getattr(mailbox, f"{protocol}_{name}") != value:
+                setattr(mailbox, f"{protocol}_{name}", value)
+                changed_servers = True
+    email = str(values.get("email", mailbox.email)).strip()
+    if email and not _ADDRESS.match(email):
+        raise InvalidSettings(_("The e-mail address is not valid."), field="email")
+    mailbox.email = email
+    for name in ("title", "sender_name"):
+        value = str(values.get(name, getattr(mailbox, name))).strip()
+        if _has_line_break(value):
+            raise InvalidSettings(_("This field must be one line."), field=name)
+        setattr(mailbox, name, value)
+    if not mailbox.title:
+        raise InvalidSettings(_("Enter a title."), field="title")
+    extra = [line.strip() for line in str(values.get("extra_addresses", mailbox.extra_addresses)).splitlines() if line.strip()]
+    for address in extra:
+        if not _ADDRESS.match(address):
+            raise InvalidSettings(_("%(address)s is not a valid e-mail address.", address=address),
+                                  field="extra_addresses")
+    mailbox.extra_addresses = "\n".join(extra)
+    mailbox.signature = str(values.get("signature", mailbox.signature))
+    app_bcc = [a.strip() for a in str(values.get("app_bcc", mailbox.app_bcc or "")).split(",") if a.strip()]
+    for address in app_bcc:
+        if not _ADDRESS.match(address):
+            raise InvalidSettings(_("%(address)s is not a valid e-mail address.", address=address), field="app_bcc")
+    mailbox.app_bcc = ", ".join(app_bcc)
+    if "provider_files_sent_mail" in values:
+        mailbox.provider_files_sent_mail = bool(values["provider_files_sent_mail"])
+    secrets = read_secrets(mailbox)
+    for protocol in ("imap", "smtp"):
+        password = values.get(f"{protocol}_password")
+        if password:
+            secrets[f"{protocol}_password"] = str(password)
+            changed_servers = True
+    mailbox.secrets = SecretBox.from_app().encrypt(secrets)
+    if changed_servers:
+        mailbox.last_test_ok = None
+    mail_state().db.session.commit()
+
+
+def read_secrets(mailbox: Mailbox) -> dict[str, str]:
+    return SecretBox.from_app().decrypt(mailbox.secrets)
+
+
+def settings_for(mailbox: Mailbox) -> MailboxSettings:
+    secrets = read_secrets(mailbox)
+    config = current_app.config
+    common = {"timeout": config["TRICOMA_MAIL_NETWORK_TIMEOUT"], "ca_file": config["TRICOMA_MAIL_CA_FILE"]}
+    smtp = None
+    if mailbox.smtp_host:
+        smtp = ServerSettings(mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security,
+                              mailbox.smtp_username, secrets.get("smtp_password", ""), **common)
+    return MailboxSettings(
+        imap=ServerSettings(mailbox.imap_host, mailbox.imap_port, mailbox.imap_security,
+                            mailbox.imap_username, secrets.get("imap_password", ""), **common),
+        smtp=smtp,
+        sender_address=mailbox.email,
+    )
+
+
+def backend_for(mailbox: Mailbox) -> MailboxBackend:
+    """A new, unconnected backend for ``mailbox`` (use it with ``with``)."""
+    return make_backend(mailbox.kind, settings_for(mailbox))
+
+
+def run_test(mailbox: Mailbox, min_interval: float = 0) -> list[TestStep]:
+    """Test the connection step by step, store the result and its time. Commits.
+
+    ``min_interval``: refuse (:class:`TooSoon`) when the last test is more recent than that many
+    seconds; the web pages use it so a button cannot hammer a provider.
+    """
+    wait_if_too_soon(mailbox.last_test_at, min_interval)
+    steps = backend_for(mailbox).test_connection()
+    mailbox.last_test_steps = [asdict(step) for step in steps]
+    mailbox.last_test_ok = bool(steps) and all(step.ok or step.code == "skipped" for step in steps)
+    mailbox.last_test_at = utcnow()
+    mail_state().db.session.commit()
+    return steps
+
+
+def wait_if_too_soon(last: datetime | None, min_interval: float) -> None:
+    if last is not None and min_interval:
+        remaining = min_interval - (utcnow() - last).total_seconds()
+        if remaining > 0:
+            raise TooSoon(_("Please wait %(seconds)d seconds before testing again.", seconds=math.ceil(remaining)))
+
+
+def stored_test_steps(mailbox: Mailbox) -> list[TestStep]:
+    return [TestStep(**step) for step in mailbox.last_test_steps or []]
+
+
+def _port(value, protocol: str) -> int:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        port = 0
+    if not 0 < port < 65536:
+        raise InvalidSettings(_("The port must be a number from 1 to 65535."), field=f"{protocol}_port")
+    return port
+
+
+def _has_line_break(value: str) -> bool:
+    return "\r" in value or "\n" in value
+
+
+def discover_servers(mailbox: Mailbox, email: str):
+    """Server settings for ``email`` from the mailbox's backend (presets, autoconfig, DNS)."""
+    backend_class = backend_classes().get(mailbox.kind)
+    return backend_class.discover(email) if backend_class else None

@@ -1,0 +1,66 @@
+"""Core's own pages and their place in the navigation and on the settings page."""
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext as _
+
+from ...hookspecs import hookimpl
+from ...web import (
+    admin_plugins,
+    mailbox_rights,
+    mailbox_settings,
+    outbox_pages,
+    settings,
+    system_mail_pages,
+)
+from ..ui import MenuItem, SettingsPanel, settings_panels
+
+
+@hookimpl(trylast=True)
+def tricoma_mail_register_blueprints():
+    return [settings.blueprint, admin_plugins.blueprint, mailbox_settings.blueprint,
+            outbox_pages.blueprint, system_mail_pages.blueprint, mailbox_rights.blueprint]
+
+
+@hookimpl(trylast=True)
+def tricoma_mail_menu_items(user):
+    items = []
+    if getattr(user, "is_authenticated", False):
+        # Shown to every signed-in user, like the mailboxes: the page says when there is nothing
+        # to send from, and the menu stays free of a rights query on every page.
+        items.append(MenuItem(_("Outbox"), url_for("tricoma_mail_outbox.index"), "mail", 880))
+        items.append(MenuItem(_("Set up mailboxes"), url_for("tricoma_mail_mailboxes.index"), "mail", 890))
+    if settings_panels(user):
+        items.append(MenuItem(_("Mail settings"), url_for("tricoma_mail_settings.index"), "mail", 900))
+    if getattr(user, "is_admin", False):
+        items.append(MenuItem(_("Plugins"), url_for("tricoma_mail_admin_plugins.index"), "admin", 50))
+        items.append(MenuItem(_("System mail"), url_for("tricoma_mail_system_mail.index"), "admin", 60))
+    return items
+
+
+@hookimpl(trylast=True)
+def tricoma_mail_settings_panels(user):
+    panels = []
+    if getattr(user, "is_authenticated", False):
+        # Any signed-in user may create a mailbox (and then manages it), so everyone sees this.
+        panels.append(SettingsPanel(
+            _("Mailboxes"),
+            url_for("tricoma_mail_mailboxes.index"),
+            _("Create mailboxes, enter their servers, test them and choose their folders."),
+            order=10,
+        ))
+    if getattr(user, "is_admin", False):
+        panels.append(SettingsPanel(
+            _("System mail"),
+            url_for("tricoma_mail_system_mail.index"),
+            _("The SMTP server and sender of the application's own mail (password resets, "
+              "notifications); send a test mail."),
+            order=800,
+        ))
+        panels.append(SettingsPanel(
+            _("Plugins"),
+            url_for("tricoma_mail_admin_plugins.index"),
+            _("Switch installed plugins on and off and see their errors."),
+            order=900,
+        ))
+    return panels

@@ -1,0 +1,32 @@
+"""The mail client's pages (v1 interface, unified inbox, compose) and their place in the left
+navigation: each mailbox the user may read with the unread count of its INBOX, and the unified
+inbox with the total."""
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext as _
+
+from ...hookspecs import hookimpl
+from ...mailboxes.overview import readable_with_unread
+from ...web import compose_views, mail_api, mail_views, message_views
+from ..ui import MenuItem
+
+
+@hookimpl(trylast=True)
+def tricoma_mail_register_blueprints():
+    return [mail_views.blueprint, message_views.blueprint, compose_views.blueprint, mail_api.blueprint]
+
+
+@hookimpl(trylast=True)
+def tricoma_mail_menu_items(user):
+    if not getattr(user, "is_authenticated", False):
+        return []
+    readable = readable_with_unread(user)
+    if not readable:
+        return []
+    items = [MenuItem(_("Unified inbox"), url_for("tricoma_mail_client.unified"), "mail", 10,
+                      badge=sum(entry.unread for entry in readable) or None)]
+    for entry in readable:
+        items.append(MenuItem(entry.mailbox.title, url_for("tricoma_mail_client.folder", mailbox_id=entry.mailbox.id),
+                              "mail", 20, badge=entry.unread or None))
+    return items

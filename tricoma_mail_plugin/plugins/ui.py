@@ -1,0 +1,48 @@
+"""What plugins contribute to the host's pages: navigation entries and settings panels."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._state import mail_state
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """One entry of the left navigation.
+
+    ``section`` groups entries: ``"mail"`` (mailboxes and the unified inbox), ``"apps"`` (apps
+    such as invoices) or ``"admin"``. Entries sort by ``(section, order, label)``.
+    """
+
+    label: str
+    url: str
+    section: str = "apps"
+    order: int = 100
+    badge: int | None = None  # e.g. an unread count
+
+
+@dataclass(frozen=True)
+class SettingsPanel:
+    """One panel of the mail settings page: a titled link to a settings page."""
+
+    title: str
+    url: str
+    description: str = ""
+    order: int = 100
+
+
+SECTION_ORDER = {"mail": 0, "apps": 1, "admin": 2}
+
+
+def sort_menu(items: list[MenuItem]) -> list[MenuItem]:
+    return sorted(items, key=lambda item: (SECTION_ORDER.get(item.section, 9), item.order, item.label))
+
+
+def menu_items(user) -> list[MenuItem]:
+    """The navigation entries the enabled plugins offer ``user``, sorted for display."""
+    return sort_menu(mail_state().hooks.collect("menu_items", user=user))
+
+
+def settings_panels(user) -> list[SettingsPanel]:
+    """The settings panels the enabled plugins offer ``user``, sorted by ``order``."""
+    return sorted(mail_state().hooks.collect("settings_panels", user=user), key=lambda p: p.order)

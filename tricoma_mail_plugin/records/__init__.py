@@ -1,0 +1,1 @@
+"""Business records: references, links between mail and records, mail templates."""

@@ -1,0 +1,40 @@
+"""Mail templates that admins edit (subject and body of app mails): Jinja in a sandbox, so a
+template can read the values it is given and nothing else, and a broken one names its line."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from ..errors import MailError
+
+_ENVIRONMENT = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                                             keep_trailing_newline=True)
+
+
+class TemplateFailed(MailError):
+    """A mail template cannot be rendered; the message names the template and the line."""
+
+
+def render_mail_template(source: str, values: dict, name: str = "template") -> str:
+    """Render ``source`` with ``values``; raises :class:`TemplateFailed` (nothing is sent then)."""
+    try:
+        template = _ENVIRONMENT.from_string(source)
+        return template.render(**values)
+    except TemplateSyntaxError as error:
+        raise TemplateFailed(_("Template %(name)s, line %(line)d: %(error)s",
+                               name=name, line=error.lineno or 0, error=error.message)) from None
+    except TemplateError as error:
+        raise TemplateFailed(_("Template %(name)s, line %(line)d: %(error)s",
+                               name=name, line=_line_of(error), error=str(error))) from None
+
+
+def _line_of(error: BaseException) -> int:
+    """The template line of a render-time error, from the traceback Jinja rewrites."""
+    traceback = error.__traceback__
+    line = 0
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<template>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line

@@ -1,0 +1,180 @@
+"""Who may do what with which mailbox: the one place every view, CLI command, job and API call
+asks.
+
+Effective rights are the union of the rights granted to the user and to each of the user's
+groups. Admins of the host may manage every mailbox (settings, folders, rights) without a grant;
+they read mail only where they hold *read* like anyone else.
+"""
+from __future__ import annotations
+
+from flask import g, has_request_context
+from sqlalchemy import and_, delete, or_, select
+
+from .._state import mail_state
+from ..errors import MailboxNotFound, NotAllowed
+from ..models import AuditEntry, Mailbox, MailboxGrant, is_row_id
+
+ADMIN_RIGHTS = frozenset({"manage"})
+_RIGHTS_CACHE = "_tricoma_mail_rights"
+
+
+def _principals(user) -> list:
+    conditions = [
+        and_(MailboxGrant.principal_type == "user", MailboxGrant.principal_id == str(user.get_id()))
+    ]
+    group_ids = [str(group_id) for group_id in getattr(user, "group_ids", ())]
+    if group_ids:
+        conditions.append(
+            and_(MailboxGrant.principal_type == "group", MailboxGrant.principal_id.in_(group_ids))
+        )
+    return conditions
+
+
+def effective_rights(user, mailbox_id: int) -> frozenset[str]:
+    """Every right ``user`` holds on the mailbox, read fresh from the database."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return frozenset()
+    # Read once per request: a page asks several times (the view, the navigation, the template).
+    cache = g.setdefault(_RIGHTS_CACHE, {}) if has_request_context() else {}
+    key = (str(user.get_id()), mailbox_id)
+    if key in cache:
+        return cache[key]
+    session = mail_state().db.session
+    rows = session.scalars(
+        select(MailboxGrant.right).where(MailboxGrant.mailbox_id == mailbox_id, or_(*_principals(user)))
+    )
+    rights = frozenset(rows)
+    if getattr(user, "is_admin", False):
+        rights |= ADMIN_RIGHTS
+    cache[key] = rights
+    return rights
+
+
+def require(user, mailbox_id: int, right: str) -> Mailbox:
+    """The mailbox if ``user`` holds ``right`` on it.
+
+    Raises :class:`MailboxNotFound` when the mailbox does not exist, is deleted, or the user
+    holds no right at all on it (so foreign ids reveal nothing), and :class:`NotAllowed` when
+    the user sees the mailbox but lacks this right.
+    """
+    session = mail_state().db.session
+    mailbox = session.get(Mailbox, mailbox_id) if _valid_id(mailbox_id) else None
+    if mailbox is None or mailbox.deleted_at is not None:
+        raise MailboxNotFound()
+    rights = effective_rights(user, mailbox.id)
+    if not rights:
+        raise MailboxNotFound()
+    if right not in rights:
+        raise NotAllowed()
+    return mailbox
+
+
+def mailboxes_with(user, right: str) -> list[Mailbox]:
+    """The live mailboxes on which ``user`` holds ``right``, by title."""
+    session = mail_state().db.session
+    query = select(Mailbox).where(Mailbox.deleted_at.is_(None)).order_by(Mailbox.title, Mailbox.id)
+    if not (getattr(user, "is_admin", False) and right in ADMIN_RIGHTS):
+        granted = select(MailboxGrant.mailbox_id).where(
+            MailboxGrant.right == right, or_(*_principals(user))
+        )
+        query = query.where(Mailbox.id.in_(granted))
+    return list(session.scalars(query))
+
+
+def grant(mailbox_id: int, principal_type: str, principal_id, right: str, actor: str = "system") -> bool:
+    """Give ``right`` to a user or group; audited. Returns False if it was granted already."""
+    _check_principal_type(principal_type)
+    session = mail_state().db.session
+    if _grant_id(mailbox_id, principal_type, principal_id, right) is not None:
+        return False
+    session.add(MailboxGrant(mailbox_id=mailbox_id, principal_type=principal_type,
+                             principal_id=str(principal_id), right=right))
+    _forget_cached_rights()
+    audit(actor, mailbox_id, "grant", principal=f"{principal_type}:{principal_id}", right=right)
+    return True
+
+
+def revoke(mailbox_id: int, principal_type: str, principal_id, right: str, actor: str) -> bool:
+    """Take ``right`` away from a user or group; audited. Returns False if it was not granted."""
+    _check_principal_type(principal_type)
+    session = mail_state().db.session
+    grant_id = _grant_id(mailbox_id, principal_type, principal_id, right)
+    if grant_id is None:
+        return False
+    session.execute(delete(MailboxGrant).where(MailboxGrant.id == grant_id))
+    _forget_cached_rights()
+    audit(actor, mailbox_id, "revoke", principal=f"{principal_type}:{principal_id}", right=right)
+    return True
+
+
+def grants_of(mailbox_id: int) -> dict[tuple[str, str], set[str]]:
+    """``{(principal_type, principal_id): {rights}}`` of one mailbox."""
+    result: dict[tuple[str, str], set[str]] = {}
+    for row in mail_state().db.session.scalars(select(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox_id)):
+        result.setdefault((row.principal_type, row.principal_id), set()).add(row.right)
+    return result
+
+
+def explain(user, mailbox_id: int) -> dict[str, list[str]]:
+    """Why ``user`` holds each right: ``{right: ["user", "group:<id>", "admin"]}``."""
+    sources: dict[str, list[str]] = {}
+    group_ids = {str(g) for g in getattr(user, "group_ids", ())}
+    for (kind, principal_id), rights in grants_of(mailbox_id).items():
+        if (kind == "user" and principal_id == str(user.get_id())) or (kind == "group" and principal_id in group_ids):
+            for right in rights:
+                sources.setdefault(right, []).append("user" if kind == "user" else f"group:{principal_id}")
+    if getattr(user, "is_admin", False):
+        for right in ADMIN_RIGHTS:
+            sources.setdefault(right, []).append("admin")
+    return sources
+
+
+def audit(actor: str, mailbox_id: int | None, action: str, **details) -> None:
+    """Write an audit entry (committed with the change it describes)."""
+    session = mail_state().db.session
+    session.add(AuditEntry(actor=str(actor), mailbox_id=mailbox_id, action=action, details=details))
+    session.commit()
+
+
+def audit_log(mailbox_id: int, limit: int = 200) -> list[AuditEntry]:
+    return list(mail_state().db.session.scalars(
+        select(AuditEntry).where(AuditEntry.mailbox_id == mailbox_id)
+        .order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+def _grant_id(mailbox_id: int, principal_type: str, principal_id, right: str) -> int | None:
+    return mail_state().db.session.scalar(
+        select(MailboxGrant.id).where(
+            MailboxGrant.mailbox_id == mailbox_id,
+            MailboxGrant.principal_type == principal_type,
+            MailboxGrant.principal_id == str(principal_id),
+            MailboxGrant.right == right,
+        )
+    )
+
+
+def _forget_cached_rights() -> None:
+    if has_request_context():
+        g.pop(_RIGHTS_CACHE, None)
+
+
+def _check_principal_type(principal_type: str) -> None:
+    if principal_type not in ("user", "group"):
+        raise ValueError("principal_type must be 'user' or 'group'")
+
+
+def _valid_id(value) -> bool:
+    return is_row_id(value)
+
+
+def admin_read(user, mailbox_id: int, reason: str) -> None:
+    """An admin gives themselves *read* on a mailbox: the one way an admin reads mail without
+    having been granted it, always with a stated reason and an audit entry."""
+    if not getattr(user, "is_admin", False):
+        raise NotAllowed()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("a reason is required")
+    require(user, mailbox_id, "manage")
+    grant(mailbox_id, "user", user.get_id(), "read", actor=str(user.get_id()))
+    audit(str(user.get_id()), mailbox_id, "admin_read", reason=reason[:500])

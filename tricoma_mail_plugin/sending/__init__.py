@@ -1,0 +1,1 @@
+"""Everything that leaves: the outbox, SMTP, system mail, sending on behalf of apps."""

@@ -1,0 +1,391 @@
+"""The outbox: every mail that leaves goes through it, exactly once, and is filed in Sent.
+
+At enqueue the final bytes and the Message-ID are fixed. A worker takes an item with a lease;
+SMTP errors before the data is accepted are retried with backoff, 5xx replies fail for good, an
+error after the final dot makes the item *uncertain* (never resent unless a user says so).
+"SMTP accepted" is committed at once; the Sent copy (the same bytes, ``\\Seen``) is filed after
+and retried on its own, never by sending again. A lease that expires makes an item *uncertain*,
+never *queued*.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .._state import mail_state
+from ..errors import InvalidSettings, MailError, NotAllowed, SendRefused, SendUncertain
+from ..mailboxes import service
+from ..mailboxes.server_folders import folder_for_role
+from ..mime.build import BuiltMessage, OutgoingMessage, build_message
+from ..models import Mailbox, OutboxItem, utcnow
+from ..records.references import Reference
+from ..rights import access
+from .smtp import SmtpSession
+from .system_settings import system_smtp_settings
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS = (60, 300, 1800, 7200, 21600)  # seconds; the last one repeats
+DUE_STATES = ("queued", "retry")
+
+
+def _session():
+    return mail_state().db.session
+
+
+def retry_delay(attempts: int) -> int:
+    return RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
+
+
+# -- enqueue ------------------------------------------------------------------------------------
+
+def enqueue(mailbox: Mailbox, user, outgoing: OutgoingMessage, *, idempotency_key: str | None = None,
+            send_at: datetime | None = None, reference: Reference | None = None,
+            right: str = "send") -> OutboxItem:
+    """Check ``right``, run ``before_send``, build and queue the message. The same idempotency
+    key twice for one mailbox gives the first item back and queues nothing."""
+    access.require(user, mailbox.id, right)
+    return _queue(mailbox, user, outgoing, idempotency_key, send_at, reference)
+
+
+def enqueue_as_operator(mailbox: Mailbox, outgoing: OutgoingMessage, *, idempotency_key: str | None = None,
+                        send_at: datetime | None = None) -> OutboxItem:
+    """Queue mail for an operator at the shell (the CLI): there is no host user to check."""
+    return _queue(mailbox, None, outgoing, idempotency_key, send_at, None)
+
+
+def _queue(mailbox: Mailbox, user, outgoing: OutgoingMessage, idempotency_key: str | None,
+           send_at: datetime | None, reference: Reference | None) -> OutboxItem:
+    if not mailbox.usable:
+        raise InvalidSettings(_("This mailbox has not passed its connection test yet."))
+    scope = f"mailbox:{mailbox.id}"
+    existing = _by_key(scope, idempotency_key)
+    if existing is not None:
+        return existing
+    built = build_message(outgoing, mailbox.sender_name, mailbox.email or mailbox.imap_username,
+                          mailbox.signature)
+    mail_state().hooks.call("before_send", message=built.message, mailbox=mailbox, user=user,
+                            reference=reference)
+    sent_copy = "skipped" if mailbox.provider_files_sent_mail else "pending"
+    return store_built(scope, mailbox.id, built, idempotency_key, send_at, reference, user, sent_copy)
+
+
+def find_by_key(mailbox: Mailbox, key: str | None) -> OutboxItem | None:
+    """The item queued from ``mailbox`` under idempotency ``key``, if any."""
+    return _by_key(f"mailbox:{mailbox.id}", key)
+
+
+def _by_key(scope: str, key: str | None) -> OutboxItem | None:
+    if key is None:
+        return None
+    return _session().scalar(select(OutboxItem).where(OutboxItem.scope == scope, OutboxItem.idempotency_key == key))
+
+
+def store_built(scope: str, mailbox_id: int | None, built: BuiltMessage, key: str | None, send_at: datetime | None,
+           reference: Reference | None, user, sent_copy: str) -> OutboxItem:
+    session = _session()
+    raw = built.as_bytes()
+    recipients = built.recipients()
+    if not recipients:
+        raise InvalidSettings(_("Enter at least one recipient."))
+    delay = current_app.config["TRICOMA_MAIL_UNDO_SEND_SECONDS"]
+    not_before = utcnow() + timedelta(seconds=delay)
+    if send_at is not None and send_at > not_before:
+        not_before = send_at
+    item = OutboxItem(
+        scope=scope, mailbox_id=mailbox_id, idempotency_key=key or uuid.uuid4().hex,
+        message_id=built.message_id, sender=built.sender, recipients=list(recipients),
+        subject=str(built.message["Subject"] or ""), raw=raw,
+        reference=str(reference) if reference else None,
+        created_by=str(user.get_id()) if user is not None else None,
+        state="queued", not_before=not_before, attempts=0, recipient_results=[], sent_copy=sent_copy,
+        sent_copy_attempts=0,
+    )
+    session.add(item)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = _by_key(scope, key)
+        if existing is None:
+            raise
+        return existing
+    return item
+
+
+# -- user actions -------------------------------------------------------------------------------
+
+def cancel(item: OutboxItem) -> None:
+    """Undo send / cancel a scheduled mail: only while no worker has taken it."""
+    result = _session().execute(
+        update(OutboxItem).where(OutboxItem.id == item.id, OutboxItem.state.in_(DUE_STATES))
+        .values(state="cancelled", lease_owner=None).execution_options(synchronize_session=False))
+    _session().commit()
+    if result.rowcount != 1:
+        raise NotAllowed(_("This mail is already on its way and cannot be stopped any more."))
+
+
+def send_again(item: OutboxItem) -> None:
+    """Queue an uncertain or failed item once more; the user has confirmed it."""
+    if item.state not in ("uncertain", "failed"):
+        raise NotAllowed(_("Only uncertain or failed mail can be sent again."))
+    item.state = "queued"
+    item.not_before = utcnow()
+    item.attempts = 0
+    item.last_error = None
+    _session().commit()
+
+
+# -- the worker ---------------------------------------------------------------------------------
+
+class WorkerConnections:
+    """The connections one worker run keeps open: an SMTP session per sender (mailbox or system
+    mail) and an IMAP connection per mailbox for Sent copies, so a batch of mail from one
+    mailbox logs in once. A connection that failed is dropped and reopened on next use."""
+
+    def __init__(self) -> None:
+        self._submissions: dict[str, object] = {}
+        self._stores: dict[int, tuple[object, str]] = {}
+
+    def submission(self, item: OutboxItem):
+        session = self._submissions.get(item.scope)
+        if session is None:
+            session = self._submissions[item.scope] = _open_submission(item)
+        return session
+
+    def drop_submission(self, item: OutboxItem) -> None:
+        session = self._submissions.pop(item.scope, None)
+        if session is not None:
+            session.close()
+
+    def sent_folder(self, mailbox: Mailbox):
+        """A connected backend of ``mailbox`` and the name of its Sent folder."""
+        found = self._stores.get(mailbox.id)
+        if found is None:
+            backend = service.backend_for(mailbox)
+            backend.connect()
+            try:
+                found = (backend, folder_for_role(mailbox, backend, "sent", create=True))
+            except BaseException:
+                backend.close()
+                raise
+            self._stores[mailbox.id] = found
+        return found
+
+    def drop_store(self, mailbox: Mailbox) -> None:
+        found = self._stores.pop(mailbox.id, None)
+        if found is not None:
+            found[0].close()
+
+    def close(self) -> None:
+        for session in self._submissions.values():
+            session.close()
+        for backend, _folder in self._stores.values():
+            backend.close()
+        self._submissions.clear()
+        self._stores.clear()
+
+
+def run_once(worker_id: str | None = None, limit: int | None = None) -> int:
+    """Send every due item, then file pending Sent copies. Returns how many items were sent or
+    settled. Safe to run in any number of processes at once."""
+    worker_id = worker_id or uuid.uuid4().hex[:12]
+    expire_leases()
+    done = 0
+    connections = WorkerConnections()
+    try:
+        while limit is None or done < limit:
+            item = claim_next(worker_id)
+            if item is None:
+                break
+            deliver(item, connections)
+            done += 1
+        while True:
+            item = claim_sent_copy()
+            if item is None:
+                break
+            file_sent_copy(item, connections)
+    finally:
+        connections.close()
+    return done
+
+
+def expire_leases() -> int:
+    """An item whose worker vanished while sending may or may not have left: uncertain."""
+    session = _session()
+    result = session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.state == "sending", OutboxItem.lease_until < utcnow())
+        .values(state="uncertain", lease_owner=None,
+                last_error="The sending process stopped before the server's answer was known.")
+        .execution_options(synchronize_session=False))
+    session.commit()
+    return result.rowcount or 0
+
+
+def claim_next(worker_id: str) -> OutboxItem | None:
+    """Take the next due item with a lease; no two workers ever get the same item."""
+    session = _session()
+    now = utcnow()
+    lease_until = now + timedelta(seconds=current_app.config["TRICOMA_MAIL_OUTBOX_LEASE_SECONDS"])
+    due = (select(OutboxItem.id)
+           .where(OutboxItem.state.in_(DUE_STATES), OutboxItem.not_before <= now)
+           .order_by(OutboxItem.not_before, OutboxItem.id).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        item_id = session.scalar(due.with_for_update(skip_locked=True))
+        if item_id is None:
+            session.commit()
+            return None
+        condition = OutboxItem.id == item_id
+    else:
+        # SQLite runs one writer at a time, so this single UPDATE is atomic on its own.
+        condition = and_(OutboxItem.id == due.scalar_subquery(), OutboxItem.state.in_(DUE_STATES))
+    result = session.execute(
+        update(OutboxItem).where(condition)
+        .values(state="sending", lease_owner=worker_id, lease_until=lease_until,
+                attempts=OutboxItem.attempts + 1)
+        .execution_options(synchronize_session=False))
+    session.commit()
+    if result.rowcount != 1:
+        return None
+    return session.scalar(select(OutboxItem).where(OutboxItem.lease_owner == worker_id,
+                                                   OutboxItem.state == "sending")
+                          .order_by(OutboxItem.id.desc()).execution_options(populate_existing=True))
+
+
+def deliver(item: OutboxItem, connections: WorkerConnections | None = None) -> None:
+    """Hand one leased item to its SMTP server and record the outcome. The Sent copy is filed
+    afterwards, on its own (``file_sent_copy``)."""
+    session = _session()
+    own = connections is None
+    connections = connections or WorkerConnections()
+    try:
+        results = connections.submission(item).submit(item.sender, item.recipients, item.raw)
+    except MailError as error:
+        connections.drop_submission(item)
+        _record_failure(item, error)
+        return
+    finally:
+        if own:
+            connections.close()
+    item.state = "sent"
+    item.smtp_accepted_at = utcnow()
+    item.recipient_results = [asdict(result) for result in results]
+    item.lease_owner = None
+    item.lease_until = None
+    item.last_error = None
+    refused = [r for r in results if not r.accepted]
+    if refused:
+        item.last_error = "; ".join(f"{r.address}: {r.code} {r.message}" for r in refused)[:1000]
+    session.commit()  # "SMTP accepted" is durable before anything else happens
+    mail_state().hooks.call("message_sent", outbox_item=item,
+                            reference=Reference.parse(item.reference) if item.reference else None)
+
+
+def _record_failure(item: OutboxItem, error: MailError) -> None:
+    if isinstance(error, SendUncertain):
+        _settle(item, "uncertain", error.user_message)
+    elif isinstance(error, SendRefused):
+        _settle(item, "failed", error.user_message)
+    elif item.attempts >= current_app.config["TRICOMA_MAIL_SEND_MAX_ATTEMPTS"]:
+        _settle(item, "failed", error.user_message)
+    else:
+        item.not_before = utcnow() + timedelta(seconds=retry_delay(item.attempts))
+        _settle(item, "retry", error.user_message)
+
+
+def _settle(item: OutboxItem, state: str, error: str) -> None:
+    item.state = state
+    item.last_error = error[:1000]
+    item.lease_owner = None
+    item.lease_until = None
+    _session().commit()
+
+
+def _open_submission(item: OutboxItem):
+    if item.scope == "system":
+        return SmtpSession(system_smtp_settings())
+    mailbox = _session().get(Mailbox, item.mailbox_id) if item.mailbox_id else None
+    if mailbox is None or mailbox.deleted_at is not None:
+        raise SendRefused(_("The mailbox of this mail no longer exists."))
+    return service.backend_for(mailbox).submission()
+
+
+def claim_sent_copy() -> OutboxItem | None:
+    session = _session()
+    now = utcnow()
+    lease = now + timedelta(seconds=current_app.config["TRICOMA_MAIL_OUTBOX_LEASE_SECONDS"])
+    candidate = session.scalar(
+        select(OutboxItem.id).where(
+            OutboxItem.state == "sent", OutboxItem.sent_copy.in_(("pending", "retry")),
+            or_(OutboxItem.sent_copy_not_before.is_(None), OutboxItem.sent_copy_not_before <= now),
+            or_(OutboxItem.sent_copy_lease_until.is_(None), OutboxItem.sent_copy_lease_until < now))
+        .order_by(OutboxItem.id).limit(1))
+    if candidate is None:
+        session.commit()
+        return None
+    result = session.execute(
+        update(OutboxItem).where(
+            OutboxItem.id == candidate,
+            or_(OutboxItem.sent_copy_lease_until.is_(None), OutboxItem.sent_copy_lease_until < now))
+        .values(sent_copy_lease_until=lease).execution_options(synchronize_session=False))
+    session.commit()
+    if result.rowcount != 1:
+        return None
+    return session.get(OutboxItem, candidate, populate_existing=True)
+
+
+def file_sent_copy(item: OutboxItem, connections: WorkerConnections | None = None) -> None:
+    """Append the sent bytes to the mailbox's Sent folder, once: on a retry we first look for
+    the Message-ID there, in case the last attempt stored it before it failed."""
+    session = _session()
+    mailbox = session.get(Mailbox, item.mailbox_id) if item.mailbox_id else None
+    if mailbox is None:
+        item.sent_copy = "skipped"
+        session.commit()
+        return
+    item.sent_copy_attempts += 1
+    session.commit()
+    own = connections is None
+    connections = connections or WorkerConnections()
+    try:
+        backend, folder = connections.sent_folder(mailbox)
+        if item.sent_copy_attempts > 1:
+            backend.select(folder, readonly=True)
+            already = backend.search_header("Message-ID", item.message_id)
+        else:
+            already = False
+        if not already:
+            backend.append(folder, item.raw, flags=["\\Seen"], internal_date=item.smtp_accepted_at)
+    except MailError as error:
+        connections.drop_store(mailbox)
+        item.sent_copy = "retry"
+        item.sent_copy_error = error.user_message[:1000]
+        item.sent_copy_not_before = utcnow() + timedelta(seconds=retry_delay(item.sent_copy_attempts))
+        item.sent_copy_lease_until = None
+        session.commit()
+        return
+    finally:
+        if own:
+            connections.close()
+    item.sent_copy = "done"
+    item.sent_copy_folder = folder
+    item.sent_copy_error = None
+    item.sent_copy_lease_until = None
+    session.commit()
+
+
+def items(scope: str | None = None, state: str | None = None, limit: int = 200) -> list[OutboxItem]:
+    query = select(OutboxItem).order_by(OutboxItem.id.desc()).limit(limit)
+    if scope:
+        query = query.where(OutboxItem.scope == scope)
+    if state:
+        query = query.where(OutboxItem.state == state)
+    return list(_session().scalars(query))

@@ -1,0 +1,139 @@
+"""SMTP submission with a result per recipient, and errors sorted by whether the message may
+have been accepted: before the final dot a failure is retryable or permanent, after it the
+outcome is uncertain and the message must never be resent automatically."""
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from typing import Sequence
+
+from ..errors import (
+    MailboxAuthError,
+    MailboxConnectionError,
+    SendRefused,
+    SendUncertain,
+)
+from ..mailboxes.backend import RecipientResult, ServerSettings
+from ..mailboxes.tls import is_loopback, tls_context
+
+
+def short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}"[:300]
+
+
+def open_smtp(server: ServerSettings) -> smtplib.SMTP:
+    if server.security == "none" and not is_loopback(server.host):
+        raise MailboxConnectionError("Unencrypted SMTP is allowed only to this machine.")
+    context = tls_context(server.ca_file)
+    try:
+        if server.security == "tls":
+            smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=server.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+            if server.security == "starttls":
+                smtp.starttls(context=context)
+        smtp.ehlo_or_helo_if_needed()
+        if server.username:
+            if server.auth == "xoauth2":
+                token = f"user={server.username}\x01auth=Bearer {server.password}\x01\x01"
+                smtp.auth("XOAUTH2", lambda challenge=None: token)
+            else:
+                smtp.login(server.username, server.password)
+    except smtplib.SMTPAuthenticationError as error:
+        raise MailboxAuthError() from error
+    except (smtplib.SMTPException, OSError, ssl.SSLError) as error:
+        raise MailboxConnectionError(short(error)) from error
+    return smtp
+
+
+def submit(server: ServerSettings | None, sender: str, recipients: Sequence[str], message: bytes,
+           smtp: smtplib.SMTP | None = None) -> list[RecipientResult]:
+    """Send ``message`` to ``recipients``; returns one result per recipient.
+
+    Raises :class:`SendRefused` (5xx before data, or every recipient refused: permanent),
+    :class:`MailboxConnectionError` (connection or 4xx before data: retry later) or
+    :class:`SendUncertain` (the connection broke after the data was sent).
+    """
+    if server is None:
+        raise MailboxConnectionError("No SMTP server is configured.")
+    own = smtp is None
+    smtp = smtp or open_smtp(server)
+    try:
+        return _transaction(smtp, sender, recipients, message)
+    finally:
+        if own:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+def _transaction(smtp: smtplib.SMTP, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]:
+    try:
+        code, reply = smtp.mail(sender)
+        if code != 250:
+            smtp.rset()
+            _raise_for(code, reply)
+        results = []
+        for address in recipients:
+            code, reply = smtp.rcpt(address)
+            results.append(RecipientResult(address, code in (250, 251), code, _text(reply)))
+        accepted = [result for result in results if result.accepted]
+        if not accepted:
+            smtp.rset()
+            worst = min(results, key=lambda result: result.code) if results else None
+            if worst and 400 <= worst.code < 500:
+                raise MailboxConnectionError(f"{worst.code} {worst.message}")
+            raise SendRefused("; ".join(f"{r.address}: {r.code} {r.message}" for r in results))
+    except (smtplib.SMTPServerDisconnected, OSError) as error:
+        raise MailboxConnectionError(short(error)) from error
+    try:
+        code, reply = smtp.data(message)
+    except smtplib.SMTPDataError as error:
+        _raise_for(error.smtp_code, error.smtp_error)
+    except (smtplib.SMTPServerDisconnected, socket.timeout, OSError) as error:
+        raise SendUncertain(short(error)) from error
+    if code != 250:
+        _raise_for(code, reply)
+    return results
+
+
+def _raise_for(code: int, reply) -> None:
+    text = f"{code} {_text(reply)}"
+    if 500 <= code < 600:
+        raise SendRefused(text)
+    raise MailboxConnectionError(text)
+
+
+def _text(reply) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+class SmtpSession:
+    """One SMTP connection reused for several messages (connect, TLS and AUTH once). After any
+    error the connection is dropped and the next message opens a new one."""
+
+    def __init__(self, server: ServerSettings | None) -> None:
+        self._server = server
+        self._smtp: smtplib.SMTP | None = None
+
+    def submit(self, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]:
+        if self._server is None:
+            raise MailboxConnectionError("No SMTP server is configured.")
+        if self._smtp is None:
+            self._smtp = open_smtp(self._server)
+        try:
+            return _transaction(self._smtp, sender, recipients, message)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
