@@ -12,7 +12,7 @@ from imapclient import exceptions as imap_exceptions
 
 from tricoma_mail_plugin import MailboxSettings, ServerSettings, TestStep, is_loopback, make_step, tls_context
 
-from .errors import classify, short
+from .errors import classify, connection_died, short
 
 IMAP_STEPS = ("resolve", "connect", "greeting", "login", "capabilities", "folders")
 SMTP_STEPS = ("resolve", "connect", "greeting", "ehlo", "auth")
@@ -229,7 +229,7 @@ def _login_failure(error: BaseException) -> str:
     if isinstance(error, _Typed):
         return error.code
     if isinstance(error, imap_exceptions.LoginError):
-        return "wrong_password"
+        return "connection_lost" if connection_died(error) else "wrong_password"
     if isinstance(error, smtplib.SMTPAuthenticationError):
         return "wrong_password"
     if isinstance(error, smtplib.SMTPNotSupportedError):

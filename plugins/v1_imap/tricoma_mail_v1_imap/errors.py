@@ -21,8 +21,18 @@ from tricoma_mail_plugin import (
 )
 
 
+def connection_died(error: BaseException) -> bool:
+    """True for a ``LoginError`` that imapclient raised because the connection died during
+    LOGIN (it wraps imaplib's ``abort`` and socket errors in ``LoginError`` too): that is a
+    network fault, never a wrong password."""
+    cause = error.__cause__ or error.__context__
+    return isinstance(cause, (imaplib.IMAP4.abort, OSError, EOFError)) or "socket error" in str(error)
+
+
 def classify(error: BaseException) -> str:
     """A typed code for a connection-level error (the ``TestStep.code`` vocabulary)."""
+    if isinstance(error, imap_exceptions.LoginError) and connection_died(error):
+        return "connection_lost"
     if isinstance(error, socket.gaierror):
         return "cannot_resolve"
     if isinstance(error, ConnectionRefusedError):
@@ -58,6 +68,8 @@ def translated_imap_errors(folder: str | None = None):
     except MailError:
         raise
     except imap_exceptions.LoginError as error:
+        if connection_died(error):
+            raise MailboxConnectionError(short(error)) from error
         raise MailboxAuthError() from error
     except imap_exceptions.CapabilityError as error:
         raise CapabilityError(short(error)) from error

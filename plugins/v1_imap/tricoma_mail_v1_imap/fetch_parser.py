@@ -29,6 +29,10 @@ class FetchParseError(ValueError):
     """The server's FETCH response is not what was asked for."""
 
 
+class ConnectionLost(EOFError):
+    """The server closed the connection in the middle of a response."""
+
+
 def parse_fetch(data: list) -> Iterator[tuple[int, dict]]:
     """``(uid, items)`` for each message in imaplib's FETCH ``data`` (bytes and
     ``(text, literal)`` tuples). Items use imapclient's keys (``b"UID"``, ``b"FLAGS"``, …)."""
@@ -100,11 +104,13 @@ def read_fetch_response(imap, tag: bytes) -> list:
     """Read the answer to a FETCH that ``imap`` (an ``imaplib.IMAP4``) sent under ``tag``,
     into imaplib's shape: per message a bytes element, or ``(text, literal)`` tuples followed by
     the rest of the line. Untagged answers other than FETCH are skipped. Raises
-    ``FetchParseError`` when the server says NO or BAD."""
+    ``FetchParseError`` when the server says NO or BAD, and :class:`ConnectionLost` the moment
+    the connection ends (a closed socket reads as ``b""`` at once, forever: without this check
+    the loop would never end and no timeout would fire)."""
     data: list = []
     done = tag + b" "
     while True:
-        line = imap.readline()
+        line = _line(imap)
         if line.startswith(done):
             status = line[len(done):].split(b" ", 1)[0].upper()
             if status != b"OK":
@@ -115,7 +121,18 @@ def read_fetch_response(imap, tag: bytes) -> list:
             continue  # EXISTS, EXPUNGE, VANISHED… arrive here too; sync asks for them itself
         literal = _LITERAL.search(body)
         while literal is not None:
-            data.append((body, imap.read(int(literal.group(1)))))
-            body = imap.readline().rstrip(b"\r\n")
+            size = int(literal.group(1))
+            content = imap.read(size)
+            if len(content) != size:
+                raise ConnectionLost("the connection was closed inside a FETCH literal")
+            data.append((body, content))
+            body = _line(imap).rstrip(b"\r\n")
             literal = _LITERAL.search(body)
         data.append(body)
+
+
+def _line(imap) -> bytes:
+    line = imap.readline()
+    if not line.endswith(b"\n"):
+        raise ConnectionLost("the connection was closed inside a FETCH response")
+    return line
