@@ -6,8 +6,8 @@ import json
 import re
 import time
 from html.parser import HTMLParser
-from pathlib import Path
 
+import corpora
 import pytest
 
 from tricoma_mail_plugin.mime.sanitize import (
@@ -22,7 +22,7 @@ from tricoma_mail_plugin.mime.parse import parse_message
 
 pytestmark = pytest.mark.db_independent  # pure logic: the PostgreSQL run skips it
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = corpora.CORPORA
 XSS_FIXTURES = CORPORA / "xss-dompurify" / "expect.mjs"
 CID_MAP = {"<logo@example.com>": "/mail/1/parts/2"}
 INLINE_IMAGES = ("data:image/png", "data:image/gif", "data:image/jpeg", "data:image/webp")
@@ -77,8 +77,7 @@ def dompurify_payloads() -> list[str]:
 
 def payload_params() -> list:
     if not XSS_FIXTURES.is_file():
-        return [pytest.param(None, id="xss-dompurify-missing",
-                             marks=pytest.mark.skip(reason=f"XSS fixtures {XSS_FIXTURES} are missing"))]
+        return [corpora.missing_param("xss-dompurify", XSS_FIXTURES)]
     return [pytest.param(payload, id=f"payload-{index:03d}")
             for index, payload in enumerate(dompurify_payloads())]
 
@@ -86,9 +85,7 @@ def payload_params() -> list:
 # --- the DOMPurify payloads --------------------------------------------------------------------
 
 def test_all_dompurify_payloads_are_found():
-    if not XSS_FIXTURES.is_file():
-        pytest.skip(f"XSS fixtures {XSS_FIXTURES} are missing")
-    source = XSS_FIXTURES.read_text(encoding="utf-8")
+    source = corpora.require(XSS_FIXTURES).read_text(encoding="utf-8")
     payloads = dompurify_payloads()
     assert len(payloads) == source.count('"payload"') > 200
 

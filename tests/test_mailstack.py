@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import mailstack as mailstack_module
+import corpora
 import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
@@ -245,8 +246,8 @@ def test_add_user_refuses_fixed_users(mailstack: MailStack) -> None:
         mailstack.add_user("alice@example.test", "other", 1)
 
 
-@pytest.mark.skipif(not mailstack_module.DEFAULT_CORPUS.is_dir(), reason="no corpus at ../shared/corpora/ham")
 def test_fill_from_corpus_keeps_header_dates(mailstack: MailStack, fresh_user, imap_client) -> None:
+    corpora.require(mailstack_module.DEFAULT_CORPUS)
     user, password = fresh_user(2)
     assert mailstack.fill(user, password, profile=2, limit=5, folder="INBOX.Seed") == 5
     client = imap_client(2, user, password)

@@ -11,8 +11,8 @@ import random
 import time
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
-from pathlib import Path
 
+import corpora
 import pytest
 
 from tricoma_mail_plugin.mime.sanitize import sanitize_html
@@ -31,7 +31,7 @@ from tricoma_mail_plugin.mime.parse import (
 
 pytestmark = pytest.mark.db_independent  # pure logic: the PostgreSQL run skips it
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = corpora.CORPORA
 SECONDS_PER_MESSAGE = 2.0
 HAM_MESSAGES = 300
 
@@ -490,8 +490,7 @@ def test_preview_of_hostile_html_is_fast():
 def corpus(folder: str, patterns: tuple[str, ...], limit: int | None = None) -> list:
     base = CORPORA / folder
     if not base.is_dir():
-        return [pytest.param(None, id=f"{folder}-missing",
-                             marks=pytest.mark.skip(reason=f"corpus folder {base} is missing"))]
+        return [corpora.missing_param(folder, base)]
     files = sorted({path for pattern in patterns for path in base.glob(pattern) if path.is_file()})
     return [pytest.param(path, id=f"{folder}/{path.relative_to(base)}") for path in files[:limit]]
 
@@ -551,9 +550,7 @@ def test_ham_corpus(path):
 
 
 def test_flanker_torture_messages_keep_their_structure():
-    base = CORPORA / "mime-flanker"
-    if not base.is_dir():
-        pytest.skip(f"corpus folder {base} is missing")
+    base = corpora.require(CORPORA / "mime-flanker")
     endless = parse_message((base / "enclosed-endless.eml").read_bytes())
     assert endless.subject == "Wow" and endless.text.strip() == "Hello"
     assert [a.content_type for a in endless.attachments] == ["message/rfc822"]
@@ -563,9 +560,7 @@ def test_flanker_torture_messages_keep_their_structure():
 
 
 def test_mime4j_messages_agree_with_the_stdlib_on_leaf_count():
-    base = CORPORA / "mime-mime4j"
-    if not base.is_dir():
-        pytest.skip(f"corpus folder {base} is missing")
+    base = corpora.require(CORPORA / "mime-mime4j")
     raw = (base / "example.msg").read_bytes()
     parsed = parse_message(raw)
     stdlib = message_from_bytes(raw, policy=policy.default)

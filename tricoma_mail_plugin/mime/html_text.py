@@ -1,12 +1,14 @@
 """HTML to readable plain text, for the text alternative of mail we send."""
 from __future__ import annotations
 
+import html as html_entities
 import re
 from html.parser import HTMLParser
 
 _BLOCKS = {"p", "div", "section", "article", "header", "footer", "table", "tr", "h1", "h2", "h3",
            "h4", "h5", "h6", "blockquote", "pre", "ul", "ol", "hr"}
 _SKIPPED = {"script", "style", "head", "title", "template"}
+_ANY_TAG = re.compile(r"<[^<>]*>?")
 
 
 class _TextCollector(HTMLParser):
@@ -54,6 +56,15 @@ class _TextCollector(HTMLParser):
             text = "> " * self.quote_depth + text.lstrip()
         self.parts.append(text)
 
+    def parse_marked_section(self, i, report=1):
+        # The standard library asserts on a marked section it does not know ("<![>", "<![x"):
+        # skip it up to the next ">" as browsers skip a bogus comment.
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            end = self.rawdata.find(">", i + 3)
+            return len(self.rawdata) if end < 0 else end + 1
+
     def _newline(self):
         self.parts.append("\n")
 
@@ -62,10 +73,14 @@ class _TextCollector(HTMLParser):
 
 
 def html_to_plain_text(html: str) -> str:
+    """The readable text of any HTML: never raises, whatever the markup."""
     collector = _TextCollector()
-    collector.feed(html)
-    collector.close()
-    text = "".join(collector.parts)
+    try:
+        collector.feed(html)
+        collector.close()
+        text = "".join(collector.parts)
+    except Exception:  # noqa: BLE001 - a parser surprise must not cost the mail its text
+        text = html_entities.unescape(_ANY_TAG.sub(" ", html))
     lines = [line.rstrip() for line in text.splitlines()]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

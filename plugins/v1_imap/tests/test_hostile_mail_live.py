@@ -5,8 +5,8 @@ leaves the cache intact."""
 import socket
 import threading
 import tracemalloc
-from pathlib import Path
 
+import corpora
 import pytest
 from sqlalchemy import select
 
@@ -18,7 +18,7 @@ from tricoma_mail_plugin.mailboxes.server_folders import create_folder, validate
 from tricoma_mail_plugin.mail.message_view import render_message
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox
 
-CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
+CORPORA = corpora.CORPORA
 
 
 def corpus_messages() -> list[bytes]:
@@ -40,9 +40,9 @@ def account(app, make_mailbox, mailstack, imap_client):
 
 
 def test_every_corpus_message_syncs_lists_and_renders(app, account):
+    corpora.require(CORPORA / "mime-flanker")
+    corpora.require(CORPORA / "mime-mime4j")
     messages = corpus_messages()
-    if not messages:
-        pytest.skip(f"the MIME corpora are missing under {CORPORA}")
     mailbox_id, other = account
     other.create_folder("Torture")
     appended = 0
