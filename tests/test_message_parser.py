@@ -566,3 +566,51 @@ def test_mime4j_messages_agree_with_the_stdlib_on_leaf_count():
     stdlib = message_from_bytes(raw, policy=policy.default)
     leaves = [part for part in stdlib.walk() if not part.is_multipart()]
     assert 1 + len(parsed.attachments) + len(parsed.inline_parts) == len(leaves)
+
+
+# --- text that must be shown as text (issue 18, points 13–16) ---------------------------------
+
+def test_the_only_part_with_a_name_is_the_text():
+    named = mail("From: a@example.test", 'Content-Type: text/plain; charset=utf-8; name="note.txt"',
+                 body="Hallo Welt")
+    parsed = parse_message(named)
+    assert parsed.text == "Hallo Welt" and parsed.attachments == ()
+    marked = mail("From: a@example.test", 'Content-Type: text/plain; name="note.txt"',
+                  "Content-Disposition: attachment", body="Hallo Welt")
+    assert parse_message(marked).text is None and len(parse_message(marked).attachments) == 1
+
+
+def test_a_content_type_without_its_semicolon_is_text():
+    parsed = parse_message(mail("From: a@example.test", "Content-Type: TEXT/PLAIN charset=US-ASCII",
+                                body="plain words"))
+    assert parsed.text == "plain words" and parsed.attachments == ()
+
+
+def test_inline_text_parts_of_a_mixed_message_are_all_shown_in_order():
+    parsed = parse_message(multipart(
+        "mixed", "M",
+        "Content-Type: text/plain\n\nFirst plain",
+        "Content-Type: text/html\nContent-Disposition: inline\n\n<p>Second html</p>",
+        "Content-Type: text/plain\nContent-Disposition: inline\n\nThird <plain>"))
+    html = parsed.html
+    assert html.index("First plain") < html.index("Second html") < html.index("Third &lt;plain&gt;")
+    alternative = parse_message(multipart(
+        "alternative", "A", "Content-Type: text/plain\n\nplain version",
+        "Content-Type: text/html\n\n<p>html version</p>"))
+    assert "plain version" not in alternative.html  # only the HTML's own plain version
+
+
+def test_charset_labels_as_browsers_read_them():
+    big5 = mail("Content-Type: text/plain; charset=CHINESEBIG5", body="中文".encode("big5"))
+    assert parse_message(big5).text == "中文"
+    trademark = mail("Content-Type: text/plain; charset=iso-8859-1",
+                     "Content-Transfer-Encoding: quoted-printable", body="Marke=99")
+    assert parse_message(trademark).text == "Marke™"
+
+
+def test_old_style_and_broken_senders_show_what_is_there():
+    old_style = parse_message(mail("From: anna@example.test (Anna Albers)", "Subject: x"))
+    assert [(a.name, a.email) for a in old_style.from_] == [("Anna Albers", "anna@example.test")]
+    for broken in ("x@y@z", '"" <>'):
+        parsed = parse_message(mail(f"From: {broken}", "Subject: x"))
+        assert [(a.name, a.email) for a in parsed.from_] == [(broken, "")]

@@ -324,14 +324,18 @@ def _parse_message(raw: bytes, max_text_chars: int, notes: _Notes, with_headers:
     infos = [_part_info(leaf.part) for leaf in leaves]
 
     candidates = []
+    single_part = len(leaves) == 1 and not _is_container(message)
     for index, (leaf, info) in enumerate(zip(leaves, infos)):
-        kind = _body_kind(info)
+        kind = _body_kind(info, single_part)
         if kind:
             candidates.append((index, kind))
     chosen = _choose_bodies(leaves, candidates)
 
     texts: list[str] = []
     htmls: list[str] = []
+    shown_in_order: list[str] = []
+    plain_beside_html = False
+    html_groups = _html_groups(leaves, candidates, chosen)
     budgets = {"text": max_text_chars, "html": max_text_chars}
     for index, kind in candidates:
         if index not in chosen:
@@ -349,9 +353,18 @@ def _parse_message(raw: bytes, max_text_chars: int, notes: _Notes, with_headers:
             notes.limit(leaf.part_id, "body cut at the size limit")
         budgets[kind] -= len(decoded)
         (texts if kind == "text" else htmls).append(decoded)
+        if kind == "html":
+            shown_in_order.append(decoded)
+        elif not any(group in html_groups for group, _branch in leaf.alternatives):
+            shown_in_order.append(_plain_as_html(decoded))
+            plain_beside_html = plain_beside_html or bool(decoded.strip())
 
     html = "\n".join(htmls) if htmls else None
     text = "\n\n".join(t for t in texts if t.strip()) if texts else None
+    if html is not None and plain_beside_html:
+        # text/plain beside text/html in a multipart/mixed (not as its alternative): a view that
+        # shows the HTML must show the plain parts too, in their place (Thunderbird does)
+        html = "\n".join(shown_in_order)
     referenced = {unquote(cid).strip("<>").lower() for cid in _CID_REFERENCE.findall(html or "")}
 
     attachments: list[Attachment] = []
@@ -439,8 +452,23 @@ def _choose_bodies(leaves: list[_Leaf], candidates: list[tuple[int, str]]) -> se
     }
 
 
-def _body_kind(info: _PartInfo) -> str | None:
-    if info.disposition == "attachment" or (info.filename and info.disposition != "inline"):
+def _html_groups(leaves: list[_Leaf], candidates: list[tuple[int, str]], chosen: set[int]) -> set[str]:
+    """The multipart/alternative groups that hold a chosen HTML body."""
+    return {group for index, kind in candidates if index in chosen and kind == "html"
+            for group, _branch in leaves[index].alternatives}
+
+
+def _plain_as_html(text: str) -> str:
+    return '<div style="white-space: pre-wrap">' + html_entities.escape(text) + "</div>"
+
+
+def _body_kind(info: _PartInfo, single_part: bool = False) -> str | None:
+    """Whether a leaf is a body ("text" or "html"). A named part is a file unless it is marked
+    inline, except when it is the message's only part and not marked as an attachment: then
+    it is the message's text (as Thunderbird shows it)."""
+    if info.disposition == "attachment":
+        return None
+    if info.filename and info.disposition != "inline" and not single_part:
         return None
     if info.content_type == "text/plain":
         return "text"
@@ -465,6 +493,9 @@ def _part_info(part: Message) -> _PartInfo:
         charset = part.get_content_charset()
     except Exception:
         charset = None
+    if charset is None:
+        loose = _LOOSE_CHARSET.search(_first_header(part, "content-type", rich=False))
+        charset = loose.group(1).lower() if loose else None
     return _PartInfo(content_type, disposition, filename, content_id, charset)
 
 
@@ -495,8 +526,12 @@ def _content_type(part: Message) -> str:
         content_type = part.get_content_type()
     except Exception:
         return "application/octet-stream"
-    if len(content_type) > 127 or not _CONTENT_TYPE.fullmatch(content_type):
+    if len(content_type) > 127:
         return "application/octet-stream"
+    if not _CONTENT_TYPE.fullmatch(content_type):
+        # "TEXT/PLAIN charset=US-ASCII": the ";" is missing; read the type before the space
+        head = content_type.split(None, 1)[0] if content_type.strip() else ""
+        return head if _CONTENT_TYPE.fullmatch(head) else "application/octet-stream"
     return content_type
 
 
@@ -634,6 +669,15 @@ def _parse_addresses(message: Message, name: str, value: str, notes: _Notes) -> 
             pairs = [(_decode_words(display), addr) for display, addr in getaddresses([value])]
         except Exception:
             pairs = []
+    if "(" in value and any(not display for display, _ in pairs):
+        # "addr (Full Name)": policy.default drops the comment that names the sender
+        try:
+            legacy = getaddresses([value])
+        except Exception:
+            legacy = []
+        if len(legacy) == len(pairs):
+            pairs = [(display or _decode_words(old_display), addr)
+                     for (display, addr), (old_display, _) in zip(pairs, legacy)]
     addresses = []
     for display, addr in pairs[:MAX_ADDRESSES]:
         display = " ".join(_clean_header_text(display or "").split()).strip('"')
@@ -642,6 +686,9 @@ def _parse_addresses(message: Message, name: str, value: str, notes: _Notes) -> 
             addr = ""
         if display or addr:
             addresses.append(Address(display, addr))
+    if not addresses and value.strip():
+        # "x@y@z", '"" <>': nothing parses, so show what is there rather than nobody
+        addresses.append(Address(" ".join(_clean_header_text(_decode_words(value)).split())[:200], ""))
     return addresses
 
 
@@ -833,6 +880,7 @@ _HEADER_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,998}>")
+_LOOSE_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE)
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 _CID_REFERENCE = re.compile(r"cid:([^\s\"'<>)]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(
@@ -852,6 +900,9 @@ _CHARSET_ALIASES = {
     "euc-cn": "gb18030", "ks_c_5601-1987": "cp949", "euc-kr": "cp949", "shift_jis": "cp932",
     "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "windows-31j": "cp932",
     "x-mac-roman": "mac-roman", "macintosh": "mac-roman", "utf8": "utf-8",
+    "chinesebig5": "big5", "big5-hkscs": "big5hkscs", "x-x-big5": "big5", "cn-big5": "big5",
+    "csbig5": "big5", "x-euc-jp": "euc_jp",
+    "windows-1252": "cp1252",
 }
 # Codecs that exist in Python but are no mail charsets and turn bytes into surprises.
 _UNFIT_CODECS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"})
