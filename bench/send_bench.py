@@ -412,7 +412,7 @@ BREAKDOWN = (  # (label, file suffix, function name); functions the code at hand
     ("        smtplib rcpt (relay probes the recipient over LMTP)", "smtplib.py", "rcpt"),
     ("        smtplib data (DATA + 70 KB + final dot → LMTP delivery)", "smtplib.py", "data"),
     ("    smtplib quit", "smtplib.py", "quit"),
-    ("    hooks.call (message_sent)", "plugins.py", "call"),
+    ("    deliver_after_commit (the sent event: message_sent, event)", "outbox.py", "deliver_after_commit"),
     ("  claim_sent_copy (SELECT + lease UPDATE + commit + get)", "outbox.py", "claim_sent_copy"),
     ("  file_sent_copy", "outbox.py", "file_sent_copy"),
     ("    WorkerConnections.sent_folder (get or open the IMAP conn.)", "outbox.py", "sent_folder"),

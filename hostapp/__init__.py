@@ -13,7 +13,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from . import sqlite_tuning  # noqa: F401  (SQLite pragmas for every connection)
-from .extensions import babel, csrf, db, login_manager, mail, migrate
+from .extensions import babel, csrf, db, login_manager, mail, mailer, migrate
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -60,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.session_protection = "strong"
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+    mailer.init_app(app)  # before tricoma mail, which takes over its sending
     mail.init_app(app)
 
     from . import admin, auth, cli, home

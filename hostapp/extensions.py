@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import Babel
 from flask_login import LoginManager
+from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -30,3 +31,6 @@ babel = Babel()
 migrate = Migrate()
 csrf = CSRFProtect()
 mail = TricomaMail(db, directory=_host_directory())
+# Flask-Mail, as Flask hosts use it for their own mail (the password reset); tricoma mail
+# queues what it sends in its outbox.
+mailer = Mail()

@@ -1,5 +1,9 @@
 """Password reset by mail: a signed, time-limited link sent as system mail (SPEC S1).
 
+The mail is a Flask-Mail ``Message`` sent with ``mailer.send``, as any Flask host writes it;
+tricoma mail queues it in its outbox and sends it with the Mailversand settings (retried until the
+server takes it). Its sender is the one the admin set in Mailversand.
+
 The link carries the user's id and a fingerprint of the current password hash, signed with the
 app's ``SECRET_KEY``: it expires after :data:`MAX_AGE_SECONDS` and stops working as soon as the
 password changes, so it works once. Whether an account exists is never revealed: a request for
@@ -18,13 +22,14 @@ import logging
 from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_mail import Message
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
 
-from tricoma_mail_plugin import MailError, send_system_mail
+from tricoma_mail_plugin import MailError, system_mail_sender
 
 from . import login_throttle
-from .extensions import db
+from .extensions import db, mailer
 from .models import User
 
 log = logging.getLogger(__name__)
@@ -84,7 +89,7 @@ def request_reset(identifier: str) -> None:
             "as it is.\n",
             name=user.name, username=user.username, url=url)
     try:
-        send_system_mail(to=user.email, subject=subject, text=text)
+        mailer.send(Message(subject, recipients=[user.email], body=text, sender=system_mail_sender()))
     except MailError as error:
         # Not configured or a bad address: the admin must fix it; the visitor learns nothing.
         log.error("password reset mail for user %s not queued: %s", user.id, error.user_message)

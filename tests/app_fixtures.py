@@ -1,6 +1,11 @@
-"""pytest plugin with the app fixtures: the host app on a migrated database (SQLite, or PostgreSQL when
-``TRICOMA_TEST_DATABASE_URL`` is set), a logged-in client, and the test plugins of
-``tests/plugins/``."""
+"""The project's test host for ``tricoma_mail_plugin.testing``, and the fixtures of its own tests.
+
+``tricoma_mail_plugin.testing`` (with pytest-flask) gives ``app``, ``make_app(**config)``,
+``client`` and ``live_server``; this module names the host (``hostapp``), puts the session's
+database on PostgreSQL when ``TRICOMA_TEST_DATABASE_URL`` is set, registers the test plugins of
+``tests/plugins/`` and the plugins under ``plugins/``, and adds the project's own fixtures: users
+with a password, language and groups, clients logged in through the login page, and mailboxes on
+the local mail stack."""
 from __future__ import annotations
 
 import os
@@ -9,38 +14,57 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-from hostapp import create_app  # noqa: E402
-from hostapp.cli import upgrade_database  # noqa: E402
-from hostapp.extensions import db  # noqa: E402
-from hostapp.models import Group, User  # noqa: E402
+from hostapp import create_app
+from hostapp.extensions import db
+from hostapp.models import Group, User
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.rights import access
+from tricoma_mail_plugin.testing import MailAccount
 
 PASSWORD = "correct horse battery"
 
 
+def pytest_tricoma_mail_create_app(config):
+    return create_app(config)
+
+
+def pytest_tricoma_mail_create_user(username, admin):
+    user = User(username=username, display_name=username.title(), is_admin=admin,
+                email=f"{username}@example.test")
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """A migrated, empty database for the whole session."""
+def tricoma_mail_database_url(tmp_path_factory):
+    """An SQLite file, or a schema of its own on ``TRICOMA_TEST_DATABASE_URL`` (PostgreSQL),
+    dropped at the end of the session."""
     postgres_url = os.environ.get("TRICOMA_TEST_DATABASE_URL")
-    if postgres_url:
-        schema = f"tricoma_test_{uuid.uuid4().hex[:8]}"
-        admin_engine = create_engine(postgres_url)
-        with admin_engine.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        separator = "&" if "?" in postgres_url else "?"
-        url = f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
-    else:
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
-    app = create_app(_test_config(url))
-    with app.app_context():
-        upgrade_database()
-        db.engine.dispose()
-    yield url
-    if postgres_url:
-        with admin_engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin_engine.dispose()
+    if not postgres_url:
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+        return
+    schema = f"tricoma_test_{uuid.uuid4().hex[:8]}"
+    admin_engine = create_engine(postgres_url)
+    with admin_engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in postgres_url else "?"
+    yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
+    with admin_engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin_engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def tricoma_mail_config(tricoma_mail_database_url):
+    return _test_config(tricoma_mail_database_url)
+
+
+@pytest.fixture(scope="session")
+def database_url(tricoma_mail_database):
+    """The URL of the session's migrated database."""
+    return tricoma_mail_database
 
 
 def _test_config(url: str, **overrides) -> dict:
@@ -60,45 +84,6 @@ def _test_config(url: str, **overrides) -> dict:
     }
     config.update(overrides)
     return config
-
-
-@pytest.fixture
-def make_app(database_url, tmp_path):
-    """Build an app on the session database; tables are emptied after the test."""
-    apps = []
-
-    def make(**overrides):
-        app = create_app(_test_config(database_url, **overrides))
-        apps.append(app)
-        return app
-
-    yield make
-    if apps:
-        with apps[0].app_context():
-            _empty_tables()
-        for app in apps:
-            with app.app_context():
-                db.engine.dispose()
-
-
-def _empty_tables() -> None:
-    from tricoma_mail_plugin import migration_metadata
-
-    db.session.remove()
-    with db.engine.begin() as connection:
-        for metadata in (*migration_metadata(), db.metadata):
-            for table in reversed(metadata.sorted_tables):
-                connection.execute(table.delete())
-
-
-@pytest.fixture
-def app(make_app):
-    return make_app()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture
@@ -150,9 +135,6 @@ def make_mailbox(app, mailstack, make_user):
     creates a fresh, empty account when no e-mail is given. Returns the mailbox id; the owner
     (user "owner") holds every core right on it.
     """
-    from tricoma_mail_plugin.rights import access
-    from tricoma_mail_plugin.mailboxes import service
-
     app.config["TRICOMA_MAIL_CA_FILE"] = str(mailstack.cert)
     owners = {}
 
@@ -185,3 +167,11 @@ def _fresh_account(mailstack, profile: int) -> tuple[str, str]:
     password = uuid.uuid4().hex
     mailstack.add_user(email, password, profile)
     return email, password
+
+
+@pytest.fixture
+def tricoma_mail_account(mailstack) -> MailAccount:
+    """A fresh, empty account on the local mail stack (profile 1), for the ``mailbox`` fixture."""
+    email, password = _fresh_account(mailstack, 1)
+    profile = mailstack.profile(1)
+    return MailAccount(email, password, profile.imap_port, profile.smtp_port, ca_file=str(mailstack.cert))

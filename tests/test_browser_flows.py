@@ -1,13 +1,13 @@
 """The mail client in Debian's Chromium, headless, driven by Playwright (issue 7, point 6): log
 in, open a mailbox, read a mail, reply with an attachment, find the reply in Sent, delete it and
 find it in Trash, undo a delete, search, open the unified inbox. The real app serves on a random
-port of 127.0.0.1 with CSRF on; mail lives on the local Dovecot stack.
+port of 127.0.0.1 (pytest-flask's live_server) with CSRF on; mail lives on the local Dovecot
+stack.
 
 Screenshots of the main screens (German UI) go to ``test-artifacts/screenshots/``."""
 from __future__ import annotations
 
 import struct
-import threading
 import zlib
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import update
-from werkzeug.serving import make_server
 
 from app_fixtures import PASSWORD, _fresh_account
 from hostapp.extensions import db
@@ -76,10 +75,16 @@ OFFER_HTML = ("<p>Guten Tag,</p><p>anbei unser <b>Angebot 2026-117</b> für die 
 
 
 @pytest.fixture
-def live_app(make_app, make_mailbox, mailstack, imap_client):
-    """The app on a random port, two mailboxes of the owner (German UI) with mail synced."""
-    app = make_app(WTF_CSRF_ENABLED=True, TRICOMA_MAIL_CA_FILE=str(mailstack.cert),
-                   TRICOMA_MAIL_UNDO_SEND_SECONDS=0)
+def app(make_app, mailstack):
+    """The app as a browser meets it: CSRF on, mail leaving at once."""
+    return make_app(WTF_CSRF_ENABLED=True, TRICOMA_MAIL_CA_FILE=str(mailstack.cert),
+                    TRICOMA_MAIL_UNDO_SEND_SECONDS=0)
+
+
+@pytest.fixture
+def live_app(app, live_server, make_mailbox, mailstack, imap_client, monkeypatch):
+    """The app served on a random port (pytest-flask's live server), two mailboxes of the owner
+    (German UI) with mail synced; a new message saves itself as a draft after one second."""
     sales_email, sales_password = _fresh_account(mailstack, 1)
     support_email, support_password = _fresh_account(mailstack, 1)
     customer_email, _customer_password = _fresh_account(mailstack, 1)  # replies must be deliverable
@@ -103,18 +108,17 @@ def live_app(make_app, make_mailbox, mailstack, imap_client):
             mailbox = db.session.get(Mailbox, mailbox_id)
             assert service.run_test(mailbox) and mailbox.last_test_ok
             refresh.run_sync(mailbox)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}", {"sales": sales, "support": support}
-    finally:
-        server.shutdown()
-        thread.join(10)
+    # The server is a forked process: what it should see must be set before it starts.
+    monkeypatch.setattr(compose_views, "AUTOSAVE_SECONDS", 1)
+    live_server.start()
+    return app, live_server.url(), {"sales": sales, "support": support}
 
 
 @pytest.fixture
-def browser_page():
+def browser_page(live_app):
+    """A German Chromium page. Started after ``live_app``'s server: that server is a forked
+    process, and one forked later would hold Playwright's pipes open, so Playwright would wait
+    for it forever when it closes."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}")
@@ -238,19 +242,15 @@ def flows(app, base, ids, page, tmp_path):
     expect(page.locator("table.messages")).to_contain_text("Newsletter Juni")
 
     # a new message: addresses completed from earlier correspondents, the draft saved by itself
-    compose_views.AUTOSAVE_SECONDS = 1
-    try:
-        page.click("nav.sidebar a:has-text('Vertrieb')")
-        page.click(".folder-tree >> text=Schreiben")
-        page.type("#compose-to", "Eink")
-        expect(page.locator("#suggest-to option")).to_have_count(1)
-        assert "einkauf@example.test" in page.locator("#suggest-to option").get_attribute("value")
-        page.fill("#compose-to", "Einkauf <einkauf@example.test>")
-        page.fill("#compose-subject", "Lieferung am Freitag")
-        page.fill("#compose-body", "Die Lieferung kommt am Freitag.")
-        expect(page.locator("#draft-status")).to_contain_text("Entwurf gespeichert", timeout=10000)
-    finally:
-        compose_views.AUTOSAVE_SECONDS = 30
+    page.click("nav.sidebar a:has-text('Vertrieb')")
+    page.click(".folder-tree >> text=Schreiben")
+    page.type("#compose-to", "Eink")
+    expect(page.locator("#suggest-to option")).to_have_count(1)
+    assert "einkauf@example.test" in page.locator("#suggest-to option").get_attribute("value")
+    page.fill("#compose-to", "Einkauf <einkauf@example.test>")
+    page.fill("#compose-subject", "Lieferung am Freitag")
+    page.fill("#compose-body", "Die Lieferung kommt am Freitag.")
+    expect(page.locator("#draft-status")).to_contain_text("Entwurf gespeichert", timeout=10000)
     page.click("nav.sidebar a:has-text('Vertrieb')")
     page.click(".folder-tree >> text=Entwürfe")
     page.click("text=Auf neue E-Mails prüfen")

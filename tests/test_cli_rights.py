@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hostapp.extensions import db
-from tricoma_mail_plugin import mail_state
+from tricoma_mail_plugin._state import mail_state
 from tricoma_mail_plugin.rights import access
 from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import AuditEntry

@@ -1,23 +1,25 @@
 """The example plugin of ``docs/writing_plugins.md`` (``docs/examples/hello``) works as the doc
-says: registered by config, and installed for real as a distribution found by its entry point."""
+says: registered by config, and installed for real as a distribution found by its entry point;
+and its own tests, written with ``tricoma_mail_plugin.testing``, pass when pytest runs them as
+the plugin's author would."""
 from __future__ import annotations
 
 import contextlib
 import importlib
 import importlib.metadata
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from example_plugins import install_example, run_example_tests
 
 from tricoma_mail_plugin import available_rights
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "examples" / "hello"
 PACKAGE = "tricoma_mail_hello"
+EXAMPLE_TEST = EXAMPLE / "tests" / "test_hello.py"
 PASSWORD = "correct horse battery"
 
 
@@ -112,19 +114,16 @@ def installed_example(tmp_path_factory) -> Path:
     reason = _missing_wheel_builder()
     if reason:
         pytest.skip(reason)
-    base = tmp_path_factory.mktemp("hello")
-    # Build from a copy: setuptools writes build/ and *.egg-info/ beside the sources.
-    source = base / "source"
-    ignored = shutil.ignore_patterns("__pycache__", "build", "*.egg-info")
-    shutil.copytree(EXAMPLE, source, ignore=ignored)
-    target = base / "site-packages"
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--disable-pip-version-check", "--target", str(target), str(source)],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return target
+    return install_example(EXAMPLE, tmp_path_factory.mktemp("hello"))
+
+
+def test_the_example_test_is_under_twenty_lines():
+    assert len(EXAMPLE_TEST.read_text(encoding="utf-8").splitlines()) < 20
+
+
+@pytest.mark.slow
+def test_the_example_tests_pass_with_the_testing_plugin(installed_example):
+    assert "3 passed" in run_example_tests(installed_example)
 
 
 @pytest.mark.slow

@@ -3,7 +3,8 @@ import pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from tricoma_mail_plugin import TricomaMail, mail_state
+from tricoma_mail_plugin import TricomaMail
+from tricoma_mail_plugin._state import mail_state
 from tricoma_mail_plugin.config import DEFAULTS
 
 

@@ -1,23 +1,33 @@
 """One test per hook: the hook is called with its arguments and its results are merged as the
 hook's docs say. ``tests/test_docs.py`` checks that every hook has a test here."""
+from datetime import datetime, timezone
 from email.message import EmailMessage
+from types import SimpleNamespace
 
 import pytest
 
 import sample_plugin
+from hostapp.extensions import db
 from tricoma_mail_plugin import (
     ComposeContext,
+    Event,
     Folder,
+    MailboxInfo,
     Reference,
     SendVetoed,
+    SentMail,
     available_rights,
     compose_context,
     describe_reference,
-    mail_state,
     menu_items,
     resolve_folder,
     settings_panels,
 )
+from tricoma_mail_plugin._state import mail_state
+from tricoma_mail_plugin.events.outbox import deliver_pending, record_event
+from tricoma_mail_plugin.events.values import outbox_payload, received_payload
+from tricoma_mail_plugin.mailboxes.backend import MessageSummary, RecipientResult
+from tricoma_mail_plugin.models import Mailbox as MailboxRow
 
 
 @pytest.fixture(autouse=True)
@@ -25,9 +35,8 @@ def _clear_calls():
     sample_plugin.calls.clear()
 
 
-class Mailbox:
-    def __init__(self, mapping=None):
-        self.folder_roles = dict(mapping or {})
+def Mailbox(mapping=None) -> MailboxInfo:
+    return MailboxInfo(1, "Shop", "shop@example.test", "imap", folder_roles=dict(mapping or {}))
 
 
 STANDARD_FOLDERS = [
@@ -73,7 +82,14 @@ def test_hook_resolve_folder(app):
         assert resolve_folder(Mailbox(), "archive", STANDARD_FOLDERS) == "Sample Archive"
         with pytest.raises(ValueError):
             resolve_folder(Mailbox(), "outbox", STANDARD_FOLDERS)
-    assert ("resolve_folder", {"role": "sent"}) in sample_plugin.calls
+        # A database row given to resolve_folder reaches the plugins as a frozen MailboxInfo.
+        row = MailboxRow(title="Row", email="row@example.test")
+        db.session.add(row)
+        db.session.flush()
+        assert resolve_folder(row, "archive", STANDARD_FOLDERS) == "Sample Archive"
+    asked = [args for name, args in sample_plugin.calls if name == "resolve_folder"]
+    assert {"role": "sent", "mailbox": Mailbox()} in asked
+    assert asked[-1]["mailbox"] == MailboxInfo(row.id, "Row", "row@example.test", "imap")
 
 
 def test_hook_register_reference_types(app):
@@ -109,18 +125,68 @@ def test_hook_before_send(app, make_user):
             hooks.call("before_send", message=vetoed, mailbox=None, user=user, reference=None)
 
 
+ACCEPTED = datetime(2026, 12, 4, 9, 30, tzinfo=timezone.utc)
+
+
+def _sent_item(**changes):
+    values = dict(id=5, state="sent", message_id="<m5@shop.test>", sender="shop@example.test",
+                  recipients=["kunde@example.test"], subject="Rechnung 1", reference="sample:1", attempts=1,
+                  last_error=None, smtp_accepted_at=ACCEPTED,
+                  recipient_results=[{"address": "kunde@example.test", "accepted": True, "code": 250,
+                                      "message": "OK"}])
+    values.update(changes)
+    return SimpleNamespace(**values)
+
+
 def test_hook_message_sent(app):
-    item = object()
+    """Delivered from a stored ``sent`` event, with a :class:`SentMail` as ``outbox_item``."""
     with app.app_context():
-        mail_state().hooks.call("message_sent", outbox_item=item, reference=Reference("sample", "1"))
-    assert ("message_sent", {"outbox_item": item, "reference": Reference("sample", "1")}) in sample_plugin.calls
+        record_event("sent", None, outbox_payload(_sent_item()))
+        db.session.commit()
+        assert deliver_pending() == 1
+    [(_name, args)] = [call for call in sample_plugin.calls if call[0] == "message_sent"]
+    sent = args["outbox_item"]
+    assert args["reference"] == Reference("sample", "1") == sent.reference
+    assert sent == SentMail(5, None, "<m5@shop.test>", "shop@example.test", ("kunde@example.test",),
+                            "Rechnung 1", Reference("sample", "1"), ACCEPTED,
+                            (RecipientResult("kunde@example.test", True, 250, "OK"),))
 
 
 def test_hook_message_received(app):
-    summary = {"uid": 7}
+    """Delivered from a stored ``received`` event, with the mailbox as a :class:`MailboxInfo`
+    and the summary as it was synced."""
+    summary = MessageSummary(7, ("\\Seen",), 1234, ACCEPTED, "kunde@example.test", "shop@example.test", "",
+                             "AW: Rechnung 1", ACCEPTED, "<r7@example.test>", "<m5@shop.test>",
+                             "<m5@shop.test>", False, "Danke", 42)
     with app.app_context():
-        mail_state().hooks.call("message_received", mailbox=None, folder="INBOX", summary=summary)
-    assert ("message_received", {"folder": "INBOX", "summary": summary}) in sample_plugin.calls
+        mailbox = MailboxRow(title="Shop", email="shop@example.test", folder_roles={"sent": "Gesendet"})
+        db.session.add(mailbox)
+        db.session.flush()
+        record_event("received", mailbox.id, received_payload("INBOX", summary))
+        db.session.commit()
+        deliver_pending()
+        expected = MailboxInfo.of(mailbox)
+    [(_name, args)] = [call for call in sample_plugin.calls if call[0] == "message_received"]
+    assert args == {"mailbox": expected, "folder": "INBOX", "summary": summary}
+    assert args["mailbox"].folder_roles == {"sent": "Gesendet"} and args["mailbox"].kind == "imap"
+
+
+def test_hook_event(app):
+    """Every event reaches ``event`` once, as a frozen :class:`Event` with plain values."""
+    with app.app_context():
+        record_event("moved", 3, {"folder": "INBOX", "target": "Archiv", "uids": [4, 5],
+                                  "message_ids": ["<a@x>", "<b@x>"]})
+        db.session.commit()
+        assert deliver_pending() == 1
+        assert deliver_pending() == 0  # delivered events are not delivered again
+    [(_name, args)] = [call for call in sample_plugin.calls if call[0] == "event"]
+    event = args["event"]
+    assert isinstance(event, Event) and event.name == "moved" and event.mailbox_id == 3
+    assert event.payload == {"folder": "INBOX", "target": "Archiv", "uids": (4, 5),
+                             "message_ids": ("<a@x>", "<b@x>")}
+    assert event.created_at.tzinfo is not None
+    with pytest.raises(TypeError):
+        event.payload["folder"] = "changed"  # the payload is read-only
 
 
 def test_hook_register_rights(app):

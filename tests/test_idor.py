@@ -14,10 +14,10 @@ from app_fixtures import login
 from hostapp.extensions import db
 from test_rights_matrix import EXPECTED, Scene, failed_outbox_item, mail_rules, route_values, send
 from test_rights_matrix import stock_mailbox  # noqa: F401,F811  (a fixture, used by name)
-from tricoma_mail_plugin import mail_state
+from tricoma_mail_plugin._state import mail_state
 from tricoma_mail_plugin.rights import access
-from tricoma_mail_plugin.plugins.defaults.core_rights import CORE_RIGHT_KEYS
-from tricoma_mail_plugin.models import Mailbox, utcnow
+from tricoma_mail_plugin.rights.catalogue import CORE_RIGHT_KEYS
+from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox, utcnow
 
 BASE = "/mail/settings/mailboxes"
 HUGE = (2**31, 2**63 - 1, 2**63, 2**64, 10**30)
@@ -264,3 +264,21 @@ def test_losing_a_right_while_a_page_is_open_gives_a_clear_message_on_the_next_a
     with app.app_context():
         assert access.grants_of(mailbox_id) == before
         assert db.session.get(Mailbox, mailbox_id).title == made["alpha"].title
+
+
+@pytest.mark.parametrize("action", ["flag", "delete"])
+def test_a_unified_action_with_one_foreign_id_changes_nothing(app, abc, action):
+    """Ids of a mailbox the user may use and of one he may not: refused as a whole, before the
+    allowed message is flagged or moved (it was acted on, without an undo, before)."""
+    alpha, bravo = abc["alpha"], abc["bravo"]
+    client = client_of(app, "owner")
+    ids = [f"{alpha.mailbox_id}:{alpha.message_pk}", f"{bravo.mailbox_id}:{bravo.message_pk}"]
+    response = client.post("/mail/unified/actions", data={"action": action, "ids": ids})
+    assert response.status_code == 404
+    with app.app_context():
+        row = db.session.get(CachedMessage, alpha.message_pk)
+        assert row is not None and not row.flagged
+        assert db.session.get(CachedFolder, row.folder_id).name == "INBOX"
+    # the same request without the foreign id does what it says
+    response = client.post("/mail/unified/actions", data={"action": action, "ids": ids[:1]})
+    assert response.status_code == 302

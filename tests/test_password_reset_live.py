@@ -12,7 +12,7 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from app_fixtures import PASSWORD, _fresh_account, login
-from hostapp.extensions import db
+from hostapp.extensions import db, mailer
 from hostapp.models import User
 from tricoma_mail_plugin.sending import outbox
 from tricoma_mail_plugin.sending import system_settings
@@ -90,6 +90,19 @@ def test_the_mail_is_in_the_users_language_and_links_to_this_site(app, client, m
     assert subject == "Passwort zurücksetzen"
     assert "Sie" in text and "innerhalb einer Stunde" in text
     assert LINK.search(text)
+
+
+def test_the_mail_is_a_flask_mail_message_from_the_mailversand_sender(app, client, make_user,
+                                                                      system_mail_configured):
+    make_user("ulla", language="en")
+    with mailer.record_messages() as recorded:
+        request_reset(client, "ulla")
+    [item] = system_items(app)
+    [message] = recorded
+    assert message.sender == "tricoma <noreply@example.test>" and message.recipients == ["ulla@example.test"]
+    with app.app_context():
+        assert item.raw == message.as_bytes() and item.message_id == message.msgId
+    assert item.sender == "noreply@example.test" and item.state == "queued"
 
 
 def test_users_without_an_address_or_inactive_get_no_mail(app, client, make_user, system_mail_configured):

@@ -8,7 +8,8 @@ import textwrap
 import pytest
 
 import sample_plugin
-from tricoma_mail_plugin import mail_state, menu_items
+from tricoma_mail_plugin import menu_items
+from tricoma_mail_plugin._state import mail_state
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -42,7 +42,7 @@ from sqlalchemy import select
 
 from app_fixtures import _fresh_account, login
 from hostapp.extensions import db
-from tricoma_mail_plugin import mail_state
+from tricoma_mail_plugin._state import mail_state
 from tricoma_mail_plugin.rights import access
 from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.cache import refresh

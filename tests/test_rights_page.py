@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app_fixtures import login
 from hostapp.extensions import db
 from test_mailbox_settings import audit as form_audit
-from tricoma_mail_plugin import mail_state
+from tricoma_mail_plugin._state import mail_state
 from tricoma_mail_plugin.rights import access
 from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import AuditEntry

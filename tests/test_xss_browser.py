@@ -32,9 +32,9 @@ notice, the page's load event within a few seconds, the page still responsive) i
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -45,7 +45,6 @@ from pathlib import Path
 import pytest
 from flask import request
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app_fixtures import PASSWORD, _fresh_account
 from hostapp.extensions import db
@@ -131,34 +130,42 @@ class Served:
     app: object
     base: str
     mailbox_id: int
-    beacons: list = field(default_factory=list)  # paths of requests that reached the app's beacon hook
+    beacon_log: Path  # the served app writes here the path of each request that reached its beacon hook
     pks: dict = field(default_factory=dict)  # subject -> message pk
+
+    @property
+    def beacons(self) -> list[str]:
+        """The paths of the requests that reached the app's beacon hook, in order."""
+        return self.beacon_log.read_text(encoding="utf-8").splitlines() if self.beacon_log.exists() else []
 
 
 @pytest.fixture
-def serve(make_app, make_mailbox, mailstack, imap_client):
-    """Factory ``serve(messages_for(base) -> {subject: raw}, **config)``: the app (CSRF on) on a
-    random port with a beacon counter, a fresh account whose INBOX holds the messages (read
-    already, bodies cached), synced."""
-    servers = []
+def app(make_app, mailstack):
+    """The app as a browser meets it (CSRF on), with no background work of its own."""
+    return make_app(WTF_CSRF_ENABLED=True, TRICOMA_MAIL_CA_FILE=str(mailstack.cert),
+                    TRICOMA_MAIL_SYNC_INTERVAL=0, TRICOMA_MAIL_OUTBOX_POLL_SECONDS=0)
+
+
+@pytest.fixture
+def serve(app, live_server, make_mailbox, mailstack, imap_client, tmp_path):
+    """``serve(messages_for(base) -> {subject: raw}, **config)``, once per test: the app (CSRF on,
+    ``config`` on top) served on a random port by pytest-flask's live server, with a beacon
+    counter, and a fresh account whose INBOX holds the messages (read already, bodies cached),
+    synced. The server is a forked process, so the beacons it counts go to a file."""
 
     def start(messages_for, **config) -> Served:
-        app = make_app(WTF_CSRF_ENABLED=True, TRICOMA_MAIL_CA_FILE=str(mailstack.cert),
-                       TRICOMA_MAIL_SYNC_INTERVAL=0, TRICOMA_MAIL_OUTBOX_POLL_SECONDS=0, **config)
-        beacons: list[str] = []
+        app.config.update(config)
+        beacon_log = tmp_path / "beacons.txt"
 
         @app.before_request
         def _count_beacons():
             if BEACON in request.path:
-                beacons.append(request.full_path)
+                with beacon_log.open("a", encoding="utf-8") as log:
+                    log.write(request.full_path + "\n")
                 return "", 204
             return None
 
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        base = f"http://127.0.0.1:{server.server_port}"
+        base = live_server.url()
 
         email, password = _fresh_account(mailstack, 1)
         mailbox_id = make_mailbox(1, email, password, title="XSS")
@@ -179,12 +186,10 @@ def serve(make_app, make_mailbox, mailstack, imap_client):
             with backend_for(mailbox) as backend:  # bodies cached: the browser pass needs no IMAP
                 for pk in pks.values():
                     bodies.raw_message(mailbox, pk, backend)
-        return Served(app, base, mailbox_id, beacons, pks)
+        live_server.start()
+        return Served(app, base, mailbox_id, beacon_log, pks)
 
-    yield start
-    for server, thread in servers:
-        server.shutdown()
-        thread.join(10)
+    return start
 
 
 @dataclass
@@ -199,16 +204,25 @@ class Probe:
 
 @pytest.fixture
 def browser():
-    """A logged-in Playwright context factory on Debian's Chromium with the sentinel everywhere."""
+    """A logged-in Playwright context factory on Debian's Chromium with the sentinel everywhere.
+
+    Playwright starts at the first call, after ``serve`` started the app's server: that server is
+    a forked process, and one forked later would hold Playwright's pipes open, so Playwright would
+    wait for it forever when it closes."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield lambda base: _logged_in_page(chromium, base)
-        finally:
-            chromium.close()
+    with contextlib.ExitStack() as running:
+        launched = []
+
+        def open_page(base: str):
+            if not launched:
+                playwright = running.enter_context(playwright_api.sync_playwright())
+                chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                launched.append(running.enter_context(contextlib.closing(chromium)))
+            return _logged_in_page(launched[0], base)
+
+        yield open_page
 
 
 def _logged_in_page(chromium, base: str):

@@ -2,6 +2,7 @@
 
 This module is the plugin API: plugins import from here and nowhere else in core.
 """
+from ._state import db_session
 from .errors import (
     CapabilityError,
     FolderNotFound,
@@ -17,10 +18,10 @@ from .errors import (
     SendVetoed,
     UnknownPlugin,
 )
+from .events.values import EVENT_NAMES, Event, SentMail
 from .extension import (
     MigrationSet,
     TricomaMail,
-    mail_state,
     migration_directories,
     migration_include_object,
     migration_metadata,
@@ -42,11 +43,19 @@ from .mailboxes.backend import (
 from .mailboxes.connection_steps import make_step, step_label
 from .mailboxes.folders import ROLES as FOLDER_ROLES
 from .mailboxes.folders import Folder, FolderMapping, resolve_folder
+from .mailboxes.info import MailboxInfo
 from .mailboxes.tls import is_loopback, tls_context
 from .mime.build import AttachmentData, HeaderInjection, InvalidMessage, OutgoingMessage
 from .models import NAMING_CONVENTION, UtcDateTime, utcnow
 from .plugins.translations import plugin_translations
-from .plugins.ui import MenuItem, SettingsPanel, menu_items, settings_panels
+from .plugins.ui import MenuItem, SettingsPanel, menu_items, settings_panels, sign_in_required
+from .record_kit.amounts import LineInput, Totals
+from .record_kit.amounts import totals as record_totals
+from .record_kit.formatting import day as format_day
+from .record_kit.formatting import money as format_money
+from .record_kit.kinds import RecordDates, RecordKind
+from .record_kit.kit import RecordApp
+from .record_kit.table_migration import record_tables_migration
 from .records.mail_links import HistoryEntry
 from .records.mail_links import history as mail_history
 from .records.mail_templates import TemplateFailed, render_mail_template
@@ -66,7 +75,7 @@ from .sending.on_behalf import (
 )
 from .sending.smtp import SmtpSession, open_smtp
 from .sending.smtp import submit as submit_smtp
-from .sending.system_mail import send_system_mail
+from .sending.system_mail import send_system_mail, system_mail_sender
 
 __version__ = "0.1.0"
 
@@ -86,6 +95,15 @@ __all__ = [
     "compose_context",
     "mail_history",
     "render_mail_template",
+    "LineInput",
+    "RecordApp",
+    "RecordDates",
+    "RecordKind",
+    "Totals",
+    "format_day",
+    "format_money",
+    "record_tables_migration",
+    "record_totals",
     "send_on_behalf",
     "SECURITY_MODES",
     "Changes",
@@ -131,9 +149,14 @@ __all__ = [
     "is_loopback",
     "open_smtp",
     "send_system_mail",
+    "system_mail_sender",
     "submit_smtp",
     "tls_context",
-    "mail_state",
+    "db_session",
+    "EVENT_NAMES",
+    "Event",
+    "MailboxInfo",
+    "SentMail",
     "make_step",
     "step_label",
     "menu_items",
@@ -142,4 +165,5 @@ __all__ = [
     "migration_metadata",
     "resolve_folder",
     "settings_panels",
+    "sign_in_required",
 ]

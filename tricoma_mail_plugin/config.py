@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 DEFAULTS: dict[str, Any] = {
     # Load plugins installed as distributions with an entry point in group "tricoma_mail".
     # Tests turn this off to run with exactly the plugins they register.
@@ -50,6 +52,15 @@ DEFAULTS: dict[str, Any] = {
     "TRICOMA_MAIL_DISCOVERY_HTTP_GET": None,
     # How many hook errors per plugin the admin's plugin page keeps.
     "TRICOMA_MAIL_PLUGIN_ERRORS_KEPT": 20,
+    # Queue what the host sends with Flask-Mail (``mail.send(Message(...))``) in the outbox as
+    # system mail, sent with the Mailversand settings, instead of letting Flask-Mail talk to SMTP
+    # itself (see docs/flask_mail.md). Needs Flask-Mail initialised before tricoma mail.
+    "TRICOMA_MAIL_FLASK_MAIL_OUTBOX": True,
+    # Seconds a process holds the events it delivers to the hooks; an event whose process
+    # stopped is delivered again by another once this has passed (at least once).
+    "TRICOMA_MAIL_EVENT_LEASE_SECONDS": 300,
+    # Days a delivered event is kept before the workers delete it.
+    "TRICOMA_MAIL_EVENTS_KEPT_DAYS": 7,
     # TEST ONLY, NEVER SET IN PRODUCTION. True makes the reading view put a message's raw,
     # unsanitized HTML straight into the app's own page (no sanitizer, no sandboxed frame, no CSP),
     # so the browser XSS test (tests/test_xss_browser.py) can prove that its detector sees script
@@ -62,3 +73,8 @@ def apply_defaults(config: dict[str, Any]) -> None:
     """Set each default that the host's config does not already set."""
     for key, value in DEFAULTS.items():
         config.setdefault(key, value)
+
+
+def attachment_limit() -> int:
+    """The largest total size of one message's attachments, in bytes, for the current app."""
+    return int(current_app.config["TRICOMA_MAIL_MAX_ATTACHMENT_BYTES"])

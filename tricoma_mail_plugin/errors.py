@@ -7,7 +7,7 @@ never contains a secret.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from ._i18n import _l
 
 
 class MailError(Exception):

@@ -11,9 +11,11 @@ import threading
 from dataclasses import dataclass, field, replace
 
 from flask import Blueprint, Flask, abort, current_app, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFProtect
 
 from . import config
+from ._i18n import use_translator
 from ._state import EXTENSION_KEY, mail_state
 from .cli import mail_cli
 from .jobs.background import start_background_work
@@ -21,6 +23,7 @@ from .models import Base
 from .plugins.manager import HookCaller, PluginInfo, make_plugin_manager
 from .plugins.state import PluginStateStore
 from .rights.directory import EmptyDirectory
+from .sending import flask_mail_bridge
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ class TricomaMail:
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("tricoma mail is already initialised on this app")
         config.apply_defaults(app.config)
+        use_translator(gettext)
         plugin_manager, plugins = make_plugin_manager(
             load_entrypoints=app.config["TRICOMA_MAIL_LOAD_ENTRYPOINTS"],
             extra_plugins=app.config["TRICOMA_MAIL_EXTRA_PLUGINS"],
@@ -87,6 +91,8 @@ class TricomaMail:
         app.before_request(_start_background_work)
         app.cli.add_command(mail_cli)
         app.context_processor(_template_globals)
+        # The host's Flask-Mail, if it has one, sends through the outbox from now on.
+        flask_mail_bridge.install(app)
 
 
 

@@ -6,9 +6,11 @@ marked ``firstresult`` stop at the first implementation that returns something o
 ``None``. Core's own behaviour is implemented as built-in plugins marked ``trylast``, so an
 installed plugin is asked first and can take over.
 
-Hooks are called only for enabled plugins (Admin → Plugins). A hook that raises is isolated: the
-error is logged and shown on the plugin page, and the call goes on with the other plugins. The one
-exception is :class:`tricoma_mail_plugin.SendVetoed`, which ``before_send`` raises on purpose.
+Hooks receive frozen values that the root package exports (:class:`MailboxInfo`,
+:class:`SentMail`, :class:`Event`…), never database rows. Hooks are called only for enabled
+plugins (Admin → Plugins). A hook that raises is isolated: the error is logged and shown on the
+plugin page, and the call goes on with the other plugins. The one exception is
+:class:`tricoma_mail_plugin.SendVetoed`, which ``before_send`` raises on purpose.
 
 See ``docs/plugin_hooks.md`` for each hook with an example.
 """
@@ -31,7 +33,8 @@ hookimpl = HookimplMarker(PROJECT_NAME)
 def tricoma_mail_register_backends():
     """Return a list of :class:`MailboxBackend` subclasses this plugin provides.
 
-    Called once when the backend registry is built. Each class names its ``kind`` (for example
+    Called whenever core builds the backend of a mailbox (see "Write a mailbox backend" in
+    ``docs/plugin_hooks.md`` for the contract). Each class names its ``kind`` (for example
     ``"imap"``), which is stored on every mailbox that uses it. Collecting: the caller merges the
     lists; two classes of one kind are an error.
     """
@@ -41,10 +44,11 @@ def tricoma_mail_register_backends():
 def tricoma_mail_resolve_folder(mailbox, role, folders):
     """Return the server folder that plays ``role`` in ``mailbox``, or ``None`` to pass.
 
-    ``role`` is one of ``"sent"``, ``"trash"``, ``"drafts"``, ``"junk"``, ``"archive"``.
-    ``folders`` is the list of :class:`Folder` values the server listed. Return the chosen
-    folder's name (a ``str``). First result wins. Core's built-in rules run last, in this
-    order: the admin's mapping, the SPECIAL-USE flag (RFC 6154), well-known names in several
+    ``mailbox`` is a :class:`MailboxInfo`. ``role`` is one of ``"sent"``, ``"trash"``,
+    ``"drafts"``, ``"junk"``, ``"archive"``. ``folders`` is the list of :class:`Folder` values
+    the server listed. Return the chosen folder's name (a ``str``). First result wins. The
+    admin's mapping is applied before any plugin is asked (it always wins); core's built-in
+    rules run last: the SPECIAL-USE flag (RFC 6154), then well-known names in several
     languages. When every implementation passes, the caller creates the folder.
     """
 
@@ -79,28 +83,48 @@ def tricoma_mail_compose_context(reference, user):
 def tricoma_mail_before_send(message, mailbox, user, reference):
     """Inspect or change ``message`` (an ``email.message.EmailMessage``) before it is queued.
 
-    Change the message in place. To stop it, raise :class:`SendVetoed` with a message for the
-    user: nothing is queued then. ``reference`` is ``None`` for mail not sent from a record. The
-    return value is ignored.
+    ``mailbox`` is the :class:`MailboxInfo` it is sent from. Change the message in place. To
+    stop it, raise :class:`SendVetoed` with a message for the user: nothing is queued then.
+    ``reference`` is ``None`` for mail not sent from a record. Called before the outbox item
+    is written, in the caller's transaction. The return value is ignored.
     """
+
+
+# ---------------------------------------------------------------------------------------------
+# Events: what happened to mail, delivered after the commit of the change
+# ---------------------------------------------------------------------------------------------
 
 
 @hookspec
 def tricoma_mail_message_sent(outbox_item, reference):
-    """Called after the SMTP server accepted ``outbox_item`` (before its Sent copy is filed).
+    """Called after the SMTP server accepted a mail: ``outbox_item`` is its :class:`SentMail`.
 
-    Use it to mark a record as sent. Called from the outbox worker, outside any request.
-    ``reference`` is ``None`` for mail not sent from a record. The return value is ignored.
+    Delivered from the ``sent`` event, after "SMTP accepted" is committed, at least once (a
+    process that stops before the call leaves the event pending for the next run). Use it to
+    mark a record as sent. ``reference`` is ``None`` for mail not sent from a record. The return
+    value is ignored.
     """
 
 
 @hookspec
 def tricoma_mail_message_received(mailbox, folder, summary):
-    """Called once for each new message that sync stores in the local cache.
+    """Called for each new message that sync stores in the local cache.
 
-    ``summary`` is the cached :class:`MessageSummary` (headers, flags, UID, no body). Use it to
-    link a reply to the record its ``In-Reply-To``/``References`` point at. Called from the sync
-    job, outside any request. The return value is ignored.
+    ``mailbox`` is a :class:`MailboxInfo`, ``summary`` the cached :class:`MessageSummary`
+    (headers, flags, UID, no body). Delivered from the ``received`` event, after the sync's
+    batch is committed, at least once. Use it to link a reply to the record its
+    ``In-Reply-To``/``References`` point at. The return value is ignored.
+    """
+
+
+@hookspec
+def tricoma_mail_event(event):
+    """Called once for each :class:`Event` (at least once: after a crash it may come again).
+
+    ``event.name`` is one of ``"received"``, ``"sent"``, ``"failed"``, ``"uncertain"``,
+    ``"deleted"``, ``"moved"``, ``"flags_changed"``; ``event.payload`` holds plain values. The
+    event was recorded in the transaction of the change that caused it and is delivered after
+    the commit, outside that transaction. The return value is ignored.
     """
 
 

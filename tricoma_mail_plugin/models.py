@@ -370,3 +370,27 @@ class FrozenAttachment(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class MailEvent(Base):
+    """Something that happened to mail (received, sent, failed, uncertain, deleted, moved,
+    flags changed), written in the same transaction as the change itself and delivered to the
+    ``event`` hook (and to ``message_sent``/``message_received``) after the commit.
+
+    ``delivered_at`` is set once every hook has been called, so an event whose process stopped
+    in between stays pending and is delivered by the next delivery run. A delivering process
+    holds the event with a lease (``lease_owner``, ``lease_until``) so that two processes do not
+    deliver it at the same time.
+    """
+
+    __tablename__ = "tricoma_mail_event"
+    __table_args__ = (Index("ix_tricoma_mail_event_pending", "delivered_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(30))
+    mailbox_id: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())

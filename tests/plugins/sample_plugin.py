@@ -48,7 +48,7 @@ def tricoma_mail_register_backends():
 
 @hookimpl
 def tricoma_mail_resolve_folder(mailbox, role, folders):
-    calls.append(("resolve_folder", {"role": role}))
+    calls.append(("resolve_folder", {"role": role, "mailbox": mailbox}))
     if role == "archive" and any(folder.name == "Sample Archive" for folder in folders):
         return "Sample Archive"
     return None
@@ -92,7 +92,12 @@ def tricoma_mail_message_sent(outbox_item, reference):
 
 @hookimpl
 def tricoma_mail_message_received(mailbox, folder, summary):
-    calls.append(("message_received", {"folder": folder, "summary": summary}))
+    calls.append(("message_received", {"mailbox": mailbox, "folder": folder, "summary": summary}))
+
+
+@hookimpl
+def tricoma_mail_event(event):
+    calls.append(("event", {"event": event}))
 
 
 @hookimpl

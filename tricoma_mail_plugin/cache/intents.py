@@ -5,6 +5,10 @@ Moves and permanent deletes write a :class:`MailIntent` before the server is tou
 done after; ``recover_intents`` finishes whatever an interrupted process left pending, so a
 message never ends up lost or in two places. Never a bare EXPUNGE: only ``UID MOVE`` or
 ``UID EXPUNGE`` of exactly the UIDs meant.
+
+Each change records its event (``flags_changed``, ``moved``, ``deleted``) in the transaction
+that updates the cache (for moves and deletes: the one that marks the intent done, also when
+``recover_intents`` finishes it) and delivers it after the commit.
 """
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ from sqlalchemy import select
 
 from .._state import mail_state
 from ..errors import InvalidSettings, MessageNotFound
+from ..events.outbox import deliver_after_commit, record_event
 from ..mailboxes.backend import MailboxBackend
+from ..mailboxes.folders import resolve_folder
 from ..mailboxes.server_folders import folder_for_role
 from ..models import CachedFolder, CachedMessage, Mailbox, MailIntent, utcnow
 from . import sync
@@ -57,14 +63,20 @@ def set_flags(mailbox: Mailbox, backend: MailboxBackend, folder_name: str, uids:
     _select_checked(backend, folder)
     backend.set_flags(uids, add, remove)
     session = _session()
+    message_ids = {}
     for row in session.scalars(select(CachedMessage).where(
             CachedMessage.folder_id == folder.id, CachedMessage.uid.in_(uids))):
         flags = (set(row.flags.split()) | set(add)) - set(remove)
         row.flags = " ".join(sorted(flags))
         row.seen, row.flagged = "\\Seen" in flags, "\\Flagged" in flags
-    session.commit()
+        message_ids[row.uid] = row.message_id
+    session.flush()
     sync.recount_folder(folder)
+    record_event("flags_changed", mailbox.id, {
+        "folder": folder.name, "uids": uids, "message_ids": [message_ids.get(uid, "") for uid in uids],
+        "added": list(add), "removed": list(remove)})
     session.commit()
+    deliver_after_commit()
 
 
 def copy(mailbox: Mailbox, backend: MailboxBackend, folder_name: str, uids: Iterable[int], target: str) -> dict[int, int]:
@@ -78,6 +90,11 @@ def copy(mailbox: Mailbox, backend: MailboxBackend, folder_name: str, uids: Iter
 
 def move(mailbox: Mailbox, backend: MailboxBackend, folder_name: str, uids: Iterable[int], target: str) -> dict[int, int]:
     """Move messages to ``target``; returns old UID → new UID where the server tells."""
+    return _move(mailbox, backend, folder_name, uids, target, trash=None)
+
+
+def _move(mailbox: Mailbox, backend: MailboxBackend, folder_name: str, uids: Iterable[int], target: str,
+          trash: str | None) -> dict[int, int]:
     folder = cached_folder(mailbox, folder_name)
     uids = _uids(uids)
     if target == folder_name:
@@ -85,8 +102,7 @@ def move(mailbox: Mailbox, backend: MailboxBackend, folder_name: str, uids: Iter
     intent = _begin(mailbox, folder, "move", uids, target)
     _select_checked(backend, folder)
     mapping = backend.move(uids, target)
-    _forget(folder, uids)
-    _finish(intent)
+    _complete(mailbox, intent, folder, trash)
     sync.sync_folder(mailbox, backend, target)
     return mapping
 
@@ -97,7 +113,7 @@ def delete(mailbox: Mailbox, backend: MailboxBackend, folder_name: str, uids: It
     trash = folder_for_role(mailbox, backend, "trash", create=True)
     if folder_name == trash:
         raise InvalidSettings(_("Messages in Trash are deleted for good only after you confirm."))
-    return trash, move(mailbox, backend, folder_name, uids, trash)
+    return trash, _move(mailbox, backend, folder_name, uids, trash, trash=trash)
 
 
 def delete_permanently(mailbox: Mailbox, backend: MailboxBackend, folder_name: str, uids: Iterable[int]) -> None:
@@ -110,8 +126,7 @@ def delete_permanently(mailbox: Mailbox, backend: MailboxBackend, folder_name: s
     intent = _begin(mailbox, folder, "expunge", uids, None)
     _select_checked(backend, folder)
     backend.expunge(uids)
-    _forget(folder, uids)
-    _finish(intent)
+    _complete(mailbox, intent, folder, trash)
 
 
 def empty_trash(mailbox: Mailbox, backend: MailboxBackend) -> int:
@@ -125,8 +140,7 @@ def empty_trash(mailbox: Mailbox, backend: MailboxBackend) -> int:
         return 0
     intent = _begin(mailbox, folder, "expunge", uids, None)
     backend.expunge(uids)
-    _forget(folder, uids)
-    _finish(intent)
+    _complete(mailbox, intent, folder, trash)
     return len(uids)
 
 
@@ -135,6 +149,8 @@ def recover_intents(mailbox: Mailbox, backend: MailboxBackend) -> int:
     session = _session()
     pending = list(session.scalars(select(MailIntent).where(
         MailIntent.mailbox_id == mailbox.id, MailIntent.state == "pending").order_by(MailIntent.id)))
+    # The server's list, not the cache's: a Trash created by the interrupted delete is on it.
+    trash = resolve_folder(mailbox, "trash", backend.list_folders()) if pending else None
     for intent in pending:
         status = backend.select(intent.source, readonly=False)
         if status.uidvalidity != intent.uidvalidity:
@@ -147,9 +163,7 @@ def recover_intents(mailbox: Mailbox, backend: MailboxBackend) -> int:
             _complete_move(backend, intent, remaining)
         folder = session.scalar(select(CachedFolder).where(
             CachedFolder.mailbox_id == mailbox.id, CachedFolder.name == intent.source))
-        if folder is not None:
-            _forget(folder, intent.uids)
-        _finish(intent)
+        _complete(mailbox, intent, folder, trash)
     return len(pending)
 
 
@@ -189,10 +203,27 @@ def _finish(intent: MailIntent, state: str = "done") -> None:
     _session().commit()
 
 
-def _forget(folder: CachedFolder, uids: Sequence[int]) -> None:
+def _complete(mailbox: Mailbox, intent: MailIntent, folder: CachedFolder | None, trash: str | None) -> None:
+    """The server has done ``intent``: drop its messages from the cache of ``folder``, mark it
+    done and record its event, in one transaction; then deliver the event."""
     session = _session()
-    session.execute(sql_delete(CachedMessage).where(
-        CachedMessage.folder_id == folder.id, CachedMessage.uid.in_(list(uids))))
+    if folder is not None:
+        session.execute(sql_delete(CachedMessage).where(
+            CachedMessage.folder_id == folder.id, CachedMessage.uid.in_(list(intent.uids))))
+        sync.recount_folder(folder)
+    intent.state = "done"
+    intent.finished_at = utcnow()
+    record_event(*_event_of(mailbox, intent, trash))
     session.commit()
-    sync.recount_folder(folder)
-    session.commit()
+    deliver_after_commit()
+
+
+def _event_of(mailbox: Mailbox, intent: MailIntent, trash: str | None) -> tuple[str, int, dict]:
+    """``deleted`` for a permanent delete and for a move into Trash, else ``moved``."""
+    moved = {"folder": intent.source, "uids": list(intent.uids), "message_ids": list(intent.message_ids)}
+    if intent.operation == "expunge":
+        return "deleted", mailbox.id, {**moved, "permanent": True, "trash": None}
+    trash = trash or resolve_folder(mailbox, "trash", sync.cached_folders(mailbox))
+    if intent.target == trash:
+        return "deleted", mailbox.id, {**moved, "permanent": False, "trash": trash}
+    return "moved", mailbox.id, {**moved, "target": intent.target}

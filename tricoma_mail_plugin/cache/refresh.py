@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from .._state import mail_state
 from ..errors import MailError
+from ..events.outbox import deliver_pending
 from ..mailboxes.service import backend_for
 from ..models import Mailbox, utcnow
 from .intents import recover_intents
@@ -21,6 +22,7 @@ def run_sync(mailbox: Mailbox, folders: Iterable[str] | None = None,
              progress: Progress | None = None) -> list[FolderSyncResult]:
     """Connect, finish interrupted operations, sync; record when it ran and what failed."""
     session = _session()
+    deliver_pending()  # what a process that stopped after a commit left undelivered
     try:
         with backend_for(mailbox) as backend:
             recover_intents(mailbox, backend)

@@ -16,6 +16,8 @@ from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .._state import mail_state
+from ..events.outbox import deliver_after_commit, record_events
+from ..events.values import received_payload
 from ..mailboxes.backend import FolderStatus, MailboxBackend, MessageSummary
 from ..mailboxes.folders import Folder
 from ..models import CachedFolder, CachedMessage, Mailbox, utcnow
@@ -196,39 +198,40 @@ def _delete_uids(folder: CachedFolder, uids: Sequence[int]) -> int:
 def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, backend: MailboxBackend,
                progress: Progress | None) -> int:
     """Fetch summaries of UIDs from the checkpoint up to the UIDNEXT seen at SELECT, in batches,
-    each committed with its checkpoint."""
+    each committed with its checkpoint and a ``received`` event per message it stored; the
+    events are delivered after each commit."""
     if status.uidnext and folder.uidnext and folder.uidnext >= status.uidnext:
         return 0
     session = _session()
     limit = status.uidnext or 2**32
     new_uids = [uid for uid in backend.search_uids(folder.uidnext or 1) if uid < limit]
-    hooks = mail_state().hooks
     total, done = len(new_uids), 0
     if progress:
         progress(folder.name, 0, total)
     for offset in range(0, total, BATCH_SIZE):
         batch = new_uids[offset:offset + BATCH_SIZE]
         summaries = list(backend.fetch_summaries(batch))
-        if summaries:
-            _insert_new(session, [_row(folder.id, summary) for summary in summaries])
+        stored = _insert_new(session, [_row(folder.id, summary) for summary in summaries]) if summaries else set()
         folder.uidnext = batch[-1] + 1
         folder.messages = (folder.messages or 0) + len(summaries)
+        record_events("received", mailbox.id,
+                      [received_payload(folder.name, summary) for summary in summaries if summary.uid in stored])
         session.commit()
-        for summary in summaries:
-            hooks.call("message_received", mailbox=mailbox, folder=folder.name, summary=summary)
+        deliver_after_commit()
         done += len(batch)
         if progress:
             progress(folder.name, done, total)
     return total
 
 
-def _insert_new(session, rows: list[dict]) -> None:
-    """Insert summaries; a row another sync of the same folder stored meanwhile is kept as is."""
+def _insert_new(session, rows: list[dict]) -> set[int]:
+    """Insert summaries; a row another sync of the same folder stored meanwhile is kept as is.
+    Returns the UIDs this call stored."""
     table = CachedMessage.__table__
     by_column = [{_COLUMN_NAMES[key]: value for key, value in row.items()} for row in rows]
     dialect_insert = _INSERT_IGNORING.get(session.get_bind().dialect.name)
     statement = insert(table) if dialect_insert is None else dialect_insert(table).on_conflict_do_nothing()
-    session.execute(statement, by_column)
+    return set(session.scalars(statement.returning(table.c.uid), by_column))
 
 
 _COLUMN_NAMES = {attribute.key: attribute.columns[0].name

@@ -19,8 +19,8 @@ from ..mailboxes.connection_steps import step_label
 from ..mailboxes.secret_box import SecretBox
 from ..mime.build import AttachmentData, OutgoingMessage
 from ..models import Mailbox
-from ..plugins.defaults.core_rights import CORE_RIGHT_KEYS
 from ..rights import access
+from ..rights.catalogue import CORE_RIGHT_KEYS
 from ..rights.directory import resolve_principal
 from ..sending import outbox
 from ._group import _mailbox, mail_cli

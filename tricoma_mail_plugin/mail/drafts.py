@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email.policy import SMTP
 
+from ..config import attachment_limit
 from ..mailboxes.backend import MailboxBackend
 from ..mailboxes.server_folders import folder_for_role
 from ..mime.build import OutgoingMessage, build_message
@@ -17,7 +18,7 @@ def save_draft(mailbox: Mailbox, backend: MailboxBackend, user, outgoing: Outgoi
     save). ``replaces_uid`` is the UID of the previous copy of the same draft."""
     access.require(user, mailbox.id, "send")
     built = build_message(outgoing, mailbox.sender_name, mailbox.email or mailbox.imap_username,
-                          draft=True)
+                          draft=True, max_attachment_bytes=attachment_limit())
     folder = folder_for_role(mailbox, backend, "drafts", create=True)
     uid = backend.append(folder, built.message.as_bytes(policy=SMTP), flags=["\\Draft", "\\Seen"])
     if replaces_uid:

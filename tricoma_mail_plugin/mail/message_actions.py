@@ -102,6 +102,29 @@ def set_flags(user, mailbox_id: int, message_pks: Iterable[int], action: str,
     return sum(len(messages) for messages in grouped.values())
 
 
+def act_across(user, chosen: dict[int, list[int]], action: str) -> tuple[int, list[UndoDelete]]:
+    """A flag action or delete on messages of several mailboxes (the unified inbox). Every
+    mailbox's right and every message is checked before anything changes: one id the user may
+    not use refuses the whole request. Returns the count done and the undo of each delete."""
+    if action != "delete" and action not in FLAG_ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    right = "delete" if action == "delete" else "write"
+    for mailbox_id, pks in chosen.items():
+        mailbox = access.require(user, mailbox_id, right)
+        found = sum(len(messages) for messages in by_folder(mailbox, pks).values())
+        if found != len(set(pks)):
+            raise MessageNotFound()
+    done, undos = 0, []
+    for mailbox_id, pks in chosen.items():
+        if action == "delete":
+            undo = delete(user, mailbox_id, pks)
+            undos.append(undo)
+            done += undo.count
+        else:
+            done += set_flags(user, mailbox_id, pks, action)
+    return done, undos
+
+
 def move(user, mailbox_id: int, message_pks: Iterable[int], target: str) -> int:
     """Move to ``target`` (a folder of the same mailbox). Needs *write*."""
     mailbox, grouped = _chosen(user, mailbox_id, "write", message_pks)

@@ -197,8 +197,8 @@ class MailboxBackend(abc.ABC):
         """Select ``folder`` and return its checkpoint values."""
 
     @abc.abstractmethod
-    def search_uids(self) -> list[int]:
-        """Every UID of the selected folder, ascending."""
+    def search_uids(self, start: int = 1) -> list[int]:
+        """Every UID of the selected folder from ``start`` up, ascending."""
 
     @abc.abstractmethod
     def search_header(self, name: str, value: str) -> list[int]:

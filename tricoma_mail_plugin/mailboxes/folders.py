@@ -1,8 +1,9 @@
 """Server folders as values, the roles a folder can play, and role resolution.
 
-Which folder is Sent, Trash, Drafts, Junk or Archive is asked of the ``resolve_folder`` hook.
-Core's own rules (admin mapping → SPECIAL-USE → well-known names) are the built-in plugin
-``default_plugins.folder_rules``; when every rule passes, the caller creates the folder.
+Which folder is Sent, Trash, Drafts, Junk or Archive: the admin's mapping first (it wins over
+every plugin, SPEC M5), then the ``resolve_folder`` hook, where core's own rules (SPECIAL-USE →
+well-known names) are the built-in plugin ``plugins.defaults.folder_rules``, asked last; when
+nothing resolves, the caller creates the folder.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from .._state import mail_state
+from .info import MailboxInfo
 
 ROLES: tuple[str, ...] = ("sent", "trash", "drafts", "junk", "archive")
 
@@ -108,12 +110,14 @@ def name_below_namespace(folder: Folder) -> str:
 
 
 def resolve_folder(mailbox, role: str, folders: list[Folder]) -> str | None:
-    """The folder that plays ``role``: the admin's mapping when it names a selectable folder
-    (SPEC M5: it wins over every plugin), else the first answer of the enabled plugins'
-    ``resolve_folder``; ``None`` means none does yet."""
+    """The folder that plays ``role`` in ``mailbox`` (a mailbox row or a :class:`MailboxInfo`):
+    the admin's mapping when it names a selectable folder (SPEC M5: it wins over every plugin),
+    else the first answer of the enabled plugins' ``resolve_folder``; ``None`` means none does
+    yet."""
     if role not in ROLES:
         raise ValueError(f"unknown folder role {role!r}")
     mapped = FolderMapping.of(mailbox).get(role)
     if mapped and any(folder.name == mapped and folder.selectable for folder in folders):
         return mapped
-    return mail_state().hooks.call("resolve_folder", mailbox=mailbox, role=role, folders=folders)
+    return mail_state().hooks.call("resolve_folder", mailbox=MailboxInfo.of(mailbox), role=role,
+                                   folders=folders)

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
-from .._state import mail_state
+from .._state import all_or_nothing, mail_state
 from ..errors import FolderNotFound, InvalidSettings
 from ..models import Mailbox
 from .backend import MailboxBackend
 from .folders import ROLES, Folder, FolderMapping, resolve_folder
+from .service import backend_for
 
 DEFAULT_NAMES = {"sent": "Sent", "trash": "Trash", "drafts": "Drafts", "junk": "Junk", "archive": "Archive"}
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f*%]")
@@ -139,3 +140,45 @@ def delete_folder(mailbox: Mailbox, backend: MailboxBackend, name: str) -> None:
     if folder.messages:
         raise InvalidSettings(_("Move or delete the mail in this folder first."), field="name")
     backend.delete_folder(name)
+
+
+# -- the folder page's operations: each opens the server, does one thing, keeps nothing half-done
+
+
+@dataclass(frozen=True)
+class FolderOverview:
+    """A mailbox's folders on the server (with counts), the folder each role resolves to, and
+    the admin's mapping."""
+
+    folders: list[Folder]
+    roles: list[RoleResolution]
+    mapping: FolderMapping
+
+
+def folder_overview(mailbox: Mailbox) -> FolderOverview:
+    with backend_for(mailbox) as backend:
+        listed = backend.list_folders(with_counts=True)
+    return FolderOverview(listed, resolve_roles(mailbox, listed), FolderMapping.of(mailbox))
+
+
+def map_roles(mailbox: Mailbox, choices: dict[str, str | None]) -> None:
+    """Store the admin's folder per role, checked against the server's folder list."""
+    with all_or_nothing(), backend_for(mailbox) as backend:
+        set_mapping(mailbox, choices, backend.list_folders())
+
+
+def create_folder_in(mailbox: Mailbox, name: str, parent: str | None = None) -> str:
+    with all_or_nothing(), backend_for(mailbox) as backend:
+        return create_folder(backend, name, parent)
+
+
+def rename_folder_in(mailbox: Mailbox, old: str, new_leaf: str) -> str:
+    with all_or_nothing(), backend_for(mailbox) as backend:
+        return rename_folder(mailbox, backend, old, new_leaf)
+
+
+def delete_folder_in(mailbox: Mailbox, name: str, confirmed: bool) -> None:
+    if not confirmed:
+        raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
+    with all_or_nothing(), backend_for(mailbox) as backend:
+        delete_folder(mailbox, backend, name)

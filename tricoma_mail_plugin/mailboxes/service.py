@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 
-from .._state import mail_state
+from .._state import all_or_nothing, mail_state
 from ..errors import InvalidSettings, TooSoon
 from ..models import Mailbox, utcnow
 from ..rights import access
@@ -48,7 +48,13 @@ def create_mailbox(title: str, user) -> Mailbox:
 def update_settings(mailbox: Mailbox, values: dict[str, Any]) -> None:
     """Validate and store the settings in ``values`` (form field names: ``imap_host``,
     ``smtp_port``, ``email``…; an empty ``imap_password``/``smtp_password`` keeps the stored
-    one). Changing server settings makes the mailbox untested again. Commits."""
+    one). Changing server settings makes the mailbox untested again. Commits; a refused value
+    changes nothing."""
+    with all_or_nothing():
+        _update_settings(mailbox, values)
+
+
+def _update_settings(mailbox: Mailbox, values: dict[str, Any]) -> None:
     changed_servers = False
     for protocol in ("imap", "smtp"):
         host = str(values.get(f"{protocol}_host", getattr(mailbox, f"{protocol}_host"))).strip()

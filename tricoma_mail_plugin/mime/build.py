@@ -13,9 +13,7 @@ from email.parser import BytesParser
 from email.policy import SMTP
 from email.utils import format_datetime, getaddresses, make_msgid
 
-from flask import current_app
-from flask_babel import gettext as _
-
+from .._i18n import _
 from ..errors import MailError
 from .html_text import html_to_plain_text
 from .sanitize import sanitize_html
@@ -130,7 +128,8 @@ def _split(value: str) -> list[str]:
 
 
 def build_message(outgoing: OutgoingMessage, sender_name: str, sender_address: str,
-                  signature: str = "", draft: bool = False) -> BuiltMessage:
+                  signature: str = "", draft: bool = False,
+                  max_attachment_bytes: int | None = None) -> BuiltMessage:
     """The message to send and to file in Sent, and its envelope; raises :class:`InvalidMessage`.
     A ``draft`` may lack recipients; its Bcc is kept as a header (it is never sent as it is)."""
     sender = parse_address(f"{_no_line_breaks(sender_name, 'from')} <{sender_address}>"
@@ -142,9 +141,9 @@ def build_message(outgoing: OutgoingMessage, sender_name: str, sender_address: s
     if not (to or cc or bcc) and not draft:
         raise InvalidMessage(_("Enter at least one recipient."), "to")
     subject = _no_line_breaks(outgoing.subject or "", "subject")
-    limit = current_app.config["TRICOMA_MAIL_MAX_ATTACHMENT_BYTES"]
+    limit = max_attachment_bytes
     total = sum(len(attachment.data) for attachment in outgoing.attachments)
-    if total > limit:
+    if limit is not None and total > limit:
         raise InvalidMessage(_("The attachments are larger than the limit of %(limit)s MB.",
                                limit=round(limit / 1024 / 1024, 1)), "attachments")
 

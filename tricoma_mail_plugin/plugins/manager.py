@@ -28,10 +28,10 @@ HOOK_PREFIX = "tricoma_mail_"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "tricoma_mail_plugin.plugins.defaults.folder_rules",
     "tricoma_mail_plugin.plugins.defaults.core_rights",
-    "tricoma_mail_plugin.plugins.defaults.core_pages",
+    "tricoma_mail_plugin.web.core_pages_plugin",
     "tricoma_mail_plugin.plugins.defaults.reply_links",
-    "tricoma_mail_plugin.plugins.defaults.app_compose",
-    "tricoma_mail_plugin.plugins.defaults.mail_client",
+    "tricoma_mail_plugin.web.app_compose_plugin",
+    "tricoma_mail_plugin.web.mail_client_plugin",
 )
 
 # Errors that a hook raises on purpose and that must reach the caller.

@@ -26,6 +26,13 @@ class PluginTranslations:
             return flask_babel.gettext(string, **variables)
         return translated % variables if variables else translated
 
+    def pgettext(self, context: str, string: str, **variables) -> str:
+        """``gettext`` of ``string`` in ``context`` (one English word may need two translations)."""
+        translated = self._domain.get_translations().upgettext(context, string)
+        if translated == string:
+            return flask_babel.pgettext(context, string, **variables)
+        return translated % variables if variables else translated
+
     def lazy_gettext(self, string: str, **variables) -> LazyString:
         return LazyString(self.gettext, string, **variables)
 

@@ -1,7 +1,12 @@
-"""What plugins contribute to the host's pages: navigation entries and settings panels."""
+"""What plugins contribute to the host's pages: navigation entries, settings panels, and the
+one sign-in guard every page blueprint (core's and a plugin's) uses."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
 
 from .._state import mail_state
 
@@ -46,3 +51,16 @@ def menu_items(user) -> list[MenuItem]:
 def settings_panels(user) -> list[SettingsPanel]:
     """The settings panels the enabled plugins offer ``user``, sorted by ``order``."""
     return sorted(mail_state().hooks.collect("settings_panels", user=user), key=lambda p: p.order)
+
+
+def sign_in_required(blueprint: Blueprint, json_api: bool = False, exempt: tuple[str, ...] = ()) -> None:
+    """Every view of ``blueprint`` needs a signed-in user: others go to the host's login page
+    (or get a JSON 401 from an API). Endpoints named in ``exempt`` check who asks themselves."""
+
+    @blueprint.before_request
+    def _sign_in_required():
+        if current_user.is_authenticated or request.endpoint in exempt:
+            return None
+        if json_api:
+            return jsonify(error=_("Please log in.")), 401
+        return current_app.login_manager.unauthorized()

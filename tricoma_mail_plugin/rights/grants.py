@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from ..errors import InvalidSettings
-from ..plugins.defaults.core_rights import CORE_RIGHT_KEYS
 from . import access
-from .catalogue import Right, available_rights
+from .catalogue import CORE_RIGHT_KEYS, Right, available_rights
 from .directory import Principal, directory
 
 PRINCIPAL_KINDS = ("user", "group")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
@@ -20,8 +21,17 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .._state import mail_state
+from ..config import attachment_limit
 from ..errors import InvalidSettings, MailError, NotAllowed, SendRefused, SendUncertain
+from ..events.outbox import (
+    deliver_after_commit,
+    deliver_pending,
+    forget_delivered,
+    record_event,
+)
+from ..events.values import outbox_payload
 from ..mailboxes import service
+from ..mailboxes.info import MailboxInfo
 from ..mailboxes.server_folders import folder_for_role
 from ..mime.build import BuiltMessage, OutgoingMessage, build_message
 from ..models import Mailbox, OutboxItem, utcnow
@@ -70,9 +80,9 @@ def _queue(mailbox: Mailbox, user, outgoing: OutgoingMessage, idempotency_key: s
     if existing is not None:
         return existing
     built = build_message(outgoing, mailbox.sender_name, mailbox.email or mailbox.imap_username,
-                          mailbox.signature)
-    mail_state().hooks.call("before_send", message=built.message, mailbox=mailbox, user=user,
-                            reference=reference)
+                          mailbox.signature, max_attachment_bytes=attachment_limit())
+    mail_state().hooks.call("before_send", message=built.message, mailbox=MailboxInfo.of(mailbox),
+                            user=user, reference=reference)
     sent_copy = "skipped" if mailbox.provider_files_sent_mail else "pending"
     return store_built(scope, mailbox.id, built, idempotency_key, send_at, reference, user, sent_copy)
 
@@ -90,9 +100,20 @@ def _by_key(scope: str, key: str | None) -> OutboxItem | None:
 
 def store_built(scope: str, mailbox_id: int | None, built: BuiltMessage, key: str | None, send_at: datetime | None,
            reference: Reference | None, user, sent_copy: str) -> OutboxItem:
+    return store_raw(scope, mailbox_id, built.as_bytes(), message_id=built.message_id, sender=built.sender,
+                     recipients=built.recipients(), subject=str(built.message["Subject"] or ""), key=key,
+                     send_at=send_at, reference=reference, user=user, sent_copy=sent_copy)
+
+
+def store_raw(scope: str, mailbox_id: int | None, raw: bytes, *, message_id: str, sender: str,
+              recipients: Sequence[str], subject: str, key: str | None = None, send_at: datetime | None = None,
+              reference: Reference | None = None, user=None, sent_copy: str = "skipped") -> OutboxItem:
+    """Queue finished message bytes with their envelope as they are (nothing is rebuilt). The
+    same ``key`` twice in one ``scope`` gives the first item back and queues nothing."""
     session = _session()
-    raw = built.as_bytes()
-    recipients = built.recipients()
+    existing = _by_key(scope, key)
+    if existing is not None:
+        return existing
     if not recipients:
         raise InvalidSettings(_("Enter at least one recipient."))
     delay = current_app.config["TRICOMA_MAIL_UNDO_SEND_SECONDS"]
@@ -101,8 +122,8 @@ def store_built(scope: str, mailbox_id: int | None, built: BuiltMessage, key: st
         not_before = send_at
     item = OutboxItem(
         scope=scope, mailbox_id=mailbox_id, idempotency_key=key or uuid.uuid4().hex,
-        message_id=built.message_id, sender=built.sender, recipients=list(recipients),
-        subject=str(built.message["Subject"] or ""), raw=raw,
+        message_id=message_id, sender=sender, recipients=list(recipients),
+        subject=subject, raw=raw,
         reference=str(reference) if reference else None,
         created_by=str(user.get_id()) if user is not None else None,
         state="queued", not_before=not_before, attempts=0, recipient_results=[], sent_copy=sent_copy,
@@ -197,6 +218,8 @@ def run_once(worker_id: str | None = None, limit: int | None = None) -> int:
     """Send every due item, then file pending Sent copies. Returns how many items were sent or
     settled. Safe to run in any number of processes at once."""
     worker_id = worker_id or uuid.uuid4().hex[:12]
+    deliver_pending()  # what a process that stopped after a commit left undelivered
+    forget_delivered()
     expire_leases()
     done = 0
     connections = WorkerConnections()
@@ -220,14 +243,20 @@ def run_once(worker_id: str | None = None, limit: int | None = None) -> int:
 def expire_leases() -> int:
     """An item whose worker vanished while sending may or may not have left: uncertain."""
     session = _session()
-    result = session.execute(
+    expired = list(session.scalars(
         update(OutboxItem)
         .where(OutboxItem.state == "sending", OutboxItem.lease_until < utcnow())
         .values(state="uncertain", lease_owner=None,
                 last_error="The sending process stopped before the server's answer was known.")
-        .execution_options(synchronize_session=False))
+        .returning(OutboxItem.id)
+        .execution_options(synchronize_session=False)))
+    for item in session.scalars(select(OutboxItem).where(OutboxItem.id.in_(expired))
+                                .execution_options(populate_existing=True)):
+        record_event("uncertain", item.mailbox_id, outbox_payload(item))
     session.commit()
-    return result.rowcount or 0
+    if expired:
+        deliver_after_commit()
+    return len(expired)
 
 
 def claim_next(worker_id: str) -> OutboxItem | None:
@@ -284,9 +313,9 @@ def deliver(item: OutboxItem, connections: WorkerConnections | None = None) -> N
     refused = [r for r in results if not r.accepted]
     if refused:
         item.last_error = "; ".join(f"{r.address}: {r.code} {r.message}" for r in refused)[:1000]
-    session.commit()  # "SMTP accepted" is durable before anything else happens
-    mail_state().hooks.call("message_sent", outbox_item=item,
-                            reference=Reference.parse(item.reference) if item.reference else None)
+    record_event("sent", item.mailbox_id, outbox_payload(item))
+    session.commit()  # "SMTP accepted" and its event are durable before anything else happens
+    deliver_after_commit()
 
 
 def _record_failure(item: OutboxItem, error: MailError) -> None:
@@ -306,7 +335,11 @@ def _settle(item: OutboxItem, state: str, error: str) -> None:
     item.last_error = error[:1000]
     item.lease_owner = None
     item.lease_until = None
+    if state in ("failed", "uncertain"):
+        record_event(state, item.mailbox_id, outbox_payload(item))
     _session().commit()
+    if state in ("failed", "uncertain"):
+        deliver_after_commit()
 
 
 def _open_submission(item: OutboxItem):

@@ -2,9 +2,12 @@
 settings of its own, queued in the same outbox as all other mail, without a Sent copy."""
 from __future__ import annotations
 
+from email.headerregistry import Address
+
 from flask_babel import gettext as _
 
 from .._state import mail_state
+from ..config import attachment_limit
 from ..errors import InvalidSettings, MailError
 from ..mailboxes.service import wait_if_too_soon
 from ..mime.build import OutgoingMessage, build_message
@@ -18,12 +21,27 @@ def send_system_mail(to: str | list[str], subject: str, text: str, html: str | N
                      idempotency_key: str | None = None) -> OutboxItem:
     """Queue a system mail (no user, no mailbox, no Sent copy). Returns the outbox item."""
     settings = system_settings()
-    if not settings.sender_address:
-        raise InvalidSettings(_("System mail has no sender address configured."), field="sender_address")
+    _require_sender(settings)
     outgoing = OutgoingMessage(to=tuple([to] if isinstance(to, str) else to), subject=subject, text=text,
                                html=html, reply_to=(settings.reply_to,) if settings.reply_to else ())
-    built = build_message(outgoing, settings.sender_name, settings.sender_address)
+    built = build_message(outgoing, settings.sender_name, settings.sender_address,
+                          max_attachment_bytes=attachment_limit())
     return store_built("system", None, built, idempotency_key, None, None, None, "skipped")
+
+
+def system_mail_sender() -> str:
+    """The sender of system mail as the admin set it in Mailversand (``Name <address>``), e.g.
+    for the host's own Flask-Mail ``Message(sender=...)``; raises :class:`InvalidSettings` when
+    there is no sender address."""
+    settings = system_settings()
+    _require_sender(settings)
+    # Unencoded: the message's own code encodes the name for its header.
+    return str(Address(settings.sender_name, addr_spec=settings.sender_address))
+
+
+def _require_sender(settings) -> None:
+    if not settings.sender_address:
+        raise InvalidSettings(_("System mail has no sender address configured."), field="sender_address")
 
 
 def send_test_mail(to: str, min_interval: float = 0) -> None:

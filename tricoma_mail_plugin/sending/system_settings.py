@@ -2,6 +2,9 @@
 when it sends a system mail."""
 from __future__ import annotations
 
+import logging
+from email.utils import getaddresses
+
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -13,15 +16,58 @@ from ..mailboxes.tls import is_loopback
 from ..mime.build import parse_address
 from ..models import SystemMailSettings
 
+log = logging.getLogger(__name__)
+
 
 def system_settings() -> SystemMailSettings:
+    """The one row of settings; made at the first call, pre-filled from the host's Flask-Mail
+    configuration if it has one (:func:`settings_from_mail_config`)."""
     session = mail_state().db.session
     settings = session.get(SystemMailSettings, 1)
     if settings is None:
         settings = SystemMailSettings(id=1)
         session.add(settings)
         session.commit()
+        _prefill(settings_from_mail_config(current_app.config))
     return settings
+
+
+def settings_from_mail_config(config) -> dict[str, str]:
+    """The values of Flask-Mail's settings (``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USE_SSL``,
+    ``MAIL_USE_TLS``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``, ``MAIL_DEFAULT_SENDER``) in the form
+    :func:`update_system_settings` takes; empty if the host sets no ``MAIL_SERVER``."""
+    if not config.get("MAIL_SERVER"):
+        return {}
+    if config.get("MAIL_USE_SSL"):
+        security = "tls"
+    elif config.get("MAIL_USE_TLS"):
+        security = "starttls"
+    else:
+        security = "none"
+    values = {"host": str(config["MAIL_SERVER"]), "port": str(config.get("MAIL_PORT") or 25),
+              "security": security}
+    # Flask-Mail logs in only with both a user name and a password.
+    if config.get("MAIL_USERNAME") and config.get("MAIL_PASSWORD"):
+        values["username"] = str(config["MAIL_USERNAME"])
+        values["password"] = str(config["MAIL_PASSWORD"])
+    sender = config.get("MAIL_DEFAULT_SENDER")
+    if sender:
+        name, address = sender if isinstance(sender, (tuple, list)) else getaddresses([str(sender)])[0]
+        values["sender_name"], values["sender_address"] = str(name), str(address)
+    return values
+
+
+def _prefill(values: dict[str, str]) -> None:
+    if not values:
+        return
+    try:
+        update_system_settings(values)
+    except InvalidSettings as error:
+        # The host's Flask-Mail settings break a rule of ours (say, plain SMTP to another
+        # machine): the admin fills in Mailversand by hand.
+        mail_state().db.session.rollback()
+        log.warning("Mailversand not pre-filled from the Flask-Mail settings (%s): %s",
+                    error.field, error.user_message)
 
 
 def update_system_settings(values: dict) -> SystemMailSettings:

@@ -1,4 +1,6 @@
-"""Who may open core's pages. The host's users are Flask-Login users with an ``is_admin`` flag."""
+"""Who may open core's admin pages. (The sign-in guard of every page blueprint, core's and
+plugins', is :func:`plugins.ui.sign_in_required`.) The host's users are Flask-Login users with
+an ``is_admin`` flag."""
 from __future__ import annotations
 
 from functools import wraps
@@ -19,3 +21,4 @@ def admin_required(view):
         return view(*args, **kwargs)
 
     return wrapped
+

@@ -35,6 +35,7 @@ from ..errors import InvalidSettings, MailboxNotFound, MailError, NotAllowed, Se
 from ..mime.build import InvalidMessage, OutgoingMessage
 from ..mime.html_text import html_to_plain_text
 from ..models import Mailbox, OutboxItem, is_row_id
+from ..plugins.ui import sign_in_required
 from ..records.references import Reference, describe_reference, reference_types
 from ..rights import access
 from ..sending import outbox
@@ -74,11 +75,7 @@ class ShownAttachment:
     left_out: bool = False
 
 
-@blueprint.before_request
-def _require_login():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    return None
+sign_in_required(blueprint)
 
 
 @blueprint.context_processor

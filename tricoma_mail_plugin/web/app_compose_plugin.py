@@ -1,8 +1,8 @@
 """Core's compose dialog for other apps ("Send by e-mail" from a record, SPEC S2)."""
 from __future__ import annotations
 
-from ...hookspecs import hookimpl
-from ...web import app_compose
+from ..hookspecs import hookimpl
+from . import app_compose
 
 
 @hookimpl(trylast=True)

@@ -32,6 +32,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from .._state import mail_state
 from ..cache import intents
 from ..cache.bodies import cached_message
+from ..config import attachment_limit
 from ..errors import InvalidSettings, MailError, NotAllowed, SendVetoed
 from ..mail import drafts, reply_prefill, upload_store
 from ..mail.draft_discard import discard_draft
@@ -72,7 +73,7 @@ def _too_large(_error):
 
 
 def _limit() -> int:
-    return int(current_app.config["TRICOMA_MAIL_MAX_ATTACHMENT_BYTES"])
+    return attachment_limit()
 
 
 def too_large_message() -> str:

@@ -4,22 +4,25 @@ from __future__ import annotations
 from flask import url_for
 from flask_babel import gettext as _
 
-from ...hookspecs import hookimpl
-from ...web import (
+from ..hookspecs import hookimpl
+from ..plugins.ui import MenuItem, SettingsPanel, settings_panels
+from . import (
     admin_plugins,
+    errors,
     mailbox_rights,
     mailbox_settings,
     outbox_pages,
     settings,
     system_mail_pages,
 )
-from ..ui import MenuItem, SettingsPanel, settings_panels
 
 
 @hookimpl(trylast=True)
 def tricoma_mail_register_blueprints():
+    # errors.blueprint has no pages: it carries the app-wide handler of core's exceptions.
     return [settings.blueprint, admin_plugins.blueprint, mailbox_settings.blueprint,
-            outbox_pages.blueprint, system_mail_pages.blueprint, mailbox_rights.blueprint]
+            outbox_pages.blueprint, system_mail_pages.blueprint, mailbox_rights.blueprint,
+            errors.blueprint]
 
 
 @hookimpl(trylast=True)

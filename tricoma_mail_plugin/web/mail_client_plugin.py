@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import url_for
 from flask_babel import gettext as _
 
-from ...hookspecs import hookimpl
-from ...mailboxes.overview import readable_with_unread
-from ...web import compose_views, mail_api, mail_views, message_views
-from ..ui import MenuItem
+from ..hookspecs import hookimpl
+from ..mailboxes.overview import readable_with_unread
+from ..plugins.ui import MenuItem
+from . import compose_views, mail_api, mail_views, message_views
 
 
 @hookimpl(trylast=True)

@@ -14,13 +14,9 @@ from babel import dates as babel_dates
 from flask import (
     Blueprint,
     abort,
-    current_app,
-    flash,
     g,
     jsonify,
-    redirect,
     render_template,
-    request,
     session,
     url_for,
 )
@@ -29,19 +25,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from .._state import mail_state
-from ..errors import (
-    InvalidSettings,
-    MailboxNotFound,
-    MailError,
-    MessageNotFound,
-    NotAllowed,
-)
 from ..mailboxes.folders import ROLE_LABELS
-from ..mime.build import InvalidMessage
 from ..models import is_row_id
+from ..plugins.ui import sign_in_required
 from ..rights import access
-from .redirects import safe_next
+from .errors import mark_json_api, wants_json
 
 UNDO_KEY = "tricoma_mail_undo"
 BANNER_KEY = "tricoma_mail_banners"
@@ -49,16 +37,12 @@ UNDO_KEPT = 3
 
 
 def install(blueprint: Blueprint, json_api: bool = False, own_sign_in: tuple[str, ...] = ()) -> None:
-    """Sign-in check, error handler and template helpers for one of the client's blueprints.
-    Views named in ``own_sign_in`` check who asks themselves."""
-
-    @blueprint.before_request
-    def _require_login():
-        if not current_user.is_authenticated and request.endpoint not in own_sign_in:
-            if json_api:
-                return jsonify(error=_("Please log in.")), 401
-            return current_app.login_manager.unauthorized()
-        return None
+    """Sign-in check, id check and template helpers for one of the client's blueprints (errors
+    are answered by the app-wide handler, :mod:`web.errors`). Views named in ``own_sign_in``
+    check who asks themselves."""
+    sign_in_required(blueprint, json_api=json_api, exempt=own_sign_in)
+    if json_api:
+        mark_json_api(blueprint)
 
     @blueprint.url_value_preprocessor
     def _refuse_impossible_ids(_endpoint, values):
@@ -68,38 +52,7 @@ def install(blueprint: Blueprint, json_api: bool = False, own_sign_in: tuple[str
             if isinstance(value, int) and not is_row_id(value):
                 abort(404)
 
-    @blueprint.errorhandler(MailError)
-    def _mail_error(error: MailError):
-        return handle_mail_error(error, json_api)
-
     blueprint.context_processor(_template_helpers)
-
-
-def wants_json() -> bool:
-    return (request.accept_mimetypes.best == "application/json"
-            or request.headers.get("X-Requested-With") == "XMLHttpRequest")
-
-
-def handle_mail_error(error: MailError, json_api: bool = False):
-    """Unknown or foreign mailboxes and messages: 404; a missing right: 403; a refused value:
-    400 with its message; the mail server's trouble: the message, never a traceback."""
-    mail_state().db.session.rollback()
-    if isinstance(error, (MailboxNotFound, MessageNotFound)):
-        status = 404
-    elif isinstance(error, NotAllowed):
-        status = 403
-    elif isinstance(error, (InvalidSettings, InvalidMessage)):
-        status = 400
-    else:
-        status = 502
-    if json_api or wants_json():
-        return jsonify(error=error.user_message), status
-    if request.method == "POST" and status in (400, 502):
-        flash(error.user_message, "error")
-        return redirect(safe_next(request.form.get("next")) or url_for("tricoma_mail_client.overview"))
-    # 200 for the mail server's trouble: a proxy may replace a 5xx page and hide the message.
-    return render_template("tricoma_mail/mail/error.html", message=error.user_message,
-                           status=status), (200 if status == 502 else status)
 
 
 def rights_on(mailbox_id: int) -> frozenset[str]:

@@ -107,14 +107,9 @@ def unified_actions():
         return redirect(back)
     if action not in FLAG_ACTIONS + ("delete",):
         abort(400)
-    done = 0
-    for mailbox_id, pks in chosen.items():
-        if action == "delete":
-            undo = message_actions.delete(current_user, mailbox_id, pks)
-            _offer_undo(undo)
-            done += undo.count
-        else:
-            done += message_actions.set_flags(current_user, mailbox_id, pks, action)
+    done, undos = message_actions.act_across(current_user, chosen, action)
+    for undo in undos:
+        _offer_undo(undo)
     if action != "delete":
         flash(_action_message(action, done), "success")
     return redirect(back)

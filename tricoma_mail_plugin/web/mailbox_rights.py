@@ -16,7 +16,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -30,6 +29,7 @@ from flask_login import current_user
 
 from ..errors import MailboxNotFound, NotAllowed
 from ..models import Mailbox
+from ..plugins.ui import sign_in_required
 from ..records.references import Reference, describe_reference
 from ..rights import access, grants
 from ..rights.directory import directory
@@ -61,11 +61,7 @@ class AuditLine:
     details: str
 
 
-@blueprint.before_request
-def _require_login():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    return None
+sign_in_required(blueprint)
 
 
 @blueprint.errorhandler(403)

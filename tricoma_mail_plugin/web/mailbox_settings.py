@@ -8,8 +8,9 @@ one the user sees but may not manage answers 403. Errors from the mail server ar
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -25,18 +26,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .._state import mail_state
 from ..errors import InvalidSettings, MailboxNotFound, MailError, NotAllowed
 from ..mailboxes import server_folders, service
 from ..mailboxes.backend import (
     SECURITY_MODES,
     DiscoveredServers,
-    MailboxBackend,
     TestStep,
 )
 from ..mailboxes.connection_steps import CODE_MESSAGES, step_label
 from ..mailboxes.folders import ROLE_LABELS, ROLES, FolderMapping
 from ..models import Mailbox
+from ..plugins.ui import sign_in_required
 from ..rights import access
 from .redirects import safe_next
 
@@ -79,11 +79,7 @@ class FieldError:
     form: str = ""
 
 
-@blueprint.before_request
-def _require_login():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    return None
+sign_in_required(blueprint)
 
 
 @blueprint.context_processor
@@ -117,11 +113,6 @@ def _managed_mailbox(mailbox_id: int) -> Mailbox:
         abort(403)
 
 
-def _discard_unsaved_changes() -> None:
-    # A service that refused a value may have set the fields before it; none of that is kept.
-    mail_state().db.session.rollback()
-
-
 # -- the list and M1 create ------------------------------------------------------------------
 
 
@@ -136,7 +127,6 @@ def create():
     try:
         mailbox = service.create_mailbox(title, current_user)
     except InvalidSettings as error:
-        _discard_unsaved_changes()
         return _render_index(title=title, error=FieldError(error.field, error.user_message)), 400
     flash(_("The mailbox %(title)s is created. Now enter its servers.", title=mailbox.title), "success")
     return redirect(url_for(".configure", mailbox_id=mailbox.id))
@@ -170,10 +160,8 @@ def configure(mailbox_id: int):
     try:
         service.update_settings(mailbox, {**values, **_typed_passwords()})
     except InvalidSettings as error:
-        _discard_unsaved_changes()
         return _render_configure(mailbox, values, error=FieldError(error.field, error.user_message)), 400
     except MailError as error:
-        _discard_unsaved_changes()
         flash(error.user_message, "error")
         return _render_configure(mailbox, values), 400
     if mailbox.last_test_ok is None:
@@ -268,67 +256,66 @@ def folders(mailbox_id: int):
     if not mailbox.imap_host:
         flash(_("Enter the IMAP server of this mailbox first."), "error")
         return redirect(url_for(".configure", mailbox_id=mailbox.id))
+    if action is None:
+        try:
+            return _render_folders(mailbox, server_folders.folder_overview(mailbox))
+        except MailError as error:
+            flash(error.user_message, "error")
+            # 200, not 502: a proxy may replace a 5xx page with its own and hide the message.
+            return _render_folders(mailbox, None)
     try:
-        with service.backend_for(mailbox) as backend:
-            if action is None:
-                return _render_folders(mailbox, backend)
-            try:
-                message = FOLDER_ACTIONS[action](mailbox, backend)
-            except InvalidSettings as error:
-                _discard_unsaved_changes()
-                error = FieldError(error.field, error.user_message, form=action)
-                return _render_folders(mailbox, backend, error=error), 400
+        message = FOLDER_ACTIONS[action](mailbox, request.form)
+    except InvalidSettings as error:
+        field_error = FieldError(error.field, error.user_message, form=action)
+        try:
+            overview = server_folders.folder_overview(mailbox)
+        except MailError as listing_error:
+            flash(listing_error.user_message, "error")
+            return redirect(url_for(".folders", mailbox_id=mailbox.id))
+        return _render_folders(mailbox, overview, error=field_error), 400
     except MailError as error:
         flash(error.user_message, "error")
-        if action is not None:
-            return redirect(url_for(".folders", mailbox_id=mailbox.id))
-        # 200, not 502: a proxy may replace a 5xx page with its own and hide the message.
-        return render_template("tricoma_mail/mailboxes/folders.html", mailbox=mailbox, folders=None,
-                               roles=[], mapping=FolderMapping.of(mailbox), error=None, typed={})
+        return redirect(url_for(".folders", mailbox_id=mailbox.id))
     flash(message, "success")
     return redirect(url_for(".folders", mailbox_id=mailbox.id))
 
 
-def _render_folders(mailbox: Mailbox, backend: MailboxBackend, error: FieldError | None = None) -> str:
-    listed = backend.list_folders(with_counts=True)
+def _render_folders(mailbox: Mailbox, overview: server_folders.FolderOverview | None,
+                    error: FieldError | None = None) -> str:
     return render_template(
         "tricoma_mail/mailboxes/folders.html",
         mailbox=mailbox,
-        folders=listed,
-        roles=server_folders.resolve_roles(mailbox, listed),
-        mapping=FolderMapping.of(mailbox),
+        folders=overview.folders if overview else None,
+        roles=overview.roles if overview else [],
+        mapping=overview.mapping if overview else FolderMapping.of(mailbox),
         error=error,
         typed=request.form if error else {},
     )
 
 
-def _map_roles(mailbox: Mailbox, backend: MailboxBackend) -> str:
-    choices = {role: request.form.get(f"role_{role}") or None for role in ROLES}
-    server_folders.set_mapping(mailbox, choices, backend.list_folders())
+def _map_roles(mailbox: Mailbox, form) -> str:
+    server_folders.map_roles(mailbox, {role: form.get(f"role_{role}") or None for role in ROLES})
     return _("The folder mapping is saved.")
 
 
-def _create_folder(mailbox: Mailbox, backend: MailboxBackend) -> str:
-    name = server_folders.create_folder(backend, request.form.get("name", ""),
-                                         request.form.get("parent") or None)
+def _create_folder(mailbox: Mailbox, form) -> str:
+    name = server_folders.create_folder_in(mailbox, form.get("name", ""), form.get("parent") or None)
     return _("The folder %(name)s is created.", name=name)
 
 
-def _rename_folder(mailbox: Mailbox, backend: MailboxBackend) -> str:
-    old = request.form.get("folder", "")
-    new = server_folders.rename_folder(mailbox, backend, old, request.form.get("name", ""))
+def _rename_folder(mailbox: Mailbox, form) -> str:
+    old = form.get("folder", "")
+    new = server_folders.rename_folder_in(mailbox, old, form.get("name", ""))
     return _("The folder %(old)s is now called %(new)s.", old=old, new=new)
 
 
-def _delete_folder(mailbox: Mailbox, backend: MailboxBackend) -> str:
-    name = request.form.get("folder", "")
-    if not request.form.get("confirm"):
-        raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
-    server_folders.delete_folder(mailbox, backend, name)
+def _delete_folder(mailbox: Mailbox, form) -> str:
+    name = form.get("folder", "")
+    server_folders.delete_folder_in(mailbox, name, confirmed=bool(form.get("confirm")))
     return _("The folder %(name)s is deleted.", name=name)
 
 
-FOLDER_ACTIONS: dict[str, Callable[[Mailbox, MailboxBackend], str]] = {
+FOLDER_ACTIONS: dict[str, Callable[[Mailbox, Mapping[str, str]], str]] = {
     "map": _map_roles,
     "create": _create_folder,
     "rename": _rename_folder,

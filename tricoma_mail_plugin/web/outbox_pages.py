@@ -13,7 +13,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,7 +25,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..errors import MessageNotFound, NotAllowed
-from ..models import OutboxItem, utcnow
+from ..models import OutboxItem, is_row_id, utcnow
+from ..plugins.ui import sign_in_required
 from ..sending import user_outbox
 from .redirects import safe_next
 
@@ -62,11 +62,7 @@ STATE_HELP = {
 }
 
 
-@blueprint.before_request
-def _require_login():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    return None
+sign_in_required(blueprint)
 
 
 @blueprint.context_processor
@@ -132,6 +128,8 @@ def index():
     if state not in (None, *FILTER_LABELS):
         abort(400)
     before = request.args.get("before", type=int)
+    if before is not None and not is_row_id(before):
+        abort(400)  # a cursor no row can have (and the database could not even bind)
     sources = user_outbox.sources(current_user)
     items = user_outbox.list_items(current_user, state=state, before=before, limit=PAGE_SIZE,
                                    scopes=[source.scope for source in sources])

@@ -8,20 +8,19 @@ Screenshots (German) go to ``test-artifacts/screenshots/``."""
 from __future__ import annotations
 
 import smtplib
-import threading
 import time
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
+from tricoma_mail_invoices import INVOICES
 
 from hostapp.extensions import db
 from tricoma_mail_plugin import Reference, mail_history
-from tricoma_mail_plugin.sending import outbox
 from tricoma_mail_plugin.cache import refresh
 from tricoma_mail_plugin.models import FrozenAttachment, Mailbox
+from tricoma_mail_plugin.sending import outbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,26 +29,26 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
-PLUGINS = ("sample_plugin", "tricoma_mail_v1_imap", "tricoma_mail_invoices", "tricoma_mail_orders")
 
 
 @pytest.fixture
-def live_server(app, make_app):
-    """The host app with CSRF on, served by werkzeug on 127.0.0.1 in a thread."""
-    served = make_app(TRICOMA_MAIL_EXTRA_PLUGINS=PLUGINS, WTF_CSRF_ENABLED=True,
-                      TRICOMA_MAIL_UNDO_SEND_SECONDS=0, TRICOMA_MAIL_CA_FILE=app.config.get("TRICOMA_MAIL_CA_FILE"))
-    server = make_server("127.0.0.1", 0, served, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield served, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+def app(make_app, mailstack):
+    """The host app as a browser meets it: CSRF on, mail leaving at once."""
+    return make_app(WTF_CSRF_ENABLED=True, TRICOMA_MAIL_UNDO_SEND_SECONDS=0,
+                    TRICOMA_MAIL_CA_FILE=str(mailstack.cert))
 
 
 @pytest.fixture
-def browser_page():
+def base_url(app, shop, live_server):
+    """The app served by pytest-flask's live server (a forked process), once the shop exists."""
+    live_server.start()
+    return live_server.url()
+
+
+@pytest.fixture
+def browser_page(base_url):
+    """A German Chromium page, started after the server: a server forked later would hold
+    Playwright's pipes open and Playwright would wait for them at its close."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap")
@@ -70,10 +69,10 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def test_a_clerk_sends_an_invoice_and_sees_the_reply(app, shop, make_invoice, live_server, browser_page,
+def test_a_clerk_sends_an_invoice_and_sees_the_reply(app, shop, make_record, base_url, browser_page,
                                                      mail_tools):
-    served, base = live_server
-    invoice_id = make_invoice(shop["customer"])
+    base = base_url
+    invoice_id, number = make_record(INVOICES, shop["customer"])
     page = browser_page
 
     page.goto(f"{base}/login")
@@ -84,10 +83,6 @@ def test_a_clerk_sends_an_invoice_and_sees_the_reply(app, shop, make_invoice, li
 
     page.get_by_role("link", name="Rechnungen", exact=True).click()
     page.wait_for_url(f"{base}/invoices/")
-    with served.app_context():
-        from tricoma_mail_invoices import records
-
-        number = records.get_invoice(invoice_id).number
     page.get_by_role("link", name=number).click()
     page.wait_for_url(f"{base}/invoices/{invoice_id}")
     assert page.locator("#invoice-state").inner_text() == "Entwurf"
@@ -103,7 +98,7 @@ def test_a_clerk_sends_an_invoice_and_sees_the_reply(app, shop, make_invoice, li
     pdf_link = page.get_by_role("link", name=f"Rechnung-{number}.pdf")
     assert pdf_link.is_visible()
     token = page.locator("input[name=attachment]").get_attribute("value")
-    with served.app_context():
+    with app.app_context():
         frozen_sha = db.session.scalar(select(FrozenAttachment.sha256).where(FrozenAttachment.token == token))
     with page.expect_download() as download:  # the PDF the user can open is the frozen one
         pdf_link.click()

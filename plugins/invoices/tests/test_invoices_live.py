@@ -3,48 +3,26 @@ the pre-filled dialog, the frozen PDF that arrives byte for byte, idempotency, a
 without an e-mail address, a broken template, users without *send from apps*."""
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
 from sqlalchemy import func, select
+from tricoma_mail_invoices import INVOICES
 
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import MailboxNotFound, NotAllowed, OutgoingMessage, Reference, mail_history
+from tricoma_mail_plugin import (
+    MailboxNotFound,
+    NotAllowed,
+    OutgoingMessage,
+    Reference,
+    mail_history,
+    send_on_behalf,
+)
+from tricoma_mail_plugin.models import FrozenAttachment, Mailbox, OutboxItem
+from tricoma_mail_plugin.record_kit import record_mail
 from tricoma_mail_plugin.rights import access
 from tricoma_mail_plugin.sending import outbox
-from tricoma_mail_plugin import send_on_behalf
-from tricoma_mail_plugin.models import FrozenAttachment, Mailbox, OutboxItem
-
-GERMAN = {"Accept-Language": "de"}
-
-
-def open_dialog(client, invoice_id: int):
-    detail = client.get(f"/invoices/{invoice_id}").get_data(as_text=True)
-    link = re.search(r'<a class="button primary" id="send-by-mail" href="([^"]+)"', detail)
-    assert link, "the invoice page offers no “Send by e-mail”"
-    response = client.get(link.group(1).replace("&amp;", "&"))
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_data(as_text=True)
-
-
-def dialog_form(page: str) -> dict:
-    """The dialog's fields as the browser would submit them (every attachment kept)."""
-    page = page[page.index('<form method="post" action="/mail/compose/app/"'):]
-
-    def value(name):
-        match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', page)
-        return match.group(1) if match else ""
-
-    text = re.search(r'<textarea id="field-text" name="text"[^>]*>(.*?)</textarea>', page, re.S).group(1)
-    mailbox = re.search(r'<option value="(\d+)" selected', page).group(1)
-    return {
-        "reference": value("reference"), "next": html.unescape(value("next")), "key": value("key"),
-        "mailbox": mailbox, "to": html.unescape(value("to")), "cc": "", "bcc": "",
-        "subject": html.unescape(value("subject")), "text": html.unescape(text),
-        "attachment": re.findall(r'name="attachment" value="([^"]+)"', page),
-    }
 
 
 def outbox_count(app) -> int:
@@ -52,15 +30,15 @@ def outbox_count(app) -> int:
         return db.session.scalar(select(func.count()).select_from(OutboxItem))
 
 
-def test_an_invoice_is_sent_with_the_pdf_the_user_saw(app, shop, make_invoice, login_as, mail_tools):
-    invoice_id = make_invoice(shop["customer"])
+def test_an_invoice_is_sent_with_the_pdf_the_user_saw(app, shop, make_record, login_as, mail_tools):
+    invoice_id, _number = make_record(INVOICES, shop["customer"])
     clerk = login_as("clerk")
-    page = open_dialog(clerk, invoice_id)
+    page = mail_tools.open_dialog(clerk, f"/invoices/{invoice_id}")
     assert "Rechnung 2026-" in page or "Rechnung " in page
     assert f"Berger Bau GmbH &lt;{shop['customer']}&gt;" in page
     assert "Guten Tag," in page and "Clerk" in page  # the German template, signed by the clerk
     pdf_name = re.search(r'download>(Rechnung-[\d-]+\.pdf)</a>', page).group(1)
-    form = dialog_form(page)
+    form = mail_tools.dialog_form(page)
     assert len(form["attachment"]) == 1
     with app.app_context():
         frozen = db.session.scalar(select(FrozenAttachment).where(FrozenAttachment.token == form["attachment"][0]))
@@ -97,13 +75,13 @@ def test_an_invoice_is_sent_with_the_pdf_the_user_saw(app, shop, make_invoice, l
         assert [(e.direction, e.state, e.sent_copy) for e in history] == [("sent", "sent", "done")]
 
 
-def test_a_customer_without_an_address_gets_the_address_the_user_types(app, shop, make_invoice, login_as,
+def test_a_customer_without_an_address_gets_the_address_the_user_types(app, shop, make_record, login_as,
                                                                         mail_tools):
-    invoice_id = make_invoice(None, name="Café Sonnenschein")
+    invoice_id, _number = make_record(INVOICES, None, name="Café Sonnenschein")
     clerk = login_as("clerk")
-    page = open_dialog(clerk, invoice_id)
+    page = mail_tools.open_dialog(clerk, f"/invoices/{invoice_id}")
     assert "Der Kunde Café Sonnenschein hat keine E-Mail-Adresse" in page
-    form = dialog_form(page)
+    form = mail_tools.dialog_form(page)
     assert form["to"] == ""
 
     refused = clerk.post("/mail/compose/app/", data=form)
@@ -119,12 +97,12 @@ def test_a_customer_without_an_address_gets_the_address_the_user_types(app, shop
     assert len(mail_tools.wait_for_messages(shop["customer_imap"])) == 1
 
 
-def test_a_template_that_fails_names_its_line_and_nothing_is_queued(app, shop, make_invoice, login_as):
-    from tricoma_mail_invoices import mail
-
-    invoice_id = make_invoice(shop["customer"])
+def test_a_template_that_fails_names_its_line_and_nothing_is_queued(app, shop, make_record, login_as,
+                                                                     mail_tools):
+    invoice_id, _number = make_record(INVOICES, shop["customer"])
     with app.app_context():
-        mail.save_template("de", "Rechnung {{ invoice.number }}", "Guten Tag,\n{{ invoice.missing.value }}\n", "1")
+        record_mail.save_template(INVOICES, "de", "Rechnung {{ invoice.number }}",
+                                  "Guten Tag,\n{{ invoice.missing.value }}\n", "1")
     clerk = login_as("clerk")
     detail = clerk.get(f"/invoices/{invoice_id}").get_data(as_text=True)
     assert "Zeile 2" in detail and 'id="send-by-mail"' not in detail
@@ -132,7 +110,7 @@ def test_a_template_that_fails_names_its_line_and_nothing_is_queued(app, shop, m
     dialog = clerk.get(f"/mail/compose/app/?reference=invoice:{invoice_id}&next=/invoices/{invoice_id}")
     page = dialog.get_data(as_text=True)
     assert dialog.status_code == 200 and "Zeile 2" in page
-    form = dialog_form(page)
+    form = mail_tools.dialog_form(page)
     form["subject"], form["text"] = "Rechnung", "Anbei die Rechnung."
     refused = clerk.post("/mail/compose/app/", data=form)
     assert refused.status_code == 400
@@ -140,9 +118,9 @@ def test_a_template_that_fails_names_its_line_and_nothing_is_queued(app, shop, m
     assert outbox_count(app) == 0
 
 
-def test_without_send_from_apps_there_is_no_send_action_and_the_api_refuses(app, shop, make_invoice, make_user,
+def test_without_send_from_apps_there_is_no_send_action_and_the_api_refuses(app, shop, make_record, make_user,
                                                                               login_as):
-    invoice_id = make_invoice(shop["customer"])
+    invoice_id, _number = make_record(INVOICES, shop["customer"])
     outsider_id = make_user("outsider", language="de").id
     outsider = login_as("outsider")
     detail = outsider.get(f"/invoices/{invoice_id}").get_data(as_text=True)
@@ -169,8 +147,8 @@ def test_without_send_from_apps_there_is_no_send_action_and_the_api_refuses(app,
     assert outbox_count(app) == 0
 
 
-def test_switching_the_plugin_off_closes_the_dialog_for_invoices(app, shop, make_invoice, make_user, login_as):
-    invoice_id = make_invoice(shop["customer"])
+def test_switching_the_plugin_off_closes_the_dialog_for_invoices(app, shop, make_record, make_user, login_as):
+    invoice_id, _number = make_record(INVOICES, shop["customer"])
     admin_id = make_user("root", admin=True, language="de").id
     with app.app_context():
         access.grant(shop["mailbox"], "user", admin_id, "send_from_apps")

@@ -1,59 +1,17 @@
-"""tricoma mail orders: a small order app in the host that sends order confirmations by e-mail.
+"""tricoma mail orders: order confirmations by e-mail, for a small order app in the host.
 
-Only the hook implementations live here; the work is in the sibling modules (``records``,
-``mail``, ``pdf``, ``pages``).
+Core's record kit does the work (customers, orders and their lines, the confirmation PDF, the
+mail templates, "Send by e-mail", the mail history); an order differs from an invoice in its
+words, found in ``translations/``, and in promising a delivery a week after the order date.
 """
 import os
 
-from flask import url_for
-
-from tricoma_mail_plugin import MenuItem, MigrationSet, ReferenceType, hookimpl
-
-from . import mail, records
-from .i18n import _, _l
-from .models import metadata
-from .pages import blueprint
+from tricoma_mail_plugin import RecordApp, RecordDates, RecordKind
 
 __version__ = "0.1.0"
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-@hookimpl
-def tricoma_mail_register_migrations():
-    return [MigrationSet(metadata, os.path.join(HERE, "migrations", "versions"))]
-
-
-@hookimpl
-def tricoma_mail_register_blueprints():
-    return [blueprint]
-
-
-@hookimpl
-def tricoma_mail_menu_items(user):
-    if not getattr(user, "is_authenticated", False):
-        return []
-    return [MenuItem(_("Orders"), url_for("tricoma_mail_orders.index"), section="apps", order=30)]
-
-
-@hookimpl
-def tricoma_mail_register_reference_types():
-    return [ReferenceType(records.KIND, _l("Order"), records.describe)]
-
-
-@hookimpl
-def tricoma_mail_compose_context(reference, user):
-    if reference.kind != records.KIND:
-        return None
-    return mail.compose_context(reference.id, user)
-
-
-@hookimpl
-def tricoma_mail_before_send(user, reference):
-    mail.refuse_broken_template(reference, user)
-
-
-@hookimpl
-def tricoma_mail_message_sent(outbox_item, reference):
-    if reference is not None and reference.kind == records.KIND:
-        records.mark_sent(reference.id, outbox_item.smtp_accepted_at)
+ORDERS = RecordApp(RecordKind(
+    "order", "orders", os.path.dirname(os.path.abspath(__file__)), menu_order=30,
+    dates=RecordDates(dated="ordered_on", promised="delivery_on", promised_value="delivery_date", days=7),
+))
+globals().update(ORDERS.hookimpls())  # every hook of a record app, under this plugin's name

@@ -1,0 +1,178 @@
+"""The outbox of events: record an event in the caller's transaction; deliver pending events to
+the hooks after the commit, at least once.
+
+A change and its event are committed together, so there is never one without the other. Each
+event row is marked delivered after its hooks were called; a process that stops in between
+leaves it pending, and the next delivery run (the outbox worker, the sync, or the next change
+in any process) delivers it. Two processes never deliver one event at the same time: a
+delivering process holds its events with a lease.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from .._state import mail_state
+from ..errors import SendVetoed
+from ..mailboxes.info import MailboxInfo
+from ..models import Mailbox, MailEvent, utcnow
+from .values import EVENT_NAMES, Event, SentMail, summary_of
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 500  # as many as a sync batch records
+_delivering = threading.local()
+
+
+def _session():
+    return mail_state().db.session
+
+
+def record_event(name: str, mailbox_id: int | None, payload: dict) -> None:
+    """Add an event to the session's transaction: it is stored by the caller's commit, or not at
+    all when the caller rolls back. ``payload`` holds JSON values only."""
+    if name not in EVENT_NAMES:
+        raise ValueError(f"unknown event {name!r}")
+    _session().add(MailEvent(name=name, mailbox_id=mailbox_id, payload=payload, created_at=utcnow()))
+
+
+def record_events(name: str, mailbox_id: int | None, payloads: list[dict]) -> None:
+    """:func:`record_event` for many events of one kind, in one statement."""
+    if name not in EVENT_NAMES:
+        raise ValueError(f"unknown event {name!r}")
+    if payloads:
+        now = utcnow()
+        _session().execute(MailEvent.__table__.insert(), [
+            {"name": name, "mailbox_id": mailbox_id, "payload": payload, "created_at": now}
+            for payload in payloads])
+
+
+def deliver_after_commit() -> int:
+    """Deliver pending events right after a change was committed. A database error here does
+    not undo the change: the events stay pending for the next run, and the error is logged."""
+    try:
+        return deliver_pending()
+    except SQLAlchemyError:
+        log.exception("events could not be delivered now; they stay pending")
+        _session().rollback()
+        return 0
+
+
+def deliver_pending() -> int:
+    """Call the hooks of every pending event, oldest first, and mark the events delivered after
+    their hooks ran: a batch at a time, in one commit with what the hooks wrote and did not
+    commit. Returns how many were delivered. Within one thread a call made from inside a hook
+    returns at once: the running delivery picks up what the hook caused."""
+    if getattr(_delivering, "active", False):
+        return 0
+    _delivering.active = True
+    owner = uuid.uuid4().hex
+    delivered = 0
+    try:
+        while True:
+            claimed = _claim(owner)
+            if not claimed:
+                return delivered
+            mailboxes: dict[int, MailboxInfo | None] = {}
+            try:
+                for event in claimed:
+                    _call_hooks(event, mailboxes)
+                _mark_delivered([event.id for event in claimed], owner)
+            except SQLAlchemyError:
+                # A hook left the transaction broken (its error is recorded), and the batch's
+                # writes are rolled back: deliver its events again one by one, so only the
+                # failing event loses its writes.
+                _session().rollback()
+                for event in claimed:
+                    _deliver_alone(event, owner, mailboxes)
+            delivered += len(claimed)
+    finally:
+        _delivering.active = False
+
+
+def _deliver_alone(event: Event, owner: str, mailboxes: dict[int, MailboxInfo | None]) -> None:
+    _call_hooks(event, mailboxes)
+    try:
+        _mark_delivered([event.id], owner)
+    except SQLAlchemyError:
+        _session().rollback()
+        _mark_delivered([event.id], owner)
+
+
+def _claim(owner: str) -> list[Event]:
+    session = _session()
+    now = utcnow()
+    free = or_(MailEvent.lease_until.is_(None), MailEvent.lease_until < now)
+    ids = list(session.scalars(
+        select(MailEvent.id).where(MailEvent.delivered_at.is_(None), free)
+        .order_by(MailEvent.id).limit(CLAIM_BATCH)))
+    if not ids:
+        session.commit()
+        return []
+    lease = timedelta(seconds=current_app.config["TRICOMA_MAIL_EVENT_LEASE_SECONDS"])
+    # The conditions are checked again by the UPDATE: of two processes, one gets each event.
+    session.execute(
+        update(MailEvent).where(MailEvent.id.in_(ids), MailEvent.delivered_at.is_(None), free)
+        .values(lease_owner=owner, lease_until=now + lease)
+        .execution_options(synchronize_session=False))
+    session.commit()
+    rows = session.execute(
+        select(MailEvent.id, MailEvent.name, MailEvent.mailbox_id, MailEvent.payload, MailEvent.created_at)
+        .where(MailEvent.lease_owner == owner, MailEvent.delivered_at.is_(None))
+        .order_by(MailEvent.id))
+    events = [Event.of(row) for row in rows]
+    session.commit()
+    return events
+
+
+def _call_hooks(event: Event, mailboxes: dict[int, MailboxInfo | None]) -> None:
+    hooks = mail_state().hooks
+    try:
+        if event.name == "sent":
+            sent = SentMail.of(event)
+            hooks.call("message_sent", outbox_item=sent, reference=sent.reference)
+        elif event.name == "received":
+            mailbox = _mailbox(event.mailbox_id, mailboxes)
+            if mailbox is not None:
+                hooks.call("message_received", mailbox=mailbox, folder=event.payload["folder"],
+                           summary=summary_of(event))
+        hooks.call("event", event=event)
+    except SendVetoed:
+        # Only before_send may veto; here it is a plugin's mistake, and it must not hold up
+        # every later event.
+        log.warning("a plugin raised SendVetoed while event %s was delivered", event.id)
+
+
+def _mailbox(mailbox_id: int | None, known: dict[int, MailboxInfo | None]) -> MailboxInfo | None:
+    if mailbox_id is None:
+        return None
+    if mailbox_id not in known:
+        row = _session().get(Mailbox, mailbox_id)
+        known[mailbox_id] = MailboxInfo.of(row) if row is not None else None
+    return known[mailbox_id]
+
+
+def _mark_delivered(event_ids: list[int], owner: str) -> None:
+    session = _session()
+    session.execute(
+        update(MailEvent).where(MailEvent.id.in_(event_ids), MailEvent.lease_owner == owner)
+        .values(delivered_at=utcnow(), lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False))
+    session.commit()
+
+
+def forget_delivered() -> int:
+    """Delete delivered events older than ``TRICOMA_MAIL_EVENTS_KEPT_DAYS``. Returns how many."""
+    session = _session()
+    before = utcnow() - timedelta(days=current_app.config["TRICOMA_MAIL_EVENTS_KEPT_DAYS"])
+    result = session.execute(
+        delete(MailEvent).where(MailEvent.delivered_at.is_not(None), MailEvent.delivered_at < before)
+        .execution_options(synchronize_session=False))
+    session.commit()
+    return result.rowcount or 0

@@ -1,0 +1,134 @@
+"""The values the event hooks receive: :class:`Event` for ``event``, :class:`SentMail` for
+``message_sent``; and the conversions between them and the plain values an event row stores."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import Any
+
+from ..mailboxes.backend import MessageSummary, RecipientResult
+from ..records.references import Reference
+
+#: Every event name, in the order the docs list them.
+EVENT_NAMES: tuple[str, ...] = (
+    "received", "sent", "failed", "uncertain", "deleted", "moved", "flags_changed",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened to mail, as the ``event`` hook receives it.
+
+    ``id`` grows with every event and is the same at every delivery of one event: delivery is
+    at least once, so a plugin that must not act twice remembers the ids it has handled.
+    ``payload`` holds plain values (str, int, bool, None, tuples and mappings of them); which
+    keys each event name has is listed in ``docs/plugin_hooks.md``.
+    """
+
+    id: int
+    name: str
+    mailbox_id: int | None
+    payload: Mapping[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row) -> "Event":
+        """The value of a stored event row."""
+        return cls(row.id, row.name, row.mailbox_id, _frozen(row.payload or {}), row.created_at)
+
+
+def _frozen(value):
+    if isinstance(value, dict):
+        return MappingProxyType({key: _frozen(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
+def _plain(value):
+    """Make a JSON-safe value: datetimes as ISO 8601 text (in UTC when they know their zone),
+    tuples as lists."""
+    if isinstance(value, datetime):
+        return (value.astimezone(timezone.utc) if value.tzinfo else value).isoformat()
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+# -- received ------------------------------------------------------------------------------------
+
+_SUMMARY_FIELDS = tuple(field.name for field in fields(MessageSummary))
+_SUMMARY_TIMES = ("internal_date", "date")
+
+
+def received_payload(folder: str, summary: MessageSummary) -> dict:
+    """The payload of a ``received`` event: the folder and every field of the summary."""
+    return {"folder": folder, **{name: _plain(getattr(summary, name)) for name in _SUMMARY_FIELDS}}
+
+
+def summary_of(event: Event) -> MessageSummary:
+    """The :class:`MessageSummary` a ``received`` event was recorded from."""
+    values = {name: event.payload.get(name) for name in _SUMMARY_FIELDS}
+    for name in _SUMMARY_TIMES:
+        values[name] = _time(values[name])
+    values["flags"] = tuple(values["flags"] or ())
+    return MessageSummary(**values)
+
+
+# -- sent, failed, uncertain ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SentMail:
+    """A mail the SMTP server accepted, as ``message_sent`` receives it (its ``outbox_item``)."""
+
+    id: int  # the outbox item's id
+    mailbox_id: int | None  # None for system mail
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    reference: Reference | None
+    smtp_accepted_at: datetime
+    recipient_results: tuple[RecipientResult, ...] = ()
+
+    @classmethod
+    def of(cls, event: Event) -> "SentMail":
+        """The mail of a ``sent`` event."""
+        payload = event.payload
+        return cls(
+            id=payload["outbox_id"],
+            mailbox_id=event.mailbox_id,
+            message_id=payload["message_id"],
+            sender=payload["sender"],
+            recipients=tuple(payload["recipients"]),
+            subject=payload["subject"],
+            reference=Reference.parse(payload["reference"]) if payload["reference"] else None,
+            smtp_accepted_at=_time(payload["smtp_accepted_at"]),
+            recipient_results=tuple(RecipientResult(**result) for result in payload["recipient_results"]),
+        )
+
+
+def outbox_payload(item) -> dict:
+    """The payload of a ``sent``, ``failed`` or ``uncertain`` event of an outbox item."""
+    payload = {
+        "outbox_id": item.id,
+        "message_id": item.message_id,
+        "sender": item.sender,
+        "recipients": list(item.recipients),
+        "subject": item.subject,
+        "reference": item.reference,
+        "attempts": item.attempts,
+        "error": item.last_error or "",  # for a sent mail: the recipients the server refused
+    }
+    if item.state == "sent":
+        payload["smtp_accepted_at"] = _plain(item.smtp_accepted_at)
+        payload["recipient_results"] = [dict(result) for result in item.recipient_results]
+    return payload
