@@ -267,6 +267,7 @@ def build_app(db_url: str, cert: str):
         "TRICOMA_MAIL_LOAD_ENTRYPOINTS": False,
         "TRICOMA_MAIL_EXTRA_PLUGINS": ("tricoma_mail_v1_imap",),
         "TRICOMA_MAIL_CA_FILE": cert,
+        "TRICOMA_MAIL_ALLOWED_MAIL_SERVERS": ("127.0.0.1",),  # the local mail stack
         "TRICOMA_MAIL_NETWORK_TIMEOUT": 300.0,
         "TRICOMA_MAIL_UNDO_SEND_SECONDS": 0,
     })

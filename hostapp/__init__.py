@@ -12,7 +12,11 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
-from . import sqlite_tuning  # noqa: F401  (SQLite pragmas for every connection)
+from . import (
+    password_checks,
+    sqlite_tuning,  # noqa: F401  (SQLite pragmas for every connection)
+    transport_security,
+)
 from .extensions import babel, csrf, db, login_manager, mail, mailer, migrate
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -24,9 +28,26 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "HOSTAPP_PASSWORD_HASH_METHOD": "scrypt",
-    "HOSTAPP_LOGIN_FREE_ATTEMPTS": 3,
+    # The login throttle (hostapp/login_throttle.py, docs/security.md).
+    "HOSTAPP_LOGIN_FREE_ATTEMPTS": 3,  # per user name and client address
     "HOSTAPP_LOGIN_FREE_ATTEMPTS_PER_ADDRESS": 20,
+    "HOSTAPP_LOGIN_FREE_ATTEMPTS_PER_NAME": 10,  # from devices the user has not logged in from
     "HOSTAPP_LOGIN_MAX_WAIT_SECONDS": 900,
+    "HOSTAPP_LOGIN_NAME_MAX_WAIT_SECONDS": 30,  # the most a user name's own limit makes anyone wait
+    "HOSTAPP_LOGIN_WINDOW_SECONDS": 900,  # failures are forgotten after this long without one
+    "HOSTAPP_KNOWN_DEVICE_DAYS": 180,
+    # Password checks at once per process (None: half the CPUs) and how many may wait how long.
+    "HOSTAPP_LOGIN_HASH_CONCURRENCY": None,
+    "HOSTAPP_LOGIN_HASH_QUEUE": 16,
+    "HOSTAPP_LOGIN_HASH_WAIT_SECONDS": 5,
+    "HOSTAPP_LOGIN_HASH_NICENESS": 10,  # the checks' threads yield the CPUs to the pages
+    # Server-side sessions (hostapp/login_sessions.py).
+    "HOSTAPP_SESSION_IDLE_SECONDS": 7200,
+    "HOSTAPP_SESSION_MAX_SECONDS": 43200,
+    # HTTPS (hostapp/transport_security.py): None follows PREFERRED_URL_SCHEME.
+    "HOSTAPP_BEHIND_TLS": None,
+    "HOSTAPP_HSTS_MAX_AGE": 31536000,
+    "HOSTAPP_TRUSTED_PROXIES": 0,
     "HOSTAPP_RESET_FREE_REQUESTS": 3,
     "HOSTAPP_RESET_FREE_REQUESTS_PER_ADDRESS": 10,
     "TRICOMA_MAIL_BASE_TEMPLATE": "hostapp/layout.html",
@@ -36,12 +57,19 @@ DEFAULTS: dict[str, Any] = {
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the host app. ``config`` overrides the defaults and the environment.
 
-    The database is ``SQLALCHEMY_DATABASE_URI`` from ``config``, else the environment variable
+    Environment variables ``HOSTAPP_<KEY>`` set the config key ``<KEY>`` (values read as JSON
+    where they parse: ``HOSTAPP_PREFERRED_URL_SCHEME=https``), and the host's own keys by their
+    full name (``HOSTAPP_SESSION_IDLE_SECONDS=3600``). The database is
+    ``SQLALCHEMY_DATABASE_URI`` from ``config``, else the environment variable
     ``HOSTAPP_DATABASE_URL``, else an SQLite file in the instance folder.
     """
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(DEFAULTS)
     app.config.from_prefixed_env("HOSTAPP")
+    for key in DEFAULTS:
+        # from_prefixed_env strips the prefix; the host's keys keep it.
+        if key.startswith("HOSTAPP_") and key in os.environ:
+            app.config[key] = app.config.pop(key.removeprefix("HOSTAPP_"))
     if config:
         app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -58,6 +86,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
+    transport_security.init_app(app)
+    password_checks.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     mailer.init_app(app)  # before tricoma mail, which takes over its sending

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from . import login_sessions
 from .extensions import db
 from .models import Group, User
 
@@ -30,7 +31,19 @@ def admin_required(view):
 def index():
     users = db.session.scalars(select(User).order_by(User.username)).all()
     groups = db.session.scalars(select(Group).order_by(Group.name)).all()
-    return render_template("hostapp/admin/index.html", users=users, groups=groups)
+    return render_template("hostapp/admin/index.html", users=users, groups=groups,
+                           open_sessions=login_sessions.open_counts())
+
+
+@blueprint.post("/users/<int:user_id>/sign-out")
+@admin_required
+def sign_out_everywhere(user_id: int):
+    """End every session of a user at once (a lost laptop, a leaked password)."""
+    user = db.session.get(User, user_id) or abort(404)
+    ended = login_sessions.end_all(user.id)
+    flash(_("%(name)s is signed out everywhere (%(count)d sessions ended).", name=user.username,
+            count=ended), "success")
+    return redirect(url_for(".index"))
 
 
 @blueprint.post("/users")

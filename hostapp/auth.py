@@ -3,12 +3,34 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import (
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+    user_logged_in,
+    user_logged_out,
+)
 from sqlalchemy import func, select
 
-from . import login_throttle, password_reset
+from . import (
+    known_devices,
+    login_sessions,
+    login_throttle,
+    password_checks,
+    password_reset,
+)
 from .extensions import db, login_manager
 from .models import User
 
@@ -17,41 +39,95 @@ blueprint = Blueprint("auth", __name__)
 SUPPORTED_LANGUAGES = ("de", "en")
 
 
+def N_(message: str) -> str:
+    """Marks a message for extraction; Flask-Login translates it when it flashes it."""
+    return message
+
+
+login_manager.login_message = N_("Please log in to access this page.")
+login_manager.needs_refresh_message = N_("Please reauthenticate to access this page.")
+login_manager.localize_callback = _
+
+#: Longer than any stored user name (``hostapp_user.username``); refused before any work.
+MAX_USERNAME_LENGTH = 80
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """The user of the request's session, if the server still holds that session open."""
     try:
-        return db.session.get(User, int(user_id))
+        claimed = int(user_id)
     except ValueError:
         return None
+    if login_sessions.current_user_id(claimed) is None:
+        return None
+    user = db.session.get(User, claimed)
+    return user if user is not None and user.active else None
+
+
+@user_logged_in.connect
+def _open_server_session(sender, user, **extra) -> None:
+    login_sessions.start(user.id)
+
+
+@user_logged_out.connect
+def _end_server_session(sender, user, **extra) -> None:
+    login_sessions.end_current()
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
-    username = request.form.get("username", "").strip()
-    if request.method == "POST":
-        keys = login_throttle.throttle_keys(username, request.remote_addr)
-        wait = login_throttle.seconds_to_wait(keys)
-        if wait:
-            flash(_("Too many failed logins. Please wait %(seconds)d seconds and try again.",
-                    seconds=wait), "error")
-            return render_template("hostapp/login.html", username=username), 429
-        user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-        if user is None or not user.check_password(request.form.get("password", "")) or not user.active:
-            login_throttle.record_failure(keys)
-            flash(_("The user name or the password is wrong."), "error")
-            return render_template("hostapp/login.html", username=username), 401
-        login_throttle.reset(keys)
-        login_user(user, remember=False)
-        return redirect(_safe_next(request.args.get("next")))
-    return render_template("hostapp/login.html", username=username)
+    if request.method == "GET":
+        return render_template("hostapp/login.html", username="")
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    if len(username) > MAX_USERNAME_LENGTH or len(password) > password_reset.MAX_PASSWORD_LENGTH:
+        # Before any query or hash, and nothing of it stored.
+        return _login_page("", _("The user name or the password is too long."), 400)
+    username = username.strip()
+    limits = login_throttle.login_limits(username, request.remote_addr,
+                                         known_device=known_devices.is_known(username))
+    wait = login_throttle.seconds_to_wait(limits)
+    if wait:  # refused before the (slow) password check
+        return _login_page(username, _("Too many failed logins. Please wait %(seconds)d seconds and "
+                                       "try again.", seconds=wait), 429, retry_after=wait)
+    user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    password_hash = user.password_hash if user is not None else None
+    # End the read transaction: its pooled connection must not be held while the check waits
+    # for its turn and hashes, or a login flood takes every connection from the pages.
+    db.session.rollback()
+    try:
+        matches = password_checks.password_matches(password_hash, password)
+    except password_checks.HashingBusy:
+        return _login_page(username, _("Many people are logging in right now. Please try again in a "
+                                       "few seconds."), 503, retry_after=2)
+    if not matches or not user.active:
+        login_throttle.record_failure(limits)
+        return _login_page(username, _("The user name or the password is wrong."), 401)
+    # Only this name's count from this address: the address's count of failures for other
+    # names stays, so one's own login between guesses buys nothing.
+    login_throttle.clear([limit.key for limit in limits if limit.key.startswith("pair:")])
+    login_user(user, remember=False)
+    response = redirect(_safe_next(request.args.get("next")))
+    known_devices.remember(response, username)
+    return response
+
+
+def _login_page(username: str, error: str, status: int, retry_after: int | None = None):
+    # The message goes straight into the page, not through the session: a refused attempt
+    # neither writes nor re-signs the cookie (cheap under a flood).
+    response = make_response(render_template("hostapp/login.html", username=username, error=error), status)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @blueprint.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    logout_user()  # ends the server-side session: the old cookie opens nothing any more
     flash(_("You have been logged out."), "success")
     return redirect(url_for("auth.login"))
 
@@ -63,6 +139,9 @@ def forgot_password():
         return render_template("hostapp/password_forgot.html", identifier="")
     if not identifier:
         flash(_("Enter your user name or your e-mail address."), "error")
+        return render_template("hostapp/password_forgot.html", identifier=""), 400
+    if len(identifier) > password_reset.MAX_IDENTIFIER_LENGTH:
+        flash(_("The user name or the e-mail address is too long."), "error")
         return render_template("hostapp/password_forgot.html", identifier=""), 400
     keys = password_reset.throttle_keys(identifier, request.remote_addr)
     wait = login_throttle.seconds_to_wait(keys)

@@ -1,11 +1,21 @@
-"""The host's own tables: users, groups and the failed-login throttle. Names start with ``hostapp_``."""
+"""The host's own tables: users, groups, the failed-login throttle and the login sessions. Names
+start with ``hostapp_``."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    delete,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -42,8 +52,12 @@ class User(UserMixin, db.Model):
     )
 
     def set_password(self, password: str) -> None:
+        """Set a new password. Every login session of an existing user ends with it (committed
+        with the password): whoever knew the old one is signed out everywhere."""
         method = current_app.config["HOSTAPP_PASSWORD_HASH_METHOD"]
         self.password_hash = generate_password_hash(password, method=method)
+        if self.id is not None:
+            db.session.execute(delete(LoginSession).where(LoginSession.user_id == self.id))
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -74,10 +88,25 @@ class Group(db.Model):
 
 
 class LoginThrottle(db.Model):
-    """Failed logins per key (a user name or a client address) and until when the key waits."""
+    """Failed logins per key (see :mod:`hostapp.login_throttle`), when the last one came and
+    until when the key waits."""
 
     __tablename__ = "hostapp_login_throttle"
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class LoginSession(db.Model):
+    """A signed-in browser, known to the server: ending the row ends the session at once
+    (see :mod:`hostapp.login_sessions`). Only a hash of the session's token is stored."""
+
+    __tablename__ = "hostapp_login_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("hostapp_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -48,13 +48,22 @@ class ExpiredResetLink(InvalidResetLink):
     """The link was genuine but is older than :data:`MAX_AGE_SECONDS`."""
 
 
-def throttle_keys(identifier: str, remote_addr: str | None) -> dict[str, int]:
-    """The keys one reset request counts against, with the free requests of each."""
+#: The longest name or e-mail address a reset can be asked for; longer ones are refused unread.
+MAX_IDENTIFIER_LENGTH = 254
+
+
+def throttle_keys(identifier: str, remote_addr: str | None) -> list[login_throttle.Limit]:
+    """The keys one reset request counts against. The name's key makes anyone wait only a
+    short time, as anybody can fill it."""
     config = current_app.config
-    return {
-        f"reset:user:{identifier.strip().lower()}": config["HOSTAPP_RESET_FREE_REQUESTS"],
-        f"reset:addr:{remote_addr or 'unknown'}": config["HOSTAPP_RESET_FREE_REQUESTS_PER_ADDRESS"],
-    }
+    cap = config["HOSTAPP_LOGIN_MAX_WAIT_SECONDS"]
+    return [
+        login_throttle.Limit(f"reset:name:{login_throttle.name_digest(identifier)}",
+                             config["HOSTAPP_RESET_FREE_REQUESTS"],
+                             min(cap, config["HOSTAPP_LOGIN_NAME_MAX_WAIT_SECONDS"])),
+        login_throttle.Limit(f"reset:addr:{login_throttle.address_key(remote_addr)}",
+                             config["HOSTAPP_RESET_FREE_REQUESTS_PER_ADDRESS"], cap),
+    ]
 
 
 def find_user(identifier: str) -> User | None:
@@ -127,16 +136,16 @@ def password_problem(password: str, repeated: str) -> str | None:
 
 
 def reset_password(token: str, password: str) -> User:
-    """Set a new password through a reset link (which stops working with it) and lift the
-    login throttle of the user's name. The caller has checked the password."""
+    """Set a new password through a reset link (which stops working with it), end every
+    session of the user (``User.set_password``) and lift the login throttle of the user's name.
+    The caller has checked the password."""
     user = user_for_token(token)
     user.set_password(password)
     db.session.commit()
-    named = [*login_throttle.throttle_keys(user.username, None), *throttle_keys(user.username, None)]
-    if user.email:
-        named.extend(throttle_keys(user.email, None))
+    login_throttle.clear_name(user.username)
     # Only the keys of the name and address; the client address keys count other people too.
-    login_throttle.reset({key: 0 for key in named if key.startswith(("user:", "reset:user:"))})
+    named = [user.username, *([user.email] if user.email else [])]
+    login_throttle.clear([throttle_keys(name, None)[0].key for name in named])
     return user
 
 

@@ -76,6 +76,9 @@ def _test_config(url: str, **overrides) -> dict:
         "HOSTAPP_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "TRICOMA_MAIL_SYNC_ON_FIRST_OPEN": False,  # tests sync explicitly; one test checks this
         "TRICOMA_MAIL_TEST_MIN_INTERVAL": 0,  # tests press Test twice in a row; one test checks the limit
+        # The local mail stack and the fault proxies listen on 127.0.0.1 (any port); the address
+        # policy's tests take this away (tests/test_address_policy.py).
+        "TRICOMA_MAIL_ALLOWED_MAIL_SERVERS": ("127.0.0.1",),
         "TRICOMA_MAIL_LOAD_ENTRYPOINTS": False,
         # The session database is migrated with this config: every plugin whose tables a test
         # may use is listed here (the invoices and orders apps bring their own tables).

@@ -1,7 +1,9 @@
 """A loopback TCP proxy for fault tests: it forwards between a client and a real server on
 127.0.0.1, and when the client sends a line containing ``trigger`` it lets ``cut_after`` more
 bytes of the server's answer through, then ends the connection with a FIN (``"fin"``), a reset
-(``"rst"``) or by going silent (``"stall"``) while keeping the socket open."""
+(``"rst"``) or by going silent (``"stall"``) while keeping the socket open. ``hide`` takes words
+out of what the server says (``b" CONDSTORE"``), to play a server without those capabilities.
+``passed`` counts the server's bytes that reached the client after the trigger."""
 from __future__ import annotations
 
 import socket
@@ -10,11 +12,14 @@ import threading
 
 
 class FaultProxy:
-    def __init__(self, target_port: int, trigger: bytes, cut_after: int = 0, mode: str = "fin") -> None:
+    def __init__(self, target_port: int, trigger: bytes, cut_after: int | None = 0, mode: str = "fin",
+                 hide: tuple[bytes, ...] = ()) -> None:
         if mode not in ("fin", "rst", "stall"):
             raise ValueError(mode)
         self.target_port, self.trigger, self.cut_after, self.mode = target_port, trigger, cut_after, mode
+        self.hide = hide
         self.cuts = 0
+        self.passed = 0
         self._listener = socket.socket()
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
@@ -44,7 +49,8 @@ class FaultProxy:
                 return
             server = socket.create_connection(("127.0.0.1", self.target_port))
             self._open += [client, server]
-            state = {"armed": False, "left": self.cut_after, "cut": False}
+            left = self.cut_after if self.cut_after is not None else float("inf")
+            state = {"armed": False, "left": left, "cut": False}
             state["reader"] = threading.Thread(target=self._client_to_server, args=(client, server, state),
                                                daemon=True)
             state["reader"].start()
@@ -74,7 +80,10 @@ class FaultProxy:
             if not data:
                 client.close()
                 return
+            for word in self.hide:
+                data = data.replace(word, b"")
             if state["armed"]:
+                self.passed += min(len(data), state["left"])
                 if len(data) >= state["left"]:
                     try:
                         client.sendall(data[:state["left"]])

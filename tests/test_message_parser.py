@@ -7,6 +7,7 @@ exception.
 from __future__ import annotations
 
 import base64
+import gzip
 import random
 import time
 from datetime import datetime, timezone
@@ -15,6 +16,8 @@ from email import message_from_bytes, policy
 import corpora
 import pytest
 
+from tricoma_mail_plugin.mime import parse as parse_module
+from tricoma_mail_plugin.mime.headers import address_list_text, decode_header_text, sender_label, split_addresses
 from tricoma_mail_plugin.mime.sanitize import sanitize_html
 from tricoma_mail_plugin.mime.parse import (
     MAX_ADDRESSES,
@@ -614,3 +617,114 @@ def test_old_style_and_broken_senders_show_what_is_there():
     for broken in ("x@y@z", '"" <>'):
         parsed = parse_message(mail(f"From: {broken}", "Subject: x"))
         assert [(a.name, a.email) for a in parsed.from_] == [(broken, "")]
+
+
+# --- one header decoder, digests, unusual transfer encodings (issue 18, points 12, 14, 17) -----
+
+def test_adjacent_encoded_words_are_joined_as_bytes_before_decoding():
+    assert decode_header_text("=?utf-8?Q?=C3?= =?utf-8?Q?=BC?=") == "ü"
+    assert decode_header_text(b"=?utf-8?B?w6Q=?=\r\n =?UTF-8?q?=C3?=\t=?utf-8?Q?=B6?= x") == "äö x"
+    # another charset or plain text between words ends the run; the space before text stays
+    assert decode_header_text("=?iso-8859-1?q?=E4?= =?utf-8?q?=C3=A4?= und =?utf-8?q?=C3=BC?=") == "ää und ü"
+    assert decode_header_text("=?utf-8?B?!?= kept") == "=?utf-8?B?!?= kept"
+    assert decode_header_text("=?utf-8*de?q?Stra=C3=9Fe?=\x00\r\n") == "Straße  "
+
+
+def test_the_reading_view_reads_headers_with_the_one_decoder():
+    headers = ["=?utf-8?Q?=C3?= =?utf-8?Q?=BC?=ber", "H=?ISO-8859-1?B?9g==?=hn", "=?x-unknown?q?caf=E9?= ok",
+               "=?iso-8859-1?q?Marke=99?=", "=?utf-8?q?a?= b =?utf-8?q?c?="]
+    for value in headers:
+        parsed = parse_message(mail(f"Subject: {value}", f"From: {value} <a@example.test>", f"X-Note: {value}"))
+        assert parsed.subject == decode_header_text(value)
+        assert parsed.from_ == (Address(decode_header_text(value), "a@example.test"),)
+        assert dict(parsed.headers)["X-Note"] == decode_header_text(value)
+    assert parse_message(mail("Subject: H=?ISO-8859-1?B?9g==?=hn")).subject == "Höhn"
+    assert decode_header_text("=?iso-8859-1?q?Marke=99?=") == "Marke™"  # read as windows-1252
+
+
+def test_addresses_split_before_their_names_are_decoded():
+    value = "=?utf-8?Q?M=C3=BCller=2C_Anna?= <anna@example.test>, =?utf-8?q?=22Bob=22?= <bob@example.test>"
+    assert split_addresses(value) == [("Müller, Anna", "anna@example.test"), ("Bob", "bob@example.test")]
+    assert address_list_text(value) == '"Müller, Anna" <anna@example.test>, Bob <bob@example.test>'
+    assert split_addresses(address_list_text(value)) == split_addresses(value)
+    assert address_list_text("Plain <p@example.test>") == "Plain <p@example.test>"
+    assert split_addresses("x@y@z") == [("x@y@z", "")] and sender_label("x@y@z") == "x@y@z"
+    assert sender_label("anna@example.test (Anna Albers)") == "Anna Albers"
+    assert sender_label('"" <>') == '"" <>' and sender_label("") == ""
+
+
+def test_a_digest_shows_its_messages_in_order_and_each_stays_downloadable():
+    digest = (
+        '--D\nContent-Type: multipart/digest; boundary="G"\n\n'
+        "--G\n\nFrom: Anna <anna@example.test>\nSubject: First news\n\nFirst text\n"
+        "--G\nContent-Type: message/rfc822\n\nFrom: Bob <bob@example.test>\nSubject: Second news\n"
+        "Content-Type: text/html\n\n<p>Second <b>html</b></p>\n"
+        "--G--\n"
+    )
+    raw = mail("Subject: Digest", 'Content-Type: multipart/mixed; boundary="D"',
+               body="--D\nContent-Type: text/plain\n\nToday's digest\n" + digest + "--D--\n")
+    parsed = parse_message(raw)
+    html = parsed.html
+    order = ["Today&#x27;s digest", "Anna", "First news", "First text", "Bob", "Second news", "<b>html</b>"]
+    assert [html.index(piece) for piece in order] == sorted(html.index(piece) for piece in order)
+    text = parsed.text
+    assert text.index("Today's digest") < text.index("Subject: First news") < text.index("First text")
+    assert text.index("First text") < text.index("From: Bob <bob@example.test>") < text.index("Second html")
+    assert [a.content_type for a in parsed.attachments] == ["message/rfc822", "message/rfc822"]
+    assert [a.filename for a in parsed.attachments] == ["First news.eml", "Second news.eml"]
+    first, second = (get_part(raw, a.part_id)[1] for a in parsed.attachments)
+    assert b"First text" in first and b"<p>Second <b>html</b></p>" in second
+    plain_only = parse_message(multipart("digest", "G", "\nSubject: Only\n\nJust text"))
+    assert "Just text" in plain_only.text and "Just text" in plain_only.html
+
+
+def gzip64(data: bytes) -> str:
+    return base64.encodebytes(gzip.compress(data)).decode("ascii")
+
+
+def test_gzip64_and_uuencoded_parts_are_offered_decoded():
+    uuencoded = "begin 644 hello.txt\n,:&5L;&\\@=V]R;&0*\n`\nend\n"
+    raw = multipart(
+        "mixed", "m", "Content-Type: text/plain\n\nsee the files",
+        f"Content-Type: text/plain; name=log.txt\nContent-Transfer-Encoding: x-gzip64\n\n{gzip64(b'log line 1')}",
+        f"Content-Type: text/plain\nContent-Transfer-Encoding: x-uuencode\n\n{uuencoded}",
+    )
+    parsed = parse_message(raw)
+    assert parsed.text == "see the files" and parsed.defects == ()
+    log, hello = parsed.attachments
+    assert (log.filename, log.size) == ("log.txt", len(b"log line 1"))
+    assert get_part(raw, log.part_id)[1] == b"log line 1"
+    assert get_part(raw, hello.part_id)[1] == b"hello world\n" and hello.size == 12
+
+
+def test_transfer_encodings_nothing_decodes_are_offered_as_sent_with_a_note(monkeypatch):
+    binhex = "(This file must be converted with BinHex 4.0)\n:!!!"
+    raw = multipart(
+        "mixed", "m", "Content-Type: text/plain\n\nbody",
+        f"Content-Type: text/plain\nContent-Transfer-Encoding: x-binhex\n\n{binhex}",
+        "Content-Type: application/octet-stream; name=a.gz\nContent-Transfer-Encoding: x-gzip64\n\nbm90IGd6aXA=",
+    )
+    parsed = parse_message(raw)
+    assert parsed.text == "body"
+    unknown, damaged = parsed.attachments
+    assert get_part(raw, unknown.part_id)[1] == binhex.replace("\n", "\r\n").encode()
+    assert get_part(raw, damaged.part_id)[1] == b"bm90IGd6aXA="
+    assert any("x-binhex" in note and "2" in note for note in parsed.defects)
+    assert any(note.startswith("3: x-gzip64") for note in parsed.defects)
+    monkeypatch.setattr(parse_module, "MAX_DECODED_PART_BYTES", 1000)  # a gzip bomb stays packed
+    bomb = parse_message(multipart(
+        "mixed", "m", "Content-Type: text/plain\n\nx",
+        f"Content-Type: application/octet-stream\nContent-Transfer-Encoding: x-gzip64\n\n{gzip64(bytes(5000))}"))
+    assert bomb.attachments[0].size < 1000 and any("larger than" in note for note in bomb.defects)
+    spelled = parse_message(mail("Content-Type: text/plain", "Content-Transfer-Encoding: 8-bit", body="as it is"))
+    assert spelled.text == "as it is" and spelled.defects == ()
+
+
+def test_raw_8bit_headers_are_read_in_the_declared_body_charset():
+    raw = ("From: Иван Петров <ivan@example.test>\r\nSubject: Привет мир\r\n"
+           "Content-Type: text/plain; charset=koi8-r\r\n\r\nтекст\r\n").encode("koi8-r")
+    parsed = parse_message(raw)
+    assert parsed.subject == "Привет мир" and parsed.text.strip() == "текст"
+    assert [(a.name, a.email) for a in parsed.from_] == [("Иван Петров", "ivan@example.test")]
+    utf8 = "From: a@example.test\r\nSubject: Grüße\r\nContent-Type: text/plain; charset=koi8-r\r\n\r\nx\r\n"
+    assert parse_message(utf8.encode("utf-8")).subject == "Grüße"  # UTF-8 is tried first

@@ -244,14 +244,15 @@ def test_imap_down_during_the_sent_copy_is_retried_and_appended_once(app, sender
     assert wait_for(lambda: len(messages_in(to_imap, "INBOX")) == 1)
 
 
-def test_expired_lease_becomes_uncertain_not_queued(app, sender, recipient):
+def test_expired_lease_after_the_final_dot_becomes_uncertain_not_queued(app, sender, recipient):
     mailbox_id, *_ = sender()
     to, _ = recipient()
     item_id = enqueue(app, mailbox_id, to=(to,))
     with app.app_context():
         claimed = outbox.claim_next("crashed-worker")
         assert claimed.id == item_id
-        claimed.lease_until = utcnow() - timedelta(seconds=1)
+        outbox.mark_stage(item_id, "crashed-worker", outbox.STAGE_FINAL_DOT)
+        db.session.get(OutboxItem, item_id).lease_until = utcnow() - timedelta(seconds=1)
         db.session.commit()
     run_worker(app)
     assert item(app, item_id).state == "uncertain"

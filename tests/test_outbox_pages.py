@@ -278,6 +278,55 @@ def test_actions_without_a_csrf_token_are_refused(make_app, make_user):
     assert state_of(app, item_id) == "queued"
 
 
+def test_an_uncertain_mail_shows_when_the_server_may_have_accepted_it_and_every_attempt(app, world):
+    item_id = world["support_item"]
+    history = [
+        {"attempt": 1, "started_at": "2026-12-04T18:03:50+00:00", "reached": "connecting",
+         "reached_at": "2026-12-04T18:03:50+00:00", "ended_at": "2026-12-04T18:04:01+00:00", "outcome": "retry",
+         "worker_vanished": True, "detail": ""},
+        {"attempt": 2, "started_at": "2026-12-04T18:04:09+00:00", "reached": "final_dot",
+         "reached_at": "2026-12-04T18:04:11+00:00", "ended_at": "2026-12-04T18:05:11+00:00",
+         "outcome": "uncertain", "worker_vanished": True, "detail": ""},
+    ]
+    set_state(app, item_id, "uncertain", attempt_history=history, attempts=2,
+              last_error="The sending process stopped after the final dot.")
+    detail = page(client_for(app, "olga").get(f"{BASE}/{item_id}"))
+    assert "the server may have accepted it at" in detail and "6:04:11" in detail
+    assert "check with the recipient" in detail
+    assert "sent again automatically" in detail  # the first attempt
+    assert "final dot sent, no answer" in detail
+    assert len(re.findall(r"<tr>\s*<td>\d+</td>", detail)) == 2  # one line per attempt
+    confirm = page(client_for(app, "olga").get(f"{BASE}/{item_id}/send-again"))
+    assert "the server may have accepted it at" in confirm and "6:04:11" in confirm
+    set_state(app, item_id, "uncertain", uncertain_check_after=utcnow())
+    detail = page(client_for(app, "olga").get(f"{BASE}/{item_id}"))
+    assert "looking for it in the Sent folder" in detail
+
+
+def test_what_is_known_of_an_uncertain_mail_in_german(app, world, make_user):
+    make_user("greta", language="de")
+    with app.app_context():
+        access.grant(world["support"], "user", user_named("greta").id, "send")
+        db.session.commit()
+    item_id = world["support_item"]
+    set_state(app, item_id, "uncertain", attempt_history=[
+        {"attempt": 1, "started_at": "2026-12-04T18:04:09+00:00", "reached": "final_dot",
+         "reached_at": "2026-12-04T18:04:11+00:00", "ended_at": "2026-12-04T18:05:11+00:00",
+         "outcome": "uncertain", "worker_vanished": True, "detail": ""}])
+    detail = page(client_for(app, "greta").get(f"{BASE}/{item_id}"))
+    assert "Der Server hat sie möglicherweise um" in detail and "18:04:11" in detail
+    assert "abschließender Punkt gesendet, keine Antwort" in detail
+
+
+def test_an_uncertain_mail_still_being_looked_for_cannot_be_sent_again(app, world):
+    item_id = world["support_item"]
+    set_state(app, item_id, "uncertain", uncertain_check_after=utcnow())
+    client = client_for(app, "olga")
+    response = client.post(f"{BASE}/{item_id}/send-again", data={"confirm": "1"})
+    assert response.status_code == 302 and state_of(app, item_id) == "uncertain"
+    assert "still being searched" in page(client.get(f"{BASE}/{item_id}"))
+
+
 def test_the_outbox_in_german(app, world, make_user):
     make_user("greta", language="de")
     with app.app_context():

@@ -129,6 +129,8 @@ NO_MAILBOX_DATA: dict[str, str] = {
     "tricoma_mail_system_mail.index": "admins: the SMTP settings of system mail, which is not a mailbox",
     "tricoma_mail_system_mail.save": "admins: save the system mail settings",
     "tricoma_mail_system_mail.send_test": "admins: send a test system mail",
+    "tricoma_mail_mail_servers.index": "admins: the allow list of mail server addresses, no mailbox",
+    "tricoma_mail_mail_servers.save": "admins: save the allow list of mail server addresses",
     "tricoma_mail_client.static": "the mail client's scripts and styles",
     "tricoma_mail_app_compose.attachment": "a record's attachment frozen for the user who opened the "
                                            "dialog (by token, checked against that user); not mailbox data",

@@ -16,6 +16,8 @@ from .errors import (
     SendRefused,
     SendUncertain,
     SendVetoed,
+    ServerNotAllowed,
+    SyncBusy,
     UnknownPlugin,
 )
 from .events.values import EVENT_NAMES, Event, SentMail
@@ -27,6 +29,7 @@ from .extension import (
     migration_metadata,
 )
 from .hookspecs import hookimpl
+from .mailboxes.address_policy import AddressPolicy, mail_server_policy
 from .mailboxes.backend import (
     SECURITY_MODES,
     Changes,
@@ -46,6 +49,7 @@ from .mailboxes.folders import Folder, FolderMapping, resolve_folder
 from .mailboxes.info import MailboxInfo
 from .mailboxes.tls import is_loopback, tls_context
 from .mime.build import AttachmentData, HeaderInjection, InvalidMessage, OutgoingMessage
+from .mime.headers import address_list_text, decode_header_text
 from .models import NAMING_CONVENTION, UtcDateTime, utcnow
 from .plugins.translations import plugin_translations
 from .plugins.ui import MenuItem, SettingsPanel, menu_items, settings_panels, sign_in_required
@@ -90,6 +94,8 @@ __all__ = [
     "HistoryEntry",
     "InvalidMessage",
     "OutgoingMessage",
+    "address_list_text",
+    "decode_header_text",
     "TemplateFailed",
     "app_mailboxes",
     "compose_context",
@@ -139,6 +145,10 @@ __all__ = [
     "SendRefused",
     "SendUncertain",
     "SendVetoed",
+    "ServerNotAllowed",
+    "AddressPolicy",
+    "mail_server_policy",
+    "SyncBusy",
     "SettingsPanel",
     "SmtpSession",
     "TricomaMail",

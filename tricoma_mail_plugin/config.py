@@ -28,6 +28,19 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between background syncs of every usable mailbox, in a thread of the host
     # process; 0 switches the in-process background sync off (e.g. when a worker does it).
     "TRICOMA_MAIL_SYNC_INTERVAL": 120,
+    # How long a sync's claim on its mailbox lasts without a heartbeat (a running sync renews it
+    # every third of this); a process that died releases the mailbox within this time.
+    "TRICOMA_MAIL_SYNC_LEASE_SECONDS": 60,
+    # How long a sync someone asked for (the web's "check for new mail") waits for another
+    # sync of the same mailbox to finish before it says so.
+    "TRICOMA_MAIL_SYNC_WAIT_SECONDS": 20,
+    # Mail server addresses mailboxes may use beyond the public internet (loopback, private and
+    # reserved addresses are refused otherwise), added to the list an admin keeps on Admin → Mail
+    # servers: addresses, networks or host names, each with an optional port or port range, as a
+    # list or one string ("127.0.0.1:10143, 10.0.0.0/8:993, mail.intern"). See docs/security.md.
+    "TRICOMA_MAIL_ALLOWED_MAIL_SERVERS": (),
+    # Connection tests one user may start from the web per hour (over all mailboxes).
+    "TRICOMA_MAIL_TESTS_PER_HOUR": 30,
     # Seconds between two connection tests of one mailbox (or two system test mails) from the web.
     "TRICOMA_MAIL_TEST_MIN_INTERVAL": 5,
     # Undo send: seconds a new mail waits in the outbox before it may leave.

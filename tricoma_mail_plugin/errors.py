@@ -15,8 +15,11 @@ class MailError(Exception):
 
     default_message = _l("The mail system reported an error.")
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, detail: str | None = None) -> None:
         super().__init__(message or str(self.default_message))
+        #: What the library or the server said, for admins and logs (never for users' eyes
+        #: only: it may name hosts and ports, never a secret).
+        self.detail = detail
 
     @property
     def user_message(self) -> str:
@@ -54,6 +57,39 @@ class MailboxConnectionError(MailError):
     """The mail server could not be reached or dropped the connection."""
 
     default_message = _l("The mail server could not be reached.")
+
+    #: What users read for a fault a backend classified (``TestStep`` codes); the library's
+    #: words go to ``detail``.
+    messages = {
+        "connection_lost": _l("The connection to the mail server was lost. The next sync continues "
+                              "where this one stopped."),
+        "timeout": _l("The mail server stopped answering. The next sync continues where this one stopped."),
+        "tls_failed": _l("The encrypted connection to the mail server failed."),
+        "certificate_invalid": _l("The mail server's certificate is not valid for this host or not trusted."),
+    }
+
+    @classmethod
+    def for_code(cls, code: str, detail: str | None = None) -> "MailboxConnectionError":
+        message = cls.messages.get(code)
+        return cls(str(message) if message is not None else None, detail=detail)
+
+
+class ServerNotAllowed(MailboxConnectionError):
+    """The mail server's address is on a loopback, private, link-local or reserved network and
+    not on the allow list (see ``mailboxes/address_policy.py``): no connection was opened. The
+    message says no more than "could not connect"; ``detail`` (the addresses) is for admins."""
+
+    default_message = _l("Could not connect to the mail server.")
+
+    def __init__(self, message: str | None = None, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class SyncBusy(MailError):
+    """Another process is syncing this mailbox and did not finish in time."""
+
+    default_message = _l("Another process is synchronising this mailbox right now. Try again in a moment.")
 
 
 class MailboxAuthError(MailError):

@@ -129,6 +129,7 @@ class Mailbox(Base):
     last_test_steps: Mapped[list] = mapped_column(JSON, default=list)
     last_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_sync_error: Mapped[str | None] = mapped_column(String(500))
+    last_sync_detail: Mapped[str | None] = mapped_column(String(1000))  # the raw error, for admins
     sync_lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
@@ -261,6 +262,11 @@ class OutboxItem(Base):
     ``state``: queued → sending (leased) → sent | retry (with ``not_before``) | failed
     (permanent) | uncertain (the outcome is unknown; never resent automatically) | cancelled.
     The Sent copy has a state of its own (``sent_copy``): pending → done | retry | skipped.
+
+    ``attempt_stage`` says durably how far the attempt under way got (connecting, data,
+    final_dot, handed_over); a worker that dies before ``final_dot`` is retried, never uncertain.
+    ``attempt_history`` holds one line per finished attempt. ``uncertain_check_after`` is set
+    while the Sent folder is still to be searched for an uncertain item's Message-ID.
     """
 
     __tablename__ = "tricoma_mail_outbox"
@@ -297,6 +303,12 @@ class OutboxItem(Base):
     sent_copy_not_before: Mapped[datetime | None] = mapped_column(UtcDateTime())
     sent_copy_lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     sent_copy_error: Mapped[str | None] = mapped_column(String(1000))
+    attempt_stage: Mapped[str | None] = mapped_column(String(20))
+    attempt_stage_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    attempt_history: Mapped[list] = mapped_column(JSON, default=list)
+    uncertain_checks: Mapped[int] = mapped_column(Integer, default=0)
+    uncertain_check_after: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class SystemMailSettings(Base):
@@ -317,11 +329,26 @@ class SystemMailSettings(Base):
     last_test_result: Mapped[str | None] = mapped_column(String(1000))
 
 
+class AllowedMailServer(Base):
+    """One entry of the admin's allow list of mail server addresses (``mailboxes/address_policy``):
+    an address, a network or a host name, with an optional port or port range."""
+
+    __tablename__ = "tricoma_mail_allowed_server"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class AuditEntry(Base):
     """Who did what to a mailbox's rights, and every send on behalf and admin read."""
 
     __tablename__ = "tricoma_mail_audit"
-    __table_args__ = (Index("ix_tricoma_mail_audit_mailbox_at", "mailbox_id", "at"),)
+    __table_args__ = (
+        Index("ix_tricoma_mail_audit_mailbox_at", "mailbox_id", "at"),
+        Index("ix_tricoma_mail_audit_actor_action_at", "actor", "action", "at"),  # the hourly Test limit
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

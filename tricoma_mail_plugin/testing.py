@@ -183,6 +183,8 @@ def tricoma_mail_config(tricoma_mail_database_url: str) -> dict[str, Any]:
         "TRICOMA_MAIL_SYNC_ON_FIRST_OPEN": False,  # tests sync when they mean to
         "TRICOMA_MAIL_TEST_MIN_INTERVAL": 0,
         "TRICOMA_MAIL_UNDO_SEND_SECONDS": 0,
+        # Test mail servers listen on this machine, which mailboxes may not reach by default.
+        "TRICOMA_MAIL_ALLOWED_MAIL_SERVERS": ("127.0.0.1",),
     }
 
 

@@ -2,7 +2,10 @@
 new text, and record when it ran and what failed."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+
+from flask_babel import gettext as _
 
 from .._state import mail_state
 from ..errors import MailError
@@ -10,8 +13,11 @@ from ..events.outbox import deliver_pending
 from ..mailboxes.service import backend_for
 from ..models import Mailbox, utcnow
 from .intents import recover_intents
+from .lease import sync_lease
 from .search import forget_orphans, index_pending
 from .sync import FolderSyncResult, Progress, sync_mailbox
+
+log = logging.getLogger(__name__)
 
 
 def _session():
@@ -19,8 +25,16 @@ def _session():
 
 
 def run_sync(mailbox: Mailbox, folders: Iterable[str] | None = None,
-             progress: Progress | None = None) -> list[FolderSyncResult]:
-    """Connect, finish interrupted operations, sync; record when it ran and what failed."""
+             progress: Progress | None = None, wait: float = 0) -> list[FolderSyncResult]:
+    """Take the mailbox's sync lease (waiting up to ``wait`` seconds for another sync; else
+    :class:`SyncBusy`), connect, finish interrupted operations, sync; record when it ran and
+    what failed. Every error, expected or not, is rolled back and recorded on the mailbox."""
+    with sync_lease(mailbox.id, wait):
+        return _sync_holding_the_lease(mailbox, folders, progress)
+
+
+def _sync_holding_the_lease(mailbox: Mailbox, folders: Iterable[str] | None,
+                            progress: Progress | None) -> list[FolderSyncResult]:
     session = _session()
     deliver_pending()  # what a process that stopped after a commit left undelivered
     try:
@@ -30,11 +44,22 @@ def run_sync(mailbox: Mailbox, folders: Iterable[str] | None = None,
             index_pending(mailbox, backend)
             forget_orphans()
     except MailError as error:
-        session.rollback()
-        mailbox.last_sync_error = error.user_message[:500]
-        session.commit()
+        _record_failure(mailbox, error.user_message, getattr(error, "detail", None))
         raise
+    except Exception as error:
+        log.exception("the sync of mailbox %s stopped on an unexpected error", mailbox.id)
+        message = _("The sync stopped on an unexpected error. It was logged; the next sync starts again.")
+        _record_failure(mailbox, message, f"{type(error).__name__}: {error}")
+        raise MailError(message) from error
     mailbox.last_sync_at = utcnow()
-    mailbox.last_sync_error = None
+    mailbox.last_sync_error = mailbox.last_sync_detail = None
     session.commit()
     return results
+
+
+def _record_failure(mailbox: Mailbox, message: str, detail: str | None) -> None:
+    session = _session()
+    session.rollback()
+    mailbox.last_sync_error = message[:500]
+    mailbox.last_sync_detail = (detail or "")[:1000] or None
+    session.commit()

@@ -53,12 +53,16 @@ def refresh_folders(mailbox: Mailbox, backend: MailboxBackend) -> list[CachedFol
     for name, row in cached.items():
         if name not in listed:
             session.delete(row)
+    missing = [name for name in listed if name not in cached]
+    if missing:
+        _insert_folders(session, mailbox.id, missing)
+        cached.update((row.name, row) for row in session.scalars(
+            select(CachedFolder).where(CachedFolder.mailbox_id == mailbox.id, CachedFolder.name.in_(missing))))
     for name, folder in listed.items():
-        row = cached.get(name) or CachedFolder(mailbox_id=mailbox.id, name=name, messages=0, unseen=0)
+        row = cached[name]
         row.delimiter = folder.delimiter
         row.flags = list(folder.flags)
         row.special_use = folder.special_use
-        session.add(row)
     session.commit()
     return list(session.scalars(
         select(CachedFolder).where(CachedFolder.mailbox_id == mailbox.id).order_by(CachedFolder.name)))
@@ -92,12 +96,11 @@ def sync_folder(mailbox: Mailbox, backend: MailboxBackend, name: str,
     """Bring the cache of one folder in line with the server."""
     started = time.perf_counter()
     session = _session()
-    folder = session.scalar(select(CachedFolder).where(
-        CachedFolder.mailbox_id == mailbox.id, CachedFolder.name == name))
+    find = select(CachedFolder).where(CachedFolder.mailbox_id == mailbox.id, CachedFolder.name == name)
+    folder = session.scalar(find)
     if folder is None:
-        folder = CachedFolder(mailbox_id=mailbox.id, name=name, messages=0, unseen=0, flags=[])
-        session.add(folder)
-        session.flush()
+        _insert_folders(session, mailbox.id, [name])
+        folder = session.scalar(find)
     status = backend.select(name)
     folder.server_messages = status.messages
     rebuilt = False
@@ -222,6 +225,16 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
         if progress:
             progress(folder.name, done, total)
     return total
+
+
+def _insert_folders(session, mailbox_id: int, names: list[str]) -> None:
+    """Add folders to the cache; one that another sync (or an operation's) stored meanwhile is
+    kept as it is, so two syncs meeting over a new folder never collide."""
+    table = CachedFolder.__table__
+    dialect_insert = _INSERT_IGNORING.get(session.get_bind().dialect.name)
+    statement = insert(table) if dialect_insert is None else dialect_insert(table).on_conflict_do_nothing()
+    session.execute(statement, [{"mailbox_id": mailbox_id, "name": name, "messages": 0, "unseen": 0, "flags": []}
+                                for name in names])
 
 
 def _insert_new(session, rows: list[dict]) -> set[int]:

@@ -8,12 +8,12 @@ import sys
 import time
 
 import click
+from flask import current_app
 from sqlalchemy import select
 
 from .._state import mail_state
 from ..cache import refresh
 from ..errors import MailError
-from ..jobs.background import release_sync_lease, take_sync_lease
 from ..mailboxes import server_folders, service
 from ..mailboxes.connection_steps import step_label
 from ..mailboxes.secret_box import SecretBox
@@ -73,14 +73,12 @@ def sync_command(mailbox_id: int, folders: tuple[str, ...]) -> None:
             if done >= total:
                 bar.__exit__(None, None, None)
 
-    if not take_sync_lease(mailbox.id, 3600):
-        raise click.ClickException("another process is syncing this mailbox; try again later")
     try:
-        results = refresh.run_sync(mailbox, folders or None, progress)
+        results = refresh.run_sync(mailbox, folders or None, progress,
+                                   wait=current_app.config["TRICOMA_MAIL_SYNC_WAIT_SECONDS"])
     except MailError as error:
-        raise click.ClickException(error.user_message) from None
-    finally:
-        release_sync_lease(mailbox.id)
+        detail = getattr(error, "detail", None)
+        raise click.ClickException(error.user_message + (f" ({detail})" if detail else "")) from None
     for result in results:
         state = "unchanged" if result.unchanged else (
             f"{result.new} new, {result.flag_changes} flag changes, {result.expunged} expunged"

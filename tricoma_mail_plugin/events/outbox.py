@@ -80,9 +80,10 @@ def deliver_pending() -> int:
             if not claimed:
                 return delivered
             mailboxes: dict[int, MailboxInfo | None] = {}
+            listening = _listening()
             try:
                 for event in claimed:
-                    _call_hooks(event, mailboxes)
+                    _call_hooks(event, mailboxes, listening)
                 _mark_delivered([event.id for event in claimed], owner)
             except SQLAlchemyError:
                 # A hook left the transaction broken (its error is recorded), and the batch's
@@ -92,12 +93,14 @@ def deliver_pending() -> int:
                 for event in claimed:
                     _deliver_alone(event, owner, mailboxes)
             delivered += len(claimed)
+            if len(claimed) < CLAIM_BATCH:
+                return delivered  # that was all; what arrives meanwhile goes with the next run
     finally:
         _delivering.active = False
 
 
 def _deliver_alone(event: Event, owner: str, mailboxes: dict[int, MailboxInfo | None]) -> None:
-    _call_hooks(event, mailboxes)
+    _call_hooks(event, mailboxes, _listening())
     try:
         _mark_delivered([event.id], owner)
     except SQLAlchemyError:
@@ -131,18 +134,29 @@ def _claim(owner: str) -> list[Event]:
     return events
 
 
-def _call_hooks(event: Event, mailboxes: dict[int, MailboxInfo | None]) -> None:
+_DELIVERED_HOOKS = ("message_sent", "message_received", "event")
+
+
+def _listening() -> frozenset[str]:
+    """The delivering hooks some enabled plugin implements: the values of the others are not
+    built (a sync delivers one ``received`` event per new message)."""
+    hooks = mail_state().hooks
+    return frozenset(name for name in _DELIVERED_HOOKS if hooks.implemented(name))
+
+
+def _call_hooks(event: Event, mailboxes: dict[int, MailboxInfo | None], listening: frozenset[str]) -> None:
     hooks = mail_state().hooks
     try:
-        if event.name == "sent":
+        if event.name == "sent" and "message_sent" in listening:
             sent = SentMail.of(event)
             hooks.call("message_sent", outbox_item=sent, reference=sent.reference)
-        elif event.name == "received":
+        elif event.name == "received" and "message_received" in listening:
             mailbox = _mailbox(event.mailbox_id, mailboxes)
             if mailbox is not None:
                 hooks.call("message_received", mailbox=mailbox, folder=event.payload["folder"],
                            summary=summary_of(event))
-        hooks.call("event", event=event)
+        if "event" in listening:
+            hooks.call("event", event=event)
     except SendVetoed:
         # Only before_send may veto; here it is a plugin's mistake, and it must not hold up
         # every later event.

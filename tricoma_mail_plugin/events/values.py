@@ -39,23 +39,31 @@ class Event:
         return cls(row.id, row.name, row.mailbox_id, _frozen(row.payload or {}), row.created_at)
 
 
+# Most payload values are scalars: they are taken as they are without a call per value (a sync
+# stores and delivers one event per new message, so this is on the sync's hot path).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _frozen(value):
     if isinstance(value, dict):
-        return MappingProxyType({key: _frozen(item) for key, item in value.items()})
+        return MappingProxyType({key: item if type(item) in _SCALARS else _frozen(item)
+                                 for key, item in value.items()})
     if isinstance(value, list):
-        return tuple(_frozen(item) for item in value)
+        return tuple(item if type(item) in _SCALARS else _frozen(item) for item in value)
     return value
 
 
 def _plain(value):
     """Make a JSON-safe value: datetimes as ISO 8601 text (in UTC when they know their zone),
     tuples as lists."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, datetime):
         return (value.astimezone(timezone.utc) if value.tzinfo else value).isoformat()
     if isinstance(value, (tuple, list)):
-        return [_plain(item) for item in value]
+        return [item if type(item) in _SCALARS else _plain(item) for item in value]
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: item if type(item) in _SCALARS else _plain(item) for key, item in value.items()}
     return value
 
 

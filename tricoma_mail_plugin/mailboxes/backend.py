@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Iterable, Iterator, Protocol, Sequence
 
+from .address_policy import PUBLIC_ONLY, AddressPolicy
 from .folders import Folder
 
 SECURITY_MODES: tuple[str, ...] = ("tls", "starttls", "none")
@@ -29,6 +30,8 @@ class ServerSettings:
     auth: str = "password"  # "password" or "xoauth2" (then password holds the access token)
     timeout: float = 20.0
     ca_file: str | None = None  # extra trusted certificates (a private CA, a test server)
+    # Which addresses a connection may go to: open every socket with ``policy.connect``.
+    policy: AddressPolicy = field(default=PUBLIC_ONLY, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,12 @@ class MailboxBackend(abc.ABC):
 
 
 class Submission(Protocol):
+    """A sending session. One that sets ``reports_progress = True`` accepts a ``progress``
+    keyword in ``submit`` and calls it with ``"data"`` before the DATA command and with
+    ``"final_dot"`` just before the message is complete (an exception from it stops the
+    transaction before the server can accept). The outbox retries a worker that died before
+    ``"final_dot"`` and treats a death in a session without progress reports as uncertain."""
+
     def submit(self, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]: ...
 
     def close(self) -> None: ...

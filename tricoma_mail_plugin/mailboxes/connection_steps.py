@@ -4,6 +4,8 @@ Backends report codes; the words live here so every backend says the same thing 
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask_babel import lazy_gettext as _l
 
 from .backend import TestStep
@@ -40,13 +42,41 @@ CODE_MESSAGES = {
     "auth_method_not_offered": _l("The server offers no login method we can use here."),
     "protocol_error": _l("The server answered something unexpected."),
     "not_configured": _l("No server is configured."),
+    "not_allowed": _l("This address is on a local, private or reserved network and not on the allow list "
+                      "of mail servers: no connection was made. An administrator can allow it under "
+                      "Administration → Mail servers."),
+    "could_not_connect": _l("Could not connect to the server. Check the host name and the port; if they are "
+                            "right, ask an administrator."),
 }
+
+#: The steps that reach the server at all; their typed failures (refused, timeout, no TLS on
+#: this port…) tell open ports from closed ones, so users who are not admins see one answer.
+TRANSPORT_STEPS = frozenset({"resolve", "connect", "tls", "greeting", "starttls", "ehlo"})
 
 
 def make_step(protocol: str, step: str, code: str, detail: str = "", seconds: float = 0.0) -> TestStep:
     """A :class:`TestStep` whose message is the user-facing text for ``code``."""
     return TestStep(protocol, step, code, str(CODE_MESSAGES.get(code, CODE_MESSAGES["protocol_error"])),
                     detail[:300], round(seconds, 3))
+
+
+def steps_for_non_admins(steps: list[TestStep]) -> list[TestStep]:
+    """The test's steps as a user who is not an admin sees them: a failure of any step that
+    reaches the server, or a refusal by the address policy at any step (a name may resolve
+    elsewhere on a later connection), becomes one "could not connect" step, the steps after it
+    are skipped, and no detail or timing of those steps is shown. Admins see the typed steps."""
+    shown: list[TestStep] = []
+    for protocol in dict.fromkeys(step.protocol for step in steps):
+        own = [step for step in steps if step.protocol == protocol]
+        failed = any((step.step in TRANSPORT_STEPS and not step.ok and step.code not in ("skipped", "not_configured"))
+                     or step.code == "not_allowed" for step in own)
+        if not failed:
+            shown.extend(replace(step, detail="", seconds=0.0) if step.step in TRANSPORT_STEPS else step
+                         for step in own)
+            continue
+        shown.append(make_step(protocol, "connect", "could_not_connect"))
+        shown.extend(make_step(protocol, step.step, "skipped") for step in own if step.step not in TRANSPORT_STEPS)
+    return shown
 
 
 def step_label(step: str) -> str:

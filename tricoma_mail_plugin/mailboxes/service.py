@@ -5,15 +5,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from .._state import all_or_nothing, mail_state
 from ..errors import InvalidSettings, TooSoon
-from ..models import Mailbox, utcnow
+from ..models import AuditEntry, Mailbox, utcnow
 from ..rights import access
 from .backend import (
     SECURITY_MODES,
@@ -22,6 +23,7 @@ from .backend import (
     ServerSettings,
     TestStep,
 )
+from .address_policy import mail_server_policy
 from .registry import backend_classes, make_backend
 from .secret_box import SecretBox
 from .tls import is_loopback
@@ -121,7 +123,8 @@ def read_secrets(mailbox: Mailbox) -> dict[str, str]:
 def settings_for(mailbox: Mailbox) -> MailboxSettings:
     secrets = read_secrets(mailbox)
     config = current_app.config
-    common = {"timeout": config["TRICOMA_MAIL_NETWORK_TIMEOUT"], "ca_file": config["TRICOMA_MAIL_CA_FILE"]}
+    common = {"timeout": config["TRICOMA_MAIL_NETWORK_TIMEOUT"], "ca_file": config["TRICOMA_MAIL_CA_FILE"],
+              "policy": mail_server_policy()}
     smtp = None
     if mailbox.smtp_host:
         smtp = ServerSettings(mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security,
@@ -139,13 +142,23 @@ def backend_for(mailbox: Mailbox) -> MailboxBackend:
     return make_backend(mailbox.kind, settings_for(mailbox))
 
 
-def run_test(mailbox: Mailbox, min_interval: float = 0) -> list[TestStep]:
+TEST_AUDIT_ACTION = "connection_test"
+
+
+def run_test(mailbox: Mailbox, min_interval: float = 0, *, actor: str | None = None,
+             per_hour: int | None = None) -> list[TestStep]:
     """Test the connection step by step, store the result and its time. Commits.
 
     ``min_interval``: refuse (:class:`TooSoon`) when the last test is more recent than that many
-    seconds; the web pages use it so a button cannot hammer a provider.
+    seconds; the web pages use it so a button cannot hammer a provider. ``actor`` (a host user
+    id) and ``per_hour``: refuse when that user started ``per_hour`` tests in the last hour, of
+    any mailbox, so the Test cannot be used to probe a network; each test is written to the audit.
     """
     wait_if_too_soon(mailbox.last_test_at, min_interval)
+    if actor is not None:
+        if per_hour is not None:
+            _check_hourly_tests(actor, per_hour)
+        access.audit(actor, mailbox.id, TEST_AUDIT_ACTION, host=mailbox.imap_host, port=mailbox.imap_port)
     steps = backend_for(mailbox).test_connection()
     mailbox.last_test_steps = [asdict(step) for step in steps]
     mailbox.last_test_ok = bool(steps) and all(step.ok or step.code == "skipped" for step in steps)
@@ -159,6 +172,18 @@ def wait_if_too_soon(last: datetime | None, min_interval: float) -> None:
         remaining = min_interval - (utcnow() - last).total_seconds()
         if remaining > 0:
             raise TooSoon(_("Please wait %(seconds)d seconds before testing again.", seconds=math.ceil(remaining)))
+
+
+def _check_hourly_tests(actor: str, per_hour: int) -> None:
+    since = utcnow() - timedelta(hours=1)
+    started = mail_state().db.session.scalars(
+        select(AuditEntry.at).where(AuditEntry.actor == str(actor), AuditEntry.action == TEST_AUDIT_ACTION,
+                                    AuditEntry.at > since).order_by(AuditEntry.at)).all()
+    if len(started) >= per_hour:
+        oldest = started[len(started) - per_hour]
+        minutes = max(1, math.ceil((oldest - since).total_seconds() / 60))
+        raise TooSoon(_("You have run %(count)d connection tests in the last hour. Please wait %(minutes)d "
+                        "minutes before testing again.", count=len(started), minutes=minutes))
 
 
 def stored_test_steps(mailbox: Mailbox) -> list[TestStep]:

@@ -11,6 +11,7 @@ any one message from hanging a worker or filling its memory. Part ids follow IMA
 """
 from __future__ import annotations
 
+import binascii
 import codecs
 import email
 import email.policy
@@ -18,19 +19,23 @@ import html as html_entities
 import io
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from email.generator import BytesGenerator
-from email.header import decode_header, make_header
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import unquote
 
 import nh3
 
+from .._i18n import _
+from .charsets import decode_unlabelled, repair_surrogates, usable_encoding
+from .headers import decode_header_text, split_addresses
+from .html_text import html_to_plain_text
 from .sanitize import defuse_markup
 
 MAX_DEPTH = 50
@@ -42,6 +47,7 @@ MAX_ADDRESSES = 1000
 MAX_REFERENCES = 200
 MAX_DEFECTS = 100
 MAX_FILENAME_CHARS = 200
+MAX_DECODED_PART_BYTES = 64 * 2**20  # an x-gzip64 part inflates at most to this
 DEFAULT_FILENAME = "attachment"
 
 # policy.default's header parser is superlinear (0.6 s for a 200 KB Subject): longer values, and
@@ -161,7 +167,7 @@ def safe_filename(name: str | None, default: str = DEFAULT_FILENAME) -> str:
     """
     if not name:
         return default
-    name = unicodedata.normalize("NFC", _fix_surrogates(name))
+    name = unicodedata.normalize("NFC", repair_surrogates(name))
     name = re.split(r"[/\\]", name)[-1]
     name = "".join(
         " " if ch.isspace() else ch
@@ -191,7 +197,7 @@ def make_preview(text_or_html: str | None, length: int = 200, *, is_html: bool |
     """
     if not text_or_html or length <= 0:
         return ""
-    sample = _fix_surrogates(text_or_html[:_PREVIEW_SCAN_CHARS])
+    sample = repair_surrogates(text_or_html[:_PREVIEW_SCAN_CHARS])
     if is_html is None:
         is_html = bool(_HTML_HINT.search(sample, 0, 20_000))
     if is_html:
@@ -239,6 +245,8 @@ class _Leaf:
     part: Message
     # (part id of an enclosing multipart/alternative, index of the branch this leaf is in)
     alternatives: tuple[tuple[str, int], ...] = ()
+    # a message of a multipart/digest: shown in the body as well as offered as a file
+    in_digest: bool = False
 
 
 @dataclass
@@ -248,6 +256,8 @@ class _PartInfo:
     filename: str | None
     content_id: str | None
     charset: str | None = None
+    # a Content-Transfer-Encoding other than the standard ones: the part is a file, never a body
+    unusual_encoding: bool = False
 
 
 def _require_bytes(raw: object, function: str) -> bytes:
@@ -318,7 +328,8 @@ def _rich_header(part: Message, name: str, value: str):
     return None if isinstance(header, _RawHeader) else header
 
 
-def _parse_message(raw: bytes, max_text_chars: int, notes: _Notes, with_headers: bool = True) -> ParsedMessage:
+def _parse_message(raw: bytes, max_text_chars: int, notes: _Notes, with_headers: bool = True,
+                   show_digests: bool = True) -> ParsedMessage:
     message = _parse(raw, notes)
     leaves = list(_iter_leaves(message, notes))
     infos = [_part_info(leaf.part) for leaf in leaves]
@@ -326,7 +337,15 @@ def _parse_message(raw: bytes, max_text_chars: int, notes: _Notes, with_headers:
     candidates = []
     single_part = len(leaves) == 1 and not _is_container(message)
     for index, (leaf, info) in enumerate(zip(leaves, infos)):
-        kind = _body_kind(info, single_part)
+        if leaf.in_digest and show_digests and info.disposition != "attachment":
+            kind = "message"
+        else:
+            kind = _body_kind(info, single_part)
+        if kind is None and single_part and info.unusual_encoding:
+            note = _decoded_part(leaf.part)[1]
+            if note:  # the only part, in an encoding nothing decodes: its raw text is all there is
+                notes.add(leaf.part_id, note)
+                kind = _body_kind(replace(info, unusual_encoding=False), single_part)
         if kind:
             candidates.append((index, kind))
     chosen = _choose_bodies(leaves, candidates)
@@ -341,6 +360,14 @@ def _parse_message(raw: bytes, max_text_chars: int, notes: _Notes, with_headers:
         if index not in chosen:
             continue
         leaf, info = leaves[index], infos[index]
+        if kind == "message":
+            shown = _digest_message(leaf, budgets, notes)
+            if shown is not None:
+                texts.append(shown[0])
+                shown_in_order.append(shown[1])
+                htmls.append(shown[1])
+                plain_beside_html = True
+            continue
         if budgets[kind] <= 0:
             notes.limit(leaf.part_id, "body beyond the size limit left out")
             continue
@@ -369,11 +396,13 @@ def _parse_message(raw: bytes, max_text_chars: int, notes: _Notes, with_headers:
 
     attachments: list[Attachment] = []
     inline_parts: list[Attachment] = []
-    body_candidates = {index for index, _ in candidates}
+    body_candidates = {index for index, kind in candidates if kind != "message"}
     for index, (leaf, info) in enumerate(zip(leaves, infos)):
         if index in body_candidates:
             continue  # shown as a body, or an alternative body that was not chosen
-        data = _part_bytes(leaf.part)
+        data, note = _decoded_part(leaf.part)
+        if note:
+            notes.add(leaf.part_id, note)
         if not data and not info.filename:
             continue
         described = _attachment(leaf, info, len(data))
@@ -387,11 +416,11 @@ def _parse_message(raw: bytes, max_text_chars: int, notes: _Notes, with_headers:
     headers = _all_headers(message) if with_headers else ()
     return ParsedMessage(
         subject=" ".join(_first_header(message, "subject").split()),
-        from_=_addresses(message, "from", notes),
-        to=_addresses(message, "to", notes),
-        cc=_addresses(message, "cc", notes),
-        bcc=_addresses(message, "bcc", notes),
-        reply_to=_addresses(message, "reply-to", notes),
+        from_=_addresses(message, "from"),
+        to=_addresses(message, "to"),
+        cc=_addresses(message, "cc"),
+        bcc=_addresses(message, "bcc"),
+        reply_to=_addresses(message, "reply-to"),
         date=_date(message),
         message_id=_message_id(message, "message-id"),
         in_reply_to=_message_id(message, "in-reply-to"),
@@ -411,10 +440,10 @@ def _iter_leaves(message: Message, notes: _Notes) -> Iterator[_Leaf]:
 
     An explicit stack rather than recursion, so the walk itself cannot overflow.
     """
-    stack: list[tuple[Message, str, int, tuple[tuple[str, int], ...]]] = [(message, "", 0, ())]
+    stack: list[tuple[Message, str, int, tuple[tuple[str, int], ...], str]] = [(message, "", 0, (), "")]
     seen = 0
     while stack:
-        part, part_id, depth, alternatives = stack.pop()
+        part, part_id, depth, alternatives, parent_type = stack.pop()
         seen += 1
         if seen > MAX_PARTS:
             notes.limit("message", f"more than {MAX_PARTS} parts; the rest left out")
@@ -425,13 +454,15 @@ def _iter_leaves(message: Message, notes: _Notes) -> Iterator[_Leaf]:
                 notes.limit(part_id, f"nested deeper than {MAX_DEPTH} levels; left out")
                 continue
             children = [child for child in part.get_payload() if isinstance(child, Message)]
-            is_alternative = _content_type(part) == "multipart/alternative"
+            container_type = _content_type(part)
+            is_alternative = container_type == "multipart/alternative"
             for index in reversed(range(len(children))):
                 child_id = f"{part_id}.{index + 1}" if part_id else str(index + 1)
                 child_alternatives = alternatives + ((part_id, index),) if is_alternative else alternatives
-                stack.append((children[index], child_id, depth + 1, child_alternatives))
+                stack.append((children[index], child_id, depth + 1, child_alternatives, container_type))
         else:
-            yield _Leaf(part_id or "1", part, alternatives)
+            in_digest = parent_type == "multipart/digest" and _content_type(part) in _EMBEDDED_MESSAGES
+            yield _Leaf(part_id or "1", part, alternatives, in_digest)
 
 
 def _is_container(part: Message) -> bool:
@@ -458,6 +489,28 @@ def _html_groups(leaves: list[_Leaf], candidates: list[tuple[int, str]], chosen:
             for group, _branch in leaves[index].alternatives}
 
 
+def _digest_message(leaf: _Leaf, budgets: dict[str, int], notes: _Notes) -> tuple[str, str] | None:
+    """A message of a multipart/digest as (text, HTML) to show in its place: its sender and
+    subject, then its text (Thunderbird shows a digest so). Digests inside it are not opened."""
+    budget = min(budgets["text"], budgets["html"])
+    if budget <= 0:
+        notes.limit(leaf.part_id, "message beyond the size limit left out")
+        return None
+    inner = _parse_message(_part_bytes(leaf.part), budget, _Notes(), with_headers=False, show_digests=False)
+    if inner.truncated:
+        notes.limit(leaf.part_id, "message cut at a limit")
+    lines = [(_("From"), ", ".join(str(address) for address in inner.from_)), (_("Subject"), inner.subject)]
+    lines = [(label, value) for label, value in lines if value]
+    body_text = inner.text if inner.text is not None else html_to_plain_text(inner.html or "")
+    text = "".join(f"{label}: {value}\n" for label, value in lines) + "\n" + body_text
+    heading = "<br>".join(f"<b>{html_entities.escape(label)}:</b> {html_entities.escape(value)}"
+                          for label, value in lines)
+    html = f"<hr><p>{heading}</p>" + (inner.html if inner.html is not None else _plain_as_html(body_text))
+    budgets["text"] -= len(text)
+    budgets["html"] -= len(html)
+    return text, html
+
+
 def _plain_as_html(text: str) -> str:
     return '<div style="white-space: pre-wrap">' + html_entities.escape(text) + "</div>"
 
@@ -466,7 +519,7 @@ def _body_kind(info: _PartInfo, single_part: bool = False) -> str | None:
     """Whether a leaf is a body ("text" or "html"). A named part is a file unless it is marked
     inline, except when it is the message's only part and not marked as an attachment: then
     it is the message's text (as Thunderbird shows it)."""
-    if info.disposition == "attachment":
+    if info.disposition == "attachment" or info.unusual_encoding:
         return None
     if info.filename and info.disposition != "inline" and not single_part:
         return None
@@ -496,7 +549,9 @@ def _part_info(part: Message) -> _PartInfo:
     if charset is None:
         loose = _LOOSE_CHARSET.search(_first_header(part, "content-type", rich=False))
         charset = loose.group(1).lower() if loose else None
-    return _PartInfo(content_type, disposition, filename, content_id, charset)
+    encoding = _transfer_encoding(part)
+    unusual = encoding not in _KNOWN_ENCODINGS and not _IDENTITY_ENCODING.search(encoding)
+    return _PartInfo(content_type, disposition, filename, content_id, charset, unusual)
 
 
 def _filename(part: Message) -> str | None:
@@ -511,13 +566,13 @@ def _filename(part: Message) -> str | None:
         shadow = Message()
         for header in ("content-disposition", "content-type"):
             for value in _raw_values(part, header)[:1]:
-                shadow[header] = _fix_surrogates(value)
+                shadow[header] = repair_surrogates(value)
         try:
             filename = shadow.get_filename() or filename
         except Exception:
             pass
     if filename and "=?" in filename:
-        filename = _decode_words(filename)
+        filename = decode_header_text(filename)
     return filename
 
 
@@ -549,12 +604,59 @@ def _attachment(leaf: _Leaf, info: _PartInfo, size: int) -> Attachment:
         filename=safe_filename(filename),
         content_type=info.content_type,
         size=size,
-        content_id=_fix_surrogates(info.content_id)[:998] if info.content_id else None,
+        content_id=repair_surrogates(info.content_id)[:998] if info.content_id else None,
         disposition=info.disposition,
     )
 
 
 def _part_bytes(part: Message) -> bytes:
+    return _decoded_part(part)[0]
+
+
+def _decoded_part(part: Message) -> tuple[bytes, str | None]:
+    """The part's bytes, decoded from its Content-Transfer-Encoding, and a note when they could
+    not be (an encoding nobody decodes, or a damaged one): the part is then offered as sent."""
+    encoding = _transfer_encoding(part)
+    if encoding in _GZIP64:
+        return _gunzipped(part, encoding)
+    data = _payload_bytes(part)
+    if encoding in _UUENCODE and not part.is_multipart():
+        raw = _raw_payload(part)
+        # the stdlib hands the part back as it is when it fails, and decodes a block without
+        # its "end" line into a few stray bytes
+        begin = _UU_BEGIN.search(raw)
+        if data == raw or not begin or not _UU_END.search(raw, begin.end()):
+            return raw, f"{encoding} content could not be decoded; offered as sent"
+    elif encoding not in _KNOWN_ENCODINGS and not _IDENTITY_ENCODING.search(encoding):
+        return data, f"unknown Content-Transfer-Encoding {encoding[:40]!r}; offered as sent"
+    return data, None
+
+
+def _gunzipped(part: Message, encoding: str) -> tuple[bytes, str | None]:
+    raw = _raw_payload(part)
+    try:
+        inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)  # gzip framing
+        data = inflater.decompress(binascii.a2b_base64(raw), MAX_DECODED_PART_BYTES + 1)
+    except (binascii.Error, zlib.error, ValueError):
+        return raw, f"{encoding} content could not be decoded; offered as sent"
+    if len(data) > MAX_DECODED_PART_BYTES:
+        return raw, f"{encoding} content larger than {MAX_DECODED_PART_BYTES // 2**20} MB; offered as sent"
+    return data, None
+
+
+def _raw_payload(part: Message) -> bytes:
+    payload = part.get_payload()
+    if isinstance(payload, str):  # 8-bit bytes are kept as surrogates: give them back as bytes
+        return payload.encode("utf-8", "surrogateescape")
+    return b""
+
+
+def _transfer_encoding(part: Message) -> str:
+    value = _first_header(part, "content-transfer-encoding", rich=False).strip().lower()
+    return value.split(";", 1)[0].strip()
+
+
+def _payload_bytes(part: Message) -> bytes:
     payload = part.get_payload()
     if isinstance(payload, list):  # message/*: the parser holds the embedded message(s)
         buffer = io.BytesIO()
@@ -597,38 +699,46 @@ def _first_header(part: Message, name: str, *, rich: bool = True) -> str:
     values = _raw_values(part, name)
     if not values:
         return ""
-    return _decode_header_value(part, name, values[0]) if rich else _clean_header_text(values[0])
+    return decode_header_text(_in_declared_charset(part, values[0])) if rich else _clean_header_text(values[0])
 
 
-def _decode_header_value(part: Message, name: str, value: str) -> str:
-    # 8-bit bytes first, or policy.default turns each into U+FFFD
-    value = _fix_surrogates(value)
-    header = _rich_header(part, name, value)
-    if header is not None:
-        try:
-            return _clean_header_text(str(header))
-        except Exception:
-            pass
-    return _clean_header_text(_decode_words(value))
+_HAS_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded words the compat32 way, tolerating unknown charsets."""
+def _in_declared_charset(part: Message, value: str) -> str:
+    """Raw 8-bit bytes in a header (kept by the email parser as surrogates) that are not UTF-8
+    are read in the charset the message declares for its text, as mail clients do (a KOI8-R
+    message's raw Subject is KOI8-R); the header decoder falls back to windows-1252 after that."""
+    if not _HAS_SURROGATE.search(value):
+        return value
+    data = value.encode("utf-8", "surrogateescape")
     try:
-        return str(make_header(decode_header(value)))
-    except Exception:
+        data.decode("utf-8")
+        return value
+    except UnicodeDecodeError:
         pass
+    encoding = usable_encoding(_declared_charset(part))
+    if encoding is None:
+        return value
     try:
-        return "".join(
-            chunk if isinstance(chunk, str) else _decode_text(chunk, charset, MAX_HEADER_CHARS)[0]
-            for chunk, charset in decode_header(value)
-        )
-    except Exception:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
         return value
 
 
+def _declared_charset(part: Message) -> str | None:
+    """The charset of the first text part that names one (the message's own, for a single part)."""
+    for leaf in part.walk() if part.is_multipart() else (part,):
+        try:
+            if leaf.get_content_maintype() == "text" and leaf.get_content_charset():
+                return leaf.get_content_charset()
+        except Exception:  # noqa: BLE001 - a broken Content-Type names no charset
+            continue
+    return None
+
+
 def _clean_header_text(value: str) -> str:
-    value = _fix_surrogates(value)
+    value = repair_surrogates(value)
     return _HEADER_CONTROLS.sub(lambda match: " " if match.group() in "\t\r\n" else "", value)
 
 
@@ -640,56 +750,20 @@ def _all_headers(message: Message) -> tuple[tuple[str, str], ...]:
     headers = []
     for name, value in items:
         if isinstance(name, str) and isinstance(value, str):
-            headers.append((_clean_header_text(name), _decode_header_value(message, name, _unfold(value))))
+            value = _in_declared_charset(message, _unfold(value))
+            headers.append((_clean_header_text(name), decode_header_text(value)))
     return tuple(headers)
 
 
-def _addresses(message: Message, name: str, notes: _Notes) -> tuple[Address, ...]:
+def _addresses(message: Message, name: str) -> tuple[Address, ...]:
+    # the message list's summaries split and decode with the same function (headers.py)
     found: list[Address] = []
     for value in _raw_values(message, name, MAX_ADDRESS_HEADER_CHARS):
-        found.extend(_parse_addresses(message, name, value, notes))
+        found.extend(Address(display, address)
+                     for display, address in split_addresses(_in_declared_charset(message, value)))
         if len(found) >= MAX_ADDRESSES:
             break
     return tuple(found[:MAX_ADDRESSES])
-
-
-def _parse_addresses(message: Message, name: str, value: str, notes: _Notes) -> list[Address]:
-    pairs: list[tuple[str, str]] | None = None
-    value = _fix_surrogates(value)
-    header = _rich_header(message, name, value)
-    if header is not None:
-        try:
-            pairs = [(item.display_name, item.addr_spec) for item in header.addresses]
-            for defect in header.defects[:10]:
-                notes.add(name, type(defect).__name__)
-        except Exception:
-            pairs = None
-    if pairs is None:
-        try:
-            pairs = [(_decode_words(display), addr) for display, addr in getaddresses([value])]
-        except Exception:
-            pairs = []
-    if "(" in value and any(not display for display, _ in pairs):
-        # "addr (Full Name)": policy.default drops the comment that names the sender
-        try:
-            legacy = getaddresses([value])
-        except Exception:
-            legacy = []
-        if len(legacy) == len(pairs):
-            pairs = [(display or _decode_words(old_display), addr)
-                     for (display, addr), (old_display, _) in zip(pairs, legacy)]
-    addresses = []
-    for display, addr in pairs[:MAX_ADDRESSES]:
-        display = " ".join(_clean_header_text(display or "").split()).strip('"')
-        addr = _clean_header_text(addr or "").strip()
-        if addr == "<>":
-            addr = ""
-        if display or addr:
-            addresses.append(Address(display, addr))
-    if not addresses and value.strip():
-        # "x@y@z", '"" <>': nothing parses, so show what is there rather than nobody
-        addresses.append(Address(" ".join(_clean_header_text(_decode_words(value)).split())[:200], ""))
-    return addresses
 
 
 def _date(message: Message) -> datetime | None:
@@ -751,7 +825,7 @@ def _decode_text(data: bytes, charset: str | None, limit: int) -> tuple[str, boo
         except Exception:
             continue
     if text is None:
-        text = _decode_unlabelled(data)
+        text = decode_unlabelled(data)
     if text.startswith("\ufeff"):
         text = text[1:]
     text = text.replace("\x00", "")
@@ -762,7 +836,7 @@ def _decode_text(data: bytes, charset: str | None, limit: int) -> tuple[str, boo
 
 def _candidate_encodings(charset: str | None) -> list[str]:
     encodings = []
-    declared = _usable_encoding(charset)
+    declared = usable_encoding(charset)
     if declared:
         encodings.append(declared)
     if "utf-8" not in encodings:
@@ -770,51 +844,9 @@ def _candidate_encodings(charset: str | None) -> list[str]:
     return encodings
 
 
-def _usable_encoding(charset: str | None) -> str | None:
-    if not charset or not isinstance(charset, str):
-        return None
-    name = charset.strip().strip("\"'").lower()[:64]
-    name = _CHARSET_ALIASES.get(name, name)
-    if not name:
-        return None
-    try:
-        info = codecs.lookup(name)
-    except (LookupError, ValueError, TypeError):
-        return None
-    if not getattr(info, "_is_text_encoding", True) or info.name in _UNFIT_CODECS:
-        return None
-    return info.name
-
-
 def _meta_charset(data: bytes) -> str | None:
     found = _META_CHARSET.search(data[:4096])
     return found.group(1).decode("ascii", "replace") if found else None
-
-
-def _fix_surrogates(text: str) -> str:
-    """Turn undecoded 8-bit bytes (kept by the parser as surrogates) into real characters."""
-    if not _SURROGATE.search(text):
-        return text
-    try:
-        data = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-    return _decode_unlabelled(data)
-
-
-def _decode_unlabelled(data: bytes) -> str:
-    """Bytes of unknown charset: UTF-8 if they mostly are, else cp1252, never failing."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    sample = data[:65_536]
-    valid = sum(1 for _ in _UTF8_SEQUENCE.finditer(sample))
-    if valid:
-        invalid = sample.decode("utf-8", "replace").count("\ufffd") - sample.count("\ufffd".encode())
-        if invalid * 4 <= valid:
-            return data.decode("utf-8", "replace")
-    return data.decode("cp1252", "replace")
 
 
 # --- previews ----------------------------------------------------------------------------------
@@ -877,8 +909,6 @@ def _drop_quotes(lines: list[str]) -> list[str]:
 
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 _HEADER_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,998}>")
 _LOOSE_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE)
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
@@ -891,22 +921,14 @@ _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
 )
 
-# WHATWG's decoding practice: labels that mean a superset in real mail.
-_CHARSET_ALIASES = {
-    "x-unknown": "", "unknown": "", "unknown-8bit": "", "x-user-defined": "", "default": "",
-    "iso-8859-1": "cp1252", "iso8859-1": "cp1252", "iso_8859-1": "cp1252", "latin1": "cp1252",
-    "latin-1": "cp1252", "l1": "cp1252", "iso-8859-9": "cp1254", "iso-8859-11": "cp874",
-    "tis-620": "cp874", "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
-    "euc-cn": "gb18030", "ks_c_5601-1987": "cp949", "euc-kr": "cp949", "shift_jis": "cp932",
-    "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "windows-31j": "cp932",
-    "x-mac-roman": "mac-roman", "macintosh": "mac-roman", "utf8": "utf-8",
-    "chinesebig5": "big5", "big5-hkscs": "big5hkscs", "x-x-big5": "big5", "cn-big5": "big5",
-    "csbig5": "big5", "x-euc-jp": "euc_jp",
-    "windows-1252": "cp1252",
-}
-# Codecs that exist in Python but are no mail charsets and turn bytes into surprises.
-_UNFIT_CODECS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"})
-
+_UUENCODE = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
+_UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} ", re.MULTILINE)
+_UU_END = re.compile(rb"^end[ \t\r]*$", re.MULTILINE)
+_GZIP64 = frozenset({"x-gzip64", "gzip64"})
+_KNOWN_ENCODINGS = frozenset({"", "7bit", "8bit", "binary", "base64", "quoted-printable"})
+# "7-bit", "8bits", "none": senders' spellings of "as it is"
+_IDENTITY_ENCODING = re.compile(r"^(?:[78][ _-]?bits?|binary|none)$")
+_EMBEDDED_MESSAGES = frozenset({"message/rfc822", "message/global"})
 _EXTENSIONS = {
     "text/plain": ".txt", "text/html": ".html", "text/calendar": ".ics", "text/csv": ".csv",
     "text/vcard": ".vcf", "text/x-vcard": ".vcf", "text/rfc822-headers": ".txt",

@@ -166,6 +166,13 @@ class HookCaller:
             results.append(result)
         return None if firstresult else results
 
+    def implemented(self, hook_name: str) -> bool:
+        """Whether an enabled plugin implements ``tricoma_mail_<hook_name>``: a caller with a
+        costly argument to build (one per synced message, say) can skip building it."""
+        disabled = self._disabled_names()
+        caller = getattr(self._pm.hook, HOOK_PREFIX + hook_name)
+        return any(impl.plugin_name not in disabled for impl in caller.get_hookimpls())
+
     def collect(self, hook_name: str, **kwargs: Any) -> list:
         """Call a collecting hook whose implementations return lists, and flatten them."""
         return [item for result in self.call(hook_name, **kwargs) for item in result]

@@ -4,8 +4,13 @@ At enqueue the final bytes and the Message-ID are fixed. A worker takes an item 
 SMTP errors before the data is accepted are retried with backoff, 5xx replies fail for good, an
 error after the final dot makes the item *uncertain* (never resent unless a user says so).
 "SMTP accepted" is committed at once; the Sent copy (the same bytes, ``\\Seen``) is filed after
-and retried on its own, never by sending again. A lease that expires makes an item *uncertain*,
-never *queued*.
+and retried on its own, never by sending again.
+
+How far each attempt got is committed before the connection, before DATA and just before the
+final dot (``attempt_stage``), each time renewing the lease. A lease that expires before the
+final dot makes the item due again at once (the server cannot have accepted it); after it, the
+item is *uncertain*. Where the provider files sent mail itself, the Sent folder is searched for
+the Message-ID first: found means sent. Each attempt leaves one line in ``attempt_history``.
 """
 from __future__ import annotations
 
@@ -44,6 +49,22 @@ log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (60, 300, 1800, 7200, 21600)  # seconds; the last one repeats
 DUE_STATES = ("queued", "retry")
+
+#: How far an attempt got (``OutboxItem.attempt_stage``), recorded before each step.
+STAGE_CONNECTING = "connecting"  # leased: connection, TLS, AUTH, MAIL and RCPT come next
+STAGE_DATA = "data"  # the DATA command comes next
+STAGE_FINAL_DOT = "final_dot"  # the final dot comes next: from here the server may accept
+STAGE_HANDED_OVER = "handed_over"  # given to a session that reports no progress: unknown
+#: A worker that died at these stages never let the server accept the mail: retry it.
+RETRYABLE_STAGES = (STAGE_CONNECTING, STAGE_DATA)
+#: Seconds until each look into the Sent folder for an uncertain item's Message-ID (mailboxes
+#: whose provider files sent mail itself); after the last look in vain a person decides.
+UNCERTAIN_CHECK_DELAYS = (0, 60, 600)
+
+
+class LeaseLost(Exception):
+    """The lease on an item ran out and the item was settled or taken over by another worker:
+    the attempt under way stops before the final dot."""
 
 
 def _session():
@@ -157,10 +178,13 @@ def send_again(item: OutboxItem) -> None:
     """Queue an uncertain or failed item once more; the user has confirmed it."""
     if item.state not in ("uncertain", "failed"):
         raise NotAllowed(_("Only uncertain or failed mail can be sent again."))
+    if item.state == "uncertain" and item.uncertain_check_after is not None:
+        raise NotAllowed(_("The Sent folder is still being searched for this mail; wait until that is done."))
     item.state = "queued"
     item.not_before = utcnow()
     item.attempts = 0
     item.last_error = None
+    item.uncertain_checks = 0
     _session().commit()
 
 
@@ -215,8 +239,8 @@ class WorkerConnections:
 
 
 def run_once(worker_id: str | None = None, limit: int | None = None) -> int:
-    """Send every due item, then file pending Sent copies. Returns how many items were sent or
-    settled. Safe to run in any number of processes at once."""
+    """Send every due item, look for uncertain items in Sent, then file pending Sent copies.
+    Returns how many items were sent or settled. Safe to run in any number of processes at once."""
     worker_id = worker_id or uuid.uuid4().hex[:12]
     deliver_pending()  # what a process that stopped after a commit left undelivered
     forget_delivered()
@@ -230,6 +254,7 @@ def run_once(worker_id: str | None = None, limit: int | None = None) -> int:
                 break
             deliver(item, connections)
             done += 1
+        check_uncertain(connections)
         while True:
             item = claim_sent_copy()
             if item is None:
@@ -240,30 +265,89 @@ def run_once(worker_id: str | None = None, limit: int | None = None) -> int:
     return done
 
 
+def _lease_seconds() -> int:
+    return current_app.config["TRICOMA_MAIL_OUTBOX_LEASE_SECONDS"]
+
+
 def expire_leases() -> int:
-    """An item whose worker vanished while sending may or may not have left: uncertain."""
+    """Settle the items whose worker vanished while sending, by how far its attempt got: before
+    the final dot the server cannot have accepted the mail, so it is retried at once; after it
+    the outcome is unknown (uncertain), and where the provider files sent mail the Sent folder
+    is searched first (``check_uncertain``)."""
     session = _session()
+    now = utcnow()
     expired = list(session.scalars(
-        update(OutboxItem)
-        .where(OutboxItem.state == "sending", OutboxItem.lease_until < utcnow())
-        .values(state="uncertain", lease_owner=None,
-                last_error="The sending process stopped before the server's answer was known.")
-        .returning(OutboxItem.id)
-        .execution_options(synchronize_session=False)))
-    for item in session.scalars(select(OutboxItem).where(OutboxItem.id.in_(expired))
-                                .execution_options(populate_existing=True)):
-        record_event("uncertain", item.mailbox_id, outbox_payload(item))
-    session.commit()
-    if expired:
+        select(OutboxItem).where(OutboxItem.state == "sending", OutboxItem.lease_until < now)))
+    settled = 0
+    for item in expired:
+        values = _after_vanished_worker(item, now)
+        result = session.execute(
+            update(OutboxItem).where(OutboxItem.id == item.id, OutboxItem.state == "sending",
+                                     OutboxItem.lease_owner == item.lease_owner, OutboxItem.lease_until < now)
+            .values(**values).execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            settled += 1
+            item = session.get(OutboxItem, item.id, populate_existing=True)
+            if item.state == "failed" or (item.state == "uncertain" and item.uncertain_check_after is None):
+                record_event(item.state, item.mailbox_id, outbox_payload(item))
+        session.commit()
+    if settled:
         deliver_after_commit()
-    return len(expired)
+    return settled
+
+
+def _after_vanished_worker(item: OutboxItem, now: datetime) -> dict:
+    """The new column values of ``item``, whose worker stopped without settling it."""
+    if item.attempt_stage in RETRYABLE_STAGES:
+        if item.attempts >= current_app.config["TRICOMA_MAIL_SEND_MAX_ATTEMPTS"]:
+            state, error = "failed", "The sending process stopped on every attempt before the mail was handed over."
+        else:
+            state, error = "retry", ("The sending process stopped before the mail was handed over "
+                                     "(the server cannot have accepted it); it is sent again automatically.")
+        extra = {"not_before": now}
+    else:
+        state, error = "uncertain", ("The sending process stopped after the final dot, before the server's "
+                                     "answer: the server may have accepted the mail.")
+        extra = {"uncertain_checks": 0,
+                 "uncertain_check_after": now if _sent_folder_tells(item) else None}
+    return {"state": state, "last_error": error, "lease_owner": None, "lease_until": None,
+            **_closed_attempt(item, state, error, now, vanished=True), **extra}
+
+
+def _closed_attempt(item: OutboxItem, outcome: str, detail: str | None, now: datetime, *,
+                    vanished: bool = False) -> dict:
+    """The columns that end the attempt under way: its line in the history, no stage."""
+    line = {
+        "attempt": len(item.attempt_history or []) + 1,
+        "started_at": _iso(item.attempt_started_at),
+        "reached": item.attempt_stage,
+        "reached_at": _iso(item.attempt_stage_at),
+        "ended_at": _iso(now),
+        "outcome": outcome,
+        "worker_vanished": vanished,
+        "detail": (detail or "")[:300],
+    }
+    return {"attempt_history": [*(item.attempt_history or []), line], "attempt_stage": None,
+            "attempt_stage_at": None, "attempt_started_at": None}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _sent_folder_tells(item: OutboxItem) -> bool:
+    """Whether the mailbox's provider files sent mail itself, so that the Message-ID in its Sent
+    folder proves the server accepted the mail."""
+    mailbox = _session().get(Mailbox, item.mailbox_id) if item.mailbox_id else None
+    return bool(mailbox is not None and mailbox.deleted_at is None and mailbox.provider_files_sent_mail)
 
 
 def claim_next(worker_id: str) -> OutboxItem | None:
-    """Take the next due item with a lease; no two workers ever get the same item."""
+    """Take the next due item with a lease; no two workers ever get the same item. The claim is
+    the durable mark "before the connection" (stage ``connecting``)."""
     session = _session()
     now = utcnow()
-    lease_until = now + timedelta(seconds=current_app.config["TRICOMA_MAIL_OUTBOX_LEASE_SECONDS"])
+    lease_until = now + timedelta(seconds=_lease_seconds())
     due = (select(OutboxItem.id)
            .where(OutboxItem.state.in_(DUE_STATES), OutboxItem.not_before <= now)
            .order_by(OutboxItem.not_before, OutboxItem.id).limit(1))
@@ -279,7 +363,8 @@ def claim_next(worker_id: str) -> OutboxItem | None:
     result = session.execute(
         update(OutboxItem).where(condition)
         .values(state="sending", lease_owner=worker_id, lease_until=lease_until,
-                attempts=OutboxItem.attempts + 1)
+                attempts=OutboxItem.attempts + 1, attempt_stage=STAGE_CONNECTING,
+                attempt_stage_at=now, attempt_started_at=now)
         .execution_options(synchronize_session=False))
     session.commit()
     if result.rowcount != 1:
@@ -289,27 +374,64 @@ def claim_next(worker_id: str) -> OutboxItem | None:
                           .order_by(OutboxItem.id.desc()).execution_options(populate_existing=True))
 
 
+def mark_stage(item_id: int, worker_id: str, stage: str) -> None:
+    """Record durably that the attempt of ``worker_id`` reached ``stage``, and renew its lease.
+    Raises :class:`LeaseLost` when the lease ran out and the item is no longer this worker's:
+    the attempt must then stop before the final dot."""
+    session = _session()
+    now = utcnow()
+    result = session.execute(
+        update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.state == "sending",
+                                 OutboxItem.lease_owner == worker_id, OutboxItem.lease_until >= now)
+        .values(attempt_stage=stage, attempt_stage_at=now,
+                lease_until=now + timedelta(seconds=_lease_seconds()))
+        .execution_options(synchronize_session=False))
+    session.commit()
+    if result.rowcount != 1:
+        raise LeaseLost(f"outbox item {item_id}: the lease of {worker_id} ran out before {stage}")
+
+
 def deliver(item: OutboxItem, connections: WorkerConnections | None = None) -> None:
     """Hand one leased item to its SMTP server and record the outcome. The Sent copy is filed
     afterwards, on its own (``file_sent_copy``)."""
     session = _session()
     own = connections is None
     connections = connections or WorkerConnections()
+    item_id, worker_id = item.id, item.lease_owner
+    sender, recipients, raw = item.sender, item.recipients, item.raw
+
+    def progress(stage: str) -> None:
+        mark_stage(item_id, worker_id, stage)
+
     try:
-        results = connections.submission(item).submit(item.sender, item.recipients, item.raw)
+        submission = connections.submission(item)
+        if getattr(submission, "reports_progress", False):
+            results = submission.submit(sender, recipients, raw, progress=progress)
+        else:  # a death from here on cannot be told from one after the final dot
+            progress(STAGE_HANDED_OVER)
+            results = submission.submit(sender, recipients, raw)
+    except LeaseLost as lost:
+        session.rollback()
+        connections.drop_submission(item)
+        log.warning("%s; another worker has the item now", lost)
+        return
     except MailError as error:
         connections.drop_submission(item)
-        _record_failure(item, error)
+        _record_failure(item, worker_id, error)
         return
     finally:
         if own:
             connections.close()
+    now = utcnow()
+    for column, value in _closed_attempt(item, "sent", None, now).items():
+        setattr(item, column, value)
     item.state = "sent"
-    item.smtp_accepted_at = utcnow()
+    item.smtp_accepted_at = now
     item.recipient_results = [asdict(result) for result in results]
     item.lease_owner = None
     item.lease_until = None
     item.last_error = None
+    item.uncertain_check_after = None
     refused = [r for r in results if not r.accepted]
     if refused:
         item.last_error = "; ".join(f"{r.address}: {r.code} {r.message}" for r in refused)[:1000]
@@ -318,7 +440,16 @@ def deliver(item: OutboxItem, connections: WorkerConnections | None = None) -> N
     deliver_after_commit()
 
 
-def _record_failure(item: OutboxItem, error: MailError) -> None:
+def _record_failure(item: OutboxItem, worker_id: str, error: MailError) -> None:
+    session = _session()
+    # The lease may have run out while the connection hung; the item may be another worker's.
+    held = session.execute(
+        update(OutboxItem).where(OutboxItem.id == item.id, OutboxItem.state == "sending",
+                                 OutboxItem.lease_owner == worker_id)
+        .values(lease_owner=worker_id).execution_options(synchronize_session=False))
+    if held.rowcount != 1:
+        session.rollback()
+        return
     if isinstance(error, SendUncertain):
         _settle(item, "uncertain", error.user_message)
     elif isinstance(error, SendRefused):
@@ -331,14 +462,22 @@ def _record_failure(item: OutboxItem, error: MailError) -> None:
 
 
 def _settle(item: OutboxItem, state: str, error: str) -> None:
+    now = utcnow()
+    for column, value in _closed_attempt(item, state, error, now).items():
+        setattr(item, column, value)
     item.state = state
     item.last_error = error[:1000]
     item.lease_owner = None
     item.lease_until = None
-    if state in ("failed", "uncertain"):
+    announce = state == "failed"
+    if state == "uncertain":
+        item.uncertain_checks = 0
+        item.uncertain_check_after = now if _sent_folder_tells(item) else None
+        announce = item.uncertain_check_after is None
+    if announce:
         record_event(state, item.mailbox_id, outbox_payload(item))
     _session().commit()
-    if state in ("failed", "uncertain"):
+    if announce:
         deliver_after_commit()
 
 
@@ -349,6 +488,93 @@ def _open_submission(item: OutboxItem):
     if mailbox is None or mailbox.deleted_at is not None:
         raise SendRefused(_("The mailbox of this mail no longer exists."))
     return service.backend_for(mailbox).submission()
+
+
+# -- uncertain items: ask the Sent folder -------------------------------------------------------
+
+def check_uncertain(connections: WorkerConnections | None = None) -> int:
+    """Search the Sent folder for the Message-ID of each uncertain item that is due for a look
+    (mailboxes whose provider files sent mail): found means the server accepted the mail, so
+    the item is ``sent`` (with no copy of ours). After the last look in vain the item stays
+    uncertain for a person, and only then is the ``uncertain`` event recorded. Returns how many
+    items were found."""
+    session = _session()
+    own = connections is None
+    connections = connections or WorkerConnections()
+    found_count = 0
+    try:
+        while True:
+            item = _claim_uncertain_check()
+            if item is None:
+                break
+            mailbox = session.get(Mailbox, item.mailbox_id) if item.mailbox_id else None
+            found = False
+            if mailbox is not None and mailbox.deleted_at is None:
+                try:
+                    backend, folder = connections.sent_folder(mailbox)
+                    backend.select(folder, readonly=True)
+                    found = bool(backend.search_header("Message-ID", item.message_id))
+                except MailError as error:
+                    connections.drop_store(mailbox)
+                    log.info("outbox item %s: the Sent folder could not be searched: %s", item.id, error)
+            if found:
+                _found_in_sent(item)
+                found_count += 1
+            else:
+                _not_found_in_sent(item)
+    finally:
+        if own:
+            connections.close()
+    return found_count
+
+
+def _claim_uncertain_check() -> OutboxItem | None:
+    session = _session()
+    now = utcnow()
+    candidate = session.scalar(
+        select(OutboxItem.id).where(OutboxItem.state == "uncertain", OutboxItem.uncertain_check_after <= now)
+        .order_by(OutboxItem.id).limit(1))
+    if candidate is None:
+        session.commit()
+        return None
+    result = session.execute(
+        update(OutboxItem).where(OutboxItem.id == candidate, OutboxItem.state == "uncertain",
+                                 OutboxItem.uncertain_check_after <= now)
+        .values(uncertain_check_after=now + timedelta(seconds=_lease_seconds()))
+        .execution_options(synchronize_session=False))
+    session.commit()
+    if result.rowcount != 1:
+        return None
+    return session.get(OutboxItem, candidate, populate_existing=True)
+
+
+def _found_in_sent(item: OutboxItem) -> None:
+    now = utcnow()
+    history = list(item.attempt_history or [])
+    if history:
+        history[-1] = {**history[-1], "resolved": "found_in_sent", "resolved_at": _iso(now)}
+    item.attempt_history = history
+    item.state = "sent"
+    accepted_at = history[-1].get("reached_at") if history else None
+    item.smtp_accepted_at = datetime.fromisoformat(accepted_at) if accepted_at else now
+    item.last_error = None
+    item.sent_copy = "skipped"  # the provider filed it: a copy of ours would be a second one
+    item.uncertain_check_after = None
+    record_event("sent", item.mailbox_id, outbox_payload(item))
+    _session().commit()
+    deliver_after_commit()
+
+
+def _not_found_in_sent(item: OutboxItem) -> None:
+    item.uncertain_checks += 1
+    if item.uncertain_checks < len(UNCERTAIN_CHECK_DELAYS):
+        item.uncertain_check_after = utcnow() + timedelta(seconds=UNCERTAIN_CHECK_DELAYS[item.uncertain_checks])
+        _session().commit()
+        return
+    item.uncertain_check_after = None  # a person decides now
+    record_event("uncertain", item.mailbox_id, outbox_payload(item))
+    _session().commit()
+    deliver_after_commit()
 
 
 def claim_sent_copy() -> OutboxItem | None:

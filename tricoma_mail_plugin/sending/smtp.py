@@ -3,10 +3,11 @@ have been accepted: before the final dot a failure is retryable or permanent, af
 outcome is uncertain and the message must never be resent automatically."""
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..errors import (
     MailboxAuthError,
@@ -16,6 +17,10 @@ from ..errors import (
 )
 from ..mailboxes.backend import RecipientResult, ServerSettings
 from ..mailboxes.tls import is_loopback, tls_context
+
+#: Called with ``"data"`` before the DATA command and ``"final_dot"`` just before the final dot
+#: is sent; it may raise to stop the transaction (the dot is then never sent).
+Progress = Callable[[str], None]
 
 
 def short(error: BaseException) -> str:
@@ -29,9 +34,9 @@ def open_smtp(server: ServerSettings) -> smtplib.SMTP:
     context = tls_context(server.ca_file)
     try:
         if server.security == "tls":
-            smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=server.timeout, context=context)
+            smtp = _CheckedSMTP_SSL(server, context=context)
         else:
-            smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+            smtp = _CheckedSMTP(server)
             if server.security == "starttls":
                 smtp.starttls(context=context)
         smtp.ehlo_or_helo_if_needed()
@@ -46,6 +51,27 @@ def open_smtp(server: ServerSettings) -> smtplib.SMTP:
     except (smtplib.SMTPException, OSError, ssl.SSLError) as error:
         raise MailboxConnectionError(short(error)) from error
     return smtp
+
+
+class _CheckedSMTP(smtplib.SMTP):
+    """Connects to an address ``server.policy`` checked (resolved once: no DNS rebinding)."""
+
+    def __init__(self, server: ServerSettings, **kwargs) -> None:
+        self._policy = server.policy
+        super().__init__(server.host, server.port, timeout=server.timeout, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        return self._policy.connect(host, port, timeout)
+
+
+class _CheckedSMTP_SSL(smtplib.SMTP_SSL):  # noqa: N801 - named after smtplib's class
+    def __init__(self, server: ServerSettings, **kwargs) -> None:
+        self._policy = server.policy
+        super().__init__(server.host, server.port, timeout=server.timeout, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        # The certificate is checked against the configured name, not the address.
+        return self.context.wrap_socket(self._policy.connect(host, port, timeout), server_hostname=self._host)
 
 
 def submit(server: ServerSettings | None, sender: str, recipients: Sequence[str], message: bytes,
@@ -70,7 +96,8 @@ def submit(server: ServerSettings | None, sender: str, recipients: Sequence[str]
                 smtp.close()
 
 
-def _transaction(smtp: smtplib.SMTP, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]:
+def _transaction(smtp: smtplib.SMTP, sender: str, recipients: Sequence[str], message: bytes,
+                 progress: Progress | None = None) -> list[RecipientResult]:
     try:
         code, reply = smtp.mail(sender)
         if code != 250:
@@ -89,15 +116,36 @@ def _transaction(smtp: smtplib.SMTP, sender: str, recipients: Sequence[str], mes
             raise SendRefused("; ".join(f"{r.address}: {r.code} {r.message}" for r in results))
     except (smtplib.SMTPServerDisconnected, OSError) as error:
         raise MailboxConnectionError(short(error)) from error
-    try:
-        code, reply = smtp.data(message)
-    except smtplib.SMTPDataError as error:
-        _raise_for(error.smtp_code, error.smtp_error)
-    except (smtplib.SMTPServerDisconnected, socket.timeout, OSError) as error:
-        raise SendUncertain(short(error)) from error
+    if progress is not None:
+        progress("data")
+    code, reply = _data(smtp, message, progress)
     if code != 250:
         _raise_for(code, reply)
     return results
+
+
+def _data(smtp: smtplib.SMTP, message: bytes, progress: Progress | None) -> tuple[int, bytes]:
+    """``smtp.data`` in two steps, so that the last moment before the server can accept the
+    message (the final dot) is known: a failure before it is retryable, after it uncertain."""
+    try:
+        code, reply = smtp.docmd("DATA")
+        if code != 354:
+            _raise_for(code, reply)
+        body = re.sub(rb"(?m)^\.", b"..", message)
+        smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+    except (smtplib.SMTPServerDisconnected, OSError) as error:
+        raise MailboxConnectionError(short(error)) from error
+    if progress is not None:
+        try:
+            progress("final_dot")
+        except BaseException:
+            smtp.close()  # without the dot the server drops the message
+            raise
+    try:
+        smtp.send(b".\r\n")
+        return smtp.getreply()
+    except (smtplib.SMTPServerDisconnected, socket.timeout, OSError) as error:
+        raise SendUncertain(short(error)) from error
 
 
 def _raise_for(code: int, reply) -> None:
@@ -115,17 +163,21 @@ class SmtpSession:
     """One SMTP connection reused for several messages (connect, TLS and AUTH once). After any
     error the connection is dropped and the next message opens a new one."""
 
+    #: ``submit`` calls ``progress`` before DATA and before the final dot (see ``Progress``).
+    reports_progress = True
+
     def __init__(self, server: ServerSettings | None) -> None:
         self._server = server
         self._smtp: smtplib.SMTP | None = None
 
-    def submit(self, sender: str, recipients: Sequence[str], message: bytes) -> list[RecipientResult]:
+    def submit(self, sender: str, recipients: Sequence[str], message: bytes,
+               progress: Progress | None = None) -> list[RecipientResult]:
         if self._server is None:
             raise MailboxConnectionError("No SMTP server is configured.")
         if self._smtp is None:
             self._smtp = open_smtp(self._server)
         try:
-            return _transaction(self._smtp, sender, recipients, message)
+            return _transaction(self._smtp, sender, recipients, message, progress)
         except Exception:
             self.close()
             raise

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from .._state import mail_state
 from ..errors import InvalidSettings, MailError
+from ..mailboxes.address_policy import OPEN_POLICY
 from ..mailboxes.backend import SECURITY_MODES, ServerSettings
 from ..mailboxes.secret_box import SecretBox
 from ..mailboxes.tls import is_loopback
@@ -110,4 +111,5 @@ def system_smtp_settings() -> ServerSettings:
     password = SecretBox.from_app().decrypt(settings.secrets).get("password", "")
     config = current_app.config
     return ServerSettings(settings.host, settings.port, settings.security, settings.username, password,
-                          timeout=config["TRICOMA_MAIL_NETWORK_TIMEOUT"], ca_file=config["TRICOMA_MAIL_CA_FILE"])
+                          timeout=config["TRICOMA_MAIL_NETWORK_TIMEOUT"], ca_file=config["TRICOMA_MAIL_CA_FILE"],
+                          policy=OPEN_POLICY)  # only admins configure system mail (docs/security.md)

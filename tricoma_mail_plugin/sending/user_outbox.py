@@ -8,6 +8,7 @@ action checks the right afresh on the item's mailbox. An item the user may not s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 
@@ -33,6 +34,50 @@ class OutboxSource:
     scope: str
     title: str
     mailbox_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AttemptLine:
+    """One attempt to hand an item to its server, from ``OutboxItem.attempt_history``.
+
+    ``reached``: how far it got (``connecting``, ``data``, ``final_dot``, ``handed_over``);
+    ``reached_at``: when it got there (for ``final_dot``, the moment the server may have accepted
+    the mail); ``outcome``: the state it left the item in; ``worker_vanished``: the sending
+    process stopped without settling it; ``resolved``: ``found_in_sent`` when a look into the
+    provider's Sent folder showed the mail was accepted."""
+
+    number: int
+    started_at: datetime | None
+    reached: str | None
+    reached_at: datetime | None
+    ended_at: datetime | None
+    outcome: str
+    worker_vanished: bool
+    detail: str
+    resolved: str | None
+
+
+def attempt_lines(item: OutboxItem) -> list[AttemptLine]:
+    """The item's history, one line per attempt, oldest first."""
+    return [AttemptLine(number=int(line.get("attempt") or index), started_at=_moment(line.get("started_at")),
+                        reached=line.get("reached"), reached_at=_moment(line.get("reached_at")),
+                        ended_at=_moment(line.get("ended_at")), outcome=str(line.get("outcome") or ""),
+                        worker_vanished=bool(line.get("worker_vanished")), detail=str(line.get("detail") or ""),
+                        resolved=line.get("resolved"))
+            for index, line in enumerate(item.attempt_history or [], start=1)]
+
+
+def maybe_accepted_at(item: OutboxItem) -> datetime | None:
+    """For an uncertain item: when its last attempt sent the final dot, i.e. when the server
+    may have accepted the mail (``None`` when that is not known)."""
+    lines = attempt_lines(item)
+    if lines and lines[-1].reached == outbox.STAGE_FINAL_DOT:
+        return lines[-1].reached_at
+    return None
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 @dataclass(frozen=True)

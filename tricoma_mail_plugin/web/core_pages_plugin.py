@@ -9,6 +9,7 @@ from ..plugins.ui import MenuItem, SettingsPanel, settings_panels
 from . import (
     admin_plugins,
     errors,
+    mail_server_pages,
     mailbox_rights,
     mailbox_settings,
     outbox_pages,
@@ -21,8 +22,8 @@ from . import (
 def tricoma_mail_register_blueprints():
     # errors.blueprint has no pages: it carries the app-wide handler of core's exceptions.
     return [settings.blueprint, admin_plugins.blueprint, mailbox_settings.blueprint,
-            outbox_pages.blueprint, system_mail_pages.blueprint, mailbox_rights.blueprint,
-            errors.blueprint]
+            outbox_pages.blueprint, system_mail_pages.blueprint, mail_server_pages.blueprint,
+            mailbox_rights.blueprint, errors.blueprint]
 
 
 @hookimpl(trylast=True)
@@ -38,6 +39,7 @@ def tricoma_mail_menu_items(user):
     if getattr(user, "is_admin", False):
         items.append(MenuItem(_("Plugins"), url_for("tricoma_mail_admin_plugins.index"), "admin", 50))
         items.append(MenuItem(_("System mail"), url_for("tricoma_mail_system_mail.index"), "admin", 60))
+        items.append(MenuItem(_("Mail servers"), url_for("tricoma_mail_mail_servers.index"), "admin", 65))
     return items
 
 
@@ -59,6 +61,12 @@ def tricoma_mail_settings_panels(user):
             _("The SMTP server and sender of the application's own mail (password resets, "
               "notifications); send a test mail."),
             order=800,
+        ))
+        panels.append(SettingsPanel(
+            _("Mail servers"),
+            url_for("tricoma_mail_mail_servers.index"),
+            _("Which addresses in your own network mailboxes may connect to."),
+            order=810,
         ))
         panels.append(SettingsPanel(
             _("Plugins"),

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from .._state import mail_state
 from ..errors import (
@@ -51,6 +52,18 @@ def refuse_control_characters():
         for name, value in request.form.items(multi=True):
             if "\x00" in name or "\x00" in value:
                 abort(400, description=_("The form holds characters that are not allowed."))
+
+
+@blueprint.after_app_request
+def keep_signed_in_pages_out_of_caches(response):
+    """Whatever a signed-in user is shown (mail, addresses, settings) stays out of every cache,
+    the browser's included, unless the view chose its own caching (an inline image of a mail is
+    kept privately for an hour)."""
+    if ("Cache-Control" not in response.headers and hasattr(current_app, "login_manager")
+            and current_user.is_authenticated):
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Cookie")
+    return response
 
 
 def mark_json_api(blueprint: Blueprint) -> None:

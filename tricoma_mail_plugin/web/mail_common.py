@@ -7,7 +7,6 @@ import functools
 import secrets
 import time
 from datetime import datetime
-from email.utils import getaddresses
 from typing import Any
 
 from babel import dates as babel_dates
@@ -26,6 +25,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from ..mailboxes.folders import ROLE_LABELS
+from ..mime.headers import sender_label as address_label
 from ..models import is_row_id
 from ..plugins.ui import sign_in_required
 from ..rights import access
@@ -105,15 +105,9 @@ def take_banners() -> list[dict]:
 
 @functools.lru_cache(maxsize=4096)
 def sender_label(value: str) -> str:
-    """The display name of the first address of a header (else the address, else the text)."""
-    try:
-        pairs = getaddresses([value or ""])
-    except Exception:  # noqa: BLE001 - a header we cannot split is shown as it is
-        pairs = []
-    for name, address in pairs:
-        if name.strip() or address.strip():
-            return name.strip() or address.strip()
-    return (value or "").strip()
+    """The display name of the first address of a header (else the address, else the text):
+    the name the reading view shows for the same header."""
+    return address_label(value)
 
 
 def human_size(size: int | None) -> str:

@@ -217,7 +217,8 @@ def refresh(mailbox_id: int):
     mailbox = access.require(current_user, mailbox_id, "read")
     name = request.form.get("folder") or "INBOX"
     known = {f.name for f in sync.cached_folders(mailbox)}
-    run_sync(mailbox, folders=[name] if name in known else None)
+    run_sync(mailbox, folders=[name] if name in known else None,
+             wait=current_app.config["TRICOMA_MAIL_SYNC_WAIT_SECONDS"])
     return redirect(safe_next(request.form.get("next")) or url_for(".folder", mailbox_id=mailbox.id, folder=name))
 
 

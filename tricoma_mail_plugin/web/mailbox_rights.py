@@ -48,6 +48,7 @@ ACTION_LABELS = {
     "revoke": _l("Right revoked"),
     "send_on_behalf": _l("Sent on behalf"),
     "admin_read": _l("Opened as admin"),
+    "connection_test": _l("Connection tested"),
 }
 
 

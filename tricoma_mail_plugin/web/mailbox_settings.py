@@ -33,7 +33,7 @@ from ..mailboxes.backend import (
     DiscoveredServers,
     TestStep,
 )
-from ..mailboxes.connection_steps import CODE_MESSAGES, step_label
+from ..mailboxes.connection_steps import CODE_MESSAGES, step_label, steps_for_non_admins
 from ..mailboxes.folders import ROLE_LABELS, ROLES, FolderMapping
 from ..models import Mailbox
 from ..plugins.ui import sign_in_required
@@ -210,6 +210,8 @@ def _stored_passwords(mailbox: Mailbox) -> dict[str, bool]:
 def _render_configure(mailbox: Mailbox, values: dict[str, Any], *, error: FieldError | None = None,
                       discovered: DiscoveredServers | None = None) -> str:
     steps = service.stored_test_steps(mailbox)
+    if not getattr(current_user, "is_admin", False):
+        steps = steps_for_non_admins(steps)  # typed network failures would map open ports
     return render_template(
         "tricoma_mail/mailboxes/configure.html",
         mailbox=mailbox,
@@ -231,7 +233,8 @@ def _render_configure(mailbox: Mailbox, values: dict[str, Any], *, error: FieldE
 def run_test(mailbox_id: int):
     mailbox = _managed_mailbox(mailbox_id)
     try:
-        service.run_test(mailbox, current_app.config["TRICOMA_MAIL_TEST_MIN_INTERVAL"])
+        service.run_test(mailbox, current_app.config["TRICOMA_MAIL_TEST_MIN_INTERVAL"],
+                         actor=str(current_user.get_id()), per_hour=current_app.config["TRICOMA_MAIL_TESTS_PER_HOUR"])
     except MailError as error:
         flash(error.user_message, "error")
     else:

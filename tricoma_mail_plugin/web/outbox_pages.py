@@ -56,8 +56,9 @@ STATE_HELP = {
     "sent": _l("The mail server accepted the mail."),
     "retry": _l("The mail server could not be used for now; the mail is tried again automatically."),
     "failed": _l("The mail could not be sent. Check the reason, correct it and send the mail again."),
-    "uncertain": _l("The connection broke after the mail was handed over: it is unknown whether the "
-                    "server accepted it. It is never sent again automatically."),
+    "uncertain": _l("The final dot of the mail was sent, but the server's answer never arrived: the "
+                    "server may have accepted the mail. It is never sent again automatically; check "
+                    "with the recipient before you send it again."),
     "cancelled": _l("The mail was stopped and will not be sent."),
 }
 
@@ -69,7 +70,34 @@ sign_in_required(blueprint)
 def _template_helpers() -> dict[str, Any]:
     return {"state_text": state_text, "state_help": STATE_HELP, "sent_copy_text": sent_copy_text,
             "size_text": size_text, "cancellable": user_outbox.CANCELLABLE_STATES,
-            "resendable": user_outbox.RESENDABLE_STATES}
+            "resendable": user_outbox.RESENDABLE_STATES, "attempt_lines": user_outbox.attempt_lines,
+            "stage_text": stage_text, "outcome_text": outcome_text, "precise_time": _precise_time}
+
+
+#: How far an attempt got, in words.
+STAGE_LABELS = {
+    "connecting": _l("connecting (connection, encryption, login, envelope)"),
+    "data": _l("before the message data"),
+    "final_dot": _l("final dot sent, no answer"),
+    "handed_over": _l("handed to the server, no answer"),
+}
+
+
+def stage_text(stage: str | None) -> str:
+    return str(STAGE_LABELS.get(stage, stage or "—"))
+
+
+def outcome_text(line: user_outbox.AttemptLine) -> str:
+    """What an attempt ended with, and why when a worker vanished or the Sent folder told."""
+    if line.resolved == "found_in_sent":
+        return _("found in the Sent folder: sent")
+    if line.worker_vanished and line.outcome == "retry":
+        return _("the sending process stopped before the server could accept it: sent again automatically")
+    if line.worker_vanished and line.outcome == "uncertain":
+        return _("the sending process stopped after the final dot: uncertain")
+    labels = {"sent": _("sent"), "retry": _("will retry"), "failed": _("failed"),
+              "uncertain": _("uncertain")}
+    return labels.get(line.outcome, line.outcome)
 
 
 def state_text(item: OutboxItem) -> str:
@@ -82,6 +110,13 @@ def state_text(item: OutboxItem) -> str:
         return _("will retry at %(time)s", time=_time(item.not_before))
     if item.state == "sent" and item.smtp_accepted_at:
         return _("sent at %(time)s", time=_time(item.smtp_accepted_at))
+    if item.state == "uncertain":
+        if item.uncertain_check_after is not None:
+            return _("uncertain, looking for it in the Sent folder")
+        accepted = user_outbox.maybe_accepted_at(item)
+        if accepted is not None:
+            return _("uncertain: the server may have accepted it at %(time)s; check with the recipient",
+                     time=_precise_time(accepted))
     labels = {"sending": _("sending"), "sent": _("sent"), "failed": _("failed"),
               "uncertain": _("uncertain"), "cancelled": _("cancelled")}
     return labels.get(item.state, item.state)
@@ -110,6 +145,11 @@ def size_text(size: int) -> str:
 
 def _time(moment: datetime | None) -> str:
     return format_datetime(moment, "short") if moment else "—"
+
+
+def _precise_time(moment: datetime | None) -> str:
+    """Date and time to the second: what a recipient's server log can be checked against."""
+    return format_datetime(moment, "medium") if moment else "—"
 
 
 def _visible_item(item_id: int) -> OutboxItem:

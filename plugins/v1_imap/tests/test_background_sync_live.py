@@ -1,7 +1,8 @@
 """Scheduled background sync: every usable mailbox, one process at a time per mailbox."""
 from hostapp.extensions import db
 from tricoma_mail_plugin.mailboxes import service
-from tricoma_mail_plugin.jobs.background import release_sync_lease, sync_due_mailboxes, take_sync_lease
+from tricoma_mail_plugin.cache.lease import release_sync_lease, take_sync_lease
+from tricoma_mail_plugin.jobs.background import sync_due_mailboxes
 from tricoma_mail_plugin.models import CachedMessage, Mailbox
 
 
@@ -26,7 +27,8 @@ def test_background_sync_syncs_tested_mailboxes_only_and_respects_the_lease(app,
 
 def test_cli_sync_refuses_while_another_process_syncs(app, make_mailbox):
     mailbox_id = make_mailbox()
+    app.config["TRICOMA_MAIL_SYNC_WAIT_SECONDS"] = 0.5
     with app.app_context():
         assert take_sync_lease(mailbox_id, 60)
     result = app.test_cli_runner().invoke(args=["mail", "sync", str(mailbox_id)])
-    assert result.exit_code != 0 and "another process" in result.output
+    assert result.exit_code != 0 and "another process" in result.output.lower()

@@ -120,3 +120,26 @@ def test_a_connection_cut_during_login_is_not_a_wrong_password(app, account, mod
     assert isinstance(error, MailboxConnectionError) and not isinstance(error, MailboxAuthError), outcome
     login = next(step for step in steps if step.protocol == "imap" and not step.ok)
     assert login.code == "connection_lost", login
+
+
+def test_users_read_a_typed_message_and_admins_see_the_raw_detail(app, account):
+    from app_fixtures import login
+    from tricoma_mail_plugin.cache import refresh
+
+    mailbox_id, _, profile = account
+    with FaultProxy(profile.imap_port, b"UID FETCH", 100, "fin") as proxy:
+        point_at(app, mailbox_id, proxy.port)
+        with app.app_context():
+            with pytest.raises(MailboxConnectionError) as raised:
+                refresh.run_sync(db.session.get(Mailbox, mailbox_id))
+            mailbox = db.session.get(Mailbox, mailbox_id)
+            assert mailbox.last_sync_error == raised.value.user_message
+            assert mailbox.last_sync_error.startswith("The connection to the mail server was lost")
+            assert "socket" not in mailbox.last_sync_error and "EOF" not in mailbox.last_sync_error
+            assert "connection was closed" in mailbox.last_sync_detail
+            detail = mailbox.last_sync_detail
+    manager = app.test_client()
+    assert login(manager, "owner").status_code == 302
+    page = manager.get(f"/mail/settings/mailboxes/{mailbox_id}/").get_data(as_text=True)
+    assert "The connection to the mail server was lost" in page
+    assert detail.split(":")[0] in page

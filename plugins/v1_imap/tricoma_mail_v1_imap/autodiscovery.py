@@ -19,10 +19,12 @@ gettext at display time.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import http.client
 import ipaddress
 import logging
 import re
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,6 +40,8 @@ ServerProtocol = Literal["imap", "smtp"]
 Security = Literal["tls", "starttls", "none"]
 Source = Literal["preset", "autoconfig", "srv", "mx", "guess"]
 HttpGet = Callable[[str, float], "tuple[int, bytes]"]
+#: ``open_socket(host, port, timeout)``: a connected TCP socket, opened where the caller allows.
+OpenSocket = Callable[[str, int, "float | None"], socket.socket]
 
 PROTOCOLS: frozenset[str] = frozenset({"imap", "smtp"})
 SECURITIES: frozenset[str] = frozenset({"tls", "starttls", "none"})
@@ -726,16 +730,23 @@ def urllib_http_get(
     *,
     max_bytes: int = MAX_RESPONSE_BYTES,
     allow_loopback_http: bool = False,
+    open_socket: OpenSocket | None = None,
 ) -> tuple[int, bytes]:
     """GET `url` over https and return ``(status, body)``; an HTTP error status has an empty body.
 
     Redirects are followed only to https (at most three). Raises `UnsafeUrl` for any other URL,
     `ResponseTooLarge` for a body over `max_bytes`, `OSError` when the server cannot be reached.
     `allow_loopback_http` also admits plain http to 127.0.0.1, ::1 and localhost (for tests).
+    `open_socket` opens every connection, redirects' too (the app's address policy, so a domain
+    cannot send the server to its own network); no proxy is used then, since the policy could
+    not see where a proxy connects.
     """
     check_url(url, allow_loopback_http=allow_loopback_http)
     handlers: list[urllib.request.BaseHandler] = [_HttpsOnlyRedirects(allow_loopback_http)]
-    if _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
+    if open_socket is not None:
+        handlers += [urllib.request.ProxyHandler({}), _CheckedHttpsHandler(open_socket),
+                     _CheckedHttpHandler(open_socket)]
+    elif _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
         handlers.append(urllib.request.ProxyHandler({}))  # a proxy cannot reach our loopback
     opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/xml, text/xml"})
@@ -768,6 +779,44 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class _CheckedHttpsConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, open_socket: OpenSocket, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._open_socket = open_socket
+
+    def connect(self) -> None:
+        sock = self._open_socket(self.host, self.port, self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+class _CheckedHttpConnection(http.client.HTTPConnection):
+    def __init__(self, *args, open_socket: OpenSocket, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._open_socket = open_socket
+
+    def connect(self) -> None:
+        self.sock = self._open_socket(self.host, self.port, self.timeout)
+
+
+class _CheckedHttpsHandler(urllib.request.HTTPSHandler):
+    def __init__(self, open_socket: OpenSocket) -> None:
+        super().__init__()
+        self._open_socket = open_socket
+
+    def https_open(self, req):  # noqa: ANN001 - urllib's signature
+        return self.do_open(functools.partial(_CheckedHttpsConnection, open_socket=self._open_socket), req,
+                            context=self._context)
+
+
+class _CheckedHttpHandler(urllib.request.HTTPHandler):
+    def __init__(self, open_socket: OpenSocket) -> None:
+        super().__init__()
+        self._open_socket = open_socket
+
+    def http_open(self, req):  # noqa: ANN001 - urllib's signature
+        return self.do_open(functools.partial(_CheckedHttpConnection, open_socket=self._open_socket), req)
 
 
 class _HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):

@@ -3,15 +3,22 @@ typed result, so the user learns exactly what is wrong."""
 from __future__ import annotations
 
 import smtplib
-import socket
 import time
 from typing import Callable
 
-from imapclient import IMAPClient
 from imapclient import exceptions as imap_exceptions
 
-from tricoma_mail_plugin import MailboxSettings, ServerSettings, TestStep, is_loopback, make_step, tls_context
+from tricoma_mail_plugin import (
+    MailboxSettings,
+    ServerNotAllowed,
+    ServerSettings,
+    TestStep,
+    is_loopback,
+    make_step,
+    tls_context,
+)
 
+from .checked_imap import CheckedIMAPClient
 from .errors import classify, connection_died, short
 
 IMAP_STEPS = ("resolve", "connect", "greeting", "login", "capabilities", "folders")
@@ -60,9 +67,15 @@ class _Recorder:
         return self.steps
 
 
-def _resolve(server: ServerSettings) -> str:
-    addresses = socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM)
-    return ", ".join(sorted({address[4][0] for address in addresses}))
+def _resolve(server: ServerSettings, state: dict) -> str:
+    """Resolve once and keep the addresses the policy lets through; the connect step uses
+    exactly these (a second look-up could answer differently: DNS rebinding)."""
+    state["addresses"] = server.policy.resolve(server.host, server.port)
+    return ", ".join(sorted({address[4][0] for address in state["addresses"]}))
+
+
+def _resolve_failure(error: BaseException) -> str:
+    return "not_allowed" if isinstance(error, ServerNotAllowed) else classify(error)
 
 
 def _open_transport(recorder: _Recorder, server: ServerSettings, context, state: dict) -> bool:
@@ -76,13 +89,13 @@ def _open_transport(recorder: _Recorder, server: ServerSettings, context, state:
         return False
 
     def connect():
-        state["socket"] = socket.create_connection((server.host, server.port), timeout=server.timeout)
+        state["socket"] = server.policy.connect(server.host, server.port, server.timeout, state["addresses"])
 
     def wrap():
         state["socket"] = context.wrap_socket(state["socket"], server_hostname=server.host)
         return state["socket"].version()
 
-    recorder.run("resolve", lambda: _resolve(server))
+    recorder.run("resolve", lambda: _resolve(server, state), _resolve_failure)
     recorder.run("connect", connect)
     if server.security == "tls":
         recorder.run("tls", wrap)
@@ -113,8 +126,7 @@ def _test_imap(server: ServerSettings) -> list[TestStep]:
         return recorder.finish()
 
     def open_client():
-        client = IMAPClient(server.host, server.port, ssl=server.security == "tls",
-                            ssl_context=context, timeout=server.timeout)
+        client = CheckedIMAPClient(server, context)
         state["client"] = client
         if server.security == "starttls":
             if b"STARTTLS" not in client.capabilities():
@@ -220,6 +232,8 @@ class _Typed(Exception):
 def _typed_or_classify(error: BaseException) -> str:
     if isinstance(error, _Typed):
         return error.code
+    if isinstance(error, ServerNotAllowed):  # the name resolved elsewhere on the second connection
+        return "not_allowed"
     if isinstance(error, (smtplib.SMTPServerDisconnected, EOFError)):
         return "connection_lost"
     return classify(error)
@@ -228,6 +242,8 @@ def _typed_or_classify(error: BaseException) -> str:
 def _login_failure(error: BaseException) -> str:
     if isinstance(error, _Typed):
         return error.code
+    if isinstance(error, ServerNotAllowed):
+        return "not_allowed"
     if isinstance(error, imap_exceptions.LoginError):
         return "connection_lost" if connection_died(error) else "wrong_password"
     if isinstance(error, smtplib.SMTPAuthenticationError):

@@ -2,18 +2,30 @@
 access and the notes in the user's language."""
 from __future__ import annotations
 
+import functools
+
 from flask import current_app
 
-from tricoma_mail_plugin import DiscoveredServers
+from tricoma_mail_plugin import AddressPolicy, DiscoveredServers, ServerNotAllowed, mail_server_policy
 
 from .i18n import gettext
 from .autodiscovery import InvalidAddress, default_resolver, discover, urllib_http_get
 
 
+def _open_checked(policy: AddressPolicy, host: str, port: int, timeout: float | None):
+    """The autoconfig fetch connects only where mailboxes may (a refused address is a failed
+    fetch, an ``OSError``, to autodiscovery)."""
+    try:
+        return policy.connect(host, port, timeout)
+    except ServerNotAllowed as error:
+        raise PermissionError(error.detail) from error
+
+
 def discovery_for(email: str) -> DiscoveredServers | None:
     config = current_app.config
     resolver = config.get("TRICOMA_MAIL_DISCOVERY_RESOLVER") or default_resolver()
-    http_get = config.get("TRICOMA_MAIL_DISCOVERY_HTTP_GET") or urllib_http_get
+    http_get = config.get("TRICOMA_MAIL_DISCOVERY_HTTP_GET") or functools.partial(
+        urllib_http_get, open_socket=functools.partial(_open_checked, mail_server_policy()))
     try:
         found = discover(email, resolver=resolver, http_get=http_get)
     except InvalidAddress:

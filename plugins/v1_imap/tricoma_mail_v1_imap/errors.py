@@ -69,7 +69,7 @@ def translated_imap_errors(folder: str | None = None):
         raise
     except imap_exceptions.LoginError as error:
         if connection_died(error):
-            raise MailboxConnectionError(short(error)) from error
+            raise MailboxConnectionError.for_code("connection_lost", short(error)) from error
         raise MailboxAuthError() from error
     except imap_exceptions.CapabilityError as error:
         raise CapabilityError(short(error)) from error
@@ -78,7 +78,16 @@ def translated_imap_errors(folder: str | None = None):
         if folder is not None and ("NONEXISTENT" in text.upper() or "doesn't exist" in text):
             raise FolderNotFound() from error
         if isinstance(error, imaplib.IMAP4.abort):
-            raise MailboxConnectionError(short(error)) from error
+            raise MailboxConnectionError.for_code(_abort_code(error), short(error)) from error
         raise MailError(short(error)) from error
     except (OSError, EOFError, ssl.SSLError) as error:
-        raise MailboxConnectionError(short(error)) from error
+        code = classify(error)
+        raise MailboxConnectionError.for_code("connection_lost" if code == "protocol_error" else code,
+                                              short(error)) from error
+
+
+def _abort_code(error: imaplib.IMAP4.abort) -> str:
+    # imaplib wraps every socket trouble in "abort"; the cause tells a timeout from a lost line
+    cause = error.__cause__ or error.__context__
+    return "timeout" if isinstance(cause, (socket.timeout, TimeoutError)) or "timed out" in str(error) \
+        else "connection_lost"

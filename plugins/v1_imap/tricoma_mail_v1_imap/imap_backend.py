@@ -27,6 +27,7 @@ from tricoma_mail_plugin import (
 )
 
 from . import connection_test
+from .checked_imap import CheckedIMAPClient
 from .discovery_settings import discovery_for
 from .errors import translated_imap_errors
 from .i18n import lazy_gettext as _l
@@ -102,8 +103,7 @@ class ImapBackend(MailboxBackend):
             raise MailboxConnectionError(str(_l("Unencrypted connections are allowed only to this machine.")))
         with translated_imap_errors():
             context = tls_context(imap.ca_file)
-            client = IMAPClient(imap.host, imap.port, ssl=imap.security == "tls",
-                                ssl_context=context, timeout=imap.timeout)
+            client = CheckedIMAPClient(imap, context)
             try:
                 if imap.security == "starttls":
                     client.starttls(context)

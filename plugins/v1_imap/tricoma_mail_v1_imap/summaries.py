@@ -6,13 +6,11 @@ lines is much cheaper than parsing IMAP's nested ENVELOPE lists.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-from tricoma_mail_plugin import MessageSummary
+from tricoma_mail_plugin import MessageSummary, address_list_text, decode_header_text
 
 HEADER_FIELDS = (
     "FROM", "TO", "CC", "SUBJECT", "DATE", "MESSAGE-ID", "IN-REPLY-TO", "REFERENCES", "CONTENT-TYPE",
@@ -20,12 +18,11 @@ HEADER_FIELDS = (
 HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (" + " ".join(HEADER_FIELDS) + ")]"
 _HEADER_KEY = ("BODY[HEADER.FIELDS (" + " ".join(HEADER_FIELDS) + ")]").encode()
 
+_CHARSET_PARAM = re.compile(rb"(?im)^content-type:[^\n]*?charset\s*=\s*[\"']?([A-Za-z0-9_.:-]{1,40})")
 _FOLD = re.compile(rb"\r?\n[ \t]+")
-_ENCODED = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
-_Q_ESCAPE = re.compile(r"=([0-9A-Fa-f]{2})")
-_CHARSET_ALIASES = {"unknown-8bit": "latin-1", "x-unknown": "latin-1", "ks_c_5601-1987": "euc-kr"}
-_ENCODED_WORD = "=?"
+_ADDRESS_FIELDS = frozenset({"from", "to", "cc"})
 _MAX_FIELD = 4000
+_MAX_FIELD_BYTES = 4 * _MAX_FIELD
 
 
 def fetch_items(with_modseq: bool, with_preview: bool) -> list[str]:
@@ -38,58 +35,30 @@ def fetch_items(with_modseq: bool, with_preview: bool) -> list[str]:
 
 
 def parse_header_block(block: bytes) -> dict[str, str]:
-    """Unfold and decode a header block into ``{lower-case name: decoded value}`` (first wins)."""
+    """Unfold and decode a header block into ``{lower-case name: decoded value}`` (first wins).
+
+    Values are decoded by core's header decoder, the one the reading view uses; address headers
+    stay splittable (a decoded display name with a comma is quoted)."""
     fields: dict[str, str] = {}
-    for line in _FOLD.sub(b" ", block or b"").split(b"\n"):
+    unfolded = _FOLD.sub(b" ", block or b"")
+    # Raw 8-bit header bytes that are not UTF-8 are read in the charset the message declares,
+    # as the reading view does; only such (rare) blocks pay for looking it up.
+    charset = None if unfolded.isascii() else _declared_charset(unfolded)
+    for line in unfolded.split(b"\n"):
         name, sep, value = line.partition(b":")
         if not sep or not name or name[:1] in b" \t":
             continue
         key = name.strip().decode("ascii", "replace").lower()
         if key not in fields:
-            fields[key] = decode_value(value.strip())
+            value = value.strip()[:_MAX_FIELD_BYTES]
+            decode = address_list_text if key in _ADDRESS_FIELDS else decode_header_text
+            fields[key] = decode(value, charset)[:_MAX_FIELD]
     return fields
 
 
-def decode_value(raw: bytes) -> str:
-    """Decode a header value: RFC 2047 words, else UTF-8 (RFC 6532), else Latin-1."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    text = text.replace("\r", "")[:_MAX_FIELD]
-    if _ENCODED_WORD in text:
-        text = decode_encoded_words(text)
-    return text.replace("\x00", "")
-
-
-def decode_encoded_words(text: str) -> str:
-    """RFC 2047: decode each ``=?charset?B|Q?…?=`` word; whitespace between two encoded words
-    is dropped. Words that do not decode stay as they are."""
-    parts = []
-    position = 0
-    previous_was_word = False
-    for match in _ENCODED.finditer(text):
-        between = text[position:match.start()]
-        if not (previous_was_word and not between.strip()):
-            parts.append(between)
-        decoded = _decode_word(*match.groups())
-        parts.append(decoded if decoded is not None else match.group(0))
-        previous_was_word = decoded is not None
-        position = match.end()
-    parts.append(text[position:])
-    return "".join(parts)
-
-
-def _decode_word(charset: str, encoding: str, payload: str) -> str | None:
-    charset = charset.split("*", 1)[0]  # RFC 2231 language suffix
-    try:
-        if encoding in "bB":
-            data = base64.b64decode(payload + "=" * (-len(payload) % 4))
-        else:
-            data = _Q_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), payload.replace("_", " ")).encode("latin-1")
-        return data.decode(_CHARSET_ALIASES.get(charset.lower(), charset), "replace")
-    except (LookupError, ValueError, UnicodeError, binascii.Error):
-        return None
+def _declared_charset(block: bytes) -> str | None:
+    found = _CHARSET_PARAM.search(block)
+    return found.group(1).decode("ascii") if found else None
 
 
 def parse_date(value: str) -> datetime | None:
