@@ -230,10 +230,7 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
 def _insert_folders(session, mailbox_id: int, names: list[str]) -> None:
     """Add folders to the cache; one that another sync (or an operation's) stored meanwhile is
     kept as it is, so two syncs meeting over a new folder never collide."""
-    table = CachedFolder.__table__
-    dialect_insert = _INSERT_IGNORING.get(session.get_bind().dialect.name)
-    statement = insert(table) if dialect_insert is None else dialect_insert(table).on_conflict_do_nothing()
-    session.execute(statement, [{"mailbox_id": mailbox_id, "name": name, "messages": 0, "unseen": 0, "flags": []}
+    session.execute(_insert_ignoring_duplicates(session, CachedFolder.__table__), [{"mailbox_id": mailbox_id, "name": name, "messages": 0, "unseen": 0, "flags": []}
                                 for name in names])
 
 
@@ -242,9 +239,13 @@ def _insert_new(session, rows: list[dict]) -> set[int]:
     Returns the UIDs this call stored."""
     table = CachedMessage.__table__
     by_column = [{_COLUMN_NAMES[key]: value for key, value in row.items()} for row in rows]
+    return set(session.scalars(_insert_ignoring_duplicates(session, table).returning(table.c.uid), by_column))
+
+
+def _insert_ignoring_duplicates(session, table):
+    """An INSERT that skips rows a concurrent sync stored first (ON CONFLICT DO NOTHING)."""
     dialect_insert = _INSERT_IGNORING.get(session.get_bind().dialect.name)
-    statement = insert(table) if dialect_insert is None else dialect_insert(table).on_conflict_do_nothing()
-    return set(session.scalars(statement.returning(table.c.uid), by_column))
+    return insert(table) if dialect_insert is None else dialect_insert(table).on_conflict_do_nothing()
 
 
 _COLUMN_NAMES = {attribute.key: attribute.columns[0].name

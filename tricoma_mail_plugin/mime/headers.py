@@ -38,7 +38,7 @@ def decode_header_text(value: str | bytes, charset: str | None = None) -> str:
         except UnicodeDecodeError:
             text = _in_charset(value, charset)
     else:
-        text = _raw_text(value)
+        text = raw_header_text(value)
     if "=?" in text:
         text = _decode_encoded_words(text)[0]
     if not text.isprintable():
@@ -53,7 +53,7 @@ def split_addresses(value: str | bytes) -> list[tuple[str, str]]:
     addresses (``x@y@z``, ``"" <>``, an empty group) is one pair of its decoded text and ``""``:
     shown as written rather than as nobody.
     """
-    text = _raw_text(value)
+    text = raw_header_text(value)
     if _CONTROLS.search(text):
         text = _CONTROLS.sub(_control_replacement, text)
     try:
@@ -78,7 +78,7 @@ def address_list_text(value: str | bytes, charset: str | None = None) -> str:
     the raw value: display names that hold a comma, a quote or an angle bracket once decoded are
     quoted. The message list stores this and shows :func:`sender_label` of it. ``charset``: as
     for :func:`decode_header_text`."""
-    raw = _raw_text(value, charset)
+    raw = raw_header_text(value, charset)
     if "=?" not in raw:
         return _decoded(raw)  # no encoded word: the text splits as the raw value does
     text, brought_specials = _decode_encoded_words(raw)
@@ -99,7 +99,9 @@ def sender_label(value: str) -> str:
     return (value or "").strip()
 
 
-def _raw_text(value: str | bytes, charset: str | None = None) -> str:
+def raw_header_text(value: str | bytes, charset: str | None = None) -> str:
+    """A raw header value as text, nothing decoded yet: bytes are read as UTF-8, else in
+    ``charset``, else as windows-1252; the parser's surrogates are repaired."""
     if isinstance(value, (bytes, bytearray)):
         try:
             return bytes(value).decode("utf-8")

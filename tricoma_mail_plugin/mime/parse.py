@@ -34,7 +34,7 @@ import nh3
 
 from .._i18n import _
 from .charsets import decode_unlabelled, repair_surrogates, usable_encoding
-from .headers import decode_header_text, split_addresses
+from .headers import decode_header_text, raw_header_text, split_addresses
 from .html_text import html_to_plain_text
 from .sanitize import defuse_markup
 
@@ -708,22 +708,10 @@ _HAS_SURROGATE = re.compile("[\ud800-\udfff]")
 def _in_declared_charset(part: Message, value: str) -> str:
     """Raw 8-bit bytes in a header (kept by the email parser as surrogates) that are not UTF-8
     are read in the charset the message declares for its text, as mail clients do (a KOI8-R
-    message's raw Subject is KOI8-R); the header decoder falls back to windows-1252 after that."""
+    message's raw Subject is KOI8-R), by the header decoder's own rules."""
     if not _HAS_SURROGATE.search(value):
         return value
-    data = value.encode("utf-8", "surrogateescape")
-    try:
-        data.decode("utf-8")
-        return value
-    except UnicodeDecodeError:
-        pass
-    encoding = usable_encoding(_declared_charset(part))
-    if encoding is None:
-        return value
-    try:
-        return data.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
-        return value
+    return raw_header_text(value.encode("utf-8", "surrogateescape"), _declared_charset(part))
 
 
 def _declared_charset(part: Message) -> str | None:
