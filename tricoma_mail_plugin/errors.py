@@ -81,10 +81,6 @@ class ServerNotAllowed(MailboxConnectionError):
 
     default_message = _l("Could not connect to the mail server.")
 
-    def __init__(self, message: str | None = None, detail: str = "") -> None:
-        super().__init__(message)
-        self.detail = detail
-
 
 class SyncBusy(MailError):
     """Another process is syncing this mailbox and did not finish in time."""
