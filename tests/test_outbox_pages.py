@@ -205,6 +205,41 @@ def test_send_again_needs_the_confirmation_box(app, world):
         assert item.state == "queued" and item.last_error is None and item.not_before <= utcnow()
 
 
+def test_a_person_settles_an_uncertain_mail_as_arrived_and_it_is_filed_in_sent(app, world):
+    olga = client_for(app, "olga")
+    item_id = world["support_item"]
+    dot_at = "2026-12-04T18:04:11.250000+00:00"
+    set_state(app, item_id, "uncertain", last_error="The connection broke after the final dot.",
+              attempt_history=[{"attempt": 1, "started_at": "2026-12-04T18:04:10+00:00", "reached": "final_dot",
+                                "reached_at": dot_at, "ended_at": "2026-12-04T18:04:12+00:00",
+                                "outcome": "uncertain", "worker_vanished": True, "detail": ""}])
+    listing = page(olga.get(f"{BASE}/"))
+    assert "Arrived or send again…" in listing
+    choice = page(olga.get(f"{BASE}/{item_id}/send-again"))
+    assert "The recipient has it" in choice and "may have accepted it at" in choice and "6:04:11" in choice
+    assert "Has this mail arrived?" in choice
+    refused = olga.post(f"{BASE}/{item_id}/arrived", data={})
+    assert refused.status_code == 400 and "Tick the box to confirm that the recipient has the mail." in page(refused)
+    assert state_of(app, item_id) == "uncertain"
+    done = olga.post(f"{BASE}/{item_id}/arrived", data={"confirm_arrived": "1"})
+    assert done.status_code == 302
+    with app.app_context():
+        item = db.session.get(OutboxItem, item_id)
+        assert item.state == "sent" and item.last_error is None
+        assert item.sent_copy == "pending"  # the worker files our copy, as for any sent mail
+        assert item.smtp_accepted_at.isoformat().startswith("2026-12-04T18:04:11")
+        assert item.attempt_history[-1]["resolved"] == "confirmed_arrived"
+        assert item.attempt_history[-1]["resolved_by"] == str(user_named("olga").id)
+        assert outbox.claim_sent_copy().id == item_id  # nothing is sent again: only the copy is due
+        assert outbox.claim_next("w") is None
+    detail = page(olga.get(done.location))
+    assert "arrived, as Olga confirmed: sent" in detail
+    again = olga.post(f"{BASE}/{item_id}/arrived", data={"confirm_arrived": "1"})
+    assert "Only uncertain mail can be marked as arrived." in page(olga.get(again.location))
+    rita = client_for(app, "rita")  # may read Support, may not send from it
+    assert rita.post(f"{BASE}/{item_id}/arrived", data={"confirm_arrived": "1"}).status_code == 404
+
+
 def test_send_again_is_only_for_uncertain_or_failed_mail(app, world):
     olga = client_for(app, "olga")
     item_id = world["support_item"]

@@ -85,6 +85,7 @@ EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     "tricoma_mail_outbox.detail": {"GET": "send"},
     "tricoma_mail_outbox.cancel": {"POST": "send"},
     "tricoma_mail_outbox.send_again": {"GET": "send", "POST": "send"},
+    "tricoma_mail_outbox.confirm_arrived": {"POST": "send"},
     # The mail client (SPEC M7–M9): the start page, the unified inbox and address completion
     # show only readable mailboxes; looking needs read, flags/moves/folders write, deleting delete.
     "tricoma_mail_client.overview": {"GET": Listing("read")},

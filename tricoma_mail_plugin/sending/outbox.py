@@ -549,16 +549,35 @@ def _claim_uncertain_check() -> OutboxItem | None:
 
 
 def _found_in_sent(item: OutboxItem) -> None:
+    # the provider filed it: a copy of ours would be a second one
+    _resolve_as_sent(item, {"resolved": "found_in_sent"}, sent_copy="skipped")
+
+
+def confirm_arrived(item: OutboxItem, confirmed_by: str) -> None:
+    """A person checked with the recipient: the uncertain mail arrived. The item is ``sent``
+    (accepted when its last attempt sent the final dot) and its Sent copy is filed like any
+    other's, unless the provider files sent mail itself. Never sends anything."""
+    if item.state != "uncertain":
+        raise NotAllowed(_("Only uncertain mail can be marked as arrived."))
+    if item.uncertain_check_after is not None:
+        raise NotAllowed(_("The Sent folder is still being searched for this mail; wait until that is done."))
+    sent_copy = "pending" if item.sent_copy in ("pending", "retry") else item.sent_copy
+    _resolve_as_sent(item, {"resolved": "confirmed_arrived", "resolved_by": confirmed_by[:200]},
+                     sent_copy=sent_copy)
+
+
+def _resolve_as_sent(item: OutboxItem, resolution: dict, *, sent_copy: str) -> None:
+    """Settle an uncertain item as ``sent``, noting on its last attempt how that became known."""
     now = utcnow()
     history = list(item.attempt_history or [])
     if history:
-        history[-1] = {**history[-1], "resolved": "found_in_sent", "resolved_at": _iso(now)}
+        history[-1] = {**history[-1], **resolution, "resolved_at": _iso(now)}
     item.attempt_history = history
     item.state = "sent"
     accepted_at = history[-1].get("reached_at") if history else None
     item.smtp_accepted_at = datetime.fromisoformat(accepted_at) if accepted_at else now
     item.last_error = None
-    item.sent_copy = "skipped"  # the provider filed it: a copy of ours would be a second one
+    item.sent_copy = sent_copy
     item.uncertain_check_after = None
     record_event("sent", item.mailbox_id, outbox_payload(item))
     _session().commit()

@@ -44,7 +44,8 @@ class AttemptLine:
     ``reached_at``: when it got there (for ``final_dot``, the moment the server may have accepted
     the mail); ``outcome``: the state it left the item in; ``worker_vanished``: the sending
     process stopped without settling it; ``resolved``: ``found_in_sent`` when a look into the
-    provider's Sent folder showed the mail was accepted."""
+    provider's Sent folder showed the mail was accepted, ``confirmed_arrived`` when a person
+    checked with the recipient (``resolved_by``)."""
 
     number: int
     started_at: datetime | None
@@ -55,6 +56,7 @@ class AttemptLine:
     worker_vanished: bool
     detail: str
     resolved: str | None
+    resolved_by: str | None = None
 
 
 def attempt_lines(item: OutboxItem) -> list[AttemptLine]:
@@ -63,7 +65,7 @@ def attempt_lines(item: OutboxItem) -> list[AttemptLine]:
                         reached=line.get("reached"), reached_at=_moment(line.get("reached_at")),
                         ended_at=_moment(line.get("ended_at")), outcome=str(line.get("outcome") or ""),
                         worker_vanished=bool(line.get("worker_vanished")), detail=str(line.get("detail") or ""),
-                        resolved=line.get("resolved"))
+                        resolved=line.get("resolved"), resolved_by=line.get("resolved_by"))
             for index, line in enumerate(item.attempt_history or [], start=1)]
 
 
@@ -153,6 +155,13 @@ def send_again(user, item_id: int) -> OutboxItem:
     """Queue an uncertain or failed item once more; the caller has had the user confirm it."""
     item = get_item(user, item_id)
     outbox.send_again(item)
+    return item
+
+
+def confirm_arrived(user, item_id: int) -> OutboxItem:
+    """Settle an uncertain item as sent: ``user`` checked that the recipient has the mail."""
+    item = get_item(user, item_id)
+    outbox.confirm_arrived(item, str(user.get_id()))
     return item
 
 

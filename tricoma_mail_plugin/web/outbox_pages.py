@@ -28,6 +28,7 @@ from ..errors import MessageNotFound, NotAllowed
 from ..models import OutboxItem, is_row_id, utcnow
 from ..plugins.ui import sign_in_required
 from ..sending import user_outbox
+from .mailbox_rights import principal_text
 from .redirects import safe_next
 
 blueprint = Blueprint(
@@ -91,6 +92,8 @@ def outcome_text(line: user_outbox.AttemptLine) -> str:
     """What an attempt ended with, and why when a worker vanished or the Sent folder told."""
     if line.resolved == "found_in_sent":
         return _("found in the Sent folder: sent")
+    if line.resolved == "confirmed_arrived":
+        return _("arrived, as %(name)s confirmed: sent", name=principal_text("user", line.resolved_by or ""))
     if line.worker_vanished and line.outcome == "retry":
         return _("the sending process stopped before the server could accept it: sent again automatically")
     if line.worker_vanished and line.outcome == "uncertain":
@@ -235,6 +238,25 @@ def send_again(item_id: int):
     return redirect(url_for(".index"))
 
 
-def _render_send_again(item: OutboxItem, error: str | None = None) -> str:
-    return render_template("tricoma_mail/outbox/send_again.html", item=item,
-                           source_title=_source_title(item), error=error)
+@blueprint.post("/<int:item_id>/arrived")
+def confirm_arrived(item_id: int):
+    """The person checked with the recipient: the uncertain mail arrived."""
+    item = _visible_item(item_id)
+    if not request.form.get("confirm_arrived"):
+        return _render_send_again(
+            item, arrived_error=_("Tick the box to confirm that the recipient has the mail.")), 400
+    try:
+        user_outbox.confirm_arrived(current_user, item.id)
+    except MessageNotFound:
+        abort(404)
+    except NotAllowed as error:
+        flash(error.user_message, "error")
+        return redirect(url_for(".detail", item_id=item.id))
+    flash(_("The mail is marked as sent; it is filed in the Sent folder."), "success")
+    return redirect(url_for(".detail", item_id=item.id))
+
+
+def _render_send_again(item: OutboxItem, error: str | None = None, arrived_error: str | None = None) -> str:
+    return render_template("tricoma_mail/outbox/send_again.html", item=item, source_title=_source_title(item),
+                           error=error, arrived_error=arrived_error,
+                           maybe_accepted_at=user_outbox.maybe_accepted_at(item))
