@@ -6,4 +6,4 @@ import sys
 ROOT = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "plugins")]
 
-pytest_plugins = ["app_fixtures", "mailstack_fixture", "record_fixtures"]
+pytest_plugins = ["app_fixtures", "mailstack_fixture", "record_fixtures", "hostingstack_fixture", "oauth_fixture"]

@@ -31,6 +31,12 @@ What it does (against a mail stack of its own, never the demo's or the tests'):
    by cumulative and by own time.
 
 Progress goes to stderr; the report to stdout.
+
+With ``--roundcube URL`` it runs side by side with Roundcube instead (``bench/side_by_side.py``):
+one of our mailboxes on Roundcube's IMAP account, both timed interleaved in one run, the ratio
+per row, and a row of 8 concurrent clients (ours under gunicorn, Roundcube under php-fpm)::
+
+    .venv/bin/python bench/web_bench.py --roundcube http://127.0.0.1:8082/ [--reps 30] [--concurrent-seconds 20]
 """
 from __future__ import annotations
 
@@ -61,6 +67,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
+import side_by_side  # noqa: E402  (the --roundcube mode)
 import sync_bench  # noqa: E402  (the generator and loader of the sync benchmark)
 
 STATE_DIR = "/tmp/tricoma-mailstack-webbench"
@@ -124,26 +131,13 @@ def build_app(db_url: str, cert: str):
 
 
 def make_mailbox(app, email: str, password: str, profile) -> int:
-    from hostapp.extensions import db
-    from hostapp.models import User
-    from tricoma_mail_plugin.rights import access
-    from tricoma_mail_plugin.mailboxes import service
-
     with app.app_context():
-        user = User(username="bench", display_name="Bench", email="bench@example.test", language="de")
-        user.set_password(PASSWORD)
-        db.session.add(user)
-        db.session.commit()
-        mailbox = service.create_mailbox("Bench", user)
-        service.update_settings(mailbox, {
+        return side_by_side.bench_mailbox("Bench", {
             "email": email, "imap_host": "127.0.0.1", "imap_port": profile.imap_port,
             "imap_security": "starttls", "imap_username": email, "imap_password": password,
             "smtp_host": "127.0.0.1", "smtp_port": profile.smtp_port, "smtp_security": "starttls",
             "smtp_username": email, "smtp_password": password,
-        })
-        for right in ("read", "write", "delete", "send", "manage"):
-            access.grant(mailbox.id, "user", user.id, right)
-        return mailbox.id
+        }).id
 
 
 def sync_and_index(app, mailbox_id: int, n: int) -> list[str]:
@@ -301,9 +295,7 @@ class Row:
     note: str = ""
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+percentile = side_by_side.percentile
 
 
 def follow_to_page(client: InProcess, first: str, page: int) -> str:
@@ -428,7 +420,26 @@ def main() -> int:
     parser.add_argument("--no-http", action="store_true", help="only in-process (Flask test client)")
     parser.add_argument("--profile", action="store_true", help="cProfile every row, not only failing ones")
     parser.add_argument("--keep", action="store_true", help="leave the stack, the user and the work dir in place")
+    side = parser.add_argument_group("side by side with Roundcube (bench/side_by_side.py)")
+    side.add_argument("--roundcube", metavar="URL", help="Roundcube with its caches, e.g. http://127.0.0.1:8082/: "
+                      "time ours against it, interleaved, on its IMAP account")
+    side.add_argument("--roundcube-default", metavar="URL", default="http://127.0.0.1:8081/",
+                      help="Roundcube with Debian's defaults, for the first-open row")
+    side.add_argument("--imap", default="127.0.0.1:13143", help="the IMAP server both read (host:port, plain)")
+    side.add_argument("--imap-user", default="bench@example.test")
+    side.add_argument("--imap-password", default="benchpass")
+    side.add_argument("--peer-bench", default=str(side_by_side.PEER_BENCH), help="Roundcube's bench.py")
+    side.add_argument("--reps", type=int, default=30, help="timed reps per row (default 30)")
+    side.add_argument("--warmup", type=int, default=3)
+    side.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
+                      help="gunicorn workers (default 2 × CPUs + 1, gunicorn's advice)")
+    side.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (default 1)")
+    side.add_argument("--concurrent-seconds", type=float, default=20.0,
+                      help=f"seconds of the {side_by_side.CONCURRENT}-client row per side (0: no such row)")
+    side.add_argument("--database", help="our database URL (default: a fresh SQLite file)")
     args = parser.parse_args()
+    if args.roundcube:
+        return side_by_side.run(args)
 
     from mailstack import MailStack
 

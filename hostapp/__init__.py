@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from . import (
     password_checks,
-    sqlite_tuning,  # noqa: F401  (SQLite pragmas for every connection)
+    sqlite_tuning,
     transport_security,
 )
 from .extensions import babel, csrf, db, login_manager, mail, mailer, migrate
@@ -82,6 +82,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret_key(app.instance_path)
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            sqlite_tuning.tune(engine)
     migrate.init_app(app, db, directory=os.path.join(PACKAGE_DIR, "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -93,12 +96,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     mailer.init_app(app)  # before tricoma mail, which takes over its sending
     mail.init_app(app)
 
-    from . import admin, auth, cli, home
+    from . import admin, auth, cli, health, home
     from .navigation import navigation_sections
 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(home.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(health.blueprint)
     cli.register(app)
     app.context_processor(
         lambda: {"navigation_sections": navigation_sections, "get_locale": get_locale}

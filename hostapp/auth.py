@@ -65,14 +65,18 @@ def load_user(user_id: str) -> User | None:
     return user if user is not None and user.active else None
 
 
+# Flask-Login's signals are global: another app in the same process (the hosting portal in the
+# tests) must not open or end the host's server-side sessions.
 @user_logged_in.connect
 def _open_server_session(sender, user, **extra) -> None:
-    login_sessions.start(user.id)
+    if sender.name == __package__:
+        login_sessions.start(user.id)
 
 
 @user_logged_out.connect
 def _end_server_session(sender, user, **extra) -> None:
-    login_sessions.end_current()
+    if sender.name == __package__:
+        login_sessions.end_current()
 
 
 @blueprint.route("/login", methods=["GET", "POST"])

@@ -115,6 +115,9 @@ class Profile:
     folders: Mapping[str, str] = field(hash=False)
     special_use: bool
     host: str = HOST
+    # IMAP connections one user may hold from one address; above the default, the profile's
+    # Dovecot also gets the process and client limits for that many connections (push profile).
+    max_connections: int = 200
 
     @property
     def ports(self) -> dict[str, int]:
@@ -144,8 +147,8 @@ class Profile:
         return self.folders["junk"]
 
 
-def make_profiles(port_offset: int = 0) -> dict[int, Profile]:
-    """Both profiles with their ports moved by ``port_offset``."""
+def make_profiles(port_offset: int = 0, push: bool = False) -> dict[int, Profile]:
+    """Both profiles with their ports moved by ``port_offset`` (and, with ``push``, profile 3)."""
     off = port_offset
     standard = Profile(
         number=1,
@@ -188,6 +191,8 @@ def make_profiles(port_offset: int = 0) -> dict[int, Profile]:
         special_use=False,
     )
     profiles = {p.number: p for p in (standard, hoster)}
+    if push:
+        profiles[3] = push_profile(off)
     for profile in profiles.values():
         for service, port in profile.ports.items():
             if not 0 < port < 65536:
@@ -195,6 +200,39 @@ def make_profiles(port_offset: int = 0) -> dict[int, Profile]:
                     f"port offset {port_offset} puts {profile.name} {service} on invalid port {port}"
                 )
     return profiles
+
+
+def push_profile(off: int) -> Profile:
+    """Profile 3, "push": the standard layout, with limits for thousands of IDLE connections
+    (the push engine's benchmark, bench/push_bench.py). Started only when asked for."""
+    return Profile(
+        number=3, name="push", domain="push.test", imap_port=21143 + off, imaps_port=21993 + off,
+        lmtp_port=21024 + off, sieve_port=21190 + off, smtp_port=21587 + off,
+        users={"paul@push.test": "paulpass"}, separator="/", prefix="",
+        folders={"drafts": "Drafts", "sent": "Sent", "trash": "Trash", "junk": "Junk", "archive": "Archive"},
+        special_use=True, max_connections=2000,
+    )
+
+
+def _connection_limits(profile: Profile) -> str:
+    """Dovecot's limits for many connections: an imap process per connection (client_limit 1),
+    clients for the services every imap process talks to, a short idle check interval."""
+    if profile.max_connections <= 200:
+        return ""
+    n = profile.max_connections
+    # The kernel allows 128 inotify instances per user id (fs.inotify.max_user_instances), and
+    # every imap process in IDLE takes one; past that Dovecot checks the mailbox every
+    # mailbox_idle_check_interval instead, 30 s by default: 1 s here. (imap_hibernate would hold
+    # all idle clients in one process, but Dovecot 2.3.19 lost notifications for mail arriving
+    # while a client was handed over, in this benchmark.)
+    return f"""
+default_client_limit = {2 * n + 500}
+default_process_limit = {n + 100}
+mailbox_idle_check_interval = 1 secs
+service imap {{
+  process_limit = {n + 100}
+}}
+"""
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,7 +361,7 @@ service managesieve-login {{
 
 protocol imap {{
   mail_plugins = $mail_plugins imap_quota imap_acl
-  mail_max_userip_connections = 200
+  mail_max_userip_connections = {profile.max_connections}
 }}
 protocol lmtp {{
   mail_plugins = $mail_plugins sieve
@@ -336,7 +374,7 @@ plugin {{
   acl = vfile
   sieve = file:~/sieve;active=~/.dovecot.sieve
 }}
-"""
+{_connection_limits(profile)}"""
 
 
 def _namespace_config(profile: Profile) -> str:
@@ -561,13 +599,18 @@ def ensure_packages() -> None:
         missing.append("openssl")
     if not missing:
         return
+    apt_install(missing, "mailstack")
+
+
+def apt_install(packages: Sequence[str], who: str) -> None:
+    """``apt-get install`` ``packages`` as root, with Debian's service starts held back."""
     if os.geteuid() != 0:
-        raise MailStackError(f"missing packages {' '.join(missing)}; run as root or apt-get install them")
-    print(f"mailstack: installing {' '.join(missing)} ...", file=sys.stderr, flush=True)
+        raise MailStackError(f"missing packages {' '.join(packages)}; run as root or apt-get install them")
+    print(f"{who}: installing {' '.join(packages)} ...", file=sys.stderr, flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     apt = ["apt-get", "-o", "DPkg::Lock::Timeout=300"]
     with _services_not_started():
-        for cmd in (apt + ["update"], apt + ["install", "-y", "--no-install-recommends", *missing]):
+        for cmd in (apt + ["update"], apt + ["install", "-y", "--no-install-recommends", *packages]):
             result = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
             if result.returncode != 0:
                 raise MailStackError(f"{' '.join(cmd)} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
@@ -624,10 +667,11 @@ class MailStack:
         stack.stop()
     """
 
-    def __init__(self, state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR, port_offset: int = 0) -> None:
+    def __init__(self, state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR, port_offset: int = 0,
+                 push_profile: bool = False) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.port_offset = port_offset
-        self.profiles = make_profiles(port_offset)
+        self.profiles = make_profiles(port_offset, push=push_profile)
         self.cert = self.state_dir / "ssl" / "cert.pem"
         self.key = self.state_dir / "ssl" / "key.pem"
 

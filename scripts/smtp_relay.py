@@ -12,6 +12,8 @@ Listens on 127.0.0.1 only and never relays to the outside:
 * Each recipient is delivered in its own LMTP transaction, because ``smtplib.LMTP`` reads only one
   reply after DATA while LMTP sends one per recipient.
 * STARTTLS is offered with ``--tls-cert``/``--tls-key`` but not required.
+* With ``--oauth`` (the OAuth2 stack, ``scripts/oauth_mailstack.py``) it offers XOAUTH2 and
+  OAUTHBEARER instead of PLAIN/LOGIN and hands the token exchange to Dovecot's ``passdb oauth2``.
 
 Stop it with SIGTERM.
 """
@@ -105,6 +107,100 @@ class DovecotAuthenticator:
         return AuthResult(success=ok, handled=False, auth_data=user if ok else None)
 
 
+class DovecotSaslExchange:
+    """One SASL exchange with Dovecot's auth-client protocol for a token mechanism (XOAUTH2,
+    OAUTHBEARER): the client's initial response goes in; Dovecot answers OK, FAIL, or CONT with
+    an error challenge the client must answer (with an empty line) before the final FAIL."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+        self._sock: socket.socket | None = None
+        self._stream = None
+
+    def start(self, mechanism: str, initial: bytes) -> tuple[str, bytes]:
+        """Send the initial response; returns ("ok", user), ("fail", b"") or ("cont", challenge)."""
+        try:
+            self._sock = socket.socket(socket.AF_UNIX)
+            self._sock.settimeout(AUTH_TIMEOUT)
+            self._sock.connect(self.socket_path)
+            self._stream = self._sock.makefile("rwb")
+            self._stream.write(b"VERSION\t1\t2\nCPID\t%d\n" % os.getpid())
+            self._stream.flush()
+            while not (line := self._stream.readline()).startswith(b"DONE"):
+                if not line:
+                    raise AuthUnavailable("auth service closed the connection during the handshake")
+            self._stream.write(b"AUTH\t1\t%s\tservice=smtp\tsecured\trip=%s\tresp=%s\n"
+                               % (mechanism.encode(), HOST.encode(), base64.b64encode(initial)))
+            self._stream.flush()
+            return self._reply()
+        except OSError as exc:
+            self.close()
+            raise AuthUnavailable(str(exc)) from exc
+
+    def answer(self, response: bytes) -> tuple[str, bytes]:
+        try:
+            self._stream.write(b"CONT\t1\t%s\n" % base64.b64encode(response))
+            self._stream.flush()
+            return self._reply()
+        except OSError as exc:
+            self.close()
+            raise AuthUnavailable(str(exc)) from exc
+
+    def _reply(self) -> tuple[str, bytes]:
+        fields = self._stream.readline().rstrip(b"\n").split(b"\t")
+        if fields[0] == b"OK":
+            user = next((f[5:] for f in fields[2:] if f.startswith(b"user=")), b"")
+            return "ok", user
+        if fields[0] == b"CONT":
+            return "cont", base64.b64decode(fields[2]) if len(fields) > 2 else b""
+        return "fail", b""
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+class TokenMechanisms:
+    """XOAUTH2 and OAUTHBEARER for aiosmtpd (``--oauth``): the token is checked by Dovecot's
+    ``passdb oauth2``, and a refusal passes Dovecot's error challenge to the client first."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        return await self._exchange(server, "XOAUTH2", args)
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
+        return await self._exchange(server, "OAUTHBEARER", args)
+
+    async def _exchange(self, server: SMTP, mechanism: str, args: list[str]) -> AuthResult:
+        loop = asyncio.get_running_loop()
+        if len(args) > 1:
+            initial = base64.b64decode(args[1])
+        else:
+            answer = await server.challenge_auth(b"", encode_to_b64=False)
+            if not isinstance(answer, bytes):
+                return AuthResult(success=False, handled=True)
+            initial = answer
+        exchange = DovecotSaslExchange(self.socket_path)
+        try:
+            state, data = await loop.run_in_executor(None, exchange.start, mechanism, initial)
+            while state == "cont":
+                answer = await server.challenge_auth(data)
+                if not isinstance(answer, bytes):
+                    return AuthResult(success=False, handled=True)
+                state, data = await loop.run_in_executor(None, exchange.answer, answer)
+        except AuthUnavailable as exc:
+            log.error("auth service unavailable: %s", exc)
+            return AuthResult(success=False, handled=False, message="454 4.7.0 Temporary authentication failure")
+        finally:
+            exchange.close()
+        user = data.decode("utf-8", "replace") if state == "ok" else None
+        log.info("AUTH %s %s", mechanism, f"ok {user}" if user else "failed")
+        return AuthResult(success=state == "ok", handled=False, auth_data=user)
+
+
 # ------------------------------------------------------------------------------------------------
 # LMTP routing and delivery
 # ------------------------------------------------------------------------------------------------
@@ -189,6 +285,14 @@ class LmtpRouter:
         return "250 2.0.0 OK delivered"
 
 
+class OAuthLmtpRouter(LmtpRouter, TokenMechanisms):
+    """The router of an ``--oauth`` relay: tokens instead of passwords."""
+
+    def __init__(self, lmtp_ports: list[int], socket_path: str) -> None:
+        LmtpRouter.__init__(self, lmtp_ports)
+        TokenMechanisms.__init__(self, socket_path)
+
+
 def _routes(envelope: Envelope) -> dict[str, int]:
     """The recipient → LMTP port map kept on the envelope (a new envelope per transaction)."""
     routes: dict[str, int] | None = getattr(envelope, "lmtp_routes", None)
@@ -219,6 +323,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--hostname", default="localhost", help="name in the greeting")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
+    parser.add_argument("--oauth", action="store_true",
+                        help="offer XOAUTH2 and OAUTHBEARER only (tokens checked by Dovecot's passdb oauth2)")
     return parser
 
 
@@ -229,8 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("mail.log").addFilter(_DropKnownNoise())
     # Block the stop signals before the server thread starts so that only sigwait() sees them.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    handler = OAuthLmtpRouter(args.lmtp, args.auth_socket) if args.oauth else LmtpRouter(args.lmtp)
     controller = Controller(
-        LmtpRouter(args.lmtp),
+        handler,
         hostname=HOST,
         port=args.port,
         server_hostname=args.hostname,
@@ -239,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         auth_require_tls=False,
         tls_context=_tls_context(args.tls_cert, args.tls_key),
         require_starttls=False,
+        auth_exclude_mechanism=("PLAIN", "LOGIN") if args.oauth else None,
     )
     controller.start()
     log.info("listening on %s:%d, LMTP routes %s, pid %d", HOST, args.port, args.lmtp, os.getpid())

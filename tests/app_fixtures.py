@@ -83,7 +83,7 @@ def _test_config(url: str, **overrides) -> dict:
         # The session database is migrated with this config: every plugin whose tables a test
         # may use is listed here (the invoices and orders apps bring their own tables).
         "TRICOMA_MAIL_EXTRA_PLUGINS": ("sample_plugin", "tricoma_mail_v1_imap", "tricoma_mail_invoices",
-                                       "tricoma_mail_orders"),
+                                       "tricoma_mail_orders", "tricoma_mail_v2_hosted"),
     }
     config.update(overrides)
     return config

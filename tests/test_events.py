@@ -122,10 +122,10 @@ def test_a_crash_between_the_commit_and_the_hook_call_delivers_the_event_once_af
         app, make_app, shop, monkeypatch):
     append(shop, "<crash-1@example.test>")
 
-    def crash():
+    def crash(*_delivered):
         raise Crash("killed right after the sync's commit")
 
-    monkeypatch.setattr(sync, "deliver_after_commit", crash)
+    monkeypatch.setattr(sync, "deliver_recorded", crash)
     with pytest.raises(Crash):
         run_sync(app, shop)
     monkeypatch.undo()

@@ -197,18 +197,43 @@ def test_hook_register_rights(app):
 
 def test_hook_menu_items(app, make_user):
     admin, user = make_user("root", admin=True), make_user("ulla")
-    with app.test_request_context("/"):
-        admin_labels = [item.label for item in menu_items(admin)]
-        user_labels = [item.label for item in menu_items(user)]
+    with app.test_request_context("/"):  # as in a request: the signed-in user is in the session
+        admin_labels = [item.label for item in menu_items(db.session.get(type(admin), admin.id))]
+        user_labels = [item.label for item in menu_items(db.session.get(type(user), user.id))]
     assert "Sample app" in admin_labels and "Plugins" in admin_labels
     assert "Sample app" in user_labels and "Plugins" not in user_labels
+
+
+def test_hook_mailbox_client(app, make_user):
+    """The first plugin's answer names the client a mailbox opens in; a mailbox no plugin
+    claims opens in core's v1 page. The navigation links each mailbox to its answer."""
+    from tricoma_mail_plugin import mailbox_client_url
+    from tricoma_mail_plugin.rights import access
+
+    owner = make_user("olga")
+    with app.app_context():
+        claimed = MailboxRow(title="Sample client box", kind="imap")
+        plain = MailboxRow(title="Plain box", kind="imap")
+        db.session.add_all([claimed, plain])
+        db.session.commit()
+        for box in (claimed, plain):
+            access.grant(box.id, "user", owner.id, "read")
+        claimed_id, plain_id = claimed.id, plain.id
+    with app.test_request_context("/"):
+        assert mailbox_client_url(db.session.get(MailboxRow, claimed_id)) == f"/sample/client/{claimed_id}"
+        assert mailbox_client_url(db.session.get(MailboxRow, plain_id)) == f"/mail/m/{plain_id}/"
+        asked = [args["mailbox"] for name, args in sample_plugin.calls if name == "mailbox_client"]
+        assert all(isinstance(info, MailboxInfo) for info in asked)
+        links = {item.label: item.url for item in menu_items(db.session.get(type(owner), owner.id))}
+    assert links["Sample client box"] == f"/sample/client/{claimed_id}"
+    assert links["Plain box"] == f"/mail/m/{plain_id}/"
 
 
 def test_hook_settings_panels(app, make_user, admin_client):
     admin = make_user("ada", admin=True)
     with app.test_request_context("/"):
         titles = [panel.title for panel in settings_panels(admin)]
-    assert titles == ["Sample settings", "Mailboxes", "System mail", "Mail servers", "Plugins"]
+    assert titles == ["Sample settings", "Mailboxes", "System mail", "Mail servers", "Sign-in providers", "Plugins"]
     page = admin_client.get("/mail/settings/").get_data(as_text=True)
     assert "Sample settings" in page and "Plugins" in page
 

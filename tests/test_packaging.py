@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SKIPPED_FOLDERS = {"tests", "build", "__pycache__", "instance"}
 # Core's unit tests that need neither the host nor a database: they run against a core installed
 # alone.
-PURE_CORE_TESTS = ("tests/test_message_parser.py", "tests/test_html_sanitizer.py")
+PURE_CORE_TESTS = ("tests/test_message_parser.py", "tests/test_html_sanitizer.py", "tests/test_sender_check.py")
 
 
 def distribution_folders() -> list[Path]:
@@ -152,7 +152,7 @@ def test_the_core_ships_the_extension_only():
 def test_bootstrap_installs_and_watches_every_distribution():
     bootstrap = (ROOT / "scripts" / "bootstrap").read_text(encoding="utf-8")
     assert "hostapp/setup.cfg" in bootstrap and "plugins/*/setup.cfg" in bootstrap
-    assert '"./hostapp[postgres]"' in bootstrap and '".[test,dev,flask-mail]"' in bootstrap
+    assert '"./hostapp[postgres,server]"' in bootstrap and '".[test,dev,flask-mail]"' in bootstrap
 
 
 @pytest.mark.slow

@@ -43,6 +43,7 @@ from sqlalchemy import select
 from app_fixtures import _fresh_account, login
 from hostapp.extensions import db
 from tricoma_mail_plugin._state import mail_state
+from tricoma_mail_plugin.archive.auditors import grant_auditor
 from tricoma_mail_plugin.rights import access
 from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.cache import refresh
@@ -65,6 +66,8 @@ class AnyOf:
 
 
 ADMINS_ONLY = "admins only"
+#: The archive (issue 16): holders of the auditor role, and no one else even with every right.
+AUDITORS_ONLY = "auditors only"
 
 EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     # Settings → Mailboxes (SPEC M1–M3, M5): anyone may create a mailbox; the list shows the
@@ -74,6 +77,8 @@ EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     "tricoma_mail_mailboxes.configure": {"GET": "manage", "POST": "manage"},
     "tricoma_mail_mailboxes.folders": {"GET": "manage", "POST": "manage"},
     "tricoma_mail_mailboxes.run_test": {"POST": "manage"},
+    # OAuth2 sign-in of a mailbox (issue 13): starting it needs manage.
+    "tricoma_mail_mailbox_sign_in.begin": {"POST": "manage"},
     # Settings → Mailboxes → Rights (SPEC M6).
     "tricoma_mail_rights.index": {"GET": "manage"},
     "tricoma_mail_rights.save": {"POST": "manage"},
@@ -93,6 +98,7 @@ EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     "tricoma_mail_api.addresses": {"GET": Listing("read")},
     "tricoma_mail_client.unified_actions": {"POST": "write"},  # a flag on this mailbox's message
     "tricoma_mail_client.folder": {"GET": "read"},
+    "tricoma_mail_api.messages": {"GET": "read"},  # the folder's list as JSON
     "tricoma_mail_client.search_mailbox": {"GET": "read"},
     "tricoma_mail_client.refresh": {"POST": "read"},
     "tricoma_mail_client.sync_status": {"GET": "read"},
@@ -120,6 +126,22 @@ EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     "tricoma_mail_app_compose.send": {"POST": "send_from_apps"},
     "tricoma_mail_app_compose.queued": {"GET": "send_from_apps"},
     "tricoma_mail_app_compose.undo": {"POST": "send_from_apps"},
+    # The v2 interface (plugins/v2_hosted): the same rights as v1's pages. An action's own right
+    # (flags and moves write, delete delete) is checked before its input; undo checks read, then
+    # core's undo the right of what it undoes; the event stream shows the mailbox's counts.
+    "v2_hosted.client": {"GET": "read"},
+    "v2_hosted_api.folders": {"GET": "read"},
+    "v2_hosted_api.messages": {"GET": "read"},
+    "v2_hosted_api.actions": {"POST": "write"},  # the flag action "read", no message chosen
+    "v2_hosted_api.undo": {"POST": "read"},
+    "v2_hosted_api.compose_start": {"GET": "read"},
+    "v2_hosted_api.send": {"POST": "send"},
+    "v2_hosted_api.undo_send": {"POST": "send"},
+    "v2_hosted_api.layout": {"POST": "read"},
+    "v2_hosted_api.events": {"GET": "read"},
+    # The GoBD archive (docs/archive.md): every mailbox's archived mail, for the auditor role only.
+    "tricoma_mail_archive.index": {"GET": AUDITORS_ONLY},
+    "tricoma_mail_archive.export": {"POST": AUDITORS_ONLY},
 }
 
 #: Routes under /mail/ or of tricoma mail's blueprints that touch no mailbox data, and why.
@@ -132,10 +154,21 @@ NO_MAILBOX_DATA: dict[str, str] = {
     "tricoma_mail_system_mail.send_test": "admins: send a test system mail",
     "tricoma_mail_mail_servers.index": "admins: the allow list of mail server addresses, no mailbox",
     "tricoma_mail_mail_servers.save": "admins: save the allow list of mail server addresses",
+    "tricoma_mail_oauth_providers.index": "admins: OAuth2 sign-in providers (app registrations), no mailbox",
+    "tricoma_mail_oauth_providers.create": "admins: add a sign-in provider",
+    "tricoma_mail_oauth_providers.edit": "admins: change a sign-in provider",
+    "tricoma_mail_oauth_providers.delete": "admins: delete a sign-in provider no mailbox uses",
+    "tricoma_mail_mailbox_sign_in.callback": "the provider's redirect: 400 unless it ends the sign-in this "
+                                             "user started (session); that mailbox then needs manage again",
+    "tricoma_mail_jobs.index": "admins: counts and keys of background jobs, no mailbox data",
     "tricoma_mail_client.static": "the mail client's scripts and styles",
+    "tricoma_mail_unsubscribe.confirm": "one-click unsubscribe (RFC 8058), open to anyone with the link: "
+                                        "its signed token names one address on one list; asks, changes nothing",
+    "tricoma_mail_unsubscribe.one_click": "records the opt-out the signed token names; shows only that address",
     "tricoma_mail_app_compose.attachment": "a record's attachment frozen for the user who opened the "
                                            "dialog (by token, checked against that user); not mailbox data",
     "sample_plugin.page": "the test plugin's page (tests/plugins/sample_plugin.py)",
+    "v2_hosted.static": "the v2 interface's script and style",
     # The invoices app (plugins/invoices): its own records, not mail.
     "tricoma_mail_invoices.index": "the list of invoices",
     "tricoma_mail_invoices.invoice_pdf": "an invoice's PDF",
@@ -143,6 +176,8 @@ NO_MAILBOX_DATA: dict[str, str] = {
     "tricoma_mail_invoices.create": "write an invoice",
     "tricoma_mail_invoices.customers": "the app's customers",
     "tricoma_mail_invoices.templates": "admins: the mail template texts",
+    "invoices_suppliers.index": "the invoicing app's suppliers and their bank accounts",
+    "invoices_suppliers.save": "admins: add or change a supplier and its bank account",
     # The orders app (plugins/orders), likewise.
     "tricoma_mail_orders.index": "the list of orders",
     "tricoma_mail_orders.order_pdf": "an order's PDF",
@@ -161,7 +196,7 @@ SHOWN_WITH_THE_RECORD: dict[str, str] = {
 }
 
 #: Path arguments that name an app's own records, not mailbox data.
-RECORD_IDS = {"invoice_id", "order_id"}
+RECORD_IDS = {"invoice_id", "order_id", "provider_id"}  # provider_id: an admin's sign-in provider
 
 #: Every ``flask mail`` command and what it touches. Keys are the command names.
 CLI_COMMANDS: dict[str, str] = {
@@ -176,6 +211,7 @@ CLI_COMMANDS: dict[str, str] = {
     "outbox": "lists outbox items of every mailbox",
     "worker": "sends the outbox of every mailbox",
     "rotate-keys": "re-encrypts every mailbox's secrets",
+    "archive": "the archive: verify, legal holds, retention, purge, auditors, export (audited as cli)",
 }
 
 #: The commands that name one mailbox, with arguments that would make them do real work.
@@ -199,6 +235,7 @@ ROLES: dict[str, dict] = {
     "manage": {"rights": ("manage",)},
     "manage_via_group": {"group_rights": ("manage",)},
     "admin": {"admin": True},  # no grant at all
+    "auditor": {"auditor": True},  # the archive's auditor role, no mailbox right
 }
 
 ALLOWED = {200, 302, 400}
@@ -271,6 +308,10 @@ CALLS: dict[tuple[str, str], Call] = {
                                                                                 "X-File-Type": "text/plain"}),
     ("tricoma_mail_message.remote_images_for_sender", "POST"): Call(form={"allow": "1"}),
     ("tricoma_mail_app_compose.dialog", "GET"): Call(query={"reference": "sample:7"}),
+    ("v2_hosted_api.actions", "POST"): Call(raw=b'{"action": "read", "ids": []}'),
+    ("v2_hosted_api.compose_start", "GET"): Call(query={"mode": "reply", "source": "{message_pk}"}),
+    ("v2_hosted_api.messages", "GET"): Call(query={"folder": "INBOX", "conversations": "1"}),
+    ("v2_hosted_api.events", "GET"): Call(query={"seconds": "0"}),
     ("tricoma_mail_app_compose.send", "POST"): Call(form={
         "reference": "sample:7", "key": "matrix-{mailbox_id}", "mailbox": "{mailbox_id}",
         "to": "customer@example.test", "subject": "Sample 7", "text": "Hello"}),
@@ -418,6 +459,8 @@ def scene(app, stock_mailbox, make_user) -> Scene:
                 access.grant(scene.mailbox_id, "user", user.id, right)
             scene.own_items[str(user.id)] = failed_outbox_item(
                 scene.mailbox_id, f"{role} app mail", state="queued", created_by=str(user.id))
+            if spec.get("auditor"):
+                grant_auditor(mail_state().directory.find("user", f"role-{role}"), "matrix")
             if spec.get("group_rights"):
                 group = mail_state().directory.find("group", f"group-{role}")
                 for right in spec["group_rights"]:
@@ -448,6 +491,8 @@ def expected_allowed(needed, role: str, rights: frozenset[str]) -> bool:
         return bool(set(needed.rights) & rights)
     if needed == ADMINS_ONLY:
         return bool(ROLES[role].get("admin"))
+    if needed == AUDITORS_ONLY:
+        return bool(ROLES[role].get("auditor"))
     return needed in rights
 
 

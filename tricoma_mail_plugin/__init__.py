@@ -3,6 +3,12 @@
 This module is the plugin API: plugins import from here and nowhere else in core.
 """
 from ._state import db_session
+from .cache.listing import ListedMessage, MessagePage, list_messages
+from .cache.listing import folder_ids as cached_folder_ids
+from .cache.refresh import run_sync as sync_mailbox_now
+from .cache.search import SearchQuery
+from .cache.search import search as search_messages
+from .cache.sync import cached_folders
 from .errors import (
     CapabilityError,
     FolderNotFound,
@@ -12,11 +18,13 @@ from .errors import (
     MailboxNotFound,
     MailError,
     NotAllowed,
+    OAuthFailure,
     PluginError,
     SendRefused,
     SendUncertain,
     SendVetoed,
     ServerNotAllowed,
+    SignInRequired,
     SyncBusy,
     UnknownPlugin,
 )
@@ -29,11 +37,19 @@ from .extension import (
     migration_metadata,
 )
 from .hookspecs import hookimpl
+from .jobs.background import stop_background_work
+from .jobs.readiness import mark_stopping, readiness_problems
+from .mail.message_actions import UndoDelete, move_with_undo, undo_delete, undo_move
+from .mail.message_actions import delete as delete_messages
+from .mail.message_actions import set_flags as set_message_flags
+from .mail.reply_prefill import ComposeStart, split_recipients
+from .mail.reply_prefill import prefill as compose_prefill
 from .mailboxes.address_policy import AddressPolicy, mail_server_policy
 from .mailboxes.backend import (
     SECURITY_MODES,
     Changes,
     DiscoveredServers,
+    FetchedBatch,
     FlagChange,
     FolderStatus,
     MailboxBackend,
@@ -47,12 +63,22 @@ from .mailboxes.connection_steps import make_step, step_label
 from .mailboxes.folders import ROLES as FOLDER_ROLES
 from .mailboxes.folders import Folder, FolderMapping, resolve_folder
 from .mailboxes.info import MailboxInfo
+from .mailboxes.sasl import imap_mechanisms, initial_response, token_login, uses_token
+from .mailboxes.service import live_mailbox
+from .mailboxes.service import settings_for as mailbox_settings
 from .mailboxes.tls import is_loopback, tls_context
 from .mime.build import AttachmentData, HeaderInjection, InvalidMessage, OutgoingMessage
 from .mime.headers import address_list_text, decode_header_text
 from .models import NAMING_CONVENTION, UtcDateTime, utcnow
 from .plugins.translations import plugin_translations
-from .plugins.ui import MenuItem, SettingsPanel, menu_items, settings_panels, sign_in_required
+from .plugins.ui import (
+    MenuItem,
+    SettingsPanel,
+    mailbox_client_url,
+    menu_items,
+    settings_panels,
+    sign_in_required,
+)
 from .record_kit.amounts import LineInput, Totals
 from .record_kit.amounts import totals as record_totals
 from .record_kit.formatting import day as format_day
@@ -69,21 +95,49 @@ from .records.references import (
     ReferenceType,
     describe_reference,
 )
+from .rights.access import require as require_mailbox_right
 from .rights.catalogue import Right, available_rights
 from .rights.directory import Directory, Principal
+from .sender_check import KnownSender, SenderWarning
+from .sender_check.iban import is_valid as is_valid_iban
+from .sending.bulk import BulkResult, send_bulk_on_behalf
 from .sending.on_behalf import (
     ComposeContext,
     app_mailboxes,
     compose_context,
     send_on_behalf,
 )
-from .sending.smtp import SmtpSession, open_smtp
+from .sending.outbox import enqueue as enqueue_mail
+from .sending.smtp import SmtpSession, open_smtp, smtp_token_auth
 from .sending.smtp import submit as submit_smtp
 from .sending.system_mail import send_system_mail, system_mail_sender
+from .sending.user_outbox import cancel as cancel_outbox_item
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ComposeStart",
+    "ListedMessage",
+    "MessagePage",
+    "SearchQuery",
+    "UndoDelete",
+    "cached_folder_ids",
+    "cached_folders",
+    "cancel_outbox_item",
+    "compose_prefill",
+    "delete_messages",
+    "enqueue_mail",
+    "list_messages",
+    "live_mailbox",
+    "mailbox_settings",
+    "move_with_undo",
+    "require_mailbox_right",
+    "search_messages",
+    "set_message_flags",
+    "split_recipients",
+    "sync_mailbox_now",
+    "undo_delete",
+    "undo_move",
     "NAMING_CONVENTION",
     "UtcDateTime",
     "utcnow",
@@ -111,6 +165,8 @@ __all__ = [
     "record_tables_migration",
     "record_totals",
     "send_on_behalf",
+    "BulkResult",
+    "send_bulk_on_behalf",
     "SECURITY_MODES",
     "Changes",
     "DiscoveredServers",
@@ -122,6 +178,7 @@ __all__ = [
     "MailboxNotFound",
     "MailboxSettings",
     "MessageSummary",
+    "FetchedBatch",
     "RecipientResult",
     "ServerSettings",
     "TestStep",
@@ -142,6 +199,9 @@ __all__ = [
     "Reference",
     "ReferenceType",
     "Right",
+    "KnownSender",
+    "SenderWarning",
+    "is_valid_iban",
     "SendRefused",
     "SendUncertain",
     "SendVetoed",
@@ -152,6 +212,9 @@ __all__ = [
     "SettingsPanel",
     "SmtpSession",
     "TricomaMail",
+    "mark_stopping",
+    "readiness_problems",
+    "stop_background_work",
     "UnknownPlugin",
     "available_rights",
     "describe_reference",
@@ -169,6 +232,7 @@ __all__ = [
     "SentMail",
     "make_step",
     "step_label",
+    "mailbox_client_url",
     "menu_items",
     "migration_directories",
     "migration_include_object",
@@ -176,4 +240,11 @@ __all__ = [
     "resolve_folder",
     "settings_panels",
     "sign_in_required",
+    "OAuthFailure",
+    "SignInRequired",
+    "imap_mechanisms",
+    "initial_response",
+    "token_login",
+    "uses_token",
+    "smtp_token_auth",
 ]

@@ -51,6 +51,23 @@ DEFAULTS: dict[str, Any] = {
     "TRICOMA_MAIL_SEND_MAX_ATTEMPTS": 20,
     # Seconds between outbox runs of the in-process worker; 0 switches it off.
     "TRICOMA_MAIL_OUTBOX_POLL_SECONDS": 2,
+    # Background jobs (jobs/, docs/deployment.md). None: the embedded default, the jobs run in
+    # threads of each web process. A Redis URL ("redis://127.0.0.1:6379/0"): the web processes
+    # queue jobs there (RQ) and `flask mail worker` processes, on any number of hosts, run them.
+    "TRICOMA_MAIL_REDIS_URL": None,
+    # The name of the queues in Redis (and the prefix of the extension's own Redis keys), so
+    # that several installations can share one Redis.
+    "TRICOMA_MAIL_QUEUE_PREFIX": "tricoma-mail",
+    # Retries of a job that stopped on an unexpected error, and the seconds before each.
+    "TRICOMA_MAIL_JOB_RETRY_DELAYS": (10, 60, 300),
+    # Seconds a job may run before it is stopped (and its ledger claim may be taken over).
+    "TRICOMA_MAIL_JOB_TIMEOUT": 900,
+    # Hourly clean-ups (old uploads, delivered events, the ledger of finished jobs): seconds.
+    "TRICOMA_MAIL_CLEANUP_INTERVAL": 3600,
+    # Syncs of one mail server (host and port) at once over all workers; a slow server holds
+    # up only its own mailboxes. A server that did not answer is left alone this many seconds.
+    "TRICOMA_MAIL_SERVER_CONCURRENCY": 2,
+    "TRICOMA_MAIL_SERVER_PAUSE_SECONDS": 60,
     # Largest total size of a message's attachments, in bytes.
     "TRICOMA_MAIL_MAX_ATTACHMENT_BYTES": 25 * 1024 * 1024,
     # Start syncing a mailbox in the background the first time someone opens it (instead of
@@ -58,11 +75,43 @@ DEFAULTS: dict[str, Any] = {
     "TRICOMA_MAIL_SYNC_ON_FIRST_OPEN": True,
     # Bytes of message bodies kept per mailbox (least recently read are dropped first).
     "TRICOMA_MAIL_BODY_CACHE_BYTES": 200 * 1024 * 1024,
+    # After each sync, fetch ahead the bodies of this many newest messages of the inbox and of
+    # the unread among the five times as many newest (at most twice this many per sync), so
+    # opening them asks the server nothing; only free room of the body budget is used, at most
+    # half of it. 0 switches it off.
+    "TRICOMA_MAIL_PREFETCH_MESSAGES": 200,
     # Network access of server autodiscovery, replaceable (tests keep it on 127.0.0.1):
     # a resolver object with srv(name) and mx(domain), and http_get(url, timeout) -> (status, body).
     # None: the real DNS and HTTPS.
     "TRICOMA_MAIL_DISCOVERY_RESOLVER": None,
     "TRICOMA_MAIL_DISCOVERY_HTTP_GET": None,
+    # The GoBD archive (docs/archive.md): every mail sync stores for the first time and every
+    # mail the outbox sends is journaled once with its original bytes. Switch off only where
+    # another system archives the mail.
+    "TRICOMA_MAIL_ARCHIVE_ENABLED": True,
+    # Where the archived bytes live: "database" (compressed, in the app's database) or "files"
+    # (one read-only file per mail under TRICOMA_MAIL_ARCHIVE_DIRECTORY).
+    "TRICOMA_MAIL_ARCHIVE_STORAGE": "database",
+    "TRICOMA_MAIL_ARCHIVE_DIRECTORY": None,
+    # Years archived mail is kept after the end of the year it arrived in (§ 147 AO, § 257 HGB:
+    # commercial letters 6 years), unless a mailbox's rule or a linked record asks for longer.
+    "TRICOMA_MAIL_ARCHIVE_RETENTION_YEARS": 6,
+    # Years by the kind of record a mail is linked to (invoices and booking documents: 10).
+    "TRICOMA_MAIL_ARCHIVE_RETENTION_BY_RECORD_KIND": {"invoice": 10},
+    # The sender check of the reading view (tricoma_mail_plugin/sender_check/). The
+    # ``authserv-id`` of the receiving servers whose Authentication-Results headers count (anyone
+    # can write such a header into a mail); empty: those with the id of the topmost header.
+    "TRICOMA_MAIL_AUTHSERV_IDS": (),
+    # Our own DKIM verification for mail without Authentication-Results: None makes no DNS
+    # lookups (no verification of our own); "dns" looks the keys up in the real DNS; a function
+    # ``lookup(name: bytes, timeout=5) -> bytes | None`` (the TXT record) replaces the DNS.
+    "TRICOMA_MAIL_DKIM_LOOKUP": None,
+    # Bulk mail from apps (sending/bulk.py): the app's address as recipients reach it, for the
+    # one-click unsubscribe link (RFC 8058: https); None: the address of the request that sends.
+    "TRICOMA_MAIL_PUBLIC_URL": None,
+    # At most this many mails an hour leave through one mailbox (a mailbox's own setting wins);
+    # more wait in the outbox instead of being refused by the provider. None: no limit.
+    "TRICOMA_MAIL_SEND_RATE_PER_HOUR": None,
     # How many hook errors per plugin the admin's plugin page keeps.
     "TRICOMA_MAIL_PLUGIN_ERRORS_KEPT": 20,
     # Queue what the host sends with Flask-Mail (``mail.send(Message(...))``) in the outbox as

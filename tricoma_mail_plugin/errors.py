@@ -94,6 +94,26 @@ class MailboxAuthError(MailError):
     default_message = _l("The mail server refused the user name or password.")
 
 
+class SignInRequired(MailboxAuthError):
+    """The mailbox logs in with OAuth2 and has no usable token: nobody signed in yet, or the
+    provider refused to refresh (consent revoked, password changed, refresh token expired).
+    Nothing is tried with the provider again until someone signs in."""
+
+    default_message = _l("This mailbox needs a new sign-in with its provider. Until then it is not "
+                         "synchronised and its mail waits in the outbox.")
+
+
+class OAuthFailure(MailError):
+    """The OAuth2 provider refused to issue a token or could not be asked. ``code`` is a typed
+    connection-test code (``wrong_client_secret``, ``missing_scope``, ``wrong_tenant``…)."""
+
+    default_message = _l("The sign-in provider did not issue a token.")
+
+    def __init__(self, code: str, message: str | None = None, detail: str | None = None) -> None:
+        super().__init__(message, detail)
+        self.code = code
+
+
 class CapabilityError(MailError):
     """The server lacks an extension this operation needs."""
 
@@ -148,3 +168,10 @@ class TooSoon(MailError):
     """An action that talks to a server was asked for again too soon (rate limit)."""
 
     default_message = _l("Please wait a few seconds before trying again.")
+
+
+class ArchiveWriteFailed(MailError):
+    """A mail could not be written to the archive; the operation that brought it (a sync, a
+    send) stops instead of going on without the archive entry."""
+
+    default_message = _l("The mail could not be written to the archive; nothing was lost, it is tried again.")

@@ -129,6 +129,24 @@ def tricoma_mail_event(event):
 
 
 # ---------------------------------------------------------------------------------------------
+# Reading mail
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def tricoma_mail_known_senders(mailbox):
+    """Return a list of :class:`KnownSender` values: the contacts this app knows.
+
+    Called when a user opens a message of ``mailbox`` (a :class:`MailboxInfo`) in the reading
+    view, for the sender check. Each value names a contact (a customer, a supplier), its e-mail
+    addresses and the bank accounts (IBANs) on record. The reading view then warns about a
+    contact's name shown with a foreign address, a look-alike of a contact's domain, replies
+    diverted from a contact's domain and an IBAN in a contact's mail that differs from the one
+    on record. Return an empty list to know no one. Collecting: the caller merges the lists.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
 # Rights
 # ---------------------------------------------------------------------------------------------
 
@@ -154,6 +172,18 @@ def tricoma_mail_menu_items(user):
 
     Called on every page the host renders with its layout. Return only the entries ``user``
     may open. Collecting: the caller sorts the merged list by ``section`` and ``order``.
+    """
+
+
+@hookspec(firstresult=True)
+def tricoma_mail_mailbox_client(mailbox):
+    """Return the URL (a ``str``) of the client ``mailbox`` opens in, or ``None`` to pass.
+
+    ``mailbox`` is a :class:`MailboxInfo`. Called wherever a page links to a mailbox (the left
+    navigation, the mail start page). The interface follows the backend: a backend plugin (or a
+    client plugin such as the v2 interface) answers for the mailboxes it serves and passes on the
+    others. First result wins; core's built-in answer, asked last, is the v1 folder page, so a
+    mailbox no plugin claims keeps today's interface.
     """
 
 

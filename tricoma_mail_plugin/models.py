@@ -124,6 +124,9 @@ class Mailbox(Base):
     provider_files_sent_mail: Mapped[bool] = mapped_column(Boolean, default=False)
     # Addresses every mail sent from other apps through this mailbox goes to in Bcc (S2).
     app_bcc: Mapped[str] = mapped_column(Text, default="")
+    # At most this many mails an hour leave through this mailbox; more wait in the outbox
+    # (None: TRICOMA_MAIL_SEND_RATE_PER_HOUR).
+    send_rate_per_hour: Mapped[int | None] = mapped_column(Integer)
     last_test_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_test_ok: Mapped[bool | None] = mapped_column(Boolean)
     last_test_steps: Mapped[list] = mapped_column(JSON, default=list)
@@ -131,6 +134,14 @@ class Mailbox(Base):
     last_sync_error: Mapped[str | None] = mapped_column(String(500))
     last_sync_detail: Mapped[str | None] = mapped_column(String(1000))  # the raw error, for admins
     sync_lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # How the mailbox logs in: "password", "oauth2_delegated" or "oauth2_app" (tokens from the
+    # provider below, kept in ``secrets``). While ``needs_sign_in_at`` is set, the provider
+    # refused to refresh: sync and sending wait until someone signs in again.
+    auth_kind: Mapped[str] = mapped_column(String(20), default="password", server_default="password")
+    oauth_provider_id: Mapped[int | None] = mapped_column(
+        # named: the convention's name would pass PostgreSQL's 63 characters
+        ForeignKey("tricoma_mail_oauth_provider.id", ondelete="SET NULL", name="fk_tricoma_mail_mailbox_oauth_provider"))
+    needs_sign_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -311,6 +322,27 @@ class OutboxItem(Base):
     uncertain_check_after: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class OAuthProvider(Base):
+    """An OAuth2 sign-in provider set up by an admin (Microsoft Entra ID, Google, or any
+    standards-compliant server): its app registration. The client secret is encrypted in
+    ``secrets`` like mailbox passwords."""
+
+    __tablename__ = "tricoma_mail_oauth_provider"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # "microsoft", "google" or "standard"
+    tenant: Mapped[str] = mapped_column(String(200), default="")
+    client_id: Mapped[str] = mapped_column(String(300))
+    authority: Mapped[str] = mapped_column(String(500), default="")  # Microsoft: the login host
+    authorize_url: Mapped[str] = mapped_column(String(500), default="")
+    token_url: Mapped[str] = mapped_column(String(500), default="")
+    scopes: Mapped[str] = mapped_column(Text, default="")  # delegated sign-in
+    app_scopes: Mapped[str] = mapped_column(Text, default="")  # app-only (client credentials)
+    secrets: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class SystemMailSettings(Base):
     """The SMTP settings of system mail (Mailversand): one row, id 1. The password is encrypted."""
 
@@ -382,6 +414,21 @@ class RecordLink(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class OptOut(Base):
+    """A recipient who unsubscribed from one list of mail that apps send through a mailbox
+    (RFC 8058 one-click): later bulk sends to that list leave the address out."""
+
+    __tablename__ = "tricoma_mail_opt_out"
+    __table_args__ = (UniqueConstraint("mailbox_id", "list_key", "address",
+                                       name="uq_tricoma_mail_opt_out_mailbox_id_list_key_address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(Integer, ForeignKey("tricoma_mail_mailbox.id", ondelete="CASCADE"))
+    list_key: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(320))  # lower case
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class FrozenAttachment(Base):
     """An attachment an app made for the compose dialog, kept byte for byte with its hash, so
     what the user saw is what is sent."""
@@ -421,3 +468,179 @@ class MailEvent(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ArchiveEntry(Base):
+    """One mail in the archive (GoBD journal): written once when the mail enters the system,
+    never changed or deleted (the database refuses it, see ``archive/guard.py``). Each entry's
+    hash covers its fields and the previous entry's hash, so the chain proves completeness and
+    order. The bytes live in the archive storage under ``sha256``."""
+
+    __tablename__ = "tricoma_mail_archive_entry"
+    __table_args__ = (
+        UniqueConstraint("mailbox_id", "sha256", name="uq_tricoma_mail_archive_entry_mailbox_sha256"),
+        UniqueConstraint("prev_hash", name="uq_tricoma_mail_archive_entry_prev_hash"),  # no fork
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    archived_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    mailbox_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: it outlives the mailbox
+    mailbox_address: Mapped[str] = mapped_column(String(320), default="")
+    folder: Mapped[str] = mapped_column(String(500), default="")
+    direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
+    source: Mapped[str] = mapped_column(String(20))  # "sync" or "outbox"
+    message_id: Mapped[str] = mapped_column(String(998), default="", index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ArchiveBlob(Base):
+    """The compressed bytes of archived mail in the database storage, one row per SHA-256 of
+    the original bytes (so a mail archived in two mailboxes is stored once)."""
+
+    __tablename__ = "tricoma_mail_archive_blob"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class ArchiveText(Base):
+    """The searchable text of an archive entry (rebuildable from the entry's bytes)."""
+
+    __tablename__ = "tricoma_mail_archive_text"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("tricoma_mail_archive_entry.id", name="fk_tricoma_mail_archive_text_entry"), primary_key=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    sender: Mapped[str] = mapped_column(Text, default="")
+    recipients: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    words: Mapped[str] = mapped_column(Text, default="")  # normalised headers and body, for search
+
+
+class ArchivePurgeRun(Base):
+    """An explicit purge run: who ran it, when, and how much it removed (append-only)."""
+
+    __tablename__ = "tricoma_mail_archive_purge_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    entries: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ArchivePurge(Base):
+    """An entry whose bytes a purge run removed after its retention ended. The entry itself
+    stays, so the chain still verifies (append-only)."""
+
+    __tablename__ = "tricoma_mail_archive_purge"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("tricoma_mail_archive_entry.id", name="fk_tricoma_mail_archive_purge_entry"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("tricoma_mail_archive_purge_run.id", name="fk_tricoma_mail_archive_purge_run"), index=True)
+    retained_until: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ArchiveHold(Base):
+    """A legal hold: while it is not released, no entry of its mailbox (or of any mailbox when
+    ``mailbox_id`` is empty) is purged, whatever its retention."""
+
+    __tablename__ = "tricoma_mail_archive_hold"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    released_by: Mapped[str | None] = mapped_column(String(200))
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ArchiveRetentionRule(Base):
+    """Years the archived mail of one mailbox is kept (instead of the configured default)."""
+
+    __tablename__ = "tricoma_mail_archive_retention"
+
+    mailbox_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    years: Mapped[int] = mapped_column(Integer)
+
+
+class ArchiveAuditor(Base):
+    """A user or group in the auditor role: may search and export the archive, nothing else."""
+
+    __tablename__ = "tricoma_mail_archive_auditor"
+    __table_args__ = (UniqueConstraint("principal_type", "principal_id",
+                                       name="uq_tricoma_mail_archive_auditor_principal"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal_type: Mapped[str] = mapped_column(String(10))  # "user" or "group"
+    principal_id: Mapped[str] = mapped_column(String(200))
+    granted_by: Mapped[str] = mapped_column(String(200))
+    granted_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ArchiveChainLock(Base):
+    """One row every journal write updates first: it makes appends to the hash chain take turns
+    (a row lock on PostgreSQL, the write lock on SQLite), so two entries never share a parent."""
+
+    __tablename__ = "tricoma_mail_archive_lock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appends: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class JobRun(Base):
+    """One background job (a sync of a mailbox, an outbox run, a clean-up) from the moment it is
+    queued until it ends: the ledger that makes a periodic job run once per period however many
+    schedulers start (``key`` is unique), lets a duplicate delivery of the same job find it
+    taken, and shows admins what is queued, running and failed. See ``jobs/``."""
+
+    __tablename__ = "tricoma_mail_job"
+    __table_args__ = (Index("ix_tricoma_mail_job_state", "state", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    args: Mapped[list] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|retry|done|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+
+
+class StoredUpload(Base):
+    """An attachment uploaded while a mail is written, kept until the mail is sent or saved
+    (``mail/upload_store.py``): in the database, so every web process of every host sees it."""
+
+    __tablename__ = "tricoma_mail_upload"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space: Mapped[str] = mapped_column(String(64), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class TrustedSender(Base):
+    """A sender whose remote images a user always shows ("always show images from this
+    sender"), one row per user and address."""
+
+    __tablename__ = "tricoma_mail_trusted_sender"
+    __table_args__ = (UniqueConstraint("user_id", "address", name="uq_tricoma_mail_trusted_sender_user_address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -9,6 +9,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table
 from tricoma_mail_plugin import (
     AttachmentData,
     ComposeContext,
+    KnownSender,
     MenuItem,
     MigrationSet,
     RecordDescription,
@@ -101,6 +102,13 @@ def tricoma_mail_event(event):
 
 
 @hookimpl
+def tricoma_mail_known_senders(mailbox):
+    calls.append(("known_senders", {"mailbox": mailbox}))
+    return [KnownSender("Sample Supplies Ltd", ("billing@sample-supplies.test",), ("GB82 WEST 1234 5698 7654 32",),
+                        kind="supplier")]
+
+
+@hookimpl
 def tricoma_mail_register_rights():
     calls.append(("register_rights", {}))
     return [Right("sample_approve", "Approve samples")]
@@ -110,6 +118,14 @@ def tricoma_mail_register_rights():
 def tricoma_mail_menu_items(user):
     calls.append(("menu_items", {"user": user}))
     return [MenuItem("Sample app", "/sample/", "apps", 10)]
+
+
+@hookimpl
+def tricoma_mail_mailbox_client(mailbox):
+    calls.append(("mailbox_client", {"mailbox": mailbox}))
+    if mailbox.title.startswith("Sample client"):
+        return f"/sample/client/{mailbox.id}"
+    return None
 
 
 @hookimpl

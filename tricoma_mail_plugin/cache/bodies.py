@@ -30,6 +30,12 @@ def cached_message(mailbox: Mailbox, message_pk: int) -> tuple[CachedMessage, Ca
     return row[0], row[1]
 
 
+def is_cached(message_pk: int) -> bool:
+    """Whether the body of ``message_pk`` is in the cache (without reading it)."""
+    return mail_state().db.session.scalar(
+        select(CachedBody.message_pk).where(CachedBody.message_pk == message_pk)) is not None
+
+
 def raw_message(mailbox: Mailbox, message_pk: int, backend: MailboxBackend | None = None) -> bytes:
     """The message's RFC 5322 bytes: from the cache, else from the server (then cached)."""
     session = mail_state().db.session

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 
 from .._state import mail_state
 from ..models import CachedFolder, CachedMessage, Mailbox
@@ -39,6 +39,10 @@ class ListedMessage:
     answered: bool
     has_attachment: bool
     preview: str
+    # the threading headers, for clients that group conversations
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,13 +72,14 @@ def decode_cursor(cursor: str):
     return value, message_pk
 
 
-def list_messages(folder_ids: list[int], sort: str = "date", descending: bool = True,
+def list_messages(folder_ids: list[int] | Select, sort: str = "date", descending: bool = True,
                   cursor: str | None = None, limit: int = PAGE_SIZE) -> MessagePage:
-    """One page of the messages in ``folder_ids``, after ``cursor``."""
+    """One page of the messages in ``folder_ids`` (a list, or :func:`folders_named`), after
+    ``cursor``."""
     column = SORT_COLUMNS.get(sort)
     if column is None:
         raise ValueError(f"unknown sort {sort!r}")
-    if not folder_ids:
+    if isinstance(folder_ids, list) and not folder_ids:
         return MessagePage([], None)
     query = messages_in(folder_ids)
     if cursor:
@@ -88,16 +93,23 @@ def list_messages(folder_ids: list[int], sort: str = "date", descending: bool = 
     messages = listed_messages(rows[:limit])
     next_cursor = None
     if len(rows) > limit:
-        last = rows[limit - 1][0]
+        last = messages[limit - 1]
         next_cursor = encode_cursor(getattr(last, column.key), last.id)
     return MessagePage(messages, next_cursor)
+
+
+# The columns a list shows, read as plain values: no ORM object is built for a listed row.
+_LISTED = (CachedMessage.id, CachedFolder.mailbox_id, Mailbox.title, CachedFolder.name, CachedMessage.uid,
+           CachedMessage.from_, CachedMessage.to, CachedMessage.subject, CachedMessage.date, CachedMessage.size,
+           CachedMessage.seen, CachedMessage.flagged, CachedMessage.flags, CachedMessage.has_attachment,
+           CachedMessage.preview, CachedMessage.message_id, CachedMessage.in_reply_to, CachedMessage.references)
 
 
 def messages_in(folder_ids: list[int]):
     """The query of every cached message in ``folder_ids`` with its folder and mailbox; callers
     add filters, order and limit and hand the rows to :func:`listed_messages`."""
     return (
-        select(CachedMessage, CachedFolder.name, CachedFolder.mailbox_id, Mailbox.title)
+        select(*_LISTED)
         .join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
         .join(Mailbox, Mailbox.id == CachedFolder.mailbox_id)
         .where(CachedMessage.folder_id.in_(folder_ids))
@@ -105,21 +117,33 @@ def messages_in(folder_ids: list[int]):
 
 
 def listed_messages(rows) -> list[ListedMessage]:
-    return [listed_message(message, folder, mailbox_id, title) for message, folder, mailbox_id, title in rows]
+    """The rows of a :func:`messages_in` query as values."""
+    return [ListedMessage(pk, mailbox_id, title, folder, uid, from_, to, subject, date, size, seen, flagged,
+                          "\\Answered" in flags.split(), has_attachment, preview, message_id or "",
+                          in_reply_to or "", references or "")
+            for (pk, mailbox_id, title, folder, uid, from_, to, subject, date, size, seen, flagged, flags,
+                 has_attachment, preview, message_id, in_reply_to, references) in rows]
 
 
 def listed_message(message: CachedMessage, folder: str, mailbox_id: int, title: str) -> ListedMessage:
     flags = message.flags.split()
     return ListedMessage(message.id, mailbox_id, title, folder, message.uid, message.from_, message.to,
                          message.subject, message.date, message.size, message.seen, message.flagged,
-                         "\\Answered" in flags, message.has_attachment, message.preview)
+                         "\\Answered" in flags, message.has_attachment, message.preview,
+                         message.message_id or "", message.in_reply_to or "", message.references or "")
 
 
 def folder_ids(mailbox_id: int, names: list[str] | None = None) -> list[int]:
+    return list(mail_state().db.session.scalars(folders_named(mailbox_id, names)))
+
+
+def folders_named(mailbox_id: int, names: list[str] | None = None) -> Select:
+    """The ids of the mailbox's folders (of those ``names``) as a subquery: a list can take it
+    in place of :func:`folder_ids` and save the query."""
     query = select(CachedFolder.id).where(CachedFolder.mailbox_id == mailbox_id)
     if names is not None:
         query = query.where(CachedFolder.name.in_(names))
-    return list(mail_state().db.session.scalars(query))
+    return query
 
 
 def inbox_folder_ids(mailbox_ids: list[int]) -> list[int]:

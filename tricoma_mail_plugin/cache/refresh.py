@@ -14,6 +14,7 @@ from ..mailboxes.service import backend_for
 from ..models import Mailbox, utcnow
 from .intents import recover_intents
 from .lease import sync_lease
+from .prefetch import prefetch_bodies
 from .search import forget_orphans, index_pending
 from .sync import FolderSyncResult, Progress, sync_mailbox
 
@@ -43,6 +44,7 @@ def _sync_holding_the_lease(mailbox: Mailbox, folders: Iterable[str] | None,
             results = sync_mailbox(mailbox, backend, folders, progress)
             index_pending(mailbox, backend)
             forget_orphans()
+            prefetch_bodies(mailbox, backend)
     except MailError as error:
         _record_failure(mailbox, error.user_message, getattr(error, "detail", None))
         raise

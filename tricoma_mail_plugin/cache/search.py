@@ -8,7 +8,6 @@ can be searched on the server (IMAP SEARCH BODY) on request.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +15,7 @@ from sqlalchemy import and_, func, select, text, update
 
 from .._state import mail_state
 from ..mailboxes.backend import MailboxBackend
+from ..mime.folding import fold
 from ..mime.parse import make_preview, parse_message
 from ..models import CachedFolder, CachedMessage, Mailbox
 from .listing import PAGE_SIZE, MessagePage, listed_messages, messages_in
@@ -141,12 +141,6 @@ def _text_matches(words: str):
             text("tricoma_mail_fts MATCH :q")).params(q=_fts5_query(words))
     return select(text("message_pk")).select_from(text("tricoma_mail_search")).where(
         text("document @@ to_tsquery('simple', :q)")).params(q=_tsquery(words))
-
-
-def fold(value: str) -> str:
-    """Lower case without diacritics ("Zahnräder" → "zahnrader"), as SQLite's FTS5 compares."""
-    decomposed = unicodedata.normalize("NFKD", value or "")
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
 def _tsquery(words: str) -> str:

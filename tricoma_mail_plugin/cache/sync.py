@@ -16,9 +16,10 @@ from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .._state import mail_state
-from ..events.outbox import deliver_after_commit, record_events
+from ..archive.arrivals import archive_synced, journals_folder
+from ..events.outbox import deliver_recorded, record_events
 from ..events.values import received_payload
-from ..mailboxes.backend import FolderStatus, MailboxBackend, MessageSummary
+from ..mailboxes.backend import FetchedBatch, FolderStatus, MailboxBackend, MessageSummary
 from ..mailboxes.folders import Folder
 from ..models import CachedFolder, CachedMessage, Mailbox, utcnow
 
@@ -201,30 +202,38 @@ def _delete_uids(folder: CachedFolder, uids: Sequence[int]) -> int:
 def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, backend: MailboxBackend,
                progress: Progress | None) -> int:
     """Fetch summaries of UIDs from the checkpoint up to the UIDNEXT seen at SELECT, in batches,
-    each committed with its checkpoint and a ``received`` event per message it stored; the
-    events are delivered after each commit."""
+    each stored by :func:`store_new_messages`."""
     if status.uidnext and folder.uidnext and folder.uidnext >= status.uidnext:
         return 0
-    session = _session()
     limit = status.uidnext or 2**32
     new_uids = [uid for uid in backend.search_uids(folder.uidnext or 1) if uid < limit]
     total, done = len(new_uids), 0
     if progress:
         progress(folder.name, 0, total)
-    for offset in range(0, total, BATCH_SIZE):
-        batch = new_uids[offset:offset + BATCH_SIZE]
-        summaries = list(backend.fetch_summaries(batch))
-        stored = _insert_new(session, [_row(folder.id, summary) for summary in summaries]) if summaries else set()
-        folder.uidnext = batch[-1] + 1
-        folder.messages = (folder.messages or 0) + len(summaries)
-        record_events("received", mailbox.id,
-                      [received_payload(folder.name, summary) for summary in summaries if summary.uid in stored])
-        session.commit()
-        deliver_after_commit()
-        done += len(batch)
+    # The backend pipelines: the server reads and sends the next batch while this one is stored.
+    for batch in backend.fetch_summary_batches(new_uids, BATCH_SIZE, with_bytes=journals_folder(folder)):
+        store_new_messages(mailbox, folder, batch)
+        done += len(batch.uids)
         if progress:
             progress(folder.name, done, total)
     return total
+
+
+def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBatch) -> None:
+    """Where new messages enter the cache: one fetched batch is stored, journaled (with the
+    archive on: docs/archive.md) and committed with its checkpoint and a ``received`` event per
+    message this call stored; the events are then delivered from the values in memory."""
+    session = _session()
+    summaries = batch.summaries
+    if batch.raws is not None:
+        archive_synced(mailbox, folder, batch.raws)
+    stored = _insert_new(session, [_row(folder.id, summary) for summary in summaries]) if summaries else set()
+    folder.uidnext = batch.uids[-1] + 1
+    folder.messages = (folder.messages or 0) + len(summaries)
+    received = [summary for summary in summaries if summary.uid in stored]
+    recorded = record_events("received", mailbox.id, [received_payload(folder.name, summary) for summary in received])
+    session.commit()
+    deliver_recorded(recorded, received)
 
 
 def _insert_folders(session, mailbox_id: int, names: list[str]) -> None:

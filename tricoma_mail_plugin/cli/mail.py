@@ -14,6 +14,9 @@ from sqlalchemy import select
 from .._state import mail_state
 from ..cache import refresh
 from ..errors import MailError
+from ..jobs.redis_link import broker_configured
+from ..jobs.rq_queue import QUEUE_ORDER
+from ..jobs.worker import run_worker
 from ..mailboxes import server_folders, service
 from ..mailboxes.connection_steps import step_label
 from ..mailboxes.secret_box import SecretBox
@@ -101,10 +104,23 @@ def rotate_keys_command() -> None:
 
 
 @mail_cli.command("worker")
-@click.option("--once", is_flag=True, help="Send what is due, file pending Sent copies, then exit.")
-@click.option("--interval", default=2.0, show_default=True, help="Seconds between outbox runs.")
-def worker_command(once: bool, interval: float) -> None:
-    """Send the outbox. Any number of workers may run at once; none sends an item twice."""
+@click.option("--once", is_flag=True, help="Send what is due, file pending Sent copies, then exit (no broker).")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between outbox runs (no broker).")
+@click.option("--queue", "queues", multiple=True, type=click.Choice(QUEUE_ORDER),
+              help="With a broker: only these queues (repeatable; default: all, the outbox first).")
+@click.option("--burst", is_flag=True, help="With a broker: run what is queued, then exit.")
+@click.option("--no-schedule", is_flag=True, help="With a broker: do not queue the periodic jobs.")
+@click.option("--threads", default=4, show_default=True, help="With a broker: jobs run at once in this process.")
+def worker_command(once: bool, interval: float, queues: tuple[str, ...], burst: bool, no_schedule: bool,
+                   threads: int) -> None:
+    """Run background jobs. With TRICOMA_MAIL_REDIS_URL: sync, send and clean up from the queue
+    and schedule the periodic jobs; without: send the outbox. Any number of workers may run at
+    once; none sends an item twice, and each periodic job runs once per period."""
+    if broker_configured():
+        click.echo("queue worker running; stop with Ctrl-C or SIGTERM (the job under way finishes)")
+        run_worker(current_app._get_current_object(), queues or QUEUE_ORDER, burst=burst,
+                   schedule=not no_schedule, threads=threads)
+        return
     if once:
         click.echo(f"sent or settled {outbox.run_once()} items")
         return

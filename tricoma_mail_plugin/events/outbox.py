@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, or_, select, update
@@ -20,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .._state import mail_state
 from ..errors import SendVetoed
+from ..mailboxes.backend import MessageSummary
 from ..mailboxes.info import MailboxInfo
 from ..models import Mailbox, MailEvent, utcnow
 from .values import EVENT_NAMES, Event, SentMail, summary_of
@@ -42,15 +45,102 @@ def record_event(name: str, mailbox_id: int | None, payload: dict) -> None:
     _session().add(MailEvent(name=name, mailbox_id=mailbox_id, payload=payload, created_at=utcnow()))
 
 
-def record_events(name: str, mailbox_id: int | None, payloads: list[dict]) -> None:
+@dataclass(frozen=True)
+class RecordedEvents:
+    """Events of one kind this process just added to its transaction, with the values they were
+    recorded from: after the commit they are delivered from memory (:func:`deliver_recorded`)."""
+
+    name: str
+    mailbox_id: int | None
+    ids: list[int]
+    payloads: list[dict]
+    created_at: datetime
+
+
+def record_events(name: str, mailbox_id: int | None, payloads: list[dict]) -> RecordedEvents:
     """:func:`record_event` for many events of one kind, in one statement."""
     if name not in EVENT_NAMES:
         raise ValueError(f"unknown event {name!r}")
+    now = utcnow()
+    ids: list[int] = []
     if payloads:
-        now = utcnow()
-        _session().execute(MailEvent.__table__.insert(), [
-            {"name": name, "mailbox_id": mailbox_id, "payload": payload, "created_at": now}
-            for payload in payloads])
+        table = MailEvent.__table__
+        ids = list(_session().scalars(
+            table.insert().returning(table.c.id, sort_by_parameter_order=True),
+            [{"name": name, "mailbox_id": mailbox_id, "payload": payload, "created_at": now}
+             for payload in payloads]))
+    return RecordedEvents(name, mailbox_id, ids, payloads, now)
+
+
+def deliver_recorded(recorded: RecordedEvents, summaries: Sequence[MessageSummary] | None = None) -> int:
+    """Deliver events recorded by :func:`record_events` and committed since, from the values in
+    memory instead of reading them back: claim them by id in one statement (an event another
+    process claimed first is left to it), call the hooks, mark them delivered. ``summaries`` are
+    the ``received`` events' summaries, in the same order. Like :func:`deliver_after_commit`, a
+    database error leaves the events pending for the next run. Returns how many were delivered."""
+    if not recorded.ids or getattr(_delivering, "active", False):
+        return 0
+    _delivering.active = True
+    owner = uuid.uuid4().hex
+    try:
+        claimed = set(_claim_ids(recorded.ids, owner))
+        if not claimed:
+            return 0
+        listening = _listening()
+        mailboxes: dict[int, MailboxInfo | None] = {}
+        events = []
+        for index, event_id in enumerate(recorded.ids):
+            if event_id in claimed:
+                payload = recorded.payloads[index]
+                summary = summaries[index] if summaries is not None else None
+                events.append((event_id, payload, summary))
+        try:
+            for event_id, payload, summary in events:
+                _call_hooks(_RecordedEvent(event_id, recorded, payload), mailboxes, listening, summary)
+            _mark_delivered([event_id for event_id, _payload, _summary in events], owner)
+        except SQLAlchemyError:
+            _session().rollback()  # as in deliver_pending: one by one, only a failing event loses its writes
+            for event_id, payload, summary in events:
+                _deliver_alone(_RecordedEvent(event_id, recorded, payload), owner, mailboxes, summary)
+        return len(events)
+    except SQLAlchemyError:
+        log.exception("events could not be delivered now; they stay pending")
+        _session().rollback()
+        return 0
+    finally:
+        _delivering.active = False
+
+
+class _RecordedEvent:
+    """An event as :func:`_call_hooks` reads it, built from recorded values; the frozen
+    :class:`Event` the ``event`` hook receives is made only when that hook asks for it."""
+
+    __slots__ = ("_payload", "_recorded", "id", "mailbox_id", "name")
+
+    def __init__(self, event_id: int, recorded: RecordedEvents, payload: dict) -> None:
+        self.id, self.name, self.mailbox_id = event_id, recorded.name, recorded.mailbox_id
+        self._recorded, self._payload = recorded, payload
+
+    @property
+    def payload(self) -> dict:
+        return self._payload
+
+    def value(self) -> Event:
+        return Event.of_values(self.id, self.name, self.mailbox_id, self._payload, self._recorded.created_at)
+
+
+def _claim_ids(event_ids: list[int], owner: str) -> list[int]:
+    """Lease the undelivered, unleased events among ``event_ids`` to ``owner``; their ids."""
+    session = _session()
+    now = utcnow()
+    free = or_(MailEvent.lease_until.is_(None), MailEvent.lease_until < now)
+    lease = timedelta(seconds=current_app.config["TRICOMA_MAIL_EVENT_LEASE_SECONDS"])
+    claimed = list(session.scalars(
+        update(MailEvent).where(MailEvent.id.in_(event_ids), MailEvent.delivered_at.is_(None), free)
+        .values(lease_owner=owner, lease_until=now + lease).returning(MailEvent.id)
+        .execution_options(synchronize_session=False)))
+    session.commit()
+    return claimed
 
 
 def deliver_after_commit() -> int:
@@ -99,8 +189,9 @@ def deliver_pending() -> int:
         _delivering.active = False
 
 
-def _deliver_alone(event: Event, owner: str, mailboxes: dict[int, MailboxInfo | None]) -> None:
-    _call_hooks(event, mailboxes, _listening())
+def _deliver_alone(event, owner: str, mailboxes: dict[int, MailboxInfo | None],
+                   summary: MessageSummary | None = None) -> None:
+    _call_hooks(event, mailboxes, _listening(), summary)
     try:
         _mark_delivered([event.id], owner)
     except SQLAlchemyError:
@@ -144,23 +235,30 @@ def _listening() -> frozenset[str]:
     return frozenset(name for name in _DELIVERED_HOOKS if hooks.implemented(name))
 
 
-def _call_hooks(event: Event, mailboxes: dict[int, MailboxInfo | None], listening: frozenset[str]) -> None:
+def _call_hooks(event, mailboxes: dict[int, MailboxInfo | None], listening: frozenset[str],
+                summary: MessageSummary | None = None) -> None:
+    """``event`` is an :class:`Event` or a :class:`_RecordedEvent`; ``summary`` the received
+    message's summary when it is at hand (else it is read from the payload)."""
     hooks = mail_state().hooks
     try:
         if event.name == "sent" and "message_sent" in listening:
-            sent = SentMail.of(event)
+            sent = SentMail.of(_value(event))
             hooks.call("message_sent", outbox_item=sent, reference=sent.reference)
         elif event.name == "received" and "message_received" in listening:
             mailbox = _mailbox(event.mailbox_id, mailboxes)
             if mailbox is not None:
                 hooks.call("message_received", mailbox=mailbox, folder=event.payload["folder"],
-                           summary=summary_of(event))
+                           summary=summary or summary_of(_value(event)))
         if "event" in listening:
-            hooks.call("event", event=event)
+            hooks.call("event", event=_value(event))
     except SendVetoed:
         # Only before_send may veto; here it is a plugin's mistake, and it must not hold up
         # every later event.
         log.warning("a plugin raised SendVetoed while event %s was delivered", event.id)
+
+
+def _value(event) -> Event:
+    return event.value() if isinstance(event, _RecordedEvent) else event
 
 
 def _mailbox(mailbox_id: int | None, known: dict[int, MailboxInfo | None]) -> MailboxInfo | None:

@@ -36,7 +36,13 @@ class Event:
     @classmethod
     def of(cls, row) -> "Event":
         """The value of a stored event row."""
-        return cls(row.id, row.name, row.mailbox_id, _frozen(row.payload or {}), row.created_at)
+        return cls.of_values(row.id, row.name, row.mailbox_id, row.payload or {}, row.created_at)
+
+    @classmethod
+    def of_values(cls, event_id: int, name: str, mailbox_id: int | None, payload: dict,
+                  created_at: datetime) -> Event:
+        """The value of an event recorded from ``payload`` (plain JSON values)."""
+        return cls(event_id, name, mailbox_id, _frozen(payload), created_at)
 
 
 # Most payload values are scalars: they are taken as they are without a call per value (a sync
@@ -79,7 +85,9 @@ _SUMMARY_TIMES = ("internal_date", "date")
 
 def received_payload(folder: str, summary: MessageSummary) -> dict:
     """The payload of a ``received`` event: the folder and every field of the summary."""
-    return {"folder": folder, **{name: _plain(getattr(summary, name)) for name in _SUMMARY_FIELDS}}
+    # vars(): a sync builds one per new message; most values are scalars taken as they are
+    return {"folder": folder, **{name: value if type(value) in _SCALARS else _plain(value)
+                                 for name, value in vars(summary).items()}}
 
 
 def summary_of(event: Event) -> MessageSummary:

@@ -1,12 +1,16 @@
-"""Background work inside the host process (the default; X2): daemon threads that sync every
-usable mailbox on a schedule and send what waits in the outbox. With several processes, each
-mailbox is synced by one at a time (:mod:`cache.lease`), and outbox leases make sure no mail
-leaves twice."""
+"""Background work of the host app: where jobs run and how they start and stop.
+
+* Embedded default (no ``TRICOMA_MAIL_REDIS_URL``): each web process runs the jobs in its own
+  threads (:mod:`.embedded`); the ledger makes each periodic job run once per period over all of
+  them, sync leases keep one sync per mailbox and outbox leases send each mail once.
+* With a broker: the web processes run no jobs; they queue one-off jobs (a first sync) on Redis,
+  and ``flask mail worker`` processes schedule and run everything (:mod:`.rq_queue`).
+"""
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+import uuid
 
 from flask import Flask
 from sqlalchemy import select
@@ -16,16 +20,22 @@ from ..cache.lease import lease_is_free
 from ..cache.refresh import run_sync
 from ..errors import MailError, SyncBusy
 from ..models import Mailbox
-from ..sending.outbox import run_once
+from . import ledger, rq_queue
+from .embedded import EmbeddedRunner
+from .ledger import NewJob
+from .redis_link import broker_configured
+from .runner import run_job
 
 log = logging.getLogger(__name__)
 
 
 def sync_due_mailboxes() -> int:
-    """Sync every usable mailbox no other process is syncing. Returns how many were synced."""
+    """Sync every usable mailbox no other process is syncing, here and now (the CLI and tests).
+    Returns how many were synced."""
     session = mail_state().db.session
     ids = list(session.scalars(select(Mailbox.id).where(
-        Mailbox.deleted_at.is_(None), Mailbox.last_test_ok.is_(True)).order_by(Mailbox.id)))
+        Mailbox.deleted_at.is_(None), Mailbox.last_test_ok.is_(True),
+        Mailbox.needs_sign_in_at.is_(None)).order_by(Mailbox.id)))  # needs sign-in: paused
     synced = 0
     for mailbox_id in ids:
         try:
@@ -41,66 +51,42 @@ def sync_due_mailboxes() -> int:
 
 
 def sync_soon(app: Flask, mailbox_id: int) -> bool:
-    """Sync one mailbox now in a thread of this process (e.g. the first time someone opens it),
-    unless another process is syncing it. True when a sync was started."""
+    """Sync one mailbox now (e.g. the first time someone opens it): on the queue with a broker,
+    else in a thread of this process; unless another process is syncing it. True when a sync
+    was queued or started."""
     if not lease_is_free(mailbox_id):
         return False
+    recorded = ledger.record_new([NewJob(f"sync:{mailbox_id}:now:{uuid.uuid4().hex[:12]}", "sync", (mailbox_id,))])
+    if broker_configured(app):
+        rq_queue.enqueue(recorded)
+        return True
 
     def run() -> None:
         with app.app_context():
-            session = mail_state().db.session
-            try:
-                run_sync(session.get(Mailbox, mailbox_id))
-            except SyncBusy:
-                pass  # another process got there first
-            except MailError as error:
-                log.warning("sync of mailbox %s failed: %s", mailbox_id, error.user_message)
-            finally:
-                session.rollback()
+            for job in recorded:
+                try:
+                    run_job(job.key, job.name, job.args)
+                except Exception:  # noqa: BLE001 - recorded in the ledger by run_job
+                    log.info("the first sync of mailbox %s failed", mailbox_id)
 
     threading.Thread(target=run, name=f"tricoma-mail-sync-{mailbox_id}", daemon=True).start()
     return True
 
 
-class PeriodicTask:
-    """A daemon thread that calls ``task()`` in an app context every ``interval`` seconds."""
-
-    def __init__(self, app: Flask, interval: float, task: Callable[[], object], name: str) -> None:
-        self._app = app
-        self._interval = interval
-        self._task = task
-        self._name = name
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with self._app.app_context():
-                    self._task()
-            except Exception:  # noqa: BLE001 - the loop must survive any single failure
-                log.exception("background task %s failed", self._name)
-            self._stop.wait(self._interval)
+def start_background_work(app: Flask) -> EmbeddedRunner | bool:
+    """Start the embedded runner in this web process; with a broker, nothing (False: the workers
+    run the jobs). Intervals of 0 switch single periodic jobs off (see config.py)."""
+    if broker_configured(app):
+        return False
+    return EmbeddedRunner(app).start()
 
 
-def start_background_work(app: Flask) -> list[PeriodicTask]:
-    """Start the sync and outbox threads the config asks for (an interval of 0: none)."""
-    tasks = []
-    config = app.config
-    if config["TRICOMA_MAIL_SYNC_INTERVAL"]:
-        tasks.append(PeriodicTask(app, config["TRICOMA_MAIL_SYNC_INTERVAL"], sync_due_mailboxes,
-                                  "tricoma-mail-sync"))
-    if config["TRICOMA_MAIL_OUTBOX_POLL_SECONDS"]:
-        tasks.append(PeriodicTask(app, config["TRICOMA_MAIL_OUTBOX_POLL_SECONDS"], run_once,
-                                  "tricoma-mail-outbox"))
-    for task in tasks:
-        task.start()
-    return tasks
+def stop_background_work(app: Flask, wait: float = 10.0) -> int:
+    """The graceful end of a web process (gunicorn's ``worker_exit``): let the jobs under way
+    finish for up to ``wait`` seconds, then hand back what is left. Returns how much was handed
+    back."""
+    runner = mail_state(app).background
+    if not isinstance(runner, EmbeddedRunner):
+        return 0
+    mail_state(app).background = None
+    return runner.stop(wait)

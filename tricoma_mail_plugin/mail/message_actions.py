@@ -127,16 +127,44 @@ def act_across(user, chosen: dict[int, list[int]], action: str) -> tuple[int, li
 
 def move(user, mailbox_id: int, message_pks: Iterable[int], target: str) -> int:
     """Move to ``target`` (a folder of the same mailbox). Needs *write*."""
+    return _move_chosen(user, mailbox_id, message_pks, target)[0]
+
+
+def move_with_undo(user, mailbox_id: int, message_pks: Iterable[int], target: str) -> UndoDelete:
+    """Move like :func:`move` and return what :func:`undo_move` needs to move the messages back
+    (the value's ``trash`` names ``target``). Needs *write*."""
+    return _move_chosen(user, mailbox_id, message_pks, target)[1]
+
+
+def _move_chosen(user, mailbox_id: int, message_pks: Iterable[int], target: str) -> tuple[int, UndoDelete]:
     mailbox, grouped = _chosen(user, mailbox_id, "write", message_pks)
     if target not in {folder.name for folder in sync.cached_folders(mailbox)}:
         raise InvalidSettings(_("The folder %(name)s does not exist.", name=target), field="target")
-    moved = 0
+    moved, batches = 0, []
     with backend_for(mailbox) as backend:
         for folder, messages in grouped.items():
             if folder != target:
-                intents.move(mailbox, backend, folder, [m.uid for m in messages], target)
+                moving = _uids_and_ids(messages)  # read before the move expires the rows
+                mapping = intents.move(mailbox, backend, folder, list(moving), target)
+                batches.append(_batch(folder, moving, mapping))
                 moved += len(messages)
-    return moved
+    return moved, UndoDelete(mailbox.id, target, tuple(batches))
+
+
+def undo_move(user, undo: UndoDelete) -> int:
+    """Move what :func:`move_with_undo` moved back where it came from. Needs *write*."""
+    return _move_back(access.require(user, undo.mailbox_id, "write"), undo)
+
+
+def _uids_and_ids(messages: list[CachedMessage]) -> dict[int, str]:
+    return {m.uid: m.message_id for m in messages}
+
+
+def _batch(folder: str, ids_by_uid: dict[int, str], mapping: dict[int, int]) -> DeletedBatch:
+    """Where moved messages went: their new UIDs, or their Message-IDs where the server named none."""
+    new_uids = tuple(mapping[uid] for uid in ids_by_uid if uid in mapping)
+    missing = tuple(ids_by_uid[uid] for uid in ids_by_uid if uid not in mapping and ids_by_uid[uid])
+    return DeletedBatch(folder, new_uids, missing)
 
 
 def trash_folder(mailbox: Mailbox) -> str | None:
@@ -159,19 +187,19 @@ def delete(user, mailbox_id: int, message_pks: Iterable[int]) -> UndoDelete:
         for folder, messages in grouped.items():
             if folder == trash:
                 continue
-            uids = [m.uid for m in messages]
-            ids_by_uid = {m.uid: m.message_id for m in messages}
-            _trash, mapping = intents.delete(mailbox, backend, folder, uids)
-            new_uids = tuple(mapping[uid] for uid in uids if uid in mapping)
-            missing = tuple(ids_by_uid[uid] for uid in uids if uid not in mapping and ids_by_uid[uid])
-            batches.append(DeletedBatch(folder, new_uids, missing))
+            moving = _uids_and_ids(messages)
+            _trash, mapping = intents.delete(mailbox, backend, folder, list(moving))
+            batches.append(_batch(folder, moving, mapping))
     return UndoDelete(mailbox.id, trash, tuple(batches))
 
 
 def undo_delete(user, undo: UndoDelete) -> int:
     """Move what :func:`delete` put into Trash back where it came from. Needs *delete*.
     Messages no longer in Trash (deleted for good, moved on) are skipped."""
-    mailbox = access.require(user, undo.mailbox_id, "delete")
+    return _move_back(access.require(user, undo.mailbox_id, "delete"), undo)
+
+
+def _move_back(mailbox: Mailbox, undo: UndoDelete) -> int:
     restored = 0
     with backend_for(mailbox) as backend:
         sync.sync_folder(mailbox, backend, undo.trash)

@@ -1,25 +1,27 @@
-"""Attachments uploaded while a mail is being written, kept in a temporary folder per browser
-session until the mail is sent or saved (no database, no migration).
+"""Attachments uploaded while a mail is being written, kept per browser session until the mail
+is sent or saved: in the database (``StoredUpload`` rows), so that the next request may reach
+any web process on any host.
 
-A *space* is one session's folder; a *token* names one file in it. Uploads are streamed to disk
-with a byte limit, so a file over the limit is refused after at most ``limit + 1`` bytes were
-read, never loaded whole. Spaces untouched for a day are removed.
+A *space* is one session's set of uploads; a *token* names one file in it. Uploads are read with
+a byte limit, so a file over the limit is refused after at most ``limit + 1`` bytes were read,
+never loaded whole. Uploads older than a day are removed by the clean-up job.
 """
 from __future__ import annotations
 
 import io
-import json
-import os
 import re
 import secrets
-import shutil
-import tempfile
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import BinaryIO
 
+from sqlalchemy import delete, func, select
+
+from .._state import mail_state
 from ..mime.build import AttachmentData
 from ..mime.parse import safe_filename
+from ..models import StoredUpload as UploadRow
+from ..models import utcnow
 
 CHUNK = 64 * 1024
 MAX_AGE_SECONDS = 24 * 3600
@@ -43,52 +45,42 @@ class StoredUpload:
     size: int
 
 
-def root() -> str:
-    """The folder that holds every space (below the system's temporary folder)."""
-    return os.path.join(tempfile.gettempdir(), f"tricoma-mail-uploads-{os.getuid()}")
+def _session():
+    return mail_state().db.session
 
 
 def new_space() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _space_dir(space: str) -> str:
+def _check_space(space: str) -> str:
     if not _NAME.match(space or ""):
         raise ValueError("not an upload space")
-    return os.path.join(root(), space)
+    return space
 
 
 def save(space: str, filename: str, content_type: str, stream: BinaryIO, limit: int,
          used: int = 0) -> StoredUpload:
-    """Stream ``stream`` into ``space``; raises :class:`UploadTooLarge` as soon as the file and
+    """Read ``stream`` into ``space``; raises :class:`UploadTooLarge` as soon as the file and
     the ``used`` bytes of earlier uploads together pass ``limit``."""
-    directory = _space_dir(space)
-    os.makedirs(root(), mode=0o700, exist_ok=True)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    token = secrets.token_urlsafe(18)
-    path = os.path.join(directory, token)
+    _check_space(space)
     allowed = limit - used
-    size = 0
-    try:
-        with open(path, "xb") as target:
-            while True:
-                chunk = stream.read(CHUNK)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > allowed:
-                    raise UploadTooLarge(limit)
-                target.write(chunk)
-    except BaseException:
-        if os.path.exists(path):
-            os.remove(path)
-        raise
+    data = io.BytesIO()
+    while True:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            break
+        if data.tell() + len(chunk) > allowed:
+            raise UploadTooLarge(limit)
+        data.write(chunk)
     content_type = (content_type or "").split(";")[0].strip().lower()
     if not _CONTENT_TYPE.match(content_type):
         content_type = "application/octet-stream"
-    stored = StoredUpload(token, safe_filename(filename), content_type, size)
-    with open(path + ".json", "x", encoding="utf-8") as meta:
-        json.dump({"filename": stored.filename, "content_type": stored.content_type, "size": size}, meta)
+    stored = StoredUpload(secrets.token_urlsafe(18), safe_filename(filename), content_type, data.tell())
+    session = _session()
+    session.add(UploadRow(space=space, token=stored.token, filename=stored.filename,
+                          content_type=stored.content_type, size=stored.size, data=data.getvalue()))
+    session.commit()
     return stored
 
 
@@ -98,54 +90,48 @@ def put(space: str, attachment: AttachmentData) -> StoredUpload:
                 limit=len(attachment.data))
 
 
+def _row_query(space: str, token: str, *columns):
+    return select(*columns).where(UploadRow.space == _check_space(space), UploadRow.token == token)
+
+
 def describe(space: str, token: str) -> StoredUpload | None:
     """The upload ``token`` of ``space``, or ``None`` when there is no such upload."""
     if not _NAME.match(token or ""):
         return None
-    try:
-        with open(os.path.join(_space_dir(space), token + ".json"), encoding="utf-8") as meta:
-            data = json.load(meta)
-    except (OSError, ValueError):
-        return None
-    return StoredUpload(token, data["filename"], data["content_type"], int(data["size"]))
+    row = _session().execute(_row_query(space, token, UploadRow.filename, UploadRow.content_type,
+                                        UploadRow.size)).first()
+    return StoredUpload(token, row.filename, row.content_type, int(row.size)) if row else None
 
 
 def load(space: str, token: str) -> AttachmentData | None:
-    stored = describe(space, token)
-    if stored is None:
+    if not _NAME.match(token or ""):
         return None
-    with open(os.path.join(_space_dir(space), token), "rb") as handle:
-        return AttachmentData(stored.filename, stored.content_type, handle.read())
+    row = _session().execute(_row_query(space, token, UploadRow.filename, UploadRow.content_type,
+                                        UploadRow.data)).first()
+    return AttachmentData(row.filename, row.content_type, bytes(row.data)) if row else None
 
 
 def total_size(space: str, tokens) -> int:
-    return sum(stored.size for stored in (describe(space, token) for token in tokens) if stored)
+    tokens = [token for token in tokens if _NAME.match(token or "")]
+    if not tokens:
+        return 0
+    return int(_session().scalar(select(func.coalesce(func.sum(UploadRow.size), 0)).where(
+        UploadRow.space == _check_space(space), UploadRow.token.in_(tokens))) or 0)
 
 
 def discard(space: str, tokens) -> None:
     """Remove uploads that were sent or saved."""
-    for token in tokens:
-        if _NAME.match(token or ""):
-            for suffix in ("", ".json"):
-                try:
-                    os.remove(os.path.join(_space_dir(space), token + suffix))
-                except OSError:
-                    pass
+    tokens = [token for token in tokens if _NAME.match(token or "")]
+    if tokens:
+        _session().execute(delete(UploadRow).where(UploadRow.space == _check_space(space),
+                                                   UploadRow.token.in_(tokens)))
+        _session().commit()
 
 
-def remove_stale(now: float | None = None) -> int:
-    """Remove spaces untouched for :data:`MAX_AGE_SECONDS`. Returns how many."""
-    now = now or time.time()
-    removed = 0
-    try:
-        entries = list(os.scandir(root()))
-    except OSError:
-        return 0
-    for entry in entries:
-        try:
-            if entry.is_dir() and now - entry.stat().st_mtime > MAX_AGE_SECONDS:
-                shutil.rmtree(entry.path, ignore_errors=True)
-                removed += 1
-        except OSError:
-            continue
-    return removed
+def remove_stale() -> int:
+    """Remove uploads older than :data:`MAX_AGE_SECONDS`. Returns how many."""
+    session = _session()
+    removed = session.execute(delete(UploadRow).where(
+        UploadRow.created_at < utcnow() - timedelta(seconds=MAX_AGE_SECONDS))).rowcount
+    session.commit()
+    return removed or 0

@@ -27,11 +27,22 @@ class ServerSettings:
     security: str  # "tls", "starttls" or "none" (plain; loopback only)
     username: str
     password: str = field(default="", repr=False)
-    auth: str = "password"  # "password" or "xoauth2" (then password holds the access token)
+    # "password"; "oauth2" (log in with a token from ``token_source``, by XOAUTH2 or OAUTHBEARER,
+    # see ``mailboxes/sasl.py``); "xoauth2" (the same, ``password`` holding the access token).
+    auth: str = "password"
     timeout: float = 20.0
     ca_file: str | None = None  # extra trusted certificates (a private CA, a test server)
     # Which addresses a connection may go to: open every socket with ``policy.connect``.
     policy: AddressPolicy = field(default=PUBLIC_ONLY, repr=False, compare=False)
+    token_source: TokenSource | None = field(default=None, repr=False, compare=False)
+
+
+class TokenSource(Protocol):
+    """Where an OAuth2 login gets its access token. ``get(force_refresh=True)`` asks the
+    provider for a new one (after the server refused the last); it raises ``SignInRequired``
+    when only a person signing in again can help, ``OAuthFailure`` when the provider refused."""
+
+    def get(self, force_refresh: bool = False) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class DiscoveredServers:
     provider_name: str | None = None
     notes: tuple[str, ...] = ()  # already translated for the current user
     provider_files_sent_mail: bool = False
+    oauth_provider_kind: str | None = None  # "microsoft" or "google": propose OAuth2 sign-in
 
 
 @dataclass(frozen=True)
@@ -113,6 +125,16 @@ class MessageSummary:
     has_attachment: bool
     preview: str
     modseq: int | None = None
+
+
+@dataclass(frozen=True)
+class FetchedBatch:
+    """One batch of :meth:`MailboxBackend.fetch_summary_batches`: the UIDs asked for (every one
+    of them is settled: fetched here or gone from the server) and what came back."""
+
+    uids: tuple[int, ...]
+    summaries: tuple[MessageSummary, ...]
+    raws: tuple[bytes | None, ...] | None = None  # each summary's full bytes, when asked for
 
 
 @dataclass(frozen=True)
@@ -211,6 +233,28 @@ class MailboxBackend(abc.ABC):
     def fetch_summaries(self, uids: Sequence[int]) -> Iterator[MessageSummary]:
         """Summaries of ``uids`` in the selected folder (missing UIDs are skipped)."""
 
+    def fetch_summaries_with_bytes(self, uids: Sequence[int]) -> Iterator[tuple[MessageSummary, bytes | None]]:
+        """Summaries of ``uids`` with each message's raw RFC 5322 bytes, for the archive's
+        journal. The default asks for the bytes one message at a time; a backend that can
+        fetch both in one round trip overrides it."""
+        for summary in self.fetch_summaries(uids):
+            yield summary, self.fetch_message(summary.uid)
+
+    def fetch_summary_batches(self, uids: Sequence[int], batch_size: int = 500,
+                              with_bytes: bool = False) -> Iterator[FetchedBatch]:
+        """Summaries of ``uids`` in ascending batches of ``batch_size`` (with each message's
+        full bytes when ``with_bytes``), for a sync that stores batch by batch. The default asks
+        for one batch after the other; a backend that can overlap the server's work with the
+        caller's (IMAP pipelining) overrides it."""
+        ordered = sorted(set(uids))
+        for offset in range(0, len(ordered), batch_size):
+            batch = ordered[offset:offset + batch_size]
+            if with_bytes:
+                pairs = list(self.fetch_summaries_with_bytes(batch))
+                yield FetchedBatch(tuple(batch), tuple(s for s, _raw in pairs), tuple(raw for _s, raw in pairs))
+            else:
+                yield FetchedBatch(tuple(batch), tuple(self.fetch_summaries(batch)))
+
     @abc.abstractmethod
     def changes_since(self, status: FolderStatus, modseq: int | None, known_uids: Sequence[int]) -> Changes:
         """Flag changes and expunges since ``modseq`` (CONDSTORE/QRESYNC), or a full flag scan
@@ -227,6 +271,17 @@ class MailboxBackend(abc.ABC):
     @abc.abstractmethod
     def fetch_message(self, uid: int) -> bytes | None:
         """The raw RFC 5322 bytes of one message (``None`` if it is gone)."""
+
+    def fetch_messages(self, uids: Sequence[int]) -> dict[int, bytes]:
+        """The raw bytes of several messages of the selected folder (gone ones are left out),
+        for prefetching. The default asks one at a time; a backend that can fetch them in one
+        round trip overrides it."""
+        found = {}
+        for uid in uids:
+            raw = self.fetch_message(uid)
+            if raw is not None:
+                found[uid] = raw
+        return found
 
     @abc.abstractmethod
     def set_flags(self, uids: Iterable[int], add: Iterable[str] = (), remove: Iterable[str] = ()) -> None: ...

@@ -21,6 +21,9 @@ STEP_LABELS = {
     "auth": _l("Log in (AUTH)"),
     "capabilities": _l("Server capabilities"),
     "folders": _l("List folders"),
+    "token": _l("Get a token from the sign-in provider (OAuth2)"),
+    "oauth_login": _l("Token accepted by the IMAP server"),
+    "oauth_auth": _l("Token accepted by the SMTP server"),
 }
 
 CODE_MESSAGES = {
@@ -45,6 +48,27 @@ CODE_MESSAGES = {
     "not_allowed": _l("This address is on a local, private or reserved network and not on the allow list "
                       "of mail servers: no connection was made. An administrator can allow it under "
                       "Administration → Mail servers."),
+    # OAuth2 (issue 13): the provider's answers, then the servers' answers to the token.
+    "wrong_client_secret": _l("The sign-in provider refused the app's client secret. Enter the current secret "
+                              "under Administration → Sign-in providers (secrets expire)."),
+    "wrong_client_id": _l("The sign-in provider does not know this application (client) ID in this tenant."),
+    "wrong_tenant": _l("The sign-in provider does not know this tenant. Check the tenant (directory) ID or domain."),
+    "consent_missing": _l("An administrator has not consented to the permissions this app asks for. "
+                          "Grant admin consent for the app, then sign in again."),
+    "account_locked": _l("The account is locked or disabled at the provider. Sign in there first."),
+    "missing_scope": _l("The token lacks a permission the mailbox needs (scope). Add the API permission to "
+                        "the app registration and grant consent."),
+    "sign_in_required": _l("The sign-in is no longer valid (revoked, password changed or expired). Sign in again."),
+    "access_denied": _l("The sign-in was cancelled or access was denied."),
+    "state_mismatch": _l("This sign-in was not started here or was already used. Start it again."),
+    "provider_unreachable": _l("The sign-in provider cannot be reached. Check the provider's addresses and the "
+                               "network."),
+    "oauth_error": _l("The sign-in provider refused to issue a token."),
+    "oauth_not_offered": _l("The server does not offer OAuth2 login (XOAUTH2 or OAUTHBEARER) on this port."),
+    "token_rejected": _l("The server refused the token. Check that the user name is the mailbox's address and "
+                         "that the app may open this mailbox."),
+    "smtp_auth_disabled": _l("SMTP AUTH is switched off for this mailbox or the whole tenant. Switch on "
+                             "\"Authenticated SMTP\" for the mailbox in the Microsoft 365 admin center."),
     "could_not_connect": _l("Could not connect to the server. Check the host name and the port; if they are "
                             "right, ask an administrator."),
 }

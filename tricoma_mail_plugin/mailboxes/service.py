@@ -23,7 +23,9 @@ from .backend import (
     ServerSettings,
     TestStep,
 )
+from . import oauth_providers, oauth_tokens
 from .address_policy import mail_server_policy
+from .connection_steps import make_step
 from .registry import backend_classes, make_backend
 from .secret_box import SecretBox
 from .tls import is_loopback
@@ -102,8 +104,11 @@ def _update_settings(mailbox: Mailbox, values: dict[str, Any]) -> None:
         if not _ADDRESS.match(address):
             raise InvalidSettings(_("%(address)s is not a valid e-mail address.", address=address), field="app_bcc")
     mailbox.app_bcc = ", ".join(app_bcc)
+    mailbox.send_rate_per_hour = _send_rate(values.get("send_rate_per_hour", mailbox.send_rate_per_hour))
     if "provider_files_sent_mail" in values:
         mailbox.provider_files_sent_mail = bool(values["provider_files_sent_mail"])
+    if _update_auth(mailbox, values):
+        changed_servers = True
     secrets = read_secrets(mailbox)
     for protocol in ("imap", "smtp"):
         password = values.get(f"{protocol}_password")
@@ -116,6 +121,44 @@ def _update_settings(mailbox: Mailbox, values: dict[str, Any]) -> None:
     mail_state().db.session.commit()
 
 
+def _send_rate(value: Any) -> int | None:
+    """Mails per hour, or ``None`` (empty) for no limit."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 0 < int(text) <= 1_000_000:
+        raise InvalidSettings(_("Enter a whole number of mails per hour, or leave it empty."),
+                              field="send_rate_per_hour")
+    return int(text)
+
+
+def _update_auth(mailbox: Mailbox, values: dict[str, Any]) -> bool:
+    """How the mailbox logs in (``auth_kind``, ``oauth_provider_id``); True when it changed.
+    A change of provider or kind drops the stored tokens: they belong to the old sign-in."""
+    kind = values.get("auth_kind", mailbox.auth_kind) or "password"
+    if kind not in oauth_tokens.AUTH_KINDS:
+        raise InvalidSettings(_("Choose how the mailbox logs in."), field="auth_kind")
+    provider_id = values.get("oauth_provider_id", mailbox.oauth_provider_id)
+    provider_id = int(provider_id) if str(provider_id or "").isdigit() else None
+    if kind == "password":
+        provider_id = None
+    elif provider_id is None or oauth_providers.provider(provider_id) is None:
+        raise InvalidSettings(_("Choose the sign-in provider. An administrator sets providers up under "
+                                "Administration → Sign-in providers."), field="oauth_provider_id")
+    if (kind, provider_id) == (mailbox.auth_kind, mailbox.oauth_provider_id):
+        return False
+    oauth_tokens.forget_tokens(mailbox)
+    mailbox.auth_kind, mailbox.oauth_provider_id = kind, provider_id
+    mailbox.needs_sign_in_at = None
+    return True
+
+
+def live_mailbox(mailbox_id: int) -> Mailbox | None:
+    """The mailbox with this id unless it is deleted: for jobs and plugins that keep mailbox ids."""
+    mailbox = mail_state().db.session.get(Mailbox, mailbox_id)
+    return mailbox if mailbox is not None and mailbox.deleted_at is None else None
+
+
 def read_secrets(mailbox: Mailbox) -> dict[str, str]:
     return SecretBox.from_app().decrypt(mailbox.secrets)
 
@@ -125,13 +168,17 @@ def settings_for(mailbox: Mailbox) -> MailboxSettings:
     config = current_app.config
     common = {"timeout": config["TRICOMA_MAIL_NETWORK_TIMEOUT"], "ca_file": config["TRICOMA_MAIL_CA_FILE"],
               "policy": mail_server_policy()}
+    passwords = {"imap": secrets.get("imap_password", ""), "smtp": secrets.get("smtp_password", "")}
+    if oauth_tokens.uses_oauth(mailbox):  # the password fields are never used
+        common.update(auth="oauth2", token_source=oauth_tokens.MailboxTokens(mailbox.id))
+        passwords = {"imap": "", "smtp": ""}
     smtp = None
     if mailbox.smtp_host:
         smtp = ServerSettings(mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security,
-                              mailbox.smtp_username, secrets.get("smtp_password", ""), **common)
+                              mailbox.smtp_username, passwords["smtp"], **common)
     return MailboxSettings(
         imap=ServerSettings(mailbox.imap_host, mailbox.imap_port, mailbox.imap_security,
-                            mailbox.imap_username, secrets.get("imap_password", ""), **common),
+                            mailbox.imap_username, passwords["imap"], **common),
         smtp=smtp,
         sender_address=mailbox.email,
     )
@@ -159,12 +206,23 @@ def run_test(mailbox: Mailbox, min_interval: float = 0, *, actor: str | None = N
         if per_hour is not None:
             _check_hourly_tests(actor, per_hour)
         access.audit(actor, mailbox.id, TEST_AUDIT_ACTION, host=mailbox.imap_host, port=mailbox.imap_port)
-    steps = backend_for(mailbox).test_connection()
+    steps = _tested_steps(mailbox)
     mailbox.last_test_steps = [asdict(step) for step in steps]
     mailbox.last_test_ok = bool(steps) and all(step.ok or step.code == "skipped" for step in steps)
     mailbox.last_test_at = utcnow()
     mail_state().db.session.commit()
     return steps
+
+
+def _tested_steps(mailbox: Mailbox) -> list[TestStep]:
+    """The backend's steps; an OAuth2 mailbox first gets a new token (its own step), and when
+    that fails the servers are not asked with a token that cannot work."""
+    if not oauth_tokens.uses_oauth(mailbox):
+        return backend_for(mailbox).test_connection()
+    token = oauth_tokens.token_step(mailbox)
+    if not token.ok:
+        return [token, make_step("imap", "oauth_login", "skipped"), make_step("smtp", "oauth_auth", "skipped")]
+    return [token, *backend_for(mailbox).test_connection()]
 
 
 def wait_if_too_soon(last: datetime | None, min_interval: float) -> None:

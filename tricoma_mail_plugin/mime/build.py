@@ -57,6 +57,9 @@ class OutgoingMessage:
     attachments: tuple[AttachmentData, ...] = ()
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
+    # Bulk mail: the recipient's one-click unsubscribe URL (RFC 8058), sent as List-Unsubscribe
+    # with List-Unsubscribe-Post.
+    list_unsubscribe: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,21 @@ class BuiltMessage:
         for name, value in self.message.items():
             _no_line_breaks(str(value), name)
         return self.message.as_bytes(policy=SMTP)
+
+
+class _Verbatim(str):
+    """A header value written as it is, on one line: the email package would fold a long URL
+    into encoded words, which no mail client reads as a link (RFC 2369 wants it literal)."""
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> "_Verbatim":
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    def fold(self, *, policy) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
 
 
 def _no_line_breaks(value: str, field_name: str) -> str:
@@ -164,6 +182,12 @@ def build_message(outgoing: OutgoingMessage, sender_name: str, sender_address: s
         if value:
             ids = [_message_id(part, header) for part in value.split()]
             message[header] = " ".join(ids)
+    if outgoing.list_unsubscribe:
+        url = _no_line_breaks(outgoing.list_unsubscribe, "list_unsubscribe")
+        if not url.startswith(("https://", "http://")) or any(ch in url for ch in "<> ") or len(url) > 900:
+            raise InvalidMessage(_("The unsubscribe link must be an https:// URL."), "list_unsubscribe")
+        message.set_raw("List-Unsubscribe", _Verbatim("List-Unsubscribe", f"<{url}>"))
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["MIME-Version"] = "1.0"
 
     text, html = _bodies(outgoing, signature)

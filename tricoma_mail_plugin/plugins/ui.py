@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .._state import mail_state
+from ..mailboxes.info import MailboxInfo
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class SettingsPanel:
 
 
 SECTION_ORDER = {"mail": 0, "apps": 1, "admin": 2}
+#: set on a blueprint whose errors the one error handler answers as JSON (``web/errors.py``)
+JSON_API_FLAG = "tricoma_mail_json_api"
 
 
 def sort_menu(items: list[MenuItem]) -> list[MenuItem]:
@@ -53,9 +56,18 @@ def settings_panels(user) -> list[SettingsPanel]:
     return sorted(mail_state().hooks.collect("settings_panels", user=user), key=lambda p: p.order)
 
 
+def mailbox_client_url(mailbox) -> str:
+    """The URL of the client ``mailbox`` (a row or a :class:`MailboxInfo`) opens in: the first
+    plugin's answer to ``mailbox_client``; core's built-in plugin answers last with the v1 page."""
+    return mail_state().hooks.call("mailbox_client", mailbox=MailboxInfo.of(mailbox))
+
+
 def sign_in_required(blueprint: Blueprint, json_api: bool = False, exempt: tuple[str, ...] = ()) -> None:
     """Every view of ``blueprint`` needs a signed-in user: others go to the host's login page
-    (or get a JSON 401 from an API). Endpoints named in ``exempt`` check who asks themselves."""
+    (or get a JSON 401 from an API, whose errors are then all answered as JSON). Endpoints
+    named in ``exempt`` check who asks themselves."""
+    if json_api:
+        setattr(blueprint, JSON_API_FLAG, True)
 
     @blueprint.before_request
     def _sign_in_required():

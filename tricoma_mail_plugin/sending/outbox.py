@@ -26,8 +26,17 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .._state import mail_state
+from ..archive.outgoing import archive_before_sending
 from ..config import attachment_limit
-from ..errors import InvalidSettings, MailError, NotAllowed, SendRefused, SendUncertain
+from ..errors import (
+    ArchiveWriteFailed,
+    InvalidSettings,
+    MailError,
+    NotAllowed,
+    SendRefused,
+    SendUncertain,
+    SignInRequired,
+)
 from ..events.outbox import (
     deliver_after_commit,
     deliver_pending,
@@ -42,6 +51,7 @@ from ..mime.build import BuiltMessage, OutgoingMessage, build_message
 from ..models import Mailbox, OutboxItem, utcnow
 from ..records.references import Reference
 from ..rights import access
+from .send_rate import hold_back_over_limit
 from .smtp import SmtpSession
 from .system_settings import system_smtp_settings
 
@@ -49,6 +59,8 @@ log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (60, 300, 1800, 7200, 21600)  # seconds; the last one repeats
 DUE_STATES = ("queued", "retry")
+#: The mailbox's OAuth2 sign-in ran out: the item waits, without attempts, until it is renewed.
+WAITING_FOR_SIGN_IN = "waiting_sign_in"
 
 #: How far an attempt got (``OutboxItem.attempt_stage``), recorded before each step.
 STAGE_CONNECTING = "connecting"  # leased: connection, TLS, AUTH, MAIL and RCPT come next
@@ -245,6 +257,7 @@ def run_once(worker_id: str | None = None, limit: int | None = None) -> int:
     deliver_pending()  # what a process that stopped after a commit left undelivered
     forget_delivered()
     expire_leases()
+    release_signed_in()
     done = 0
     connections = WorkerConnections()
     try:
@@ -267,6 +280,20 @@ def run_once(worker_id: str | None = None, limit: int | None = None) -> int:
 
 def _lease_seconds() -> int:
     return current_app.config["TRICOMA_MAIL_OUTBOX_LEASE_SECONDS"]
+
+
+def hand_back_leases(process: str) -> int:
+    """End now the leases that workers of a stopping ``process`` (named ``process:…``) hold, so
+    the next run settles those items by how far they got (:func:`expire_leases`) instead of
+    waiting for the leases to run out. A thread of that process still sending loses its lease
+    and stops before the final dot (:func:`mark_stage`)."""
+    session = _session()
+    result = session.execute(
+        update(OutboxItem).where(OutboxItem.state == "sending",
+                                 OutboxItem.lease_owner.startswith(process + ":", autoescape=True))
+        .values(lease_until=utcnow() - timedelta(seconds=1)).execution_options(synchronize_session=False))
+    session.commit()
+    return result.rowcount or 0
 
 
 def expire_leases() -> int:
@@ -347,6 +374,7 @@ def claim_next(worker_id: str) -> OutboxItem | None:
     the durable mark "before the connection" (stage ``connecting``)."""
     session = _session()
     now = utcnow()
+    hold_back_over_limit(now)  # mail beyond a mailbox's hourly limit waits (send_rate.py)
     lease_until = now + timedelta(seconds=_lease_seconds())
     due = (select(OutboxItem.id)
            .where(OutboxItem.state.in_(DUE_STATES), OutboxItem.not_before <= now)
@@ -404,6 +432,15 @@ def deliver(item: OutboxItem, connections: WorkerConnections | None = None) -> N
         mark_stage(item_id, worker_id, stage)
 
     try:
+        archive_before_sending(item)  # the journal (docs/archive.md): no entry, no sending
+    except ArchiveWriteFailed as error:
+        session.rollback()
+        log.error("outbox item %s: not sent, the archive refused it: %s", item_id, error.detail)
+        _record_failure(item, worker_id, error)
+        if own:
+            connections.close()
+        return
+    try:
         submission = connections.submission(item)
         if getattr(submission, "reports_progress", False):
             results = submission.submit(sender, recipients, raw, progress=progress)
@@ -452,9 +489,10 @@ def _record_failure(item: OutboxItem, worker_id: str, error: MailError) -> None:
         return
     if isinstance(error, SendUncertain):
         _settle(item, "uncertain", error.user_message)
-    elif isinstance(error, SendRefused):
-        _settle(item, "failed", error.user_message)
-    elif item.attempts >= current_app.config["TRICOMA_MAIL_SEND_MAX_ATTEMPTS"]:
+    elif isinstance(error, SignInRequired):  # waits, not failing, until someone signs in again
+        item.attempts -= 1
+        _settle(item, WAITING_FOR_SIGN_IN, error.user_message)
+    elif isinstance(error, SendRefused) or item.attempts >= current_app.config["TRICOMA_MAIL_SEND_MAX_ATTEMPTS"]:
         _settle(item, "failed", error.user_message)
     else:
         item.not_before = utcnow() + timedelta(seconds=retry_delay(item.attempts))
@@ -487,7 +525,19 @@ def _open_submission(item: OutboxItem):
     mailbox = _session().get(Mailbox, item.mailbox_id) if item.mailbox_id else None
     if mailbox is None or mailbox.deleted_at is not None:
         raise SendRefused(_("The mailbox of this mail no longer exists."))
+    if mailbox.needs_sign_in_at is not None:
+        raise SignInRequired()
     return service.backend_for(mailbox).submission()
+
+
+def release_signed_in() -> int:
+    """Make the items that wait for a sign-in due again once their mailbox is signed in."""
+    signed_in = select(Mailbox.id).where(Mailbox.needs_sign_in_at.is_(None))
+    result = _session().execute(
+        update(OutboxItem).where(OutboxItem.state == WAITING_FOR_SIGN_IN, OutboxItem.mailbox_id.in_(signed_in))
+        .values(state="queued", not_before=utcnow()).execution_options(synchronize_session=False))
+    _session().commit()
+    return result.rowcount
 
 
 # -- uncertain items: ask the Sent folder -------------------------------------------------------

@@ -16,6 +16,7 @@ from ..errors import (
     SendUncertain,
 )
 from ..mailboxes.backend import RecipientResult, ServerSettings
+from ..mailboxes.sasl import initial_response, token_login, uses_token
 from ..mailboxes.tls import is_loopback, tls_context
 
 #: Called with ``"data"`` before the DATA command and ``"final_dot"`` just before the final dot
@@ -41,9 +42,10 @@ def open_smtp(server: ServerSettings) -> smtplib.SMTP:
                 smtp.starttls(context=context)
         smtp.ehlo_or_helo_if_needed()
         if server.username:
-            if server.auth == "xoauth2":
-                token = f"user={server.username}\x01auth=Bearer {server.password}\x01\x01"
-                smtp.auth("XOAUTH2", lambda challenge=None: token)
+            if uses_token(server):
+                offered = (smtp.esmtp_features.get("auth") or "").split()
+                token_login(server, offered, lambda mechanism, token: smtp_token_auth(smtp, server, mechanism, token),
+                            (smtplib.SMTPAuthenticationError,))
             else:
                 smtp.login(server.username, server.password)
     except smtplib.SMTPAuthenticationError as error:
@@ -51,6 +53,13 @@ def open_smtp(server: ServerSettings) -> smtplib.SMTP:
     except (smtplib.SMTPException, OSError, ssl.SSLError) as error:
         raise MailboxConnectionError(short(error)) from error
     return smtp
+
+
+def smtp_token_auth(smtp: smtplib.SMTP, server: ServerSettings, mechanism: str, token: str) -> None:
+    """AUTH with an OAuth2 token. A refusal comes as a 334 error challenge first, which must be
+    answered with an empty line before the server sends its 535."""
+    first = initial_response(mechanism, server.username, token, server.host, server.port)
+    smtp.auth(mechanism, lambda challenge=None: first if challenge is None else "")
 
 
 class _CheckedSMTP(smtplib.SMTP):

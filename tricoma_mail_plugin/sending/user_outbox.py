@@ -22,7 +22,7 @@ from ..rights import access
 from . import outbox
 
 SYSTEM_SCOPE = "system"
-STATES = ("queued", "sending", "sent", "retry", "failed", "uncertain", "cancelled")
+STATES = ("queued", "sending", "sent", "retry", outbox.WAITING_FOR_SIGN_IN, "failed", "uncertain", "cancelled")
 CANCELLABLE_STATES = outbox.DUE_STATES
 RESENDABLE_STATES = ("uncertain", "failed")
 

@@ -4,17 +4,22 @@ from __future__ import annotations
 from flask import url_for
 from flask_babel import gettext as _
 
+from ..archive.auditors import is_auditor
 from ..hookspecs import hookimpl
 from ..plugins.ui import MenuItem, SettingsPanel, settings_panels
 from . import (
     admin_plugins,
+    archive_pages,
     errors,
+    jobs_pages,
     mail_server_pages,
     mailbox_rights,
     mailbox_settings,
+    oauth_pages,
     outbox_pages,
     settings,
     system_mail_pages,
+    unsubscribe_pages,
 )
 
 
@@ -23,7 +28,8 @@ def tricoma_mail_register_blueprints():
     # errors.blueprint has no pages: it carries the app-wide handler of core's exceptions.
     return [settings.blueprint, admin_plugins.blueprint, mailbox_settings.blueprint,
             outbox_pages.blueprint, system_mail_pages.blueprint, mail_server_pages.blueprint,
-            mailbox_rights.blueprint, errors.blueprint]
+            mailbox_rights.blueprint, archive_pages.blueprint, jobs_pages.blueprint, unsubscribe_pages.blueprint,
+            oauth_pages.providers_blueprint, oauth_pages.sign_in_blueprint, errors.blueprint]
 
 
 @hookimpl(trylast=True)
@@ -34,12 +40,16 @@ def tricoma_mail_menu_items(user):
         # to send from, and the menu stays free of a rights query on every page.
         items.append(MenuItem(_("Outbox"), url_for("tricoma_mail_outbox.index"), "mail", 880))
         items.append(MenuItem(_("Set up mailboxes"), url_for("tricoma_mail_mailboxes.index"), "mail", 890))
+    if is_auditor(user):
+        items.append(MenuItem(_("Archive"), url_for("tricoma_mail_archive.index"), "mail", 895))
     if settings_panels(user):
         items.append(MenuItem(_("Mail settings"), url_for("tricoma_mail_settings.index"), "mail", 900))
     if getattr(user, "is_admin", False):
         items.append(MenuItem(_("Plugins"), url_for("tricoma_mail_admin_plugins.index"), "admin", 50))
         items.append(MenuItem(_("System mail"), url_for("tricoma_mail_system_mail.index"), "admin", 60))
         items.append(MenuItem(_("Mail servers"), url_for("tricoma_mail_mail_servers.index"), "admin", 65))
+        items.append(MenuItem(_("Sign-in providers"), url_for("tricoma_mail_oauth_providers.index"), "admin", 66))
+        items.append(MenuItem(_("Background jobs"), url_for("tricoma_mail_jobs.index"), "admin", 70))
     return items
 
 
@@ -67,6 +77,13 @@ def tricoma_mail_settings_panels(user):
             url_for("tricoma_mail_mail_servers.index"),
             _("Which addresses in your own network mailboxes may connect to."),
             order=810,
+        ))
+        panels.append(SettingsPanel(
+            _("Sign-in providers"),
+            url_for("tricoma_mail_oauth_providers.index"),
+            _("OAuth2 app registrations for Microsoft 365, Google and others, so mailboxes sign in "
+              "without a password."),
+            order=815,
         ))
         panels.append(SettingsPanel(
             _("Plugins"),

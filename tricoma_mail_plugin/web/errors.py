@@ -28,10 +28,8 @@ from ..errors import (
     NotAllowed,
 )
 from ..mime.build import InvalidMessage
+from ..plugins.ui import JSON_API_FLAG
 from .redirects import safe_next
-
-JSON_API_FLAG = "tricoma_mail_json_api"
-
 
 #: No pages of its own: registering it installs the app-wide handler of core's exceptions and
 #: the check of every request's fields.

@@ -3,33 +3,28 @@ exceptions to answers, template helpers and the banners (undo delete, undo send)
 session between a POST and the page it redirects to."""
 from __future__ import annotations
 
-import functools
 import secrets
 import time
 from datetime import datetime
 from typing import Any
 
-from babel import dates as babel_dates
 from flask import (
     Blueprint,
     abort,
-    g,
     jsonify,
     render_template,
     session,
     url_for,
 )
-from flask_babel import format_decimal, get_locale, get_timezone
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from ..mailboxes.folders import ROLE_LABELS
-from ..mime.headers import sender_label as address_label
 from ..models import is_row_id
-from ..plugins.ui import sign_in_required
+from ..plugins.ui import mailbox_client_url, sign_in_required
 from ..rights import access
 from .errors import mark_json_api, wants_json
+from .message_rows import message_rows, row_formatter, rows_html, sender_label
 
 UNDO_KEY = "tricoma_mail_undo"
 BANNER_KEY = "tricoma_mail_banners"
@@ -103,57 +98,29 @@ def take_banners() -> list[dict]:
 # -- template helpers -----------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4096)
-def sender_label(value: str) -> str:
-    """The display name of the first address of a header (else the address, else the text):
-    the name the reading view shows for the same header."""
-    return address_label(value)
-
-
 def human_size(size: int | None) -> str:
-    size = size or 0
-    if size < 1024:
-        return _("%(n)s B", n=size)
-    if size < 1024 * 1024:
-        return _("%(n)s KB", n=max(1, round(size / 1024)))
-    return _("%(n)s MB", n=format_decimal(round(size / 1024 / 1024, 1), format="#,##0.#"))
-
-
-def _locale_and_zone():
-    """The user's locale and time zone, looked up once per request: a list formats 50 dates,
-    and Flask-Babel looks both up again for each."""
-    found = g.get("_tricoma_mail_locale_zone")
-    if found is None:
-        found = (get_locale(), get_timezone())
-        g._tricoma_mail_locale_zone = found
-    return found
+    return row_formatter().size(size)
 
 
 def mail_date(moment: datetime | None) -> str:
     """Today's mail by its time, older mail by its date."""
-    if moment is None:
-        return "—"
-    locale, zone = _locale_and_zone()
-    local = moment.astimezone(zone)
-    if local.date() == datetime.now(zone).date():
-        return babel_dates.format_time(local, "short", locale=locale)
-    return babel_dates.format_date(local.date(), "medium", locale=locale)
+    return row_formatter().date_label(moment)
 
 
 def full_date(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    locale, zone = _locale_and_zone()
-    return babel_dates.format_datetime(moment, "medium", tzinfo=zone, locale=locale)
+    return row_formatter().date_title(moment)
 
 
 def _template_helpers() -> dict[str, Any]:
     return {
         "sender_label": sender_label,
+        "message_rows": message_rows,
+        "rows_html": rows_html,
         "human_size": human_size,
         "mail_date": mail_date,
         "full_date": full_date,
         "mail_static": static_url,
+        "mailbox_client_url": mailbox_client_url,
         "mail_banners": take_banners,
         "role_labels": ROLE_LABELS,
     }

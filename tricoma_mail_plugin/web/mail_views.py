@@ -29,7 +29,13 @@ from flask_login import current_user
 
 from .._state import mail_state
 from ..cache import sync
-from ..cache.listing import SORT_COLUMNS, folder_ids, inbox_folder_ids, list_messages
+from ..cache.listing import (
+    SORT_COLUMNS,
+    folder_ids,
+    folders_named,
+    inbox_folder_ids,
+    list_messages,
+)
 from ..cache.refresh import run_sync
 from ..cache.search import SearchQuery, search, unindexed_count
 from ..cache.server_search import search_on_server
@@ -127,7 +133,7 @@ def folder(mailbox_id: int):
         raise MessageNotFound(_("The folder %(name)s does not exist (any more).", name=name))
     sort, descending, cursor = _list_arguments()
     try:
-        page = list_messages(folder_ids(mailbox.id, [name]), sort, descending, cursor)
+        page = list_messages(folders_named(mailbox.id, [name]), sort, descending, cursor)
     except ValueError:
         return redirect(url_for(".folder", mailbox_id=mailbox.id, folder=name, sort=sort))
     progress = sync.sync_progress(mailbox)

@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..errors import InvalidSettings, MailboxNotFound, MailError, NotAllowed
-from ..mailboxes import server_folders, service
+from ..mailboxes import oauth_providers, oauth_tokens, server_folders, service
 from ..mailboxes.backend import (
     SECURITY_MODES,
     DiscoveredServers,
@@ -63,9 +63,10 @@ DISCOVERY_SOURCES = {
 
 #: The configuration form's fields, as the template and ``update_settings`` name them.
 TEXT_FIELDS = (
-    "title", "sender_name", "email", "extra_addresses", "signature", "app_bcc",
+    "title", "sender_name", "email", "extra_addresses", "signature", "app_bcc", "send_rate_per_hour",
     "imap_host", "imap_port", "imap_security", "imap_username",
     "smtp_host", "smtp_port", "smtp_security", "smtp_username",
+    "auth_kind", "oauth_provider_id",
 )
 PASSWORD_FIELDS = ("imap_password", "smtp_password")
 
@@ -195,6 +196,9 @@ def _with_discovered(values: dict[str, Any], found: DiscoveredServers) -> dict[s
     if found.smtp_host:
         filled.update(smtp_host=found.smtp_host, smtp_port=found.smtp_port,
                       smtp_security=found.smtp_security, smtp_username=found.username)
+    if found.oauth_provider_kind:  # Microsoft 365, Google: propose OAuth2 with a matching provider
+        matching = [row for row in oauth_providers.providers() if row.kind == found.oauth_provider_kind]
+        filled.update(auth_kind="oauth2_delegated", oauth_provider_id=matching[0].id if matching else "")
     return filled
 
 
@@ -223,7 +227,24 @@ def _render_configure(mailbox: Mailbox, values: dict[str, Any], *, error: FieldE
         discovery_source=DISCOVERY_SOURCES.get(discovered.source, discovered.source) if discovered else None,
         steps=steps,
         first_failure=first_failure(steps),
+        **_sign_in_context(mailbox),
     )
+
+
+AUTH_KIND_LABELS = {
+    "password": _l("Password"),
+    "oauth2_delegated": _l("OAuth2, signed in as a user (Microsoft 365, Google)"),
+    "oauth2_app": _l("OAuth2 as an app (client credentials, shared mailboxes)"),
+}
+
+
+def _sign_in_context(mailbox: Mailbox) -> dict[str, Any]:
+    return {
+        "auth_kind_labels": AUTH_KIND_LABELS,
+        "oauth_providers": oauth_providers.providers(),
+        "signed_in": oauth_tokens.has_tokens(mailbox),
+        "callback_url": url_for("tricoma_mail_mailbox_sign_in.callback", _external=True),
+    }
 
 
 # -- M3 test ---------------------------------------------------------------------------------

@@ -12,9 +12,6 @@ origin. The reading page shows it in ``<iframe sandbox>`` without ``allow-script
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections import OrderedDict
 from email.utils import getaddresses
 from urllib.parse import quote
 
@@ -32,19 +29,19 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import escape
 
-from .._state import mail_state
 from ..cache import bodies, intents, sync
+from ..mail import trusted_senders
 from ..mail.message_view import RenderedMessage, render_message
+from ..mail.sender_warnings import sender_warnings
 from ..mailboxes.service import backend_for
 from ..mime.html_text import html_to_plain_text
 from ..mime.parse import get_part, safe_filename
 from ..mime.sanitize import INLINE_IMAGE_TYPES, defuse_markup
-from ..models import CachedBody
 from ..records.mail_links import links_for_message
 from ..records.references import RecordDescription, describe_reference
 from ..rights import access
 from ..rights.directory import directory
-from . import remote_images
+from . import render_cache
 from .mail_common import install, rights_on
 from .mail_views import folder_tree
 from .redirects import safe_next
@@ -74,27 +71,20 @@ BODY_STYLE = ("body{margin:0;padding:12px;font:15px/1.45 system-ui,-apple-system
 
 # -- rendering, shared by the reading page and the frame's route -----------------------------------
 
-_CACHE_SIZE = 16
-_CACHE_SECONDS = 60
-_cache: "OrderedDict[tuple, tuple[float, RenderedMessage, bool]]" = OrderedDict()
-_cache_lock = threading.Lock()
-
-
-def _rendered(mailbox, message_pk: int, allow_remote: bool, backend=None) -> tuple[RenderedMessage, bool]:
+def _rendered(mailbox, message_pk: int, allow_remote: bool, backend=None,
+              message_and_folder: tuple | None = None) -> tuple[RenderedMessage, bool]:
     """The parsed, sanitized message and whether markup nested too deep was left out. The page
     and its frame ask for the same message moments apart: a short per-process memory saves the
-    second parse. Rights are checked by the caller before."""
-    cached, folder = bodies.cached_message(mailbox, message_pk)
+    second parse (``render_cache``: shared by the web processes with a broker). Rights are
+    checked by the caller before, who may pass the ``message_and_folder`` it found already."""
+    cached, folder = message_and_folder or bodies.cached_message(mailbox, message_pk)
     # Ids of deleted rows can be given out again: the key names the message itself as well.
     user_id = str(current_user.get_id())
     key = (user_id, mailbox.id, message_pk, folder.id, folder.uidvalidity, cached.uid, cached.message_id,
            allow_remote)
-    now = time.monotonic()
-    with _cache_lock:
-        found = _cache.get(key)
-        if found and now - found[0] < _CACHE_SECONDS:
-            _cache.move_to_end(key)
-            return found[1], found[2]
+    found = render_cache.get(key)
+    if found is not None:
+        return found
     rendered = render_message(
         mailbox, message_pk,
         part_url=lambda part_id: url_for("tricoma_mail_message.part", mailbox_id=mailbox.id,
@@ -103,11 +93,19 @@ def _rendered(mailbox, message_pk: int, allow_remote: bool, backend=None) -> tup
         allow_remote=allow_remote, backend=backend)
     html = rendered.message.html
     nesting_cut = bool(html) and defuse_markup(html) != html
-    with _cache_lock:
-        _cache[key] = (now, rendered, nesting_cut)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    render_cache.put(key, (rendered, nesting_cut))
     return rendered, nesting_cut
+
+
+def _sender_warnings(mailbox, cached, folder, backend=None) -> tuple:
+    """The sender check's warnings of one message, remembered like its render: the same for
+    every reader of the mailbox, and a second open need not parse the message again."""
+    key = ("sender-warnings", mailbox.id, cached.id, folder.id, folder.uidvalidity, cached.uid, cached.message_id)
+    warnings = render_cache.get(key)
+    if warnings is None:
+        warnings = sender_warnings(mailbox, cached.id, backend)
+        render_cache.put(key, warnings)
+    return warnings
 
 
 def _sender_address(from_header: str) -> str:
@@ -120,7 +118,7 @@ def _sender_address(from_header: str) -> str:
 def _remote_allowed(sender: str) -> tuple[bool, str | None]:
     """Whether remote images are shown and why: ``"once"`` (this message, asked now) or
     ``"sender"`` (always for this sender)."""
-    if remote_images.sender_allowed(sender):
+    if trusted_senders.is_trusted(str(current_user.get_id()), sender):
         return True, "sender"
     if request.args.get("remote") == "1":
         return True, "once"
@@ -147,14 +145,16 @@ def read(mailbox_id: int, message_pk: int):
     sender = _sender_address(cached.from_)
     allow_remote, remote_reason = _remote_allowed(sender)
     mark_read = not cached.seen and "write" in rights
-    needs_server = mark_read or mail_state().db.session.get(CachedBody, cached.id) is None
+    needs_server = mark_read or not bodies.is_cached(cached.id)
     if needs_server:
         with backend_for(mailbox) as backend:
-            rendered, nesting_cut = _rendered(mailbox, message_pk, allow_remote, backend)
+            rendered, nesting_cut = _rendered(mailbox, message_pk, allow_remote, backend, (cached, folder))
+            warnings = _sender_warnings(mailbox, cached, folder, backend)
             if mark_read:
                 intents.set_flags(mailbox, backend, folder.name, [cached.uid], add=["\\Seen"])
     else:
-        rendered, nesting_cut = _rendered(mailbox, message_pk, allow_remote)
+        rendered, nesting_cut = _rendered(mailbox, message_pk, allow_remote, message_and_folder=(cached, folder))
+        warnings = _sender_warnings(mailbox, cached, folder)
     parsed = rendered.message
     view = request.args.get("view")
     show_html = rendered.html is not None and view != "text"
@@ -172,6 +172,7 @@ def read(mailbox_id: int, message_pk: int):
         move_targets=[n for n in tree if n.selectable and n.name != folder.name],
         inline_types=INLINE_TYPES,
         linked_records=linked_records(mailbox.id, cached.message_id),
+        sender_warnings=warnings,
         back=url_for("tricoma_mail_client.folder", mailbox_id=mailbox.id, folder=folder.name),
     )
     if show_html and current_app.testing and current_app.config.get("TRICOMA_MAIL_UNSAFE_RENDERING_FOR_TESTS"):
@@ -188,9 +189,9 @@ def read(mailbox_id: int, message_pk: int):
 def body(mailbox_id: int, message_pk: int):
     """Only the sanitized HTML, for the sandboxed frame of the reading page."""
     mailbox = access.require(current_user, mailbox_id, "read")
-    cached, _folder = bodies.cached_message(mailbox, message_pk)
+    cached, folder = bodies.cached_message(mailbox, message_pk)
     allow_remote, _reason = _remote_allowed(_sender_address(cached.from_))
-    rendered, _cut = _rendered(mailbox, message_pk, allow_remote)
+    rendered, _cut = _rendered(mailbox, message_pk, allow_remote, message_and_folder=(cached, folder))
     markup = rendered.html if rendered.html is not None else f"<pre>{escape(rendered.message.text or '')}</pre>"
     document = ('<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
                 f'<style>{BODY_STYLE}</style></head><body>{markup}</body></html>')
@@ -323,7 +324,7 @@ def source(mailbox_id: int, message_pk: int):
 def print_view(mailbox_id: int, message_pk: int):
     mailbox = access.require(current_user, mailbox_id, "read")
     cached, folder = bodies.cached_message(mailbox, message_pk)
-    rendered, _cut = _rendered(mailbox, message_pk, False)
+    rendered, _cut = _rendered(mailbox, message_pk, False, message_and_folder=(cached, folder))
     parsed = rendered.message
     text = parsed.text if parsed.text is not None else html_to_plain_text(parsed.html or "")
     return render_template("tricoma_mail/mail/print.html", mailbox=mailbox, message=cached, parsed=parsed,
@@ -342,5 +343,5 @@ def remote_images_for_sender(mailbox_id: int, message_pk: int):
     target = safe_next(request.form.get("next")) or url_for(".read", mailbox_id=mailbox.id, message_pk=cached.id)
     response = redirect(target)
     if sender:
-        remote_images.store(response, sender, allow=request.form.get("allow") == "1")
+        trusted_senders.set_trusted(str(current_user.get_id()), sender, request.form.get("allow") == "1")
     return response

@@ -46,6 +46,7 @@ FILTER_LABELS = {
     "sending": _l("Sending"),
     "sent": _l("Sent"),
     "retry": _l("Will retry"),
+    "waiting_sign_in": _l("Waiting for sign-in"),
     "failed": _l("Failed"),
     "uncertain": _l("Uncertain"),
     "cancelled": _l("Cancelled"),
@@ -56,6 +57,8 @@ STATE_HELP = {
     "sending": _l("The mail is being handed to the mail server right now."),
     "sent": _l("The mail server accepted the mail."),
     "retry": _l("The mail server could not be used for now; the mail is tried again automatically."),
+    "waiting_sign_in": _l("The mailbox needs a new sign-in with its provider. The mail leaves once someone "
+                          "who manages the mailbox has signed in again."),
     "failed": _l("The mail could not be sent. Check the reason, correct it and send the mail again."),
     "uncertain": _l("The final dot of the mail was sent, but the server's answer never arrived: the "
                     "server may have accepted the mail. It is never sent again automatically; check "
@@ -99,7 +102,7 @@ def outcome_text(line: user_outbox.AttemptLine) -> str:
     if line.worker_vanished and line.outcome == "uncertain":
         return _("the sending process stopped after the final dot: uncertain")
     labels = {"sent": _("sent"), "retry": _("will retry"), "failed": _("failed"),
-              "uncertain": _("uncertain")}
+              "uncertain": _("uncertain"), "waiting_sign_in": _("waiting for sign-in")}
     return labels.get(line.outcome, line.outcome)
 
 
@@ -121,7 +124,7 @@ def state_text(item: OutboxItem) -> str:
             return _("uncertain: the server may have accepted it at %(time)s; check with the recipient",
                      time=_precise_time(accepted))
     labels = {"sending": _("sending"), "sent": _("sent"), "failed": _("failed"),
-              "uncertain": _("uncertain"), "cancelled": _("cancelled")}
+              "uncertain": _("uncertain"), "cancelled": _("cancelled"), "waiting_sign_in": _("waiting for sign-in")}
     return labels.get(item.state, item.state)
 
 

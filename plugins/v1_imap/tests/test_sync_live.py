@@ -116,16 +116,15 @@ def test_connection_killed_mid_sync_converges_without_duplicates(app, account, m
     monkeypatch.setattr(sync, "BATCH_SIZE", 200)
 
     def kill_after_first_batch(backend):
-        original = backend.fetch_summaries
-        calls = {"n": 0}
+        original = backend.fetch_summary_batches
 
-        def fetch(uids):
-            calls["n"] += 1
-            if calls["n"] == 2:
-                backend.client._imap.sock.shutdown(2)  # the network goes away mid-sync
-            return original(uids)
+        def fetch(uids, batch_size, with_bytes=False):
+            for number, batch in enumerate(original(uids, batch_size, with_bytes)):
+                yield batch
+                if number == 0:
+                    backend.client._imap.sock.shutdown(2)  # the network goes away mid-sync
 
-        backend.fetch_summaries = fetch
+        backend.fetch_summary_batches = fetch
 
     with pytest.raises(MailboxConnectionError):
         run_sync(app, mailbox_id, ["INBOX"], kill_after_first_batch)

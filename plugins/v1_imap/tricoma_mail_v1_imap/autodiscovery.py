@@ -138,6 +138,7 @@ class Discovery:
     provider_name: str | None = None
     notes: tuple[str, ...] = ()
     provider_files_sent_mail: bool = False
+    oauth: str | None = None  # "microsoft" or "google": the provider wants OAuth2 sign-in
 
 
 class Resolver(Protocol):
@@ -242,6 +243,7 @@ def _preset(
     *,
     notes: tuple[str, ...] = (),
     files_sent_mail: bool = False,
+    oauth: str | None = None,
 ) -> Discovery:
     return Discovery(
         imap=ServerGuess("imap", *imap),
@@ -250,6 +252,7 @@ def _preset(
         provider_name=name,
         notes=notes,
         provider_files_sent_mail=files_sent_mail,
+        oauth=oauth,
     )
 
 
@@ -259,6 +262,7 @@ GMAIL = _preset(
     ("smtp.gmail.com", 465, "tls"),
     notes=(N_("Gmail: sign in with OAuth2 or use an app password; the normal Google password is refused."),),
     files_sent_mail=True,
+    oauth="google",
 )
 YAHOO = _preset(
     "Yahoo Mail",
@@ -295,6 +299,7 @@ OUTLOOK_COM = _preset(
     ("smtp-mail.outlook.com", 587, "starttls"),
     notes=(N_("Outlook.com: Microsoft no longer accepts passwords for IMAP and SMTP; sign in with OAuth2."),),
     files_sent_mail=True,
+    oauth="microsoft",
 )
 EXCHANGE_ONLINE = _preset(
     "Exchange Online (Microsoft 365)",
@@ -306,6 +311,7 @@ EXCHANGE_ONLINE = _preset(
            "end of 2026); use OAuth2."),
     ),
     files_sent_mail=True,
+    oauth="microsoft",
 )
 
 #: Every built-in provider by a stable id, e.g. for a "choose your provider" list.
@@ -387,6 +393,7 @@ def with_known_provider(found: Discovery) -> Discovery:
         provider_name=found.provider_name or preset.provider_name,
         notes=found.notes + tuple(note for note in preset.notes if note not in found.notes),
         provider_files_sent_mail=preset.provider_files_sent_mail,
+        oauth=preset.oauth,
     )
 
 

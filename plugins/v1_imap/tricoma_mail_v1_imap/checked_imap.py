@@ -3,14 +3,13 @@ once, its addresses checked, and the connection made to a checked one (no second
 rebinding could answer differently). TLS still verifies the certificate against the host name."""
 from __future__ import annotations
 
-import ssl
 import socket
+import ssl
 from typing import Callable
 
-from imapclient import IMAPClient
-from imapclient import imap4, tls
+from imapclient import IMAPClient, exceptions, imap4, tls
 
-from tricoma_mail_plugin import ServerSettings
+from tricoma_mail_plugin import ServerSettings, initial_response
 
 OpenSocket = Callable[[float | None], socket.socket]
 
@@ -53,3 +52,19 @@ class _CheckedIMAP4TLS(tls.IMAP4_TLS):
         # imapclient passes no timeout here; the connect timeout applies to the TLS port too.
         sock = self._open_socket(timeout if timeout is not None else self._timeout)
         return tls.wrap_socket(sock, self.ssl_context, self.host)
+
+
+def oauth_login(client: IMAPClient, mechanism: str, user: str, token: str) -> None:
+    """AUTHENTICATE with an OAuth2 token (``XOAUTH2`` or ``OAUTHBEARER``). A refusal comes as an
+    error challenge first; it is answered with an empty line, so the server sends its NO (a
+    client that sends the token again gets a NO all the same, but a server may count it twice)."""
+    first = initial_response(mechanism, user, token).encode()
+    answers = iter((first,))
+
+    def respond(_challenge: bytes) -> bytes:
+        return next(answers, b"")
+
+    try:
+        client._command_and_check("authenticate", mechanism, respond)
+    except exceptions.IMAPClientError as error:
+        raise exceptions.LoginError(str(error)) from error

@@ -10,15 +10,21 @@ from imapclient import exceptions as imap_exceptions
 
 from tricoma_mail_plugin import (
     MailboxSettings,
+    OAuthFailure,
     ServerNotAllowed,
     ServerSettings,
+    SignInRequired,
     TestStep,
+    imap_mechanisms,
     is_loopback,
     make_step,
+    smtp_token_auth,
     tls_context,
+    token_login,
+    uses_token,
 )
 
-from .checked_imap import CheckedIMAPClient
+from .checked_imap import CheckedIMAPClient, oauth_login
 from .errors import classify, connection_died, short
 
 IMAP_STEPS = ("resolve", "connect", "greeting", "login", "capabilities", "folders")
@@ -105,8 +111,9 @@ def _open_transport(recorder: _Recorder, server: ServerSettings, context, state:
 
 
 def _test_imap(server: ServerSettings) -> list[TestStep]:
+    login_step = "oauth_login" if uses_token(server) else "login"
     planned = IMAP_STEPS[:2] + (("tls",) if server.security == "tls" else ()) + IMAP_STEPS[2:3] + (
-        ("starttls",) if server.security == "starttls" else ()) + IMAP_STEPS[3:]
+        ("starttls",) if server.security == "starttls" else ()) + (login_step,) + IMAP_STEPS[4:]
     recorder = _Recorder("imap", planned)
     context = tls_context(server.ca_file)
     state: dict = {}
@@ -139,8 +146,11 @@ def _test_imap(server: ServerSettings) -> list[TestStep]:
         if "client" not in state:
             open_client()
         client = state["client"]
-        if server.auth == "xoauth2":
-            client.oauth2_login(server.username, server.password)
+        if uses_token(server):
+            mechanism = token_login(server, imap_mechanisms(client.capabilities()),
+                                    lambda mech, token: oauth_login(client, mech, server.username, token),
+                                    (imap_exceptions.LoginError,))
+            return f"{mechanism} {server.username}"
         else:
             if b"LOGINDISABLED" in client.capabilities():
                 raise _Typed("auth_method_not_offered", "LOGINDISABLED")
@@ -157,7 +167,7 @@ def _test_imap(server: ServerSettings) -> list[TestStep]:
 
     if server.security == "starttls":
         recorder.run("starttls", open_client, _typed_or_classify)
-    recorder.run("login", login, _login_failure)
+    recorder.run(login_step, login, _token_failure if uses_token(server) else _login_failure)
     recorder.run("capabilities", capabilities)
     recorder.run("folders", folders)
     client = state.get("client")
@@ -170,8 +180,9 @@ def _test_imap(server: ServerSettings) -> list[TestStep]:
 
 
 def _test_smtp(server: ServerSettings) -> list[TestStep]:
+    auth_step = "oauth_auth" if uses_token(server) else "auth"
     planned = ("resolve", "connect") + (("tls",) if server.security == "tls" else ()) + (
-        "greeting", "ehlo") + (("starttls",) if server.security == "starttls" else ()) + ("auth",)
+        "greeting", "ehlo") + (("starttls",) if server.security == "starttls" else ()) + (auth_step,)
     recorder = _Recorder("smtp", planned)
     context = tls_context(server.ca_file)
     state: dict = {}
@@ -203,8 +214,11 @@ def _test_smtp(server: ServerSettings) -> list[TestStep]:
     def auth():
         if not smtp.has_extn("auth"):
             raise _Typed("auth_method_not_offered", "no AUTH in EHLO")
-        if server.auth == "xoauth2":
-            smtp.auth("XOAUTH2", lambda challenge=None: f"user={server.username}\x01auth=Bearer {server.password}\x01\x01")
+        if uses_token(server):
+            offered = (smtp.esmtp_features.get("auth") or "").split()
+            mechanism = token_login(server, offered, lambda mech, token: smtp_token_auth(smtp, server, mech, token),
+                                    (smtplib.SMTPAuthenticationError,))
+            return f"{mechanism} {server.username}"
         else:
             smtp.login(server.username, server.password)
         return server.username
@@ -213,7 +227,7 @@ def _test_smtp(server: ServerSettings) -> list[TestStep]:
     recorder.run("ehlo", ehlo, _typed_or_classify)
     if server.security == "starttls":
         recorder.run("starttls", starttls, _typed_or_classify)
-    recorder.run("auth", auth, _login_failure)
+    recorder.run(auth_step, auth, _token_failure if uses_token(server) else _login_failure)
     try:
         if smtp.sock is not None:
             smtp.quit()
@@ -255,6 +269,21 @@ def _login_failure(error: BaseException) -> str:
     if isinstance(error, (imap_exceptions.IMAPClientError,)) and "STARTTLS" in str(error).upper():
         return "starttls_not_offered"
     return classify(error)
+
+
+def _token_failure(error: BaseException) -> str:
+    """The typed code of a failed OAuth2 login: the provider's (no token), or the server's."""
+    if isinstance(error, SignInRequired):
+        return "sign_in_required"
+    if isinstance(error, OAuthFailure):
+        return error.code
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        text = error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) else str(error)
+        # Exchange Online: "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled…"
+        return "smtp_auth_disabled" if "5.7.139" in text or "SmtpClientAuthentication" in text else "token_rejected"
+    if isinstance(error, imap_exceptions.LoginError) and not connection_died(error):
+        return "token_rejected"
+    return _login_failure(error)
 
 
 def _close_socket(sock) -> None:

@@ -45,4 +45,5 @@ def discovery_for(email: str) -> DiscoveredServers | None:
         provider_name=found.provider_name,
         notes=tuple(gettext(note) for note in found.notes),
         provider_files_sent_mail=found.provider_files_sent_mail,
+        oauth_provider_kind=found.oauth,
     )

@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Iterable, Iterator, Sequence
 
 from imapclient import IMAPClient
+from imapclient import exceptions as imap_exceptions
 
 from tricoma_mail_plugin import (
     CapabilityError,
     Changes,
     DiscoveredServers,
+    FetchedBatch,
     FlagChange,
     Folder,
     FolderStatus,
@@ -21,17 +23,20 @@ from tricoma_mail_plugin import (
     RecipientResult,
     SmtpSession,
     TestStep,
+    imap_mechanisms,
     is_loopback,
     submit_smtp,
     tls_context,
+    token_login,
+    uses_token,
 )
 
 from . import connection_test
-from .checked_imap import CheckedIMAPClient
+from .checked_imap import CheckedIMAPClient, oauth_login
 from .discovery_settings import discovery_for
 from .errors import translated_imap_errors
-from .i18n import lazy_gettext as _l
 from .fetch_parser import FetchParseError, parse_fetch, read_fetch_response
+from .i18n import lazy_gettext as _l
 from .summaries import fetch_items, stored_flags, summary_from_fetch
 
 BATCH_SIZE = 500
@@ -107,8 +112,10 @@ class ImapBackend(MailboxBackend):
             try:
                 if imap.security == "starttls":
                     client.starttls(context)
-                if imap.auth == "xoauth2":
-                    client.oauth2_login(imap.username, imap.password)
+                if uses_token(imap):
+                    token_login(imap, imap_mechanisms(client.capabilities()),
+                                lambda mechanism, token: oauth_login(client, mechanism, imap.username, token),
+                                (imap_exceptions.LoginError,))
                 else:
                     client.login(imap.username, imap.password)
                 client.normalise_times = False
@@ -193,8 +200,16 @@ class ImapBackend(MailboxBackend):
             return sorted(self.client.search(["HEADER", name, value]))
 
     def fetch_summaries(self, uids: Sequence[int]) -> Iterator[MessageSummary]:
-        items = "(" + " ".join(fetch_items("CONDSTORE" in self._capabilities,
-                                            "PREVIEW" in self._capabilities)) + ")"
+        for uid, data in self._fetch_summary_items(uids):
+            yield summary_from_fetch(uid, data)
+
+    def fetch_summaries_with_bytes(self, uids: Sequence[int]) -> Iterator[tuple[MessageSummary, bytes | None]]:
+        """Summaries and full bytes in the same UID FETCH (for the archive's journal)."""
+        for uid, data in self._fetch_summary_items(uids, extra=("BODY.PEEK[]",)):
+            yield summary_from_fetch(uid, data), data.get(b"BODY[]")
+
+    def _fetch_summary_items(self, uids: Sequence[int], extra: tuple[str, ...] = ()) -> Iterator[tuple[int, dict]]:
+        items = self._summary_items(extra)
         ordered = sorted(set(uids))
         for offset in range(0, len(ordered), BATCH_SIZE):
             batch = ordered[offset:offset + BATCH_SIZE]
@@ -203,22 +218,66 @@ class ImapBackend(MailboxBackend):
                 for chunk in compress_uids(batch):
                     response.update(self._fetch_raw(chunk, items))
             for uid in sorted(response):
-                yield summary_from_fetch(uid, response[uid])
+                yield uid, response[uid]
+
+    def fetch_summary_batches(self, uids: Sequence[int], batch_size: int = BATCH_SIZE,
+                              with_bytes: bool = False) -> Iterator[FetchedBatch]:
+        """Pipelined: the UID FETCH of the next batch goes out before a batch is parsed and
+        handed to the caller, so the server reads and sends it while the caller parses and
+        stores this one (one command in flight ahead, whose answer waits in the socket)."""
+        items = self._summary_items(("BODY.PEEK[]",) if with_bytes else ())
+        ordered = sorted(set(uids))
+        batches = [ordered[offset:offset + batch_size] for offset in range(0, len(ordered), batch_size)]
+        in_flight: list[bytes] = []
+        try:
+            with translated_imap_errors():
+                if batches:
+                    in_flight = self._send_fetch(batches[0], items)
+            arrived: dict[int, dict] = {}  # a server may answer a later command's UIDs early
+            for index, batch in enumerate(batches):
+                with translated_imap_errors():
+                    arrived.update(self._read_fetch(in_flight))
+                    in_flight = self._send_fetch(batches[index + 1], items) if index + 1 < len(batches) else []
+                found = [(uid, arrived.pop(uid)) for uid in batch if uid in arrived]
+                summaries = tuple(summary_from_fetch(uid, data) for uid, data in found)
+                raws = tuple(data.get(b"BODY[]") for _uid, data in found) if with_bytes else None
+                yield FetchedBatch(tuple(batch), summaries, raws)
+        finally:
+            if in_flight:  # the caller stopped early: drain the answer in flight, or drop the connection
+                try:
+                    self._read_fetch(in_flight)
+                except Exception:  # noqa: BLE001 - a broken connection is closed instead
+                    self.close()
+
+    def _summary_items(self, extra: tuple[str, ...] = ()) -> str:
+        """The FETCH items of a summary (and ``extra`` ones), as the command writes them."""
+        return "(" + " ".join([*fetch_items("CONDSTORE" in self._capabilities,
+                                            "PREVIEW" in self._capabilities), *extra]) + ")"
+
+    def _send_fetch(self, uids: Sequence[int], items: str) -> list[bytes]:
+        imap = self.client._imap
+        return [imap._command("UID", "FETCH", chunk, items) for chunk in compress_uids(uids)]
+
+    def _read_fetch(self, tags: list[bytes]) -> dict[int, dict]:
+        imap = self.client._imap
+        response: dict[int, dict] = {}
+        for tag in tags:
+            try:
+                data = read_fetch_response(imap, tag)
+            finally:
+                imap.tagged_commands.pop(tag, None)
+            try:
+                response.update(parse_fetch(data))
+            except FetchParseError as error:
+                raise MailError(str(error)) from error
+        return response
 
     def _fetch_raw(self, message_set: str, items: str) -> dict[int, dict]:
         """UID FETCH sent through imaplib, its response read and parsed by our lean reader and
         parser (see fetch_parser): imaplib's general response handling costs more than the
         server needs to answer."""
         imap = self.client._imap
-        tag = imap._command("UID", "FETCH", message_set, items)
-        try:
-            data = read_fetch_response(imap, tag)
-        finally:
-            imap.tagged_commands.pop(tag, None)
-        try:
-            return dict(parse_fetch(data))
-        except FetchParseError as error:
-            raise MailError(str(error)) from error
+        return self._read_fetch([imap._command("UID", "FETCH", message_set, items)])
 
     def changes_since(self, status: FolderStatus, modseq: int | None, known_uids: Sequence[int]) -> Changes:
         with translated_imap_errors(status.name):
@@ -264,6 +323,15 @@ class ImapBackend(MailboxBackend):
             response = self.client.fetch([uid], ["BODY.PEEK[]"])
         data = response.get(uid)
         return data.get(b"BODY[]") if data else None
+
+    def fetch_messages(self, uids: Sequence[int]) -> dict[int, bytes]:
+        found: dict[int, bytes] = {}
+        with translated_imap_errors():
+            for chunk in compress_uids(uids):
+                for uid, data in self._fetch_raw(chunk, "(UID BODY.PEEK[])").items():
+                    if data.get(b"BODY[]") is not None:
+                        found[uid] = data[b"BODY[]"]
+        return found
 
     def set_flags(self, uids: Iterable[int], add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
         uids, add, remove = list(uids), list(add), list(remove)

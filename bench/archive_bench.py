@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Archive benchmark: what the GoBD journal (docs/archive.md) costs an initial sync, and what it
+stores per message.
+
+Usage::
+
+    .venv/bin/python bench/archive_bench.py [--messages N] [--out N] [--runs N] [--port-offset N]
+
+1. starts a MailStack of its own in /tmp/tricoma-mailstack-archive-bench (port offset 500, the
+   archive's test offset; it holds the test stack's lock file of that offset meanwhile, so a
+   test session on the same offset waits) and loads N messages (default 10,000; sync_bench.py's
+   generator and cache) into INBOX of a fresh user;
+2. warms Dovecot's cache with one untimed sync that fetches the full bytes;
+3. runs the initial sync of INBOX (connect + sync, committed, SQLite) ``--runs`` times without
+   the journal and as often with it (alternating, each into a fresh database) and prints the
+   medians and their ratio (target: with / without <= 1.3);
+4. checks the archive of the last run with the journal: one entry per message, ``verify`` ok;
+   prints the stored bytes per message (compressed bytes, and the database's growth over the run
+   without the journal: entries, index and compressed bytes together);
+5. times the text extraction for the auditor's search (``index_pending``, after the sync) and
+   ``verify`` over the whole archive;
+6. sends ``--out`` mails (default 200) through the outbox with the journal and counts their
+   entries.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import fcntl
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import sync_bench  # its generator, loader and app helpers; it puts scripts/ and the repo on the path)
+
+STATE_DIR = "/tmp/tricoma-mailstack-archive-bench"
+TARGET_RATIO = 1.3
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def timed_initial_sync(workdir: Path, name: str, params: dict, journal: bool) -> dict:
+    from hostapp.extensions import db
+
+    url = "sqlite:///" + str(workdir / f"{name}.sqlite")
+    app = sync_bench._build_app(url, params["cert"])
+    app.config["TRICOMA_MAIL_ARCHIVE_ENABLED"] = journal
+    mailbox_id = sync_bench._make_mailbox(app, params)
+    size_before = os.path.getsize(workdir / f"{name}.sqlite")
+    cpu = time.process_time()
+    seconds, result = sync_bench._timed_sync(app, mailbox_id)
+    cpu = time.process_time() - cpu
+    with app.app_context():
+        db.engine.dispose()
+    return {"seconds": seconds, "cpu": cpu, "new": result.new, "app": app, "mailbox_id": mailbox_id,
+            "db_growth": os.path.getsize(workdir / f"{name}.sqlite") - size_before}
+
+
+def raw_server_share(profile, email: str, password: str, runs: int) -> dict[bool, float]:
+    """Median wall time of the server's answer to our summary FETCH of every message, without
+    and with the full bytes, over a plain socket that only reads (the floor of any client)."""
+    from tricoma_mail_v1_imap.summaries import fetch_items
+
+    items = " ".join(fetch_items(True, True))
+    raw = sync_bench.raw_session(profile, email, password)
+    try:
+        return {journal: statistics.median(
+            raw.command(f"UID FETCH 1:* ({items}{' BODY.PEEK[]' if journal else ''})")[0] for _ in range(runs))
+            for journal in (False, True)}
+    finally:
+        raw.close()
+
+
+def archive_figures(app, n: int) -> dict:
+    from sqlalchemy import func, select
+
+    from hostapp.extensions import db
+    from tricoma_mail_plugin.archive.search import index_pending
+    from tricoma_mail_plugin.archive.storage import archive_storage
+    from tricoma_mail_plugin.archive.verify import verify_archive
+    from tricoma_mail_plugin.models import ArchiveEntry
+
+    with app.app_context():
+        entries, original = db.session.execute(
+            select(func.count(ArchiveEntry.id), func.coalesce(func.sum(ArchiveEntry.size), 0))).one()
+        stored = archive_storage().stored_bytes()
+        started = time.perf_counter()
+        indexed = index_pending(limit=n + 1)
+        index_s = time.perf_counter() - started
+        started = time.perf_counter()
+        report = verify_archive()
+        verify_s = time.perf_counter() - started
+        db.session.remove()
+    return {"entries": entries, "original": original, "stored": stored, "indexed": indexed, "index_s": index_s,
+            "verify_s": verify_s, "verify_ok": report.ok, "verified": report.entries}
+
+
+def send_through_outbox(app, mailbox_id: int, recipient: str, count: int) -> dict:
+    from sqlalchemy import func, select
+
+    from hostapp.extensions import db
+    from hostapp.models import User
+    from tricoma_mail_plugin.mailboxes import service
+    from tricoma_mail_plugin.mime.build import OutgoingMessage
+    from tricoma_mail_plugin.models import ArchiveEntry, Mailbox
+    from tricoma_mail_plugin.rights import access
+    from tricoma_mail_plugin.sending import outbox
+
+    app.config["TRICOMA_MAIL_UNDO_SEND_SECONDS"] = 0
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        user = db.session.scalar(select(User).where(User.username == "bench"))
+        access.grant(mailbox_id, "user", user.id, "send")
+        service.run_test(mailbox)
+        for number in range(count):
+            outbox.enqueue(mailbox, user, OutgoingMessage(to=(recipient,), subject=f"Rechnung {number}",
+                                                          text=f"Guten Tag,\nanbei die Rechnung {number}.\n"))
+        started = time.perf_counter()
+        sent = outbox.run_once()
+        seconds = time.perf_counter() - started
+        entries = db.session.scalar(select(func.count(ArchiveEntry.id)).where(
+            ArchiveEntry.direction == "out", ArchiveEntry.source == "outbox"))
+        db.session.remove()
+    return {"sent": sent, "seconds": seconds, "entries": entries}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--out", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--port-offset", type=int, default=500)
+    parser.add_argument("--keep", action="store_true", help="leave the stack running")
+    parser.add_argument("--profile", action="store_true", help="only cProfile one sync with the journal")
+    args = parser.parse_args()
+
+    from mailstack import MailStack
+
+    n = args.messages
+    lock = open(f"/tmp/tricoma-mailstack-test-{args.port_offset}.lock", "w")  # noqa: SIM115
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    stack = MailStack(STATE_DIR, port_offset=args.port_offset)
+    profile = stack.standard
+    email = f"archive-bench-{uuid.uuid4().hex[:8]}@{profile.domain}"
+    password = uuid.uuid4().hex
+    recipient = f"archive-bench-to-{uuid.uuid4().hex[:8]}@{profile.domain}"
+    workdir = Path(tempfile.mkdtemp(prefix="tricoma-archive-bench-"))
+    try:
+        stack.start()
+        stack.add_user(email, password, 1, quota_mb=1_000_000)
+        stack.add_user(recipient, password, 1, quota_mb=1_000_000)
+        messages, how = sync_bench.cached_messages(n)
+        sizes = [len(m[0]) for m in messages]
+        info = (f"{n:,} messages, {sum(sizes) / 1e6:.1f} MB, median {statistics.median(sizes) / 1024:.1f} KB "
+                f"({how})")
+        log(info)
+        started = time.perf_counter()
+        sync_bench.load_messages(profile, email, password, messages)
+        log(f"loaded in {time.perf_counter() - started:.1f} s")
+        del messages
+        params = {"email": email, "password": password, "imap_port": profile.imap_port,
+                  "smtp_port": profile.smtp_port, "cert": str(stack.cert)}
+        warm = timed_initial_sync(workdir, "warm", params, journal=True)
+        log(f"warm-up sync with the journal: {warm['seconds']:.2f} s")
+        if args.profile:  # only the profile, no timed runs
+            profiler = cProfile.Profile()
+            profiler.enable()
+            timed_initial_sync(workdir, "profiled", params, journal=True)
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+            return 0
+        server = raw_server_share(profile, email, password, args.runs)
+        log(f"raw server FETCH 1:* (median): summary items {server[False]:.2f} s, with BODY.PEEK[] {server[True]:.2f} s")
+        runs: dict[bool, list[dict]] = {False: [], True: []}
+        for index in range(args.runs):
+            for journal in (False, True):
+                run = timed_initial_sync(workdir, f"run{index}-{'journal' if journal else 'plain'}", params, journal)
+                assert run["new"] == n, run
+                runs[journal].append(run)
+                log(f"run {index + 1}: {'with' if journal else 'without'} journal {run['seconds']:.2f} s "
+                    f"(CPU {run['cpu']:.2f} s)")
+        plain = statistics.median(run["seconds"] for run in runs[False])
+        journaled = statistics.median(run["seconds"] for run in runs[True])
+        last = runs[True][-1]
+        figures = archive_figures(last["app"], n)
+        growth = statistics.median(run["db_growth"] for run in runs[True]) - \
+            statistics.median(run["db_growth"] for run in runs[False])
+        out = send_through_outbox(last["app"], last["mailbox_id"], recipient, args.out)
+    finally:
+        if not args.keep:
+            stack.stop()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+
+    ratio = journaled / plain
+    plain_cpu = statistics.median(run["cpu"] for run in runs[False])
+    journaled_cpu = statistics.median(run["cpu"] for run in runs[True])
+    rows = [
+        ("initial sync without journal (median)", f"{plain:.2f} s", f"{n / plain:,.0f} msg/s"),
+        ("initial sync with journal (median)", f"{journaled:.2f} s", f"{n / journaled:,.0f} msg/s"),
+        ("server alone: FETCH 1:* summaries / + full bytes", f"{server[False]:.2f} s / {server[True]:.2f} s",
+         f"{server[True] / server[False]:.2f}x: the floor for fetching the bytes at all"),
+        ("ratio with / without", f"{ratio:.2f}x", f"target <= {TARGET_RATIO}x: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}"),
+        ("our process's CPU without / with journal", f"{plain_cpu:.2f} s / {journaled_cpu:.2f} s",
+         f"{journaled_cpu / plain_cpu:.2f}x (less sensitive to a busy machine)"),
+        ("archive entries after the sync", f"{figures['entries']:,}", "PASS" if figures["entries"] == n else "FAIL"),
+        ("original bytes per message", f"{figures['original'] / n / 1024:.1f} KB", ""),
+        ("stored (compressed) per message", f"{figures['stored'] / n / 1024:.1f} KB",
+         f"{figures['stored'] / figures['original']:.0%} of the original"),
+        ("database growth per message", f"{growth / n / 1024:.1f} KB", "entry + index + compressed bytes"),
+        ("search text extraction (after sync)", f"{figures['index_s']:.2f} s", f"{figures['indexed']:,} entries"),
+        ("archive verify (chain + every SHA-256)", f"{figures['verify_s']:.2f} s",
+         f"{figures['verified']:,} entries {'ok' if figures['verify_ok'] else 'BROKEN'}"),
+        (f"outbox: {args.out} mails sent", f"{out['seconds']:.2f} s",
+         f"{out['entries']} out entries: {'PASS' if out['entries'] == args.out == out['sent'] else 'FAIL'}"),
+    ]
+    print(f"\nArchive bench: {info}; SQLite; runs per variant: {args.runs}")
+    listed = {journal: ", ".join(f"{run['seconds']:.2f}" for run in runs[journal]) for journal in runs}
+    print(f"runs without: {listed[False]} s; with: {listed[True]} s\n")
+    width = max(len(row[0]) for row in rows)
+    print(f"| {'step':<{width}} | value | note |")
+    print(f"|{'-' * (width + 2)}|-------|------|")
+    for step, value, note in rows:
+        print(f"| {step:<{width}} | {value} | {note} |")
+    return 0 if ratio <= TARGET_RATIO and figures["entries"] == n and out["entries"] == args.out else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""The v2 interface in Debian's Chromium, headless, driven by Playwright, on the real stack: the
+app serves on a random port (pytest-flask's live server, the push engine embedded in it), mail
+lives on the local Dovecot.
+
+One browser session walks through: the navigation opens the v2 mailbox in v2 (the interface
+follows the mailbox); a thread of five mails across INBOX and Sent is one conversation; a mail
+delivered over SMTP appears within 2 s with the unread counts changed (the folder pane and the
+host's navigation), a flag set and a deletion made by another IMAP client show within 2 s; search
+as you type and a range selection; open, reply, send, delete and undo by keyboard alone (no mouse
+event reaches the page); a mail dragged onto Archive is moved there on the server and undo
+brings it back. Screenshots (German and English) go to ``<tmp>/screenshots``; a failure leaves
+one too."""
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import pytest
+from app_fixtures import PASSWORD, _fresh_account
+from sqlalchemy import select, update
+from tricoma_mail_v2_hosted import marks
+
+from hostapp.extensions import db
+from hostapp.models import User
+from tricoma_mail_plugin import live_mailbox, sync_mailbox_now
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.models import OutboxItem
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+THREAD = "Projekt Zahnrad"
+
+
+def mail(subject: str, sender: str, to: str, day: int, message_id: str, parents: list[str] = ()) -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message["Message-ID"] = message_id
+    message["Date"] = format_datetime(datetime(2026, 11, day, 9, 30, tzinfo=UTC))
+    if parents:
+        message["In-Reply-To"] = parents[-1]
+        message["References"] = " ".join(parents)
+    message.set_content(f"{subject}\n\nText der Nachricht vom {day}. November.\n")
+    return message.as_bytes()
+
+
+@pytest.fixture
+def app(make_app, mailstack):
+    return make_app(WTF_CSRF_ENABLED=True, TRICOMA_MAIL_CA_FILE=str(mailstack.cert),
+                    TRICOMA_MAIL_UNDO_SEND_SECONDS=10, TRICOMA_MAIL_V2_PUSH="embedded")
+
+
+@pytest.fixture
+def v2_app(app, live_server, make_mailbox, mailstack, imap_client):
+    """A v2 mailbox (German UI) with a five-mail thread across INBOX and Sent and two other
+    mails, synced, served by the live server."""
+    email, password = _fresh_account(mailstack, 1)
+    customer = _fresh_account(mailstack, 1)
+    mailbox_id = make_mailbox(1, email, password, title="Projekte")
+    ids = [f"<t{n}-{time.time_ns()}@example.test>" for n in range(1, 6)]
+    them, us = f"Kunde <{customer[0]}>", f"Projekte <{email}>"
+    client = imap_client(1, email, password)
+    client.multiappend("INBOX", [
+        mail(THREAD, them, us, 1, ids[0]),
+        mail(f"AW: {THREAD}", them, us, 3, ids[2], ids[:2]),
+        mail(f"AW: {THREAD}", them, us, 5, ids[4], ids[:4]),
+        mail("Liefertermin", "Einkauf <einkauf@example.test>", us, 6, "<lt@example.test>"),
+        mail("Newsletter November", "News <news@example.test>", us, 2, "<nl@example.test>"),
+    ])
+    client.multiappend("Sent", [
+        mail(f"Re: {THREAD}", us, them, 2, ids[1], ids[:1]),
+        mail(f"Re: AW: {THREAD}", us, them, 4, ids[3], ids[:3]),
+    ])
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "owner").values(language="de"))
+        db.session.commit()
+        mailbox = live_mailbox(mailbox_id)
+        assert service.run_test(mailbox) and mailbox.last_test_ok
+        sync_mailbox_now(mailbox)
+        marks.mark(mailbox_id)
+    live_server.start()
+    return {"app": app, "url": live_server.url(), "id": mailbox_id, "email": email, "password": password,
+            "customer": customer}
+
+
+@pytest.fixture
+def page(v2_app, tmp_path):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 850})
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.problems = problems
+        page.shots = tmp_path / "screenshots"
+        page.shots.mkdir()
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(page.shots / f"{name}.png"))
+
+
+def test_v2_interface_in_chromium(v2_app, page, smtp_client, imap_client):
+    try:
+        walk_through(v2_app, page, smtp_client, imap_client)
+    except BaseException:
+        shot(page, "v2-failure")
+        print(page.evaluate("""() => fetch(document.getElementById('v2-client').dataset.api
+            + '/messages?folder=INBOX&conversations=0', {headers: {Accept: 'application/json'}})
+            .then(r => r.json()).then(d => JSON.stringify(d.items.map(m => [m.id, m.uid, m.subject])))"""))
+        raise
+    assert not page.problems, page.problems
+    assert len(list(page.shots.glob("*.png"))) == 6
+
+
+def walk_through(v2, page, smtp_client, imap_client):
+    from playwright.sync_api import expect
+
+    page.goto(v2["url"] + "/login")
+    page.fill("#username", "owner")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit].primary")
+
+    # the navigation links the mailbox to the client its backend answer names: v2
+    page.click("nav.sidebar a:has-text('Projekte')")
+    expect(page).to_have_url(f"{v2['url']}/mail/v2/m/{v2['id']}/")
+    client = page.locator("#v2-client")
+    expect(client).to_have_attribute("data-ready", "1")
+    expect(client).to_have_attribute("data-live", "on")
+    inbox = page.locator(".v2-folder[data-role=inbox]")
+    expect(inbox.locator(".v2-count")).to_have_text("5")
+
+    # conversations: the five mails of INBOX and Sent are one conversation, the others alone
+    rows = page.locator("#v2-items > li.v2-row.conversation")
+    expect(rows).to_have_count(3)
+    thread = rows.filter(has_text=THREAD)
+    expect(thread.locator(".v2-thread-count")).to_have_text("5")
+    thread.locator(".v2-expand").click()
+    members = page.locator("#v2-items > li.v2-row.member")
+    expect(members).to_have_count(5)
+    expect(members.locator(".v2-folder-badge", has_text="Sent")).to_have_count(2)
+    shot(page, "v2-1-conversations-de")
+    thread.locator(".v2-expand").click()
+    expect(members).to_have_count(0)
+
+    # live update: delivered over SMTP → in the open list within 2 s, the unread count moves
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = v2["customer"][0], v2["email"], "Eilt: Neue Bestellung"
+    message["Message-ID"] = make_msgid(domain="example.test")
+    message.set_content("Bitte 50 Stück.\n")
+    smtp_client(1, *v2["customer"]).send_message(message)
+    expect(page.locator("#v2-items > li", has_text="Eilt: Neue Bestellung")).to_be_visible(timeout=2000)
+    expect(inbox.locator(".v2-count")).to_have_text("6", timeout=2000)
+    expect(page.locator('nav a[aria-current="page"] .badge')).to_have_text("6", timeout=2000)
+    shot(page, "v2-2-live-new-mail-de")
+
+    # live update: a flag set by another IMAP client shows within 2 s
+    other = imap_client(1, v2["email"], v2["password"])
+    other.select_folder("INBOX")
+    other.add_flags(other.search(["SUBJECT", "Liefertermin"]), [b"\\Flagged"])
+    expect(page.locator("#v2-items > li", has_text="Liefertermin").locator(".v2-flag")).to_be_visible(timeout=2000)
+
+    # search as you type over the local index; range selection with Shift
+    page.fill("#v2-search", "Liefer")
+    expect(page.locator("#v2-items > li.v2-row")).to_have_count(1)
+    page.fill("#v2-search", "")
+    expect(page.locator("#v2-items > li.v2-row")).to_have_count(4)
+    page.locator("#v2-items").focus()
+    page.keyboard.press("j")
+    page.keyboard.press("Shift+J")
+    page.keyboard.press("Shift+J")
+    expect(page.locator('#v2-items > li[aria-selected="true"]')).to_have_count(3)
+
+    # a deletion made elsewhere disappears within 2 s
+    other.delete_messages(other.search(["SUBJECT", "Liefertermin"]))
+    other.expunge()
+    expect(page.locator("#v2-items > li", has_text="Liefertermin")).to_have_count(0, timeout=2000)
+
+    # keyboard only: open, reply, send, delete, undo; the page sees no mouse event
+    page.evaluate("""() => { window.mouseEvents = 0;
+        ['mousedown', 'mouseup', 'pointerdown', 'pointerup'].forEach(name =>
+          document.addEventListener(name, () => { window.mouseEvents += 1; }, true)); }""")
+    page.locator("#v2-items").focus()
+    for _ in range(4):
+        page.keyboard.press("k")  # to the top: the newest mail
+    page.keyboard.press("Enter")
+    expect(page.locator("#v2-reader-subject")).to_have_text("Eilt: Neue Bestellung")
+    expect(page.frame_locator("iframe.v2-body").locator("body")).to_contain_text("Bitte 50 Stück.")
+    expect(inbox.locator(".v2-count")).to_have_text("5", timeout=3000)  # opened = read
+    shot(page, "v2-3-reading-pane-de")
+    page.keyboard.press("r")
+    dialog = page.locator("#v2-compose-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("input[name=subject]")).to_have_value("Re: Eilt: Neue Bestellung")
+    page.keyboard.type("Gern, wir liefern morgen.")
+    shot(page, "v2-4-reply-de")
+    page.keyboard.press("Control+Enter")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#v2-toast-text")).to_have_text("Die E-Mail wird gesendet.")
+    page.keyboard.press("Delete")
+    expect(page.locator("#v2-items > li", has_text="Eilt: Neue Bestellung")).to_have_count(0)
+    expect(page.locator("#v2-toast-text")).to_have_text("In den Papierkorb verschoben.")
+    page.keyboard.press("z")
+    expect(page.locator("#v2-items > li", has_text="Eilt: Neue Bestellung")).to_have_count(1)
+    assert page.evaluate("window.mouseEvents") == 0
+    with v2["app"].app_context():
+        queued = db.session.scalars(select(OutboxItem).where(OutboxItem.mailbox_id == v2["id"])).all()
+        assert [item.subject for item in queued] == ["Re: Eilt: Neue Bestellung"]
+    other.select_folder("INBOX")
+    assert other.search(["SUBJECT", "Eilt: Neue Bestellung"])  # back on the server
+
+    # drag and drop onto Archive: moved on the server (UID MOVE), undo brings it back
+    source = page.locator("#v2-items > li", has_text="Newsletter November")
+    source.drag_to(page.locator(".v2-folder[data-role=archive]"))
+    expect(page.locator("#v2-items > li", has_text="Newsletter November")).to_have_count(0)
+    other.select_folder("Archive")
+    assert other.search(["SUBJECT", "Newsletter November"])
+    shot(page, "v2-5-moved-to-archive-de")
+    page.locator("#v2-toast-undo").click()
+    expect(page.locator("#v2-items > li", has_text="Newsletter November")).to_have_count(1)
+    other.select_folder("Archive")
+    assert not other.search(["SUBJECT", "Newsletter November"])
+    other.select_folder("INBOX")
+    assert other.search(["SUBJECT", "Newsletter November"])
+
+    # the folder pane made wider by keyboard (the separator), remembered for the user
+    page.locator(".v2-splitter[data-pane=folders_width]").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator(".v2-splitter[data-pane=folders_width]")).to_have_attribute("aria-valuenow", "260")
+    page.wait_for_timeout(700)  # the layout is saved 0.4 s after the last change
+
+    # English: the same page in the other language, with the shortcuts listed by "?"
+    with v2["app"].app_context():
+        db.session.execute(update(User).where(User.username == "owner").values(language="en"))
+        db.session.commit()
+    page.reload()
+    expect(page.locator("#v2-client")).to_have_attribute("data-ready", "1")
+    expect(page.locator("#v2-client")).to_have_attribute("data-folders-width", "260")
+    page.keyboard.press("?")
+    expect(page.locator("#v2-help-dialog")).to_contain_text("Show the keyboard shortcuts")
+    shot(page, "v2-6-shortcuts-en")

@@ -1,0 +1,66 @@
+"""Which client a mailbox opens in (the plugin's ``mailbox_client`` answer), marking a mailbox
+as v2 from the CLI, the page in German, and the layout remembered per user."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from app_fixtures import login
+
+from hostapp.extensions import db
+from tricoma_mail_plugin import mailbox_client_url
+from tricoma_mail_plugin.models import Mailbox
+from tricoma_mail_plugin.rights import access
+
+
+@pytest.fixture
+def mailbox_ids(app, make_user):
+    owner = make_user("vera", language="de")
+    make_user("stranger", language="en")
+    with app.app_context():
+        boxes = [Mailbox(title="Gehostet", kind="imap"), Mailbox(title="Extern", kind="imap")]
+        db.session.add_all(boxes)
+        db.session.commit()
+        for box in boxes:
+            for right in ("read", "write"):
+                access.grant(box.id, "user", owner.id, right)
+        return [box.id for box in boxes]
+
+
+def test_a_marked_mailbox_opens_in_v2_and_the_others_keep_v1(app, mailbox_ids):
+    hosted, external = mailbox_ids
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["v2-hosted", "mark", str(hosted)])
+    assert result.exit_code == 0 and "opens in v2" in result.output
+    assert runner.invoke(args=["v2-hosted", "mark", "999999"]).exit_code != 0
+    assert runner.invoke(args=["v2-hosted", "list"]).output.split() == [str(hosted)]
+    with app.test_request_context("/"):
+        assert mailbox_client_url(db.session.get(Mailbox, hosted)) == f"/mail/v2/m/{hosted}/"
+        assert mailbox_client_url(db.session.get(Mailbox, external)) == f"/mail/m/{external}/"
+    assert runner.invoke(args=["v2-hosted", "unmark", str(hosted)]).exit_code == 0
+    with app.test_request_context("/"):
+        assert mailbox_client_url(db.session.get(Mailbox, hosted)) == f"/mail/m/{hosted}/"
+
+
+def test_the_page_speaks_german_and_remembers_the_layout(app, mailbox_ids):
+    hosted = mailbox_ids[0]
+    client = app.test_client()
+    login(client, "vera")
+    page = client.get(f"/mail/v2/m/{hosted}/").get_data(as_text=True)
+    assert 'role="listbox"' in page and 'aria-multiselectable="true"' in page
+    assert "Als Konversationen anzeigen" in page and "Tastenkürzel anzeigen" in page
+    assert 'data-folders-width="220"' in page and re.search(r'id="v2-conversations"\s*checked', page)
+    saved = client.post(f"/mail/v2/api/m/{hosted}/layout",
+                        json={"folders_width": 300, "list_width": 5000, "conversations": False, "x": 1})
+    assert saved.get_json() == {"folders_width": 300, "list_width": 1200, "conversations": False}
+    page = client.get(f"/mail/v2/m/{mailbox_ids[1]}/").get_data(as_text=True)  # per user, not per mailbox
+    assert 'data-folders-width="300"' in page and 'data-list-width="1200"' in page
+    assert not re.search(r'id="v2-conversations"\s*checked', page)
+
+
+def test_a_stranger_learns_nothing(app, mailbox_ids):
+    client = app.test_client()
+    login(client, "stranger")
+    assert client.get(f"/mail/v2/m/{mailbox_ids[0]}/").status_code == 404
+    answer = client.get(f"/mail/v2/api/m/{mailbox_ids[0]}/messages")
+    assert answer.status_code == 404 and answer.is_json

@@ -1,0 +1,563 @@
+/* The v2 mail client: three panes, conversations, live updates (server-sent events), drag and
+   drop, range selection, keyboard shortcuts, compose with undo send. No page reload. */
+(function () {
+  "use strict";
+  var root = document.getElementById("v2-client");
+  if (!root) { return; }
+  var WORDS = JSON.parse(document.getElementById("v2-words").textContent);
+  var API = root.dataset.api;
+  var BODY_URL = root.dataset.bodyUrl;
+  var $ = function (id) { return document.getElementById(id); };
+  var itemsEl = $("v2-items"), folderList = $("v2-folder-list"), reader = $("v2-reader");
+  var searchEl = $("v2-search"), convEl = $("v2-conversations");
+
+  var state = {
+    folder: "INBOX", folders: [], rows: [], cursor: -1, anchor: -1, selected: {},
+    expanded: {}, open: null, lastUndo: null, query: "", layout: {
+      folders_width: +root.dataset.foldersWidth, list_width: +root.dataset.listWidth,
+      conversations: convEl.checked }
+  };
+
+  function word(key, values) {
+    var text = WORDS[key] || key;
+    Object.keys(values || {}).forEach(function (name) { text = text.replace("%(" + name + ")s", values[name]); });
+    return text;
+  }
+
+  function csrf() { var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; }
+
+  function call(method, path, body) {
+    var options = { method: method, credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": csrf(), "X-Requested-With": "XMLHttpRequest" } };
+    if (body !== undefined) { options.headers["Content-Type"] = "application/json"; options.body = JSON.stringify(body); }
+    return fetch(API + path, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) { throw new Error(data.error || response.statusText); }
+        return data;
+      });
+    });
+  }
+
+  function failed(error) { toast(word("error", { message: error.message }), null); }
+
+  // -- toast with undo ------------------------------------------------------------------------
+  var toastTimer = null;
+  function toast(text, undo) {
+    $("v2-toast-text").textContent = text;
+    $("v2-toast-undo").hidden = !undo;
+    state.lastUndo = undo || state.lastUndo;
+    $("v2-toast").hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { $("v2-toast").hidden = true; }, undo ? 12000 : 5000);
+  }
+  function undoLast() {
+    var undo = state.lastUndo;
+    state.lastUndo = null;
+    $("v2-toast").hidden = true;
+    if (!undo) { toast(word("nothing_to_undo"), null); return; }
+    undo();
+  }
+  $("v2-toast-undo").addEventListener("click", undoLast);
+
+  // -- folders --------------------------------------------------------------------------------
+  function loadFolders() {
+    return call("GET", "/folders").then(function (data) { showFolders(data.folders); });
+  }
+  function showFolders(folders) {
+    state.folders = folders;
+    folderList.textContent = "";
+    folders.forEach(function (folder) {
+      var li = document.createElement("li");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "v2-folder" + (folder.name === state.folder ? " current" : "");
+      button.dataset.folder = folder.name;
+      if (folder.role) { button.dataset.role = folder.role; }
+      if (folder.name === state.folder) { button.setAttribute("aria-current", "true"); }
+      var label = document.createElement("span");
+      label.textContent = folder.label;
+      button.appendChild(label);
+      var count = document.createElement("span");
+      count.className = "v2-count";
+      count.textContent = folder.unseen ? String(folder.unseen) : "";
+      button.appendChild(count);
+      button.setAttribute("aria-label", folder.label + (folder.unseen ? ", " + folder.unseen + " " + word("unread") : ""));
+      button.addEventListener("click", function () { openFolder(folder.name); });
+      button.addEventListener("dragover", function (event) { event.preventDefault(); button.classList.add("drop"); });
+      button.addEventListener("dragleave", function () { button.classList.remove("drop"); });
+      button.addEventListener("drop", function (event) {
+        event.preventDefault();
+        button.classList.remove("drop");
+        var ids = (event.dataTransfer.getData("text/plain") || "").split(",").filter(Boolean).map(Number);
+        if (ids.length) { moveTo(ids, folder.name, folder.label); }
+      });
+      li.appendChild(button);
+      folderList.appendChild(li);
+    });
+  }
+  // The host's navigation links this page with the INBOX's unread count: keep it live too.
+  function showInboxBadge(folders) {
+    var inbox = folders.filter(function (f) { return f.role === "inbox"; })[0];
+    var link = document.querySelector('nav a[aria-current="page"]');
+    if (!inbox || !link) { return; }
+    var badge = link.querySelector(".badge");
+    if (!badge && inbox.unseen) {
+      badge = document.createElement("span");
+      badge.className = "badge";
+      link.appendChild(document.createTextNode(" "));
+      link.appendChild(badge);
+    }
+    if (badge) { badge.textContent = inbox.unseen ? String(inbox.unseen) : ""; badge.hidden = !inbox.unseen; }
+  }
+  function openFolder(name) {
+    state.folder = name;
+    state.selected = {}; state.cursor = -1; state.anchor = -1;
+    showFolders(state.folders);
+    loadList().then(function () { itemsEl.focus(); });
+  }
+
+  // -- the list -------------------------------------------------------------------------------
+  var listRequests = 0;
+  function loadList() {
+    var query = "?folder=" + encodeURIComponent(state.folder) + "&conversations=" + (state.layout.conversations ? "1" : "0");
+    if (state.query) { query += "&q=" + encodeURIComponent(state.query); }
+    var asked = ++listRequests;  // answers may come out of order: only the newest is shown
+    return call("GET", "/messages" + query).then(function (data) {
+      if (asked === listRequests) { showList(data); }
+    }).catch(failed);
+  }
+
+  function rowsOf(data) {
+    var rows = [];
+    data.items.forEach(function (item) {
+      if (data.mode === "messages") { rows.push({ kind: "message", message: item, ids: [item.id] }); return; }
+      var inFolder = item.messages.filter(function (m) { return m.folder === state.folder; });
+      var head = inFolder.length ? inFolder[inFolder.length - 1] : item.latest;
+      rows.push({ kind: "conversation", conversation: item, message: head, key: item.key,
+                  ids: inFolder.map(function (m) { return m.id; }) });
+      if (state.expanded[item.key]) {
+        item.messages.forEach(function (m) { rows.push({ kind: "member", message: m, ids: [m.id], key: item.key }); });
+      }
+    });
+    return rows;
+  }
+
+  function showList(data) {
+    var keep = state.rows[state.cursor];
+    var keepId = keep ? keep.message.id : null;
+    state.lastData = data;
+    state.rows = rowsOf(data);
+    state.cursor = -1;
+    state.rows.forEach(function (row, index) { if (keepId !== null && row.message.id === keepId && state.cursor < 0) { state.cursor = index; } });
+    render();
+  }
+
+  function render() {
+    itemsEl.textContent = "";
+    if (!state.rows.length) {
+      var empty = document.createElement("li");
+      empty.className = "v2-empty";
+      empty.setAttribute("role", "presentation");
+      empty.textContent = word("no_messages");
+      itemsEl.appendChild(empty);
+      itemsEl.removeAttribute("aria-activedescendant");
+      return;
+    }
+    state.rows.forEach(function (row, index) { itemsEl.appendChild(rowElement(row, index)); });
+    if (state.cursor >= 0) { itemsEl.setAttribute("aria-activedescendant", "v2-row-" + state.cursor); }
+  }
+
+  function rowElement(row, index) {
+    var m = row.message, li = document.createElement("li");
+    li.id = "v2-row-" + index;
+    li.className = "v2-row " + row.kind + (m.seen ? "" : " unread") + (index === state.cursor ? " cursor" : "");
+    li.setAttribute("role", "option");
+    li.dataset.id = String(m.id);
+    li.dataset.index = String(index);
+    var selected = row.ids.length > 0 && row.ids.every(function (id) { return state.selected[id]; });
+    li.setAttribute("aria-selected", selected ? "true" : "false");
+    li.draggable = row.ids.length > 0;
+    var label = [m.seen ? "" : word("unread"), m.from, m.subject, m.date_text];
+    if (row.kind === "conversation") {
+      var toggle = document.createElement("button");
+      toggle.type = "button";
+      toggle.className = "v2-expand";
+      toggle.tabIndex = -1;
+      toggle.setAttribute("aria-expanded", state.expanded[row.key] ? "true" : "false");
+      toggle.setAttribute("aria-label", state.expanded[row.key] ? word("collapse") : word("expand"));
+      toggle.textContent = state.expanded[row.key] ? "▾" : "▸";
+      toggle.addEventListener("click", function (event) { event.stopPropagation(); toggleThread(row.key); });
+      li.appendChild(toggle);
+      li.setAttribute("aria-expanded", state.expanded[row.key] ? "true" : "false");
+      label.push(word("messages_in_thread", { n: row.conversation.count }));
+    }
+    var from = span("v2-from", m.from || "—");
+    var subject = span("v2-subject", m.subject || "—");
+    var date = span("v2-date", m.date_text);
+    li.appendChild(from);
+    if (row.kind === "conversation" && row.conversation.count > 1) {
+      li.appendChild(span("v2-thread-count", String(row.conversation.count)));
+    }
+    if (row.kind === "member") { li.appendChild(span("v2-folder-badge", m.folder)); }
+    if (m.flagged) { li.appendChild(span("v2-flag", "⚑")); label.push(word("flagged")); }
+    li.appendChild(subject);
+    li.appendChild(date);
+    li.setAttribute("aria-label", label.filter(Boolean).join(", "));
+    li.addEventListener("click", function (event) { clickRow(index, event); });
+    li.addEventListener("dragstart", function (event) {
+      if (!selected) { selectOnly(index); }
+      event.dataTransfer.setData("text/plain", chosenIds().join(","));
+      event.dataTransfer.effectAllowed = "move";
+    });
+    return li;
+  }
+
+  function span(className, text) {
+    var el = document.createElement("span");
+    el.className = className;
+    el.textContent = text;
+    return el;
+  }
+
+  function toggleThread(key) {
+    state.expanded[key] = !state.expanded[key];
+    if (state.lastData) { showList(state.lastData); }
+  }
+
+  // -- selection ------------------------------------------------------------------------------
+  function selectOnly(index) {
+    state.selected = {};
+    state.rows[index].ids.forEach(function (id) { state.selected[id] = true; });
+    state.cursor = state.anchor = index;
+  }
+  function selectRange(from, to) {
+    state.selected = {};
+    for (var i = Math.min(from, to); i <= Math.max(from, to); i++) {
+      state.rows[i].ids.forEach(function (id) { state.selected[id] = true; });
+    }
+    state.cursor = to;
+  }
+  function clickRow(index, event) {
+    if (event.shiftKey && state.anchor >= 0) { selectRange(state.anchor, index); render(); return; }
+    if (event.ctrlKey || event.metaKey) {
+      var on = !state.rows[index].ids.every(function (id) { return state.selected[id]; });
+      state.rows[index].ids.forEach(function (id) { if (on) { state.selected[id] = true; } else { delete state.selected[id]; } });
+      state.cursor = state.anchor = index;
+      render();
+      return;
+    }
+    selectOnly(index);
+    render();
+    openMessage(state.rows[index].message);
+  }
+  function chosenIds() {
+    var ids = Object.keys(state.selected).map(Number);
+    if (!ids.length && state.rows[state.cursor]) { ids = state.rows[state.cursor].ids.slice(); }
+    if (!ids.length && state.open) { ids = [state.open.id]; }
+    return ids;
+  }
+  function moveCursor(step, extend) {
+    if (!state.rows.length) { return; }
+    var next = Math.max(0, Math.min(state.rows.length - 1, (state.cursor < 0 ? -1 : state.cursor) + step));
+    if (extend) {
+      if (state.anchor < 0) { state.anchor = state.cursor < 0 ? next : state.cursor; }
+      selectRange(state.anchor, next);
+    } else {
+      selectOnly(next);
+    }
+    render();
+    var el = $("v2-row-" + next);
+    if (el && el.scrollIntoView) { el.scrollIntoView({ block: "nearest" }); }
+  }
+
+  // -- reading pane ---------------------------------------------------------------------------
+  function openMessage(message) {
+    state.open = message;
+    reader.textContent = "";
+    var header = document.createElement("header");
+    header.className = "v2-reader-head";
+    var title = document.createElement("h2");
+    title.id = "v2-reader-subject";
+    title.textContent = message.subject || "—";
+    header.appendChild(title);
+    var facts = document.createElement("dl");
+    [["from", message.from], ["to", message.to], ["date", message.date_full]].forEach(function (pair) {
+      var dt = document.createElement("dt"); dt.textContent = word(pair[0]);
+      var dd = document.createElement("dd"); dd.textContent = pair[1] || "—";
+      facts.appendChild(dt); facts.appendChild(dd);
+    });
+    header.appendChild(facts);
+    var bar = document.createElement("div");
+    bar.className = "v2-reader-actions";
+    bar.setAttribute("role", "toolbar");
+    bar.setAttribute("aria-label", word("reading_pane"));
+    [["reply", "r", function () { startCompose("reply"); }], ["reply_all", "a", function () { startCompose("reply_all"); }],
+     ["forward", "f", function () { startCompose("forward"); }], ["archive", "e", function () { archive(); }],
+     ["delete", "Delete", function () { remove(); }]].forEach(function (spec) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.dataset.action = spec[0];
+      button.textContent = word(spec[0]);
+      button.setAttribute("aria-keyshortcuts", spec[1]);
+      button.addEventListener("click", spec[2]);
+      bar.appendChild(button);
+    });
+    header.appendChild(bar);
+    reader.appendChild(header);
+    var frame = document.createElement("iframe");
+    frame.className = "v2-body";
+    frame.title = message.subject || word("body");
+    frame.setAttribute("sandbox", "allow-popups allow-popups-to-escape-sandbox");
+    frame.src = BODY_URL.replace("999999999", String(message.id));
+    reader.appendChild(frame);
+    reader.setAttribute("aria-labelledby", "v2-reader-subject");
+    if (!message.seen) {
+      call("POST", "/actions", { action: "read", ids: [message.id] }).then(function () {
+        message.seen = true;
+        markSeenInList(message.id);
+      }).catch(function () {});
+    }
+  }
+  function markSeenInList(id) {
+    state.rows.forEach(function (row) { if (row.message.id === id) { row.message.seen = true; } });
+    render();
+  }
+
+  // -- actions --------------------------------------------------------------------------------
+  function afterChange() { return Promise.all([loadFolders(), loadList()]); }
+
+  // Delete, archive and move answer with a token that undoes them.
+  function undoable(request, text) {
+    if (!request.ids.length) { return; }
+    clearOpenIf(request.ids);
+    call("POST", "/actions", request).then(function (data) {
+      afterChange();
+      toast(text(data), function () {
+        call("POST", "/undo", { token: data.undo }).then(function (result) {
+          toast(word(result.restored ? "undone" : "undo_failed"), null);
+          afterChange();
+        }).catch(failed);
+      });
+    }).catch(failed);
+  }
+  function remove() {
+    undoable({ action: "delete", ids: chosenIds() }, function () { return word("deleted"); });
+  }
+  function archive() {
+    undoable({ action: "archive", ids: chosenIds() },
+             function (data) { return word("moved", { folder: folderLabel(data.target) }); });
+  }
+  function moveTo(ids, target, label) {
+    if (target === state.folder) { return; }
+    undoable({ action: "move", ids: ids, target: target }, function () { return word("moved", { folder: label }); });
+  }
+  function toggleRead() {
+    var ids = chosenIds();
+    if (!ids.length) { return; }
+    var row = state.rows[state.cursor];
+    var action = row && !row.message.seen ? "read" : "unread";
+    call("POST", "/actions", { action: action, ids: ids }).then(function () {
+      toast(word(action === "read" ? "marked_read" : "marked_unread"), null);
+      afterChange();
+    }).catch(failed);
+  }
+  function folderLabel(name) {
+    var found = state.folders.filter(function (f) { return f.name === name; })[0];
+    return found ? found.label : name;
+  }
+  function clearOpenIf(ids) {
+    if (state.open && ids.indexOf(state.open.id) >= 0) {
+      state.open = null;
+      reader.textContent = "";
+      var p = document.createElement("p"); p.className = "v2-empty"; p.textContent = word("no_message_open");
+      reader.appendChild(p);
+    }
+    state.selected = {};
+  }
+
+  // -- compose --------------------------------------------------------------------------------
+  var dialog = $("v2-compose-dialog"), form = $("v2-compose-form");
+  function fill(values) {
+    ["to", "cc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at"].forEach(function (name) {
+      form.elements[name].value = values[name] || "";
+    });
+    if (!form.elements.compose_id.value) { form.elements.compose_id.value = String(Date.now()) + Math.random().toString(16).slice(2); }
+  }
+  function showCompose(values, titleKey) {
+    fill(values);
+    $("v2-compose-title").textContent = word(titleKey);
+    $("v2-compose-error").hidden = true;
+    dialog.showModal();
+    (values.to ? form.elements.body : form.elements.to).focus();
+    if (values.to) { form.elements.body.setSelectionRange(0, 0); }
+  }
+  function startCompose(mode) {
+    if (!mode) { showCompose({}, "compose_title"); return; }
+    var message = state.open || (state.rows[state.cursor] || {}).message;
+    if (!message) { return; }
+    call("GET", "/compose?mode=" + mode + "&source=" + message.id).then(function (values) {
+      showCompose(values, mode === "forward" ? "forward_title" : "reply_title");
+    }).catch(failed);
+  }
+  function formValues() {
+    var values = {};
+    ["to", "cc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at"].forEach(function (name) {
+      values[name] = form.elements[name].value;
+    });
+    if (values.send_at) { values.tz_offset = String(new Date(values.send_at).getTimezoneOffset()); }
+    return values;
+  }
+  function send() {
+    var values = formValues();
+    call("POST", "/send", values).then(function (data) {
+      dialog.close();
+      itemsEl.focus();
+      var text = data.scheduled ? word("scheduled") : word("sent");
+      if (data.undo_seconds > 0.5) {
+        toast(text, function () {
+          call("POST", "/sent/" + data.item_id + "/undo", {}).then(function () {
+            toast(word("send_undone"), null);
+            values.compose_id = "";
+            showCompose(values, "compose_title");
+          }).catch(failed);
+        });
+      } else {
+        toast(text, null);
+      }
+    }).catch(function (error) {
+      $("v2-compose-error").textContent = error.message;
+      $("v2-compose-error").hidden = false;
+    });
+  }
+  form.addEventListener("submit", function (event) { event.preventDefault(); send(); });
+  form.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); send(); }
+  });
+  $("v2-compose-cancel").addEventListener("click", function () { dialog.close(); itemsEl.focus(); });
+  $("v2-compose").addEventListener("click", function () { startCompose(null); });
+
+  // -- help -----------------------------------------------------------------------------------
+  var help = $("v2-help-dialog");
+  $("v2-help").addEventListener("click", function () { help.showModal(); });
+  $("v2-help-close").addEventListener("click", function () { help.close(); itemsEl.focus(); });
+
+  // -- keyboard -------------------------------------------------------------------------------
+  document.addEventListener("keydown", function (event) {
+    if (dialog.open || help.open) { return; }
+    var target = event.target;
+    var typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
+    if (typing) {
+      if (event.key === "Escape" || (event.key === "Enter" && target === searchEl)) { itemsEl.focus(); event.preventDefault(); }
+      if (event.key === "ArrowDown" && target === searchEl) { itemsEl.focus(); moveCursor(1, false); event.preventDefault(); }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (target && target.classList && target.classList.contains("v2-splitter")) { return; }
+    var handled = true;
+    switch (event.key) {
+      case "j": case "ArrowDown": moveCursor(1, event.shiftKey); break;
+      case "J": moveCursor(1, true); break;
+      case "k": case "ArrowUp": moveCursor(-1, event.shiftKey); break;
+      case "K": moveCursor(-1, true); break;
+      case "Enter": case "o":
+        if (state.rows[state.cursor]) { openMessage(state.rows[state.cursor].message); } break;
+      case " ":
+        if (state.rows[state.cursor]) {
+          var row = state.rows[state.cursor];
+          var on = !row.ids.every(function (id) { return state.selected[id]; });
+          row.ids.forEach(function (id) { if (on) { state.selected[id] = true; } else { delete state.selected[id]; } });
+          state.anchor = state.cursor;
+          render();
+        } break;
+      case "ArrowRight": case "ArrowLeft":
+        var current = state.rows[state.cursor];
+        if (current && current.kind === "conversation" && (!!state.expanded[current.key]) !== (event.key === "ArrowRight")) {
+          toggleThread(current.key);
+        } else { handled = false; }
+        break;
+      case "r": startCompose("reply"); break;
+      case "a": startCompose("reply_all"); break;
+      case "f": startCompose("forward"); break;
+      case "c": startCompose(null); break;
+      case "Delete": case "#": remove(); break;
+      case "e": archive(); break;
+      case "u": toggleRead(); break;
+      case "z": undoLast(); break;
+      case "/": searchEl.focus(); break;
+      case "?": help.showModal(); break;
+      default: handled = false;
+    }
+    if (handled) { event.preventDefault(); }
+  });
+
+  // -- search as you type --------------------------------------------------------------------
+  var searchTimer = null;
+  searchEl.addEventListener("input", function () {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(function () { state.query = searchEl.value.trim(); state.cursor = -1; loadList(); }, 200);
+  });
+
+  // -- conversations toggle and pane widths (remembered per user) -------------------------
+  function saveLayout() { call("POST", "/layout", state.layout).catch(function () {}); }
+  convEl.addEventListener("change", function () {
+    state.layout.conversations = convEl.checked;
+    state.expanded = {};
+    saveLayout();
+    loadList();
+  });
+  function applyWidths() {
+    $("v2-folders").style.width = state.layout.folders_width + "px";
+    $("v2-list").style.width = state.layout.list_width + "px";
+    document.querySelectorAll(".v2-splitter").forEach(function (splitter) {
+      splitter.setAttribute("aria-valuenow", String(state.layout[splitter.dataset.pane]));
+    });
+  }
+  var saveTimer = null;
+  function setWidth(pane, width) {
+    state.layout[pane] = Math.max(120, Math.min(1200, Math.round(width)));
+    applyWidths();
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(saveLayout, 400);
+  }
+  document.querySelectorAll(".v2-splitter").forEach(function (splitter) {
+    var pane = splitter.dataset.pane;
+    splitter.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+        event.preventDefault();
+        setWidth(pane, state.layout[pane] + (event.key === "ArrowRight" ? 20 : -20));
+      }
+    });
+    splitter.addEventListener("pointerdown", function (event) {
+      var startX = event.clientX, startWidth = state.layout[pane];
+      splitter.setPointerCapture(event.pointerId);
+      function move(e) { setWidth(pane, startWidth + e.clientX - startX); }
+      function up() { splitter.removeEventListener("pointermove", move); splitter.removeEventListener("pointerup", up); }
+      splitter.addEventListener("pointermove", move);
+      splitter.addEventListener("pointerup", up);
+    });
+  });
+
+  // -- live updates ---------------------------------------------------------------------------
+  function listen() {
+    var source = new EventSource(API + "/events");
+    source.addEventListener("open", function () { $("v2-live").textContent = word("live"); root.dataset.live = "on"; });
+    source.addEventListener("error", function () { $("v2-live").textContent = word("offline"); root.dataset.live = "off"; });
+    source.addEventListener("folders", function (event) {
+      var data = JSON.parse(event.data);
+      var before = {};
+      state.folders.forEach(function (f) { before[f.name] = f.messages + ":" + f.unseen; });
+      var moved = data.changes.length > 0 || data.folders.some(function (f) {
+        return before[f.name] !== undefined && before[f.name] !== f.messages + ":" + f.unseen;
+      });
+      var grew = data.folders.some(function (f) { return f.name === state.folder && before[f.name] && f.messages > +before[f.name].split(":")[0]; });
+      showFolders(data.folders);
+      showInboxBadge(data.folders);
+      if (moved) { loadList(); }
+      if (grew || data.changes.indexOf("new") >= 0) { $("v2-live").textContent = word("new_mail"); }
+    });
+  }
+
+  applyWidths();
+  loadFolders().then(loadList).then(function () { itemsEl.focus(); root.dataset.ready = "1"; });
+  listen();
+}());

@@ -1,0 +1,270 @@
+"""The v2 interface: one page (three panes) and the JSON its script calls, plus the event stream
+that tells an open page what changed on the server.
+
+Every view checks the user's right on the mailbox through core (``require_mailbox_right``) and
+calls the same core services as the v1 pages (listing, search, flags, move, delete and undo,
+reply pre-fill, the outbox with its undo window); none of them reloads the page.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+
+from tricoma_mail_plugin import (
+    InvalidSettings,
+    NotAllowed,
+    OutgoingMessage,
+    SearchQuery,
+    UndoDelete,
+    cached_folder_ids,
+    cached_folders,
+    cancel_outbox_item,
+    compose_prefill,
+    db_session,
+    delete_messages,
+    enqueue_mail,
+    list_messages,
+    move_with_undo,
+    require_mailbox_right,
+    search_messages,
+    set_message_flags,
+    sign_in_required,
+    split_recipients,
+    undo_delete,
+    undo_move,
+)
+
+from . import conversations, preferences
+from .client_values import (
+    conversation_value,
+    folder_roles,
+    folder_values,
+    message_value,
+)
+from .i18n import gettext as _
+from .live_stream import event_stream
+from .push.watcher import ensure_embedded
+from .ui_text import SHORTCUTS, client_words, shortcut_labels
+
+LIST_LIMIT = 200
+UNDO_KEY = "v2_hosted_undo"
+UNDO_KEPT = 5
+FLAG_ACTIONS = ("read", "unread", "flag", "unflag")
+#: the right each action needs, checked before anything else (a stranger learns nothing)
+ACTION_RIGHTS = {**{action: "write" for action in FLAG_ACTIONS}, "move": "write", "archive": "write",
+                 "delete": "delete"}
+COMPOSE_MODES = ("reply", "reply_all", "forward")
+
+pages = Blueprint("v2_hosted", __name__, url_prefix="/mail/v2", template_folder="templates",
+                  static_folder="static", static_url_path="/static", cli_group="v2-hosted")
+sign_in_required(pages)
+
+api = Blueprint("v2_hosted_api", __name__, url_prefix="/mail/v2/api/m/<int:mailbox_id>")
+sign_in_required(api, json_api=True)
+
+
+@api.url_value_preprocessor
+def _refuse_impossible_ids(_endpoint, values):
+    if not 0 < int((values or {}).get("mailbox_id", 1)) < 2**63:
+        abort(404)
+
+
+# -- the page ------------------------------------------------------------------------------------
+
+
+@pages.get("/m/<int:mailbox_id>/")
+def client(mailbox_id: int):
+    mailbox = require_mailbox_right(current_user, mailbox_id, "read")
+    return render_template(
+        "v2_hosted/client.html", mailbox=mailbox, layout=preferences.layout_of(current_user.get_id()),
+        words=client_words(), shortcuts=[(key, shortcut_labels()[name], name) for key, name in SHORTCUTS],
+        page_title=_("%(mailbox)s – Mail", mailbox=mailbox.title),
+        undo_send_seconds=current_app.config["TRICOMA_MAIL_UNDO_SEND_SECONDS"],
+    )
+
+
+# -- folders, lists, search ----------------------------------------------------------------------
+
+
+@api.get("/folders")
+def folders(mailbox_id: int):
+    mailbox = require_mailbox_right(current_user, mailbox_id, "read")
+    return jsonify(folders=folder_values(mailbox, cached_folders(mailbox)))
+
+
+@api.get("/messages")
+def messages(mailbox_id: int):
+    """The messages of one folder (or those matching ``q``), as conversations when asked: a
+    conversation gathers the folder's messages with their replies in the other folders (Sent)."""
+    mailbox = require_mailbox_right(current_user, mailbox_id, "read")
+    folder = request.args.get("folder") or "INBOX"
+    text = (request.args.get("q") or "").strip()[:200]
+    in_folder = cached_folder_ids(mailbox.id, [folder])
+    if text:
+        listed = search_messages(in_folder, SearchQuery(text=text), LIST_LIMIT).messages
+    else:
+        listed = list_messages(in_folder, limit=LIST_LIMIT).messages
+    if request.args.get("conversations") != "1":
+        return jsonify(mode="messages", items=[message_value(m) for m in listed])
+    others = [name for name, role in folder_roles(mailbox, cached_folders(mailbox)).items()
+              if role in ("inbox", "sent") and name != folder]
+    related = list_messages(cached_folder_ids(mailbox.id, others), limit=LIST_LIMIT * 2).messages if others else []
+    shown = {m.id for m in listed}
+    threads = [c for c in conversations.group(listed + related) if any(m.id in shown for m in c.messages)]
+    return jsonify(mode="conversations", items=[conversation_value(c) for c in threads])
+
+
+# -- actions and undo ------------------------------------------------------------------------------
+
+
+@api.post("/actions")
+def actions(mailbox_id: int):
+    data = request.get_json(silent=True, force=True) or {}
+    action = data.get("action")
+    mailbox = require_mailbox_right(current_user, mailbox_id, ACTION_RIGHTS.get(action, "read"))
+    if action not in ACTION_RIGHTS:
+        abort(400)
+    ids = [int(value) for value in data.get("ids") or () if str(value).isdigit()]
+    if not ids:
+        raise InvalidSettings(_("Choose at least one message."))
+    if action in FLAG_ACTIONS:
+        return jsonify(done=set_message_flags(current_user, mailbox.id, ids, action))
+    if action == "delete":
+        return jsonify(**_undoable("delete", delete_messages(current_user, mailbox.id, ids)))
+    if action == "move":
+        target = str(data.get("target") or "")
+    else:
+        roles = folder_roles(mailbox, cached_folders(mailbox))
+        target = next((name for name, role in roles.items() if role == "archive"), None)
+        if target is None:
+            raise InvalidSettings(_("This mailbox has no archive folder."))
+    return jsonify(**_undoable("move", move_with_undo(current_user, mailbox.id, ids, target)), target=target)
+
+
+def _undoable(kind: str, undo: UndoDelete) -> dict:
+    token = secrets.token_urlsafe(12)
+    kept = dict(session.get(UNDO_KEY) or {})
+    kept[token] = {"kind": kind, "undo": undo.to_dict()}
+    session[UNDO_KEY] = dict(list(kept.items())[-UNDO_KEPT:])
+    return {"done": undo.count, "undo": token}
+
+
+@api.post("/undo")
+def undo(mailbox_id: int):
+    """Undo a delete or move of this session; the service checks the right the undo needs."""
+    require_mailbox_right(current_user, mailbox_id, "read")
+    token = str((request.get_json(silent=True, force=True) or {}).get("token") or "")
+    kept = dict(session.get(UNDO_KEY) or {})
+    entry = kept.pop(token, None)
+    session[UNDO_KEY] = kept
+    if entry is None or int(entry["undo"]["mailbox_id"]) != mailbox_id:
+        raise InvalidSettings(_("This can no longer be undone."))
+    value = UndoDelete.from_dict(entry["undo"])
+    restored = undo_move(current_user, value) if entry["kind"] == "move" else undo_delete(current_user, value)
+    return jsonify(restored=restored)
+
+
+# -- compose, send, undo send ----------------------------------------------------------------------
+
+
+@api.get("/compose")
+def compose_start(mailbox_id: int):
+    """The pre-filled fields of a reply, a reply to all or a forward of message ``source``."""
+    mailbox = require_mailbox_right(current_user, mailbox_id, "read")
+    mode = request.args.get("mode", "reply")
+    source = request.args.get("source", type=int)
+    if mode not in COMPOSE_MODES or not source:
+        abort(400)
+    start = compose_prefill(mailbox, source, mode)
+    return jsonify(to=start.to, cc=start.cc, subject=start.subject, body=start.body,
+                   in_reply_to=start.in_reply_to, references=" ".join(start.references),
+                   compose_id=uuid.uuid4().hex, source=source, mode=mode)
+
+
+@api.post("/send")
+def send(mailbox_id: int):
+    """Queue the mail in core's outbox: it leaves after the undo window (or at ``send_at``)."""
+    mailbox = require_mailbox_right(current_user, mailbox_id, "send")
+    data = request.get_json(silent=True, force=True) or {}
+    text = {name: str(data.get(name) or "") for name in
+            ("to", "cc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at", "tz_offset")}
+    outgoing = OutgoingMessage(
+        to=split_recipients(text["to"]), cc=split_recipients(text["cc"]), subject=text["subject"],
+        text=text["body"].replace("\r\n", "\n"), in_reply_to=text["in_reply_to"].strip() or None,
+        references=tuple(text["references"].split()))
+    send_at = _send_at(text["send_at"], text["tz_offset"]) if text["send_at"] else None
+    item = enqueue_mail(mailbox, current_user, outgoing, send_at=send_at,
+                        idempotency_key=f"v2-compose:{text['compose_id'] or uuid.uuid4().hex}")
+    db_session().commit()
+    not_before = item.not_before if item.not_before.tzinfo else item.not_before.replace(tzinfo=UTC)
+    return jsonify(item_id=item.id, undo_seconds=max(0.0, not_before.timestamp() - time.time()),
+                   scheduled=send_at is not None)
+
+
+def _send_at(value: str, tz_offset: str) -> datetime:
+    try:
+        local = datetime.strptime(value.strip(), "%Y-%m-%dT%H:%M")
+    except ValueError:
+        raise InvalidSettings(_("Enter the date and time to send at."), field="send_at") from None
+    minutes = int(tz_offset) if tz_offset.strip().lstrip("-").isdigit() else 0
+    moment = (local + timedelta(minutes=minutes)).replace(tzinfo=UTC)
+    if moment <= datetime.now(UTC) + timedelta(seconds=30):
+        raise InvalidSettings(_("Choose a time in the future."), field="send_at")
+    return moment
+
+
+@api.post("/sent/<int:item_id>/undo")
+def undo_send(mailbox_id: int, item_id: int):
+    require_mailbox_right(current_user, mailbox_id, "send")
+    try:
+        item = cancel_outbox_item(current_user, item_id)
+    except NotAllowed as too_late:  # on its way already (as v1's undo says)
+        return jsonify(error=too_late.user_message, cancelled=False), 400
+    return jsonify(cancelled=item.state == "cancelled")
+
+
+# -- the user's layout -----------------------------------------------------------------------------
+
+
+@api.post("/layout")
+def layout(mailbox_id: int):
+    require_mailbox_right(current_user, mailbox_id, "read")
+    saved = preferences.save_layout(current_user.get_id(), request.get_json(silent=True, force=True) or {})
+    return jsonify(saved.as_dict())
+
+
+# -- live updates ----------------------------------------------------------------------------------
+
+
+@api.get("/events")
+def events(mailbox_id: int):
+    """Server-sent events: ``folders`` whenever a count or the change feed moved."""
+    mailbox = require_mailbox_right(current_user, mailbox_id, "read")
+    ensure_embedded(current_app._get_current_object())
+    longest = float(current_app.config.get("TRICOMA_MAIL_V2_STREAM_SECONDS", 300))
+    asked = request.args.get("seconds", type=float)  # a probe may ask for a shorter stream
+    stream = event_stream(mailbox, longest if asked is None else max(0.0, min(asked, longest)))
+    response = Response(stream_with_context(stream), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+def client_url(mailbox_id: int) -> str:
+    return url_for("v2_hosted.client", mailbox_id=mailbox_id)

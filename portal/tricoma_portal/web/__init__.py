@@ -1,0 +1,1 @@
+"""The portal's pages and its API: parse the request, call one service, render."""

@@ -1,0 +1,220 @@
+"""The GoBD archive without a mail server: the journal and its hash chain, the database's
+append-only guard (SQLite and PostgreSQL), ``archive verify`` naming the first broken entry,
+storage (database and files, compressed, deduplicated), retention, legal holds and the purge run."""
+from __future__ import annotations
+
+import zipfile
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from itertools import pairwise
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from hostapp.extensions import db
+from tricoma_mail_plugin.archive import retention
+from tricoma_mail_plugin.archive.guard import guard_lifted
+from tricoma_mail_plugin.archive.journal import Arrival, archive, content_hash
+from tricoma_mail_plugin.archive.storage import FileStorage
+from tricoma_mail_plugin.archive.verify import verify_archive
+from tricoma_mail_plugin.errors import ArchiveWriteFailed
+from tricoma_mail_plugin.models import (
+    ArchiveBlob,
+    ArchiveEntry,
+    ArchivePurge,
+    RecordLink,
+)
+
+INBOX = Arrival(7, "buchhaltung@example.test", "INBOX", "in", "sync")
+
+
+def mail(number: int, body: str = "Guten Tag") -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Lieferant {number} <l{number}@example.test>"
+    message["To"] = "buchhaltung@example.test"
+    message["Subject"] = f"Rechnung {number}"
+    message["Message-ID"] = f"<m{number}@example.test>"
+    message.set_content(f"{body} {number}\n" + "Positionen und Beträge\n" * 40)
+    return message.as_bytes()
+
+
+def journal(arrival: Arrival, raws: list[bytes]) -> int:
+    written = archive(arrival, raws)
+    db.session.commit()
+    return written
+
+
+def entries() -> list[ArchiveEntry]:
+    return list(db.session.scalars(select(ArchiveEntry).order_by(ArchiveEntry.id)))
+
+
+def refused(statement: str, **params) -> bool:
+    """Whether the database refuses ``statement`` (and nothing of it stays)."""
+    try:
+        db.session.execute(text(statement), params)
+        db.session.commit()
+    except DBAPIError as error:
+        db.session.rollback()
+        return "append-only" in str(error)
+    return False
+
+
+def test_journal_chain_dedup_and_compression(app):
+    with app.app_context():
+        raws = [mail(n) for n in range(5)]
+        assert journal(INBOX, raws[:3]) == 3
+        # seen again (a UIDVALIDITY reset, a move to another folder): not archived twice
+        assert journal(Arrival(7, "buchhaltung@example.test", "Archiv", "in", "sync"), raws) == 2
+        assert journal(INBOX, raws + raws) == 0
+        # the same mail in another mailbox is another entry, but its bytes are stored once
+        assert journal(Arrival(8, "einkauf@example.test", "INBOX", "in", "sync"), raws[:1]) == 1
+        rows = entries()
+        assert len(rows) == 6
+        assert rows[0].prev_hash == "0" * 64
+        assert all(later.prev_hash == earlier.entry_hash for earlier, later in pairwise(rows))
+        assert [row.message_id for row in rows[:5]] == [f"<m{n}@example.test>" for n in range(5)]
+        assert rows[0].sha256 == content_hash(raws[0]) and rows[0].size == len(raws[0])
+        assert db.session.scalar(select(func.count()).select_from(ArchiveBlob)) == 5
+        stored = db.session.scalar(select(func.sum(func.length(ArchiveBlob.data))))
+        assert stored < sum(len(raw) for raw in raws) / 3  # compressed
+        report = verify_archive()
+        assert report.ok and report.entries == 6 and report.head_hash == rows[-1].entry_hash
+
+
+def test_the_database_refuses_to_change_or_delete_entries(app):
+    with app.app_context():
+        journal(INBOX, [mail(1), mail(2)])
+        first = entries()[0]
+        assert refused("UPDATE tricoma_mail_archive_entry SET message_id = '<forged@x>' WHERE id = :id", id=first.id)
+        assert refused("DELETE FROM tricoma_mail_archive_entry WHERE id = :id", id=first.id)
+        assert refused("DELETE FROM tricoma_mail_archive_entry")
+        assert refused("UPDATE tricoma_mail_archive_blob SET data = :d WHERE sha256 = :s", d=b"x", s=first.sha256)
+        assert refused("DELETE FROM tricoma_mail_archive_blob WHERE sha256 = :s", s=first.sha256)
+        if db.engine.dialect.name == "postgresql":
+            assert refused("TRUNCATE tricoma_mail_archive_entry CASCADE")
+        assert len(entries()) == 2 and verify_archive().ok
+
+
+def _behind_the_databases_back(statement: str, **params) -> None:
+    """What only someone who drops the guard (a database superuser) can do."""
+    db.session.rollback()  # dropping a trigger waits for every open transaction on the table
+    with db.engine.begin() as connection, guard_lifted(connection):
+        connection.execute(text(statement), params)
+
+
+def test_verify_names_the_first_broken_entry(app):
+    with app.app_context():
+        journal(INBOX, [mail(n) for n in range(4)])
+        rows = entries()
+        blob = db.session.get(ArchiveBlob, rows[2].sha256)
+        data = bytearray(blob.data)
+        data[len(data) // 2] ^= 0x01  # one changed byte
+        db.session.rollback()
+        _behind_the_databases_back("UPDATE tricoma_mail_archive_blob SET data = :d WHERE sha256 = :s",
+                                   d=bytes(data), s=rows[2].sha256)
+        report = verify_archive()
+        assert report.broken.entry_id == rows[2].id and "stored bytes" in report.broken.reason
+        assert report.entries == 2
+        _behind_the_databases_back("UPDATE tricoma_mail_archive_entry SET folder = 'Papierkorb' WHERE id = :id",
+                                   id=rows[1].id)
+        report = verify_archive()
+        assert report.broken.entry_id == rows[1].id and "fields were changed" in report.broken.reason
+        _behind_the_databases_back("DELETE FROM tricoma_mail_archive_entry WHERE id = :id", id=rows[0].id)
+        report = verify_archive()
+        assert report.broken.entry_id == rows[1].id and "previous entry" in report.broken.reason
+        result = app.test_cli_runner().invoke(args=["mail", "archive", "verify"])
+        assert result.exit_code == 1 and f"BROKEN at entry {rows[1].id}" in result.output
+
+
+def test_files_storage_and_a_failed_write(app, tmp_path):
+    app.config.update(TRICOMA_MAIL_ARCHIVE_STORAGE="files", TRICOMA_MAIL_ARCHIVE_DIRECTORY=str(tmp_path))
+    with app.app_context():
+        raws = [mail(n) for n in range(3)]
+        journal(INBOX, raws)
+        rows = entries()
+        path = FileStorage(tmp_path).path(rows[1].sha256)
+        assert path.exists() and db.session.scalar(select(func.count()).select_from(ArchiveBlob)) == 0
+        assert app.test_cli_runner().invoke(args=["mail", "archive", "verify"]).exit_code == 0
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x40
+        path.chmod(0o644)
+        path.write_bytes(bytes(data))
+        report = verify_archive()
+        assert report.broken.entry_id == rows[1].id
+
+        blocker = tmp_path / "not-a-directory"
+        blocker.write_text("")
+        app.config["TRICOMA_MAIL_ARCHIVE_DIRECTORY"] = str(blocker)
+        with pytest.raises(ArchiveWriteFailed):
+            archive(INBOX, [mail(99)])
+        db.session.rollback()
+        assert len(entries()) == 3
+
+
+def test_retention_holds_and_a_purge_run_that_keeps_the_chain(app):
+    with app.app_context():
+        plain, invoice, kept = mail(1), mail(2), mail(3)
+        journal(INBOX, [plain, invoice])
+        journal(Arrival(9, "recht@example.test", "INBOX", "in", "sync"), [kept])
+        journal(Arrival(8, "einkauf@example.test", "INBOX", "in", "sync"), [plain])  # same bytes elsewhere
+        db.session.add(RecordLink(reference="invoice:42", mailbox_id=7, message_id="<m2@example.test>",
+                                  direction="received", subject="Rechnung 2", counterpart="l2@example.test"))
+        db.session.commit()
+        retention.set_mailbox_retention(8, 8, "cli")
+        db.session.commit()
+        year = entries()[0].archived_at.year
+        seven_years_on = datetime(year + 7, 1, 1, tzinfo=UTC)
+        assert retention.purge("cli", "too early", now=seven_years_on - timedelta(days=1)).purged == 0
+
+        hold = retention.place_hold(9, "Betriebsprüfung 2026", "cli")
+        db.session.commit()
+        result = retention.purge("cli", "yearly run", now=seven_years_on)
+        db.session.commit()
+        # 6 years: the plain mail of mailbox 7 goes; mailbox 8 keeps 8 years, the invoice 10, mailbox 9 is held
+        assert (result.purged, result.held) == (1, 1)
+        purged = db.session.scalars(select(ArchivePurge.entry_id)).all()
+        assert purged == [entries()[0].id]
+        assert db.session.get(ArchiveBlob, content_hash(plain)) is not None  # mailbox 8 still needs it
+        report = verify_archive()
+        assert report.ok and report.purged == 1 and report.entries == 4
+
+        retention.release_hold(hold.id, "cli")
+        db.session.commit()
+        ten_years_on = datetime(year + 11, 1, 1, tzinfo=UTC)
+        assert retention.purge("cli", "ten years", now=ten_years_on).purged == 3
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(ArchiveBlob)) == 0
+        assert len(entries()) == 4 and verify_archive().ok
+        # the purge records are append-only too
+        assert refused("DELETE FROM tricoma_mail_archive_purge")
+        assert refused("DELETE FROM tricoma_mail_archive_purge_run")
+
+
+def test_the_archive_commands(app, make_user, tmp_path):
+    runner = app.test_cli_runner()
+    make_user("pruefer")
+    with app.app_context():
+        journal(INBOX, [mail(1, "Skontoabzug"), mail(2)])
+    def run(*args):
+        result = runner.invoke(args=["mail", "archive", *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+    assert "2 entries, " in run("stats")
+    assert "2 entries indexed" in run("index")
+    placed = run("hold", "--reason", "Betriebsprüfung", "--mailbox", "7")
+    hold_id = placed.split()[2]
+    assert placed == f"legal hold {hold_id} placed\n"
+    assert "Betriebsprüfung" in run("holds")
+    assert "8 years" in run("retention", "7", "8")
+    assert "would purge 0 entries" in run("purge", "--reason", "yearly")
+    assert "grant user pruefer: done" in run("auditor", "grant", "user:pruefer")
+    assert run("auditor", "list").startswith("user:")
+    target = tmp_path / "export.zip"
+    assert "1 mails written" in run("export", str(target), "--text", "skontoabzug")
+    with app.app_context():
+        first = entries()[0].id
+    with zipfile.ZipFile(target) as exported:
+        assert sorted(exported.namelist()) == ["SHA256SUMS", "index.csv", f"mail/{first:08d}.eml"]
+    assert "released" in run("release", hold_id)
+    assert runner.invoke(args=["mail", "archive", "release", hold_id]).exit_code != 0

@@ -1,0 +1,46 @@
+"""Exactly-once sending does not rest on the queue: the same outbox job delivered twice at the
+same moment (as a queue may do after a worker's connection dropped), and once more late, sends
+each mail once and files one Sent copy. The ledger's claim is left out on purpose: the task
+itself runs three times, and the outbox's leases alone keep each mail to one delivery."""
+import threading
+
+import pytest
+import test_outbox_live
+from test_outbox_live import enqueue, item, messages_in, wait_for
+
+from tricoma_mail_plugin.jobs import tasks
+
+sender = test_outbox_live.sender  # the fixtures of the outbox's live tests
+recipient = test_outbox_live.recipient
+
+pytestmark = pytest.mark.live
+
+
+def test_the_same_outbox_job_delivered_twice_at_once_and_once_late_sends_each_mail_once(app, sender, recipient):
+    mailbox_id, sender_imap, _, _ = sender()
+    targets = [recipient() for _ in range(4)]
+    item_ids = [enqueue(app, mailbox_id, to=(to,), subject=f"Einmal {n}") for n, (to, _imap) in enumerate(targets)]
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def deliver(number: int) -> None:
+        with app.app_context():
+            barrier.wait(10)
+            outcomes.append(tasks.outbox_task(worker=f"test-host:{number}:1"))
+
+    twins = [threading.Thread(target=deliver, args=(n,)) for n in (1, 2)]
+    for thread in twins:
+        thread.start()
+    for thread in twins:
+        thread.join(60)
+    with app.app_context():
+        outcomes.append(tasks.outbox_task(worker="test-host:3:1"))  # the late duplicate
+
+    assert len(outcomes) == 3
+    for item_id in item_ids:
+        done = item(app, item_id)
+        assert done.state == "sent" and done.sent_copy == "done" and done.attempts == 1
+    for _to, inbox in targets:
+        assert wait_for(lambda inbox=inbox: len(messages_in(inbox, "INBOX")) == 1)
+        assert len(messages_in(inbox, "INBOX")) == 1
+    assert len(messages_in(sender_imap, "Sent")) == len(item_ids)

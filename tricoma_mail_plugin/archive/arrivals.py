@@ -1,0 +1,23 @@
+"""Mail entering through sync: its summaries for the cache and, in the same FETCH, its full
+bytes for the journal (the cache itself keeps no bodies; they are fetched on demand later,
+when the mail may already be gone)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..models import CachedFolder, Mailbox
+from .journal import Arrival, archive, journal_enabled
+
+
+def journals_folder(folder: CachedFolder) -> bool:
+    """Whether mail synced into ``folder`` is journaled (so its full bytes are fetched with the
+    summaries). Drafts are not letters yet: their folder is not journaled."""
+    return journal_enabled() and (folder.special_use or "").lower() != "\\drafts"
+
+
+def archive_synced(mailbox: Mailbox, folder: CachedFolder, raws: Sequence[bytes | None]) -> None:
+    """Archive the full bytes of mail a sync fetched into ``folder``, in the caller's
+    transaction (committed with the sync's checkpoint, or rolled back with it)."""
+    direction = "out" if (folder.special_use or "").lower() == "\\sent" else "in"
+    arrival = Arrival(mailbox.id, mailbox.email or mailbox.imap_username or "", folder.name, direction, "sync")
+    archive(arrival, [raw for raw in raws if raw is not None])

@@ -1,0 +1,141 @@
+"""The journal: each mail written to the archive once, as its original bytes, when it enters the
+system (sync stores it for the first time, the outbox hands it to the server).
+
+Entries form a hash chain: each entry's hash covers its own fields and the previous entry's
+hash (:func:`entry_hash`). Appends take turns on one lock row, so the chain never forks. A
+mail already archived for the same mailbox (same SHA-256: seen again after a UIDVALIDITY reset,
+moved to another folder, the Sent copy of a mail the outbox archived) is not archived again.
+
+The journal writes into the caller's transaction and never commits: the caller commits the
+entries with the change that brought the mail (the sync checkpoint, the outbox's stage), so a
+failed journal write undoes that change instead of losing the entry.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from flask import current_app
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from .._state import mail_state
+from ..errors import ArchiveWriteFailed
+from ..models import ArchiveChainLock, ArchiveEntry, utcnow
+from .storage import archive_storage
+
+GENESIS = "0" * 64
+# Searched in the lower-cased header block (cheaper than a case-insensitive pattern).
+_MESSAGE_ID = re.compile(rb"(?:^|\n)message-id[ \t]*:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)")
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """Where a mail entered: its mailbox (``None``: system mail), folder, direction and source."""
+
+    mailbox_id: int | None
+    mailbox_address: str
+    folder: str
+    direction: str  # "in" or "out"
+    source: str  # "sync" or "outbox"
+
+
+def journal_enabled() -> bool:
+    return bool(current_app.config["TRICOMA_MAIL_ARCHIVE_ENABLED"])
+
+
+def content_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+@lru_cache(maxsize=64)  # a batch of entries shares one archive time
+def moment_text(moment: datetime) -> str:
+    """The archive time as the hash covers it (UTC, microseconds)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(prev_hash: str, archived_at: datetime, mailbox_id: int | None, mailbox_address: str, folder: str,
+               direction: str, source: str, message_id: str, size: int, sha256: str) -> str:
+    """SHA-256 over the previous entry's hash and this entry's fields (canonical JSON)."""
+    fields = [moment_text(archived_at), mailbox_id, mailbox_address, folder, direction, source, message_id,
+              size, sha256]
+    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return hashlib.sha256(prev_hash.encode("ascii") + payload).hexdigest()
+
+
+def hash_of(entry: ArchiveEntry, prev_hash: str) -> str:
+    return entry_hash(prev_hash, entry.archived_at, entry.mailbox_id, entry.mailbox_address, entry.folder,
+                      entry.direction, entry.source, entry.message_id, entry.size, entry.sha256)
+
+
+def message_id_of(raw: bytes) -> str:
+    """The Message-ID header of the raw bytes, unfolded (empty when there is none)."""
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    head = raw[:end] if end >= 0 else raw
+    lowered = head.lower()
+    start = 0 if lowered.startswith(b"message-id") else lowered.find(b"\nmessage-id")
+    found = _MESSAGE_ID.match(lowered, max(start, 0)) if start >= 0 else None
+    if not found:
+        return ""
+    value = head[found.start(1):found.end(1)]  # as written, not lower-cased
+    return " ".join(value.decode("ascii", "replace").split())[:998]
+
+
+def archive(arrival: Arrival, raws: Sequence[bytes]) -> int:
+    """Append each of ``raws`` not yet archived for ``arrival.mailbox_id`` to the journal, in
+    the caller's transaction. Returns how many entries were written. Raises
+    :class:`ArchiveWriteFailed` when the database or the storage refuses."""
+    if not raws:
+        return 0
+    try:
+        return _append(arrival, raws)
+    except (SQLAlchemyError, OSError) as error:
+        raise ArchiveWriteFailed(detail=f"{type(error).__name__}: {error}") from error
+
+
+def _append(arrival: Arrival, raws: Sequence[bytes]) -> int:
+    session = mail_state().db.session
+    by_hash: dict[str, bytes] = {}
+    for raw in raws:
+        by_hash.setdefault(content_hash(raw), raw)
+    _take_turn(session)
+    same_mailbox = (ArchiveEntry.mailbox_id.is_(None) if arrival.mailbox_id is None
+                    else ArchiveEntry.mailbox_id == arrival.mailbox_id)
+    known = set(session.scalars(select(ArchiveEntry.sha256).where(
+        same_mailbox, ArchiveEntry.sha256.in_(list(by_hash)))))
+    fresh = {sha: raw for sha, raw in by_hash.items() if sha not in known}
+    if not fresh:
+        return 0
+    archive_storage().put(fresh)
+    prev = session.scalar(select(ArchiveEntry.entry_hash).order_by(ArchiveEntry.id.desc()).limit(1)) or GENESIS
+    now = utcnow()
+    rows = []
+    for sha, raw in fresh.items():
+        row = {"archived_at": now, "mailbox_id": arrival.mailbox_id, "mailbox_address": arrival.mailbox_address,
+               "folder": arrival.folder, "direction": arrival.direction, "source": arrival.source,
+               "message_id": message_id_of(raw), "size": len(raw), "sha256": sha, "prev_hash": prev}
+        prev = row["entry_hash"] = entry_hash(prev, now, arrival.mailbox_id, arrival.mailbox_address, arrival.folder,
+                                              arrival.direction, arrival.source, row["message_id"], len(raw), sha)
+        rows.append(row)
+    session.execute(insert(ArchiveEntry.__table__), rows)  # Core: no ORM bookkeeping per row
+    return len(rows)
+
+
+def _take_turn(session) -> None:
+    """Hold the chain's lock row until the caller's transaction ends (made on first use)."""
+    bump = update(ArchiveChainLock).where(ArchiveChainLock.id == 1).values(appends=ArchiveChainLock.appends + 1)
+    if session.execute(bump).rowcount:
+        return
+    try:
+        with session.begin_nested():
+            session.add(ArchiveChainLock(id=1, appends=0))
+    except IntegrityError:
+        pass  # another process made it first
+    session.execute(bump)

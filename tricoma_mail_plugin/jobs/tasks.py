@@ -1,0 +1,87 @@
+"""The background jobs: plain functions of plain arguments, the same whether the embedded runner
+calls them in a thread of the web process or an RQ worker on another host does. Each takes the
+keyword ``worker`` (who runs it, for leases) and returns a short word for the ledger.
+
+* ``sync`` (mailbox id): one sync of one mailbox, with a slot of its mail server
+  (:mod:`.server_slots`): a full server puts the job back, a paused one skips the turn.
+* ``outbox``: send what is due; exactly once by the outbox's own leases (``sending/outbox.py``),
+  whatever the queue delivers twice.
+* ``cleanup``: old uploads, delivered events, the ledger's finished rows.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+
+from .._state import mail_state
+from ..cache.refresh import run_sync
+from ..errors import MailboxConnectionError, MailError, ServerNotAllowed, SyncBusy
+from ..events.outbox import forget_delivered
+from ..mail import upload_store
+from ..models import Mailbox
+from ..sending import outbox
+from . import ledger
+from .server_slots import pause, paused, server_slot
+
+log = logging.getLogger(__name__)
+
+SEND_QUEUE = "send"
+SYNC_QUEUE = "sync"
+#: Finished rows of the ledger are kept this long for the admin page.
+LEDGER_KEPT = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    queue: str
+    function: Callable[..., str]
+
+
+def sync_task(mailbox_id: int, *, worker: str) -> str:
+    """Raises :class:`ServerBusy` when the mailbox's server has no free slot (run it later)."""
+    session = mail_state().db.session
+    mailbox = session.get(Mailbox, mailbox_id)
+    if mailbox is None or not mailbox.usable:
+        return "skipped: mailbox not usable"
+    server = f"{mailbox.imap_host}:{mailbox.imap_port}"
+    if paused(server):
+        return "skipped: the server did not answer a moment ago"
+    try:
+        with server_slot(server, worker, float(current_app.config["TRICOMA_MAIL_JOB_TIMEOUT"])):
+            run_sync(mailbox)
+    except SyncBusy:
+        return "skipped: another sync runs"
+    except ServerNotAllowed as error:
+        return f"failed: {error.user_message}"
+    except MailboxConnectionError as error:
+        pause(server)
+        return f"failed: {error.user_message}"
+    except MailError as error:  # recorded on the mailbox; the next period tries again
+        log.warning("sync of mailbox %s failed: %s", mailbox_id, error.user_message)
+        return f"failed: {error.user_message}"
+    finally:
+        session.rollback()
+    return "synced"
+
+
+def outbox_task(*, worker: str) -> str:
+    return f"sent or settled {outbox.run_once(worker_id=worker)}"
+
+
+def cleanup_task(*, worker: str) -> str:
+    uploads = upload_store.remove_stale()
+    events = forget_delivered()
+    jobs = ledger.prune(LEDGER_KEPT)
+    return f"removed {uploads} upload spaces, {events} events, {jobs} ledger rows"
+
+
+TASKS: dict[str, Task] = {task.name: task for task in (
+    Task("sync", SYNC_QUEUE, sync_task),
+    Task("outbox", SEND_QUEUE, outbox_task),
+    Task("cleanup", SYNC_QUEUE, cleanup_task),
+)}
