@@ -27,10 +27,12 @@ graceful_timeout = int(os.environ.get("TRICOMA_GRACEFUL_SECONDS", "30"))
 # clients or the proxy in front, so that they close first: a server that closes a connection
 # while a client sends its next request on it loses that request.
 keepalive = int(os.environ.get("TRICOMA_WEB_KEEPALIVE", "30"))
-# A worker is replaced after this many requests (and a random few more), so no process grows
-# without bound; the replacement is graceful.
-max_requests = 5000
-max_requests_jitter = 500
+# TRICOMA_WEB_MAX_REQUESTS: replace a worker after this many requests (and up to a tenth more),
+# should a process grow without bound; 0 (the default): never. The replacement finishes the
+# requests under way, but closes idle keep-alive connections, and a client that reuses one at
+# that moment loses its request (the load test saw it): only behind a proxy that retries.
+max_requests = int(os.environ.get("TRICOMA_WEB_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("TRICOMA_ACCESS_LOG") or None
 # gunicorn 24+ opens a control socket at one fixed path per user; several servers on one host
 # (two apps, or a test beside `./dev run`) would take it from each other. Nothing uses it.

@@ -35,6 +35,7 @@ import os
 import pwd
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -53,6 +54,7 @@ from pathlib import Path
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RELAY_SCRIPT = Path(__file__).resolve().parent / "smtp_relay.py"
+SENDMAIL_SCRIPT = Path(__file__).resolve().parent / "stack_sendmail.py"
 DEFAULT_STATE_DIR = "/tmp/tricoma-mailstack"
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "ham"
 APT_PACKAGES = ("dovecot-imapd", "dovecot-lmtpd", "dovecot-managesieved", "dovecot-sieve", "dovecot-sqlite")
@@ -279,6 +281,11 @@ class ProfilePaths:
     def auth_socket(self) -> Path:
         return self.base_dir / "auth-client"
 
+    @property
+    def sendmail(self) -> Path:
+        """The wrapper Dovecot runs as ``sendmail`` (scripts/stack_sendmail.py)."""
+        return self.root / "sendmail"
+
 
 def dovecot_config(profile: Profile, paths: ProfilePaths, cert: Path, key: Path, instance: str) -> str:
     """A self-contained Dovecot 2.3 config for one profile (see shared/notes/mailstack.md)."""
@@ -367,6 +374,8 @@ protocol lmtp {{
   mail_plugins = $mail_plugins sieve
   postmaster_address = postmaster@{profile.domain}
 }}
+# Sieve's vacation replies and redirects: delivered to the stack's own users over LMTP
+sendmail_path = {paths.sendmail}
 plugin {{
   quota = maildir:User quota
   quota_rule = *:storage=1G
@@ -884,6 +893,7 @@ class MailStack:
                 directory.mkdir(parents=True, exist_ok=True)
             os.chown(paths.mail_dir, uid, gid)
             paths.config.write_text(dovecot_config(profile, paths, self.cert, self.key, self._instance(profile)))
+            self._write_sendmail(profile)
             paths.users_file.write_text(passwd_file(profile.users))
             paths.sql_config.write_text(sql_config(paths))
             with self._user_db(profile):
@@ -924,9 +934,22 @@ class MailStack:
             time.sleep(0.02)
         paths.dovecot_pidfile.write_text(f"{pid}\n")
 
+    def _routes(self, profile: Profile) -> list[Profile]:
+        """Where mail for a recipient is offered: the own profile first, then the others."""
+        return [profile] + [p for p in self.profiles.values() if p.number != profile.number]
+
+    def _write_sendmail(self, profile: Profile) -> None:
+        lmtp = " ".join(f"--lmtp {target.lmtp_port}" for target in self._routes(profile))
+        wrapper = self.paths(profile).sendmail
+        # Dovecot runs it as the mail user, who may not reach a virtualenv's Python: the system's
+        python = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+        wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(python)} {shlex.quote(str(SENDMAIL_SCRIPT))} '
+                           f'{lmtp} "$@"\n')
+        wrapper.chmod(0o755)
+
     def _start_relay(self, profile: Profile) -> None:
         paths = self.paths(profile)
-        routes = [profile] + [p for p in self.profiles.values() if p.number != profile.number]
+        routes = self._routes(profile)
         cmd = [
             sys.executable, str(RELAY_SCRIPT),
             "--port", str(profile.smtp_port),

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from fault_smtp import FaultySmtp
 from tricoma_mail_plugin import TricomaMail, migration_metadata
+from tricoma_mail_plugin.archive.guard import guard_lifted
 from tricoma_mail_plugin.models import OutboxItem, utcnow
 from tricoma_mail_plugin.sending import outbox
 
@@ -64,7 +65,7 @@ def host_factory(database_url) -> Iterator:
     for app in apps:
         with app.app_context():
             database = app.extensions["sqlalchemy"]
-            with database.engine.begin() as connection:
+            with database.engine.begin() as connection, guard_lifted(connection):
                 for metadata in migration_metadata():
                     for table in reversed(metadata.sorted_tables):
                         connection.execute(table.delete())

@@ -77,6 +77,9 @@ EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     "tricoma_mail_mailboxes.configure": {"GET": "manage", "POST": "manage"},
     "tricoma_mail_mailboxes.folders": {"GET": "manage", "POST": "manage"},
     "tricoma_mail_mailboxes.run_test": {"POST": "manage"},
+    # Filters and vacation over ManageSieve (issue 12): the rule editor and the raw Sieve editor.
+    "tricoma_mail_filters.index": {"GET": "manage", "POST": "manage"},
+    "tricoma_mail_filters.raw": {"GET": "manage", "POST": "manage"},
     # OAuth2 sign-in of a mailbox (issue 13): starting it needs manage.
     "tricoma_mail_mailbox_sign_in.begin": {"POST": "manage"},
     # Settings → Mailboxes → Rights (SPEC M6).
@@ -139,6 +142,11 @@ EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     "v2_hosted_api.undo_send": {"POST": "send"},
     "v2_hosted_api.layout": {"POST": "read"},
     "v2_hosted_api.events": {"GET": "read"},
+    # Settings → tricoma Mail (plugins/v2_hosted, issue 12): the portal's address and token and the
+    # import of the account's mailboxes, for admins only (the token reads every mailbox's password).
+    "v2_hosted_portal.index": {"GET": ADMINS_ONLY},
+    "v2_hosted_portal.save": {"POST": ADMINS_ONLY},
+    "v2_hosted_portal.run_import": {"POST": ADMINS_ONLY},
     # The GoBD archive (docs/archive.md): every mailbox's archived mail, for the auditor role only.
     "tricoma_mail_archive.index": {"GET": AUDITORS_ONLY},
     "tricoma_mail_archive.export": {"POST": AUDITORS_ONLY},

@@ -39,6 +39,7 @@ from .extension import (
 from .hookspecs import hookimpl
 from .jobs.background import stop_background_work
 from .jobs.readiness import mark_stopping, readiness_problems
+from .mail.after_sending import tidy_after_sending
 from .mail.message_actions import UndoDelete, move_with_undo, undo_delete, undo_move
 from .mail.message_actions import delete as delete_messages
 from .mail.message_actions import set_flags as set_message_flags
@@ -64,8 +65,11 @@ from .mailboxes.folders import ROLES as FOLDER_ROLES
 from .mailboxes.folders import Folder, FolderMapping, resolve_folder
 from .mailboxes.info import MailboxInfo
 from .mailboxes.sasl import imap_mechanisms, initial_response, token_login, uses_token
-from .mailboxes.service import live_mailbox
+from .mailboxes.secret_box import SecretBox, SecretUnreadable
+from .mailboxes.service import create_mailbox, live_mailbox
+from .mailboxes.service import run_test as run_connection_test
 from .mailboxes.service import settings_for as mailbox_settings
+from .mailboxes.service import update_settings as update_mailbox_settings
 from .mailboxes.tls import is_loopback, tls_context
 from .mime.build import AttachmentData, HeaderInjection, InvalidMessage, OutgoingMessage
 from .mime.headers import address_list_text, decode_header_text
@@ -95,6 +99,7 @@ from .records.references import (
     ReferenceType,
     describe_reference,
 )
+from .rights.access import grant as grant_mailbox_right
 from .rights.access import require as require_mailbox_right
 from .rights.catalogue import Right, available_rights
 from .rights.directory import Directory, Principal
@@ -129,6 +134,12 @@ __all__ = [
     "enqueue_mail",
     "list_messages",
     "live_mailbox",
+    "create_mailbox",
+    "run_connection_test",
+    "update_mailbox_settings",
+    "grant_mailbox_right",
+    "SecretBox",
+    "SecretUnreadable",
     "mailbox_settings",
     "move_with_undo",
     "require_mailbox_right",
@@ -138,6 +149,7 @@ __all__ = [
     "sync_mailbox_now",
     "undo_delete",
     "undo_move",
+    "tidy_after_sending",
     "NAMING_CONVENTION",
     "UtcDateTime",
     "utcnow",

@@ -120,6 +120,18 @@ class CapabilityError(MailError):
     default_message = _l("The mail server does not support this operation.")
 
 
+class SieveScriptRejected(MailError):
+    """The ManageSieve server refused a filter script; ``server_message`` is its own words
+    (Dovecot names the line: "line 3: error: …"), ``line`` the first line it names, if any."""
+
+    default_message = _l("The mail server refused the filter script.")
+
+    def __init__(self, server_message: str, line: int | None = None) -> None:
+        super().__init__(None, server_message)
+        self.server_message = server_message
+        self.line = line
+
+
 class FolderNotFound(MailError):
     """No folder of that name (or for that role) exists on the server."""
 

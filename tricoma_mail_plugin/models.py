@@ -127,6 +127,8 @@ class Mailbox(Base):
     # At most this many mails an hour leave through this mailbox; more wait in the outbox
     # (None: TRICOMA_MAIL_SEND_RATE_PER_HOUR).
     send_rate_per_hour: Mapped[int | None] = mapped_column(Integer)
+    # ManageSieve (filters, vacation) on the IMAP host, with IMAP's encryption; None: port 4190.
+    sieve_port: Mapped[int | None] = mapped_column(Integer)
     last_test_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_test_ok: Mapped[bool | None] = mapped_column(Boolean)
     last_test_steps: Mapped[list] = mapped_column(JSON, default=list)

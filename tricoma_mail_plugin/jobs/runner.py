@@ -11,6 +11,7 @@ import threading
 
 from flask import current_app
 
+from .._state import mail_state
 from . import ledger
 from .server_slots import ServerBusy
 from .tasks import TASKS
@@ -50,6 +51,7 @@ def run_job(key: str, name: str, args: list | tuple = ()) -> str:
             ledger.put_back(key, worker)
             return DEFERRED
         except Exception as error:
+            mail_state().db.session.rollback()  # the error may have left the transaction aborted
             tries = ledger.attempts(key)
             state = "retry" if tries <= len(retry_delays()) else "failed"
             log.exception("job %s (%s) stopped on an error; %s", key, name, state)

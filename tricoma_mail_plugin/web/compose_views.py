@@ -15,7 +15,6 @@ from urllib.parse import unquote
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -30,12 +29,10 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .._state import mail_state
-from ..cache import intents
-from ..cache.bodies import cached_message
 from ..config import attachment_limit
 from ..errors import InvalidSettings, MailError, NotAllowed, SendVetoed
 from ..mail import drafts, reply_prefill, upload_store
-from ..mail.draft_discard import discard_draft
+from ..mail.after_sending import discard_draft_quietly, tidy_after_sending
 from ..mailboxes.service import backend_for
 from ..mime.build import AttachmentData, InvalidMessage, OutgoingMessage
 from ..models import Mailbox
@@ -260,33 +257,18 @@ def _after_sending(mailbox: Mailbox, from_mailbox: Mailbox, form: dict, space: s
     this may undo the sending: failures are only logged."""
     upload_store.discard(space, [stored.token for stored in uploads])
     draft_uid, draft_box = form["draft_uid"], form["draft_mailbox"]
-    if draft_uid.isdigit() and draft_box.isdigit():
-        _discard_quietly(int(draft_box), int(draft_uid))
-    if form["source"].isdigit() and form["mode"] in ("reply", "reply_all"):
-        try:
-            writable = access.require(current_user, mailbox.id, "write")
-            cached, folder = cached_message(writable, int(form["source"]))
-            with backend_for(writable) as backend:
-                intents.set_flags(writable, backend, folder.name, [cached.uid], add=["\\Answered"])
-        except MailError:
-            mail_state().db.session.rollback()
-
-
-def _discard_quietly(mailbox_id: int, uid: int) -> None:
-    try:
-        box = access.require(current_user, mailbox_id, "send")
-        with backend_for(box) as backend:
-            discard_draft(box, backend, current_user, uid)
-    except MailError:
-        mail_state().db.session.rollback()
-        current_app.logger.warning("the draft %s of mailbox %s could not be removed", uid, mailbox_id)
+    tidy_after_sending(current_user,
+                       draft_mailbox_id=int(draft_box) if draft_uid.isdigit() and draft_box.isdigit() else None,
+                       draft_uid=int(draft_uid) if draft_uid.isdigit() else None,
+                       replied_mailbox_id=mailbox.id,
+                       replied_pk=int(form["source"]) if form["source"].isdigit() else None, mode=form["mode"])
 
 
 def _save_draft(from_mailbox: Mailbox, form: dict, outgoing: OutgoingMessage) -> dict:
     previous = int(form["draft_uid"]) if form["draft_uid"].isdigit() else None
     if previous and form["draft_mailbox"] != str(from_mailbox.id):
         if form["draft_mailbox"].isdigit():
-            _discard_quietly(int(form["draft_mailbox"]), previous)  # the draft moves with the From
+            discard_draft_quietly(current_user, int(form["draft_mailbox"]), previous)  # the draft moves with the From
         previous = None
     with backend_for(from_mailbox) as backend:
         folder, uid = drafts.save_draft(from_mailbox, backend, current_user, outgoing, replaces_uid=previous)

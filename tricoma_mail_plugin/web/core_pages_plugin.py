@@ -11,6 +11,7 @@ from . import (
     admin_plugins,
     archive_pages,
     errors,
+    filter_pages,
     jobs_pages,
     mail_server_pages,
     mailbox_rights,
@@ -29,7 +30,8 @@ def tricoma_mail_register_blueprints():
     return [settings.blueprint, admin_plugins.blueprint, mailbox_settings.blueprint,
             outbox_pages.blueprint, system_mail_pages.blueprint, mail_server_pages.blueprint,
             mailbox_rights.blueprint, archive_pages.blueprint, jobs_pages.blueprint, unsubscribe_pages.blueprint,
-            oauth_pages.providers_blueprint, oauth_pages.sign_in_blueprint, errors.blueprint]
+            oauth_pages.providers_blueprint, oauth_pages.sign_in_blueprint, filter_pages.blueprint,
+            errors.blueprint]
 
 
 @hookimpl(trylast=True)

@@ -188,6 +188,7 @@ def walk_through(v2, page, smtp_client, imap_client):
     other.delete_messages(other.search(["SUBJECT", "Liefertermin"]))
     other.expunge()
     expect(page.locator("#v2-items > li", has_text="Liefertermin")).to_have_count(0, timeout=2000)
+    expect(inbox.locator(".v2-count")).to_have_text("5", timeout=2000)  # it was unread
 
     # keyboard only: open, reply, send, delete, undo; the page sees no mouse event
     page.evaluate("""() => { window.mouseEvents = 0;
@@ -199,17 +200,26 @@ def walk_through(v2, page, smtp_client, imap_client):
     page.keyboard.press("Enter")
     expect(page.locator("#v2-reader-subject")).to_have_text("Eilt: Neue Bestellung")
     expect(page.frame_locator("iframe.v2-body").locator("body")).to_contain_text("Bitte 50 Stück.")
-    expect(inbox.locator(".v2-count")).to_have_text("5", timeout=3000)  # opened = read
+    expect(inbox.locator(".v2-count")).to_have_text("4", timeout=3000)  # opened = read
     shot(page, "v2-3-reading-pane-de")
     page.keyboard.press("r")
     dialog = page.locator("#v2-compose-dialog")
     expect(dialog).to_be_visible()
     expect(dialog.locator("input[name=subject]")).to_have_value("Re: Eilt: Neue Bestellung")
     page.keyboard.type("Gern, wir liefern morgen.")
+    page.keyboard.press("Control+s")  # a draft, saved by v1's draft service
+    expect(page.locator("#v2-draft-status")).to_contain_text("Entwurf gespeichert")
+    other.select_folder("Drafts")
+    assert len(other.search("ALL")) == 1
     shot(page, "v2-4-reply-de")
     page.keyboard.press("Control+Enter")
     expect(dialog).to_be_hidden()
     expect(page.locator("#v2-toast-text")).to_have_text("Die E-Mail wird gesendet.")
+    other.select_folder("Drafts")
+    assert other.search("ALL") == []  # the draft went when the mail was queued
+    other.select_folder("INBOX")
+    answered = other.get_flags(other.search(["SUBJECT", "Eilt: Neue Bestellung"]))
+    assert all(b"\\Answered" in flags for flags in answered.values()) and answered
     page.keyboard.press("Delete")
     expect(page.locator("#v2-items > li", has_text="Eilt: Neue Bestellung")).to_have_count(0)
     expect(page.locator("#v2-toast-text")).to_have_text("In den Papierkorb verschoben.")

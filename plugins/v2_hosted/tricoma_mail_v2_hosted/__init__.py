@@ -7,10 +7,14 @@ other mailbox keeps the interface its backend chose.
 """
 import os
 
-from tricoma_mail_plugin import MigrationSet, hookimpl
+from flask import url_for
+
+from tricoma_mail_plugin import MigrationSet, SettingsPanel, hookimpl
 
 from . import cli  # noqa: F401 - registers the ``flask v2-hosted`` commands on the blueprint
+from .i18n import gettext as _
 from .marks import is_v2
+from .portal_views import portal_pages
 from .tables import metadata
 from .views import api, client_url, pages
 
@@ -19,7 +23,7 @@ __version__ = "0.1.0"
 
 @hookimpl
 def tricoma_mail_register_blueprints():
-    return [pages, api]
+    return [pages, api, portal_pages]
 
 
 @hookimpl
@@ -30,3 +34,11 @@ def tricoma_mail_register_migrations():
 @hookimpl
 def tricoma_mail_mailbox_client(mailbox):
     return client_url(mailbox.id) if is_v2(mailbox.id) else None
+
+
+@hookimpl
+def tricoma_mail_settings_panels(user):
+    if not getattr(user, "is_admin", False):
+        return []
+    return [SettingsPanel(_("tricoma Mail"), url_for("v2_hosted_portal.index"),
+                          _("Fetch the mailboxes of your tricoma account from the tricoma portal."), order=20)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import click
 from flask import current_app
@@ -57,19 +56,21 @@ def watch_command(catch_up: bool, status_every: float, renew_idle_after: float, 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     timing = EngineTiming(renew_idle_after=renew_idle_after, poll_interval=poll_interval)
     watcher = Watcher(current_app._get_current_object(), sync_on_connect=catch_up, timing=timing)
+    finished = threading.Event()
     if status_every > 0:
-        threading.Thread(target=_print_status, args=(watcher, status_every), daemon=True).start()
+        threading.Thread(target=_print_status, args=(watcher, status_every, finished), daemon=True).start()
     if for_seconds > 0:
         threading.Timer(for_seconds, watcher.stop).start()
     try:
         watcher.run()
     except KeyboardInterrupt:
         pass
+    finally:
+        finished.set()
 
 
-def _print_status(watcher: Watcher, every: float) -> None:
-    while True:
-        time.sleep(every)
+def _print_status(watcher: Watcher, every: float, finished: threading.Event) -> None:
+    while not finished.wait(every):
         stats = watcher.engine.stats
         click.echo(f"status watching={stats.watching} idling={stats.idling} polling={stats.polling} "
                    f"reconnects={stats.reconnects} changes={stats.changes}", err=True)

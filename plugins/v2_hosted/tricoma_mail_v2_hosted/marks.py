@@ -1,5 +1,5 @@
-"""Which mailboxes open in the v2 interface. Until the hosting portal's import marks the
-mailboxes it brings (issue 12, point 1), an admin marks them with ``flask v2-hosted mark``."""
+"""Which mailboxes open in the v2 interface: those the hosting portal's import brought
+(``portal_import.py``), and any an admin marks with ``flask v2-hosted mark``."""
 from __future__ import annotations
 
 from sqlalchemy import delete, select

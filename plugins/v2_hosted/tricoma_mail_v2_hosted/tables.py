@@ -2,7 +2,7 @@
 user's layout choices, and the feed of changes the push engine found."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table
+from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text
 
 from tricoma_mail_plugin import NAMING_CONVENTION, UtcDateTime
 
@@ -29,4 +29,30 @@ changes = Table(
     Column("kind", String(20), nullable=False),  # "new", "flags", "expunged", "synced"
     Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_v2_hosted_change_mailbox", "mailbox_id", "id"),
+)
+
+#: The hosting portal this installation imports its mailboxes from (one row, id 1): its URL and
+#: the API token, encrypted with core's secret box; ``token_hint`` is the token's first 12
+#: characters, which the portal shows too, so an admin can tell tokens apart.
+portal_connection = Table(
+    "v2_hosted_portal", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", String(500), nullable=False),
+    Column("token_secret", Text, nullable=False),
+    Column("token_hint", String(20), nullable=False),
+    Column("saved_by", String(200), nullable=False),
+    Column("saved_at", UtcDateTime(), nullable=False),
+    Column("imported_at", UtcDateTime()),
+)
+
+#: Which core mailbox each portal mailbox became (the key: the portal's mailbox id), and whether
+#: the portal still lists it (``gone_at``: no longer listed; the mailbox and its cache stay).
+portal_mailboxes = Table(
+    "v2_hosted_portal_mailbox", metadata,
+    Column("portal_id", Integer, primary_key=True, autoincrement=False),
+    Column("mailbox_id", Integer, nullable=False, unique=True),
+    Column("login", String(254), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("imported_at", UtcDateTime(), nullable=False),
+    Column("gone_at", UtcDateTime()),
 )

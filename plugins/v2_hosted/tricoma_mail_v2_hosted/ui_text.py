@@ -51,6 +51,7 @@ def client_words() -> dict[str, str]:
         "body": _("Message"),
         "send": _("Send"),
         "send_later": _("Send later"),
+        "save_draft": _("Save as draft"),
         "send_at": _("Send at"),
         "cancel": _("Cancel"),
         "undo": _("Undo"),

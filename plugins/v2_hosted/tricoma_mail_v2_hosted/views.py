@@ -46,6 +46,7 @@ from tricoma_mail_plugin import (
     set_message_flags,
     sign_in_required,
     split_recipients,
+    tidy_after_sending,
     undo_delete,
     undo_move,
 )
@@ -199,11 +200,13 @@ def compose_start(mailbox_id: int):
 
 @api.post("/send")
 def send(mailbox_id: int):
-    """Queue the mail in core's outbox: it leaves after the undo window (or at ``send_at``)."""
+    """Queue the mail in core's outbox: it leaves after the undo window (or at ``send_at``).
+    Drafts are saved by v1's own draft endpoint (``tricoma_mail_compose.save_draft_now``)."""
     mailbox = require_mailbox_right(current_user, mailbox_id, "send")
     data = request.get_json(silent=True, force=True) or {}
     text = {name: str(data.get(name) or "") for name in
-            ("to", "cc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at", "tz_offset")}
+            ("to", "cc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at", "tz_offset",
+             "source", "mode", "draft_uid", "draft_mailbox")}
     outgoing = OutgoingMessage(
         to=split_recipients(text["to"]), cc=split_recipients(text["cc"]), subject=text["subject"],
         text=text["body"].replace("\r\n", "\n"), in_reply_to=text["in_reply_to"].strip() or None,
@@ -212,9 +215,17 @@ def send(mailbox_id: int):
     item = enqueue_mail(mailbox, current_user, outgoing, send_at=send_at,
                         idempotency_key=f"v2-compose:{text['compose_id'] or uuid.uuid4().hex}")
     db_session().commit()
+    # the draft it was written from goes, a replied-to message is marked answered (as in v1)
+    tidy_after_sending(current_user, draft_mailbox_id=_number(text["draft_mailbox"]),
+                       draft_uid=_number(text["draft_uid"]), replied_mailbox_id=mailbox.id,
+                       replied_pk=_number(text["source"]), mode=text["mode"])
     not_before = item.not_before if item.not_before.tzinfo else item.not_before.replace(tzinfo=UTC)
     return jsonify(item_id=item.id, undo_seconds=max(0.0, not_before.timestamp() - time.time()),
                    scheduled=send_at is not None)
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
 
 
 def _send_at(value: str, tz_offset: str) -> datetime:

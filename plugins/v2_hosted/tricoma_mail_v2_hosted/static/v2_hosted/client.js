@@ -377,10 +377,30 @@
 
   // -- compose --------------------------------------------------------------------------------
   var dialog = $("v2-compose-dialog"), form = $("v2-compose-form");
+  var FIELDS = ["to", "cc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at",
+                "source", "mode", "draft_uid", "draft_mailbox"];
+  // Drafts go through v1's own draft endpoint: one place saves them, for both interfaces.
+  function saveDraft() {
+    var values = formValues(), body = new URLSearchParams();
+    Object.keys(values).forEach(function (name) { body.append(name, values[name]); });
+    body.append("from", root.dataset.mailboxId);
+    return fetch(root.dataset.draftUrl, { method: "POST", credentials: "same-origin", body: body,
+      headers: { "Accept": "application/json", "X-CSRFToken": csrf(), "X-Requested-With": "XMLHttpRequest" } })
+      .then(function (response) { return response.json().then(function (data) { return [response.ok, data]; }); })
+      .then(function (answer) {
+        if (!answer[0]) { throw new Error(answer[1].error || "?"); }
+        form.elements.draft_uid.value = answer[1].draft_uid;
+        form.elements.draft_mailbox.value = answer[1].draft_mailbox;
+        $("v2-draft-status").textContent = answer[1].message;
+      }).catch(function (error) {
+        $("v2-compose-error").textContent = error.message;
+        $("v2-compose-error").hidden = false;
+      });
+  }
+  $("v2-save-draft").addEventListener("click", saveDraft);
   function fill(values) {
-    ["to", "cc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at"].forEach(function (name) {
-      form.elements[name].value = values[name] || "";
-    });
+    FIELDS.forEach(function (name) { form.elements[name].value = values[name] || ""; });
+    $("v2-draft-status").textContent = "";
     if (!form.elements.compose_id.value) { form.elements.compose_id.value = String(Date.now()) + Math.random().toString(16).slice(2); }
   }
   function showCompose(values, titleKey) {
@@ -401,9 +421,7 @@
   }
   function formValues() {
     var values = {};
-    ["to", "cc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at"].forEach(function (name) {
-      values[name] = form.elements[name].value;
-    });
+    FIELDS.forEach(function (name) { values[name] = form.elements[name].value; });
     if (values.send_at) { values.tz_offset = String(new Date(values.send_at).getTimezoneOffset()); }
     return values;
   }
@@ -432,6 +450,7 @@
   form.addEventListener("submit", function (event) { event.preventDefault(); send(); });
   form.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); send(); }
+    if ((event.key === "s" || event.key === "S") && (event.ctrlKey || event.metaKey)) { event.preventDefault(); saveDraft(); }
   });
   $("v2-compose-cancel").addEventListener("click", function () { dialog.close(); itemsEl.focus(); });
   $("v2-compose").addEventListener("click", function () { startCompose(null); });
