@@ -46,7 +46,8 @@ class OAuthPorts:
 
     @classmethod
     def with_offset(cls, offset: int) -> OAuthPorts:
-        return cls(imap=12143 + offset, lmtp=12124 + offset, smtp=12587 + offset)
+        # 16xxx: the hosting stack of the same test session has 12xxx
+        return cls(imap=16143 + offset, lmtp=16124 + offset, smtp=16587 + offset)
 
 
 def dovecot_config(root: Path, ports: OAuthPorts, instance: str) -> str:

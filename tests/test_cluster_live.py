@@ -12,6 +12,7 @@ import pytest
 import requests
 from app_fixtures import PASSWORD, _fresh_account
 from cluster import Cluster
+from mailstack_fixture import TEST_PORT_OFFSET
 from redis import Redis
 from rq import Queue
 from sqlalchemy import select
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.live
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SYNC_INTERVAL = 2
-WEB_PORTS = (15931, 15932)  # this helper's offset band (900)
+# Two sessions side by side (SQLite and PostgreSQL) have different mail-stack offsets.
+WEB_PORTS = (15031 + TEST_PORT_OFFSET, 15032 + TEST_PORT_OFFSET)
 
 
 def subjects_in(client, folder: str) -> list[str]:

@@ -233,7 +233,8 @@ def test_hook_settings_panels(app, make_user, admin_client):
     admin = make_user("ada", admin=True)
     with app.test_request_context("/"):
         titles = [panel.title for panel in settings_panels(admin)]
-    assert titles == ["Sample settings", "Mailboxes", "System mail", "Mail servers", "Sign-in providers", "Plugins"]
+    assert titles == ["Sample settings", "Mailboxes", "tricoma Mail", "System mail", "Mail servers",
+                      "Sign-in providers", "Plugins"]
     page = admin_client.get("/mail/settings/").get_data(as_text=True)
     assert "Sample settings" in page and "Plugins" in page
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import time
 import uuid
 
@@ -77,12 +78,15 @@ def test_app_only_client_credentials_log_in_to_imap_and_send_over_smtp(app, oaut
     assert oauth_stack.server.grants_issued["client_credentials"] > before
 
 
+LOOP_SECONDS = float(os.environ.get("TRICOMA_OAUTH_LOOP_SECONDS", "14"))
+
+
 def test_five_second_tokens_are_refreshed_during_a_sync_and_send_loop(app, oauth_stack, oauth_provider,
                                                                       oauth_mailbox, sign_in, caplog):
-    """Delegated (Authlib client): with 5-second access tokens, 14 s of syncs and sends never
-    fail; the token is refreshed before it expires, each refresh rotates the refresh token (the
-    issue asks for a 1-minute loop; 14 s cover three token lifetimes and keep the suite short). Then
-    no token or secret is in the database, the logs or the mailbox's pages."""
+    """Delegated (Authlib client): with 5-second access tokens, a loop of syncs and sends never
+    fails; the token is refreshed before it expires, each refresh rotates the refresh token. The
+    suite runs 14 s (three token lifetimes); ``TRICOMA_OAUTH_LOOP_SECONDS=60`` runs the issue's
+    minute. Then no token or secret is in the database, the logs or the mailbox's pages."""
     caplog.set_level(logging.DEBUG)
     server = oauth_stack.server
     provider = oauth_provider("standard")
@@ -96,7 +100,7 @@ def test_five_second_tokens_are_refreshed_during_a_sync_and_send_loop(app, oauth
         started = time.monotonic()
         with app.app_context():
             assert service.run_test(_mailbox(mailbox_id)) and _mailbox(mailbox_id).last_test_ok
-            while time.monotonic() - started < 14:
+            while time.monotonic() - started < LOOP_SECONDS:
                 refresh.run_sync(_mailbox(mailbox_id))
                 subjects.append(f"loop {len(subjects)} {uuid.uuid4().hex[:6]}")
                 _send(mailbox_id, user, subjects[-1])
