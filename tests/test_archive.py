@@ -15,8 +15,13 @@ from sqlalchemy.exc import DBAPIError
 from hostapp.extensions import db
 from tricoma_mail_plugin.archive import retention
 from tricoma_mail_plugin.archive.guard import guard_lifted
-from tricoma_mail_plugin.archive.journal import Arrival, archive, content_hash
-from tricoma_mail_plugin.archive.storage import FileStorage
+from tricoma_mail_plugin.archive.journal import (
+    Arrival,
+    archive,
+    archive_started,
+    content_hash,
+)
+from tricoma_mail_plugin.archive.storage import FileStorage, archive_storage
 from tricoma_mail_plugin.archive.verify import verify_archive
 from tricoma_mail_plugin.errors import ArchiveWriteFailed
 from tricoma_mail_plugin.models import (
@@ -80,6 +85,25 @@ def test_journal_chain_dedup_and_compression(app):
         assert stored < sum(len(raw) for raw in raws) / 3  # compressed
         report = verify_archive()
         assert report.ok and report.entries == 6 and report.head_hash == rows[-1].entry_hash
+
+
+def test_bytes_compressed_while_the_caller_writes_are_stored_before_it_commits(app):
+    """A sync's batch: the entries are written at once, the bytes (compressed on the pool
+    meanwhile) when the caller finishes the write, in the same transaction."""
+    with app.app_context():
+        raws = [mail(n) for n in range(20)]  # enough for the parallel path
+        written, finish = archive_started(INBOX, raws)
+        assert written == 20 and len(entries()) == 20
+        assert db.session.scalar(select(func.count()).select_from(ArchiveBlob)) == 0
+        finish()
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(ArchiveBlob)) == 20
+        assert archive_storage().get(content_hash(raws[11])) == raws[11]
+        assert verify_archive().ok
+        # nothing new: nothing to finish, and finishing writes nothing
+        written, finish = archive_started(INBOX, raws)
+        finish()
+        assert written == 0 and db.session.scalar(select(func.count()).select_from(ArchiveBlob)) == 20
 
 
 def test_the_database_refuses_to_change_or_delete_entries(app):

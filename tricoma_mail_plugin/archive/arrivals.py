@@ -3,10 +3,10 @@ bytes for the journal (the cache itself keeps no bodies; they are fetched on dem
 when the mail may already be gone)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..models import CachedFolder, Mailbox
-from .journal import Arrival, archive, journal_enabled
+from .journal import Arrival, archive_started, journal_enabled
 
 
 def journals_folder(folder: CachedFolder) -> bool:
@@ -15,9 +15,10 @@ def journals_folder(folder: CachedFolder) -> bool:
     return journal_enabled() and (folder.special_use or "").lower() != "\\drafts"
 
 
-def archive_synced(mailbox: Mailbox, folder: CachedFolder, raws: Sequence[bytes | None]) -> None:
+def archive_synced(mailbox: Mailbox, folder: CachedFolder, raws: Sequence[bytes | None]) -> Callable[[], None]:
     """Archive the full bytes of mail a sync fetched into ``folder``, in the caller's
-    transaction (committed with the sync's checkpoint, or rolled back with it)."""
+    transaction (committed with the sync's checkpoint, or rolled back with it). The returned
+    call stores the bytes (compressed meanwhile): the caller makes it before it commits."""
     direction = "out" if (folder.special_use or "").lower() == "\\sent" else "in"
     arrival = Arrival(mailbox.id, mailbox.email or mailbox.imap_username or "", folder.name, direction, "sync")
-    archive(arrival, [raw for raw in raws if raw is not None])
+    return archive_started(arrival, [raw for raw in raws if raw is not None])[1]

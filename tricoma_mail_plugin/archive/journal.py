@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -92,15 +92,33 @@ def archive(arrival: Arrival, raws: Sequence[bytes]) -> int:
     """Append each of ``raws`` not yet archived for ``arrival.mailbox_id`` to the journal, in
     the caller's transaction. Returns how many entries were written. Raises
     :class:`ArchiveWriteFailed` when the database or the storage refuses."""
+    written, finish = archive_started(arrival, raws)
+    finish()
+    return written
+
+
+def archive_started(arrival: Arrival, raws: Sequence[bytes]) -> tuple[int, Callable[[], None]]:
+    """:func:`archive`, with the storage's write left to the returned call, which the caller
+    must make before it commits (the bytes are compressed meanwhile, while the caller writes
+    its own rows). Returns how many entries were written and that call."""
     if not raws:
-        return 0
+        return 0, _nothing_to_finish
+    written, put = _guarded(_append, arrival, raws)
+    return written, lambda: _guarded(put)
+
+
+def _nothing_to_finish() -> None:
+    return None
+
+
+def _guarded(call, *args):
     try:
-        return _append(arrival, raws)
+        return call(*args)
     except (SQLAlchemyError, OSError) as error:
         raise ArchiveWriteFailed(detail=f"{type(error).__name__}: {error}") from error
 
 
-def _append(arrival: Arrival, raws: Sequence[bytes]) -> int:
+def _append(arrival: Arrival, raws: Sequence[bytes]) -> tuple[int, Callable[[], None]]:
     session = mail_state().db.session
     by_hash: dict[str, bytes] = {}
     for raw in raws:
@@ -112,8 +130,8 @@ def _append(arrival: Arrival, raws: Sequence[bytes]) -> int:
         same_mailbox, ArchiveEntry.sha256.in_(list(by_hash)))))
     fresh = {sha: raw for sha, raw in by_hash.items() if sha not in known}
     if not fresh:
-        return 0
-    archive_storage().put(fresh)
+        return 0, _nothing_to_finish
+    put = archive_storage().put_started(fresh)
     prev = session.scalar(select(ArchiveEntry.entry_hash).order_by(ArchiveEntry.id.desc()).limit(1)) or GENESIS
     now = utcnow()
     rows = []
@@ -125,7 +143,7 @@ def _append(arrival: Arrival, raws: Sequence[bytes]) -> int:
                                               arrival.direction, arrival.source, row["message_id"], len(raw), sha)
         rows.append(row)
     session.execute(insert(ArchiveEntry.__table__), rows)  # Core: no ORM bookkeeping per row
-    return len(rows)
+    return len(rows), put
 
 
 def _take_turn(session) -> None:

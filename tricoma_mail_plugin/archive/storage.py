@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
@@ -41,14 +41,20 @@ def _compress(raws: list[bytes]) -> list[bytes]:
 
 
 def compress_all(raws: list[bytes]) -> list[bytes]:
-    """Each of ``raws`` compressed, in order (one task per slice: a future per mail costs more
-    than compressing it)."""
+    """Each of ``raws`` compressed, in order."""
+    return compress_started(raws)()
+
+
+def compress_started(raws: list[bytes]) -> Callable[[], list[bytes]]:
+    """Start compressing ``raws`` on the pool (one task per slice: a future per mail costs more
+    than compressing it); the returned call waits and gives them compressed, in order. The
+    caller's thread goes on meanwhile (zlib lets go of the interpreter lock)."""
     if len(raws) < _PARALLEL_FROM:
-        return _compress(raws)
+        return lambda: _compress(raws)
     pool = _pool()
     step = -(-len(raws) // _WORKERS)
     slices = [pool.submit(_compress, raws[start:start + step]) for start in range(0, len(raws), step)]
-    return [packed for done in slices for packed in done.result()]
+    return lambda: [packed for done in slices for packed in done.result()]
 
 
 class ArchiveStorage(Protocol):
@@ -59,6 +65,9 @@ class ArchiveStorage(Protocol):
 
     def put(self, blobs: Mapping[str, bytes]) -> None:
         """Store each ``sha256 → original bytes`` that is not stored yet."""
+
+    def put_started(self, blobs: Mapping[str, bytes]) -> Callable[[], None]:
+        """Start :meth:`put`; the returned call finishes it (before the transaction commits)."""
 
     def get(self, sha256: str) -> bytes | None:
         """The original bytes, or ``None`` when nothing is stored under ``sha256``."""
@@ -77,13 +86,21 @@ class DatabaseStorage:
     transactional = True
 
     def put(self, blobs: Mapping[str, bytes]) -> None:
+        self.put_started(blobs)()
+
+    def put_started(self, blobs: Mapping[str, bytes]) -> Callable[[], None]:
+        """Compression runs on the pool while the caller writes its other rows; the returned
+        call inserts the compressed bytes into the same transaction."""
         session = mail_state().db.session
         present = set(session.scalars(select(ArchiveBlob.sha256).where(ArchiveBlob.sha256.in_(list(blobs)))))
         missing = [(sha, raw) for sha, raw in blobs.items() if sha not in present]
-        packed = compress_all([raw for _sha, raw in missing])
-        rows = [{"sha256": sha, "data": data, "size": len(raw)} for (sha, raw), data in zip(missing, packed)]
-        if rows:
-            session.execute(ArchiveBlob.__table__.insert(), rows)
+        packed = compress_started([raw for _sha, raw in missing])
+
+        def finish() -> None:
+            rows = [{"sha256": sha, "data": data, "size": len(raw)} for (sha, raw), data in zip(missing, packed())]
+            if rows:
+                session.execute(ArchiveBlob.__table__.insert(), rows)
+        return finish
 
     def get(self, sha256: str) -> bytes | None:
         data = mail_state().db.session.scalar(select(ArchiveBlob.data).where(ArchiveBlob.sha256 == sha256))
@@ -109,6 +126,9 @@ class FileStorage:
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / f"{sha256}.eml.z"
+
+    def put_started(self, blobs: Mapping[str, bytes]) -> Callable[[], None]:
+        return lambda: self.put(blobs)
 
     def put(self, blobs: Mapping[str, bytes]) -> None:
         for sha, raw in blobs.items():

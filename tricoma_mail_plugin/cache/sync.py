@@ -225,13 +225,14 @@ def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBat
     message this call stored; the events are then delivered from the values in memory."""
     session = _session()
     summaries = batch.summaries
-    if batch.raws is not None:
-        archive_synced(mailbox, folder, batch.raws)
+    store_archived = archive_synced(mailbox, folder, batch.raws) if batch.raws is not None else None
     stored = _insert_new(session, [_row(folder.id, summary) for summary in summaries]) if summaries else set()
     folder.uidnext = batch.uids[-1] + 1
     folder.messages = (folder.messages or 0) + len(summaries)
     received = [summary for summary in summaries if summary.uid in stored]
     recorded = record_events("received", mailbox.id, [received_payload(folder.name, summary) for summary in received])
+    if store_archived:
+        store_archived()  # the journal's bytes, compressed while the rows above were written
     session.commit()
     deliver_recorded(recorded, received)
 

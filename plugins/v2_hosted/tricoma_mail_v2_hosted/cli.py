@@ -1,5 +1,5 @@
-"""``flask v2-hosted …``: mark mailboxes as v2 (until the portal's import does it) and run the
-push engine as a process of its own."""
+"""``flask v2-hosted …``: mark mailboxes as v2 (until the portal's import does it), move an
+external mailbox into a hosted one, and run the push engine as a process of its own."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +9,7 @@ import click
 from flask import current_app
 
 from . import marks
+from .move.copy_service import move_mailbox
 from .push.engine import EngineTiming
 from .push.watcher import Watcher
 from .views import pages
@@ -38,6 +39,36 @@ def list_command() -> None:
     """The mailboxes that open in v2."""
     for mailbox_id in marks.v2_mailbox_ids():
         click.echo(mailbox_id)
+
+
+@pages.cli.command("move")
+@click.argument("source_id", type=int)
+@click.argument("target_id", type=int)
+def move_command(source_id: int, target_id: int) -> None:
+    """Copy every folder and message of mailbox SOURCE_ID into TARGET_ID (a hosted mailbox),
+    with flags, internal dates and grants; SOURCE_ID is left untouched. Run it again after an
+    interruption: it resumes and copies nothing twice."""
+    bar = None
+    try:
+        def advance(folder: str, done: int, total: int) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = click.progressbar(length=total, label="copying", show_pos=True)
+                bar.__enter__()
+            bar.label = folder
+            bar.update(done - bar.pos)
+
+        result = move_mailbox(source_id, target_id, advance, actor="cli")
+    except LookupError as missing:
+        raise click.ClickException(f"there is no mailbox {missing.args[0]}") from None
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for source, target in result.folders.items():
+        click.echo(f"{source} -> {target}")
+    click.echo(f"copied {result.copied}, already there {result.skipped}, grants added {result.grants}")
 
 
 @pages.cli.command("watch")

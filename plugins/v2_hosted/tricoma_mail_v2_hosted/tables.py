@@ -2,7 +2,17 @@
 user's layout choices, and the feed of changes the push engine found."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 from tricoma_mail_plugin import NAMING_CONVENTION, UtcDateTime
 
@@ -55,4 +65,18 @@ portal_mailboxes = Table(
     Column("state", String(20), nullable=False),
     Column("imported_at", UtcDateTime(), nullable=False),
     Column("gone_at", UtcDateTime()),
+)
+
+#: How far moving one mailbox into another got, per source folder: the last source UID copied
+#: (valid while the source folder keeps ``uid_validity``), so an interrupted move resumes there.
+move_progress = Table(
+    "v2_hosted_move_progress", metadata,
+    Column("source_id", Integer, primary_key=True, autoincrement=False),
+    Column("target_id", Integer, primary_key=True, autoincrement=False),
+    Column("source_folder", String(1000), primary_key=True),
+    Column("target_folder", String(1000), nullable=False),
+    Column("uid_validity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("copied", Integer, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
