@@ -190,8 +190,7 @@ def send_again(item: OutboxItem) -> None:
     """Queue an uncertain or failed item once more; the user has confirmed it."""
     if item.state not in ("uncertain", "failed"):
         raise NotAllowed(_("Only uncertain or failed mail can be sent again."))
-    if item.state == "uncertain" and item.uncertain_check_after is not None:
-        raise NotAllowed(_("The Sent folder is still being searched for this mail; wait until that is done."))
+    _refuse_while_sent_is_searched(item)
     item.state = "queued"
     item.not_before = utcnow()
     item.attempts = 0
@@ -609,11 +608,16 @@ def confirm_arrived(item: OutboxItem, confirmed_by: str) -> None:
     other's, unless the provider files sent mail itself. Never sends anything."""
     if item.state != "uncertain":
         raise NotAllowed(_("Only uncertain mail can be marked as arrived."))
-    if item.uncertain_check_after is not None:
-        raise NotAllowed(_("The Sent folder is still being searched for this mail; wait until that is done."))
-    sent_copy = "pending" if item.sent_copy in ("pending", "retry") else item.sent_copy
+    _refuse_while_sent_is_searched(item)
+    # an uncertain item's copy is still "pending" (ours to file) or "skipped" (the provider's)
     _resolve_as_sent(item, {"resolved": "confirmed_arrived", "resolved_by": confirmed_by[:200]},
-                     sent_copy=sent_copy)
+                     sent_copy=item.sent_copy)
+
+
+def _refuse_while_sent_is_searched(item: OutboxItem) -> None:
+    """A person decides on an uncertain item only once the looks into its Sent folder are over."""
+    if item.state == "uncertain" and item.uncertain_check_after is not None:
+        raise NotAllowed(_("The Sent folder is still being searched for this mail; wait until that is done."))
 
 
 def _resolve_as_sent(item: OutboxItem, resolution: dict, *, sent_copy: str) -> None:
