@@ -6,12 +6,13 @@ Usage::
 
     .venv/bin/python bench/archive_bench.py [--messages N] [--out N] [--runs N] [--port-offset N]
 
-1. starts a MailStack of its own in /tmp/tricoma-mailstack-archive-bench (port offset 500, the
+1. starts a MailStack of its own in /tmp/tricoma-mailstack-archive-bench[-<offset>] (port offset 500, the
    archive's test offset; it holds the test stack's lock file of that offset meanwhile, so a
    test session on the same offset waits) and loads N messages (default 10,000; sync_bench.py's
    generator and cache) into INBOX of a fresh user;
 2. warms Dovecot's cache with one untimed sync that fetches the full bytes;
-3. runs the initial sync of INBOX (connect + sync, committed, SQLite) ``--runs`` times without
+3. runs the initial sync of INBOX (connect + sync, committed; SQLite, or PostgreSQL with
+   ``--postgres``, a fresh schema per run) ``--runs`` times without
    the journal and as often with it (alternating, each into a fresh database) and prints the
    medians and their ratio (target: with / without <= 1.3);
 4. checks the archive of the last run with the journal: one entry per message, ``verify`` ok;
@@ -49,21 +50,41 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def timed_initial_sync(workdir: Path, name: str, params: dict, journal: bool) -> dict:
+def timed_initial_sync(workdir: Path, name: str, params: dict, journal: bool, kind: str = "sqlite",
+                       cleanups: list | None = None) -> dict:
     from hostapp.extensions import db
 
-    url = "sqlite:///" + str(workdir / f"{name}.sqlite")
+    url, cleanup = sync_bench._fresh_db_url(kind, workdir, name)
+    if cleanup is not None and cleanups is not None:
+        cleanups.append(cleanup)
     app = sync_bench._build_app(url, params["cert"])
     app.config["TRICOMA_MAIL_ARCHIVE_ENABLED"] = journal
     mailbox_id = sync_bench._make_mailbox(app, params)
-    size_before = os.path.getsize(workdir / f"{name}.sqlite")
+    size_before = database_size(app, workdir, name, kind)
     cpu = time.process_time()
     seconds, result = sync_bench._timed_sync(app, mailbox_id)
     cpu = time.process_time() - cpu
+    growth = database_size(app, workdir, name, kind) - size_before
     with app.app_context():
         db.engine.dispose()
     return {"seconds": seconds, "cpu": cpu, "new": result.new, "app": app, "mailbox_id": mailbox_id,
-            "db_growth": os.path.getsize(workdir / f"{name}.sqlite") - size_before}
+            "db_growth": growth}
+
+
+def database_size(app, workdir: Path, name: str, kind: str) -> int:
+    """Bytes of the SQLite file, or of every table and index in the PostgreSQL schema."""
+    if kind == "sqlite":
+        return os.path.getsize(workdir / f"{name}.sqlite")
+    from sqlalchemy import text
+
+    from hostapp.extensions import db
+
+    with app.app_context():
+        size = db.session.scalar(text(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'"))
+        db.session.remove()
+    return int(size)
 
 
 def raw_server_share(profile, email: str, password: str, runs: int) -> dict[bool, float]:
@@ -142,6 +163,9 @@ def main() -> int:
     parser.add_argument("--port-offset", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="leave the stack running")
     parser.add_argument("--profile", action="store_true", help="only cProfile one sync with the journal")
+    parser.add_argument("--postgres", action="store_true",
+                        help=f"sync into PostgreSQL ({sync_bench.POSTGRES_URL}, a fresh schema per run), "
+                             "not SQLite")
     args = parser.parse_args()
 
     from mailstack import MailStack
@@ -149,7 +173,10 @@ def main() -> int:
     n = args.messages
     lock = open(f"/tmp/tricoma-mailstack-test-{args.port_offset}.lock", "w")  # noqa: SIM115
     fcntl.flock(lock, fcntl.LOCK_EX)
-    stack = MailStack(STATE_DIR, port_offset=args.port_offset)
+    kind = "postgres" if args.postgres else "sqlite"
+    cleanups: list = []
+    stack = MailStack(STATE_DIR if args.port_offset == 500 else f"{STATE_DIR}-{args.port_offset}",
+                      port_offset=args.port_offset)
     profile = stack.standard
     email = f"archive-bench-{uuid.uuid4().hex[:8]}@{profile.domain}"
     password = uuid.uuid4().hex
@@ -170,12 +197,12 @@ def main() -> int:
         del messages
         params = {"email": email, "password": password, "imap_port": profile.imap_port,
                   "smtp_port": profile.smtp_port, "cert": str(stack.cert)}
-        warm = timed_initial_sync(workdir, "warm", params, journal=True)
+        warm = timed_initial_sync(workdir, "warm", params, journal=True, kind=kind, cleanups=cleanups)
         log(f"warm-up sync with the journal: {warm['seconds']:.2f} s")
         if args.profile:  # only the profile, no timed runs
             profiler = cProfile.Profile()
             profiler.enable()
-            timed_initial_sync(workdir, "profiled", params, journal=True)
+            timed_initial_sync(workdir, "profiled", params, journal=True, kind=kind, cleanups=cleanups)
             profiler.disable()
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
             return 0
@@ -184,7 +211,8 @@ def main() -> int:
         runs: dict[bool, list[dict]] = {False: [], True: []}
         for index in range(args.runs):
             for journal in (False, True):
-                run = timed_initial_sync(workdir, f"run{index}-{'journal' if journal else 'plain'}", params, journal)
+                run = timed_initial_sync(workdir, f"run{index}-{'journal' if journal else 'plain'}", params, journal,
+                                         kind, cleanups)
                 assert run["new"] == n, run
                 runs[journal].append(run)
                 log(f"run {index + 1}: {'with' if journal else 'without'} journal {run['seconds']:.2f} s "
@@ -197,6 +225,11 @@ def main() -> int:
             statistics.median(run["db_growth"] for run in runs[False])
         out = send_through_outbox(last["app"], last["mailbox_id"], recipient, args.out)
     finally:
+        for cleanup in cleanups:
+            try:
+                cleanup()
+            except Exception as exc:  # noqa: BLE001
+                log(f"cleanup failed: {exc}")
         if not args.keep:
             stack.stop()
         fcntl.flock(lock, fcntl.LOCK_UN)
@@ -223,7 +256,7 @@ def main() -> int:
         (f"outbox: {args.out} mails sent", f"{out['seconds']:.2f} s",
          f"{out['entries']} out entries: {'PASS' if out['entries'] == args.out == out['sent'] else 'FAIL'}"),
     ]
-    print(f"\nArchive bench: {info}; SQLite; runs per variant: {args.runs}")
+    print(f"\nArchive bench: {info}; {'PostgreSQL' if args.postgres else 'SQLite'}; runs per variant: {args.runs}")
     listed = {journal: ", ".join(f"{run['seconds']:.2f}" for run in runs[journal]) for journal in runs}
     print(f"runs without: {listed[False]} s; with: {listed[True]} s\n")
     width = max(len(row[0]) for row in rows)

@@ -59,9 +59,7 @@ def load_user(user_id: str) -> User | None:
         claimed = int(user_id)
     except ValueError:
         return None
-    if login_sessions.current_user_id(claimed) is None:
-        return None
-    user = db.session.get(User, claimed)
+    user = login_sessions.current_user(claimed)
     return user if user is not None and user.active else None
 
 

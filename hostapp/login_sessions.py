@@ -20,14 +20,18 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, session
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from .extensions import db
-from .models import LoginSession, utcnow
+from .models import LoginSession, User, utcnow
 
 SESSION_KEY = "_hostapp_session"
 #: ``last_seen_at`` is written at most this often (seconds), not on every request.
 TOUCH_INTERVAL_SECONDS = 60
+# Built once: a statement made per request costs more than the query itself.
+_SESSION_WITH_USER = (select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+                      .options(joinedload(User.groups)).where(LoginSession.token_hash == bindparam("token_hash")))
 
 
 def start(user_id: int) -> None:
@@ -40,13 +44,14 @@ def start(user_id: int) -> None:
     session[SESSION_KEY] = token
 
 
-def current_user_id(claimed_user_id: int) -> int | None:
-    """The user id of the request's session if it is still open on the server and belongs to
-    ``claimed_user_id`` (what Flask-Login found in the cookie); ``None`` otherwise, and the
-    cookie's claim is dropped."""
+def current_user(claimed_user_id: int) -> User | None:
+    """The user of the request's session, with its groups, if the session is still open on the
+    server and belongs to ``claimed_user_id`` (what Flask-Login found in the cookie); ``None``
+    otherwise, and the cookie's claim is dropped. One query: every page asks."""
     token = session.get(SESSION_KEY)
-    row = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash(token))) \
+    found = db.session.execute(_SESSION_WITH_USER, {"token_hash": _hash(token)}).unique().first() \
         if isinstance(token, str) else None
+    row, user = found if found is not None else (None, None)
     if row is None or row.user_id != claimed_user_id:
         _forget_in_cookie()
         return None
@@ -59,7 +64,7 @@ def current_user_id(claimed_user_id: int) -> int | None:
     if (now - _aware(row.last_seen_at)).total_seconds() >= _touch_interval():
         row.last_seen_at = now
         db.session.commit()
-    return row.user_id
+    return user
 
 
 def end_current() -> None:

@@ -352,6 +352,9 @@ protocol lmtp {{
   mail_plugins = $mail_plugins sieve
   postmaster_address = postmaster@hosting.test
 }}
+# Sieve's vacation replies and redirects go out through the stack's own Postfix (mail to hosted
+# addresses comes back over LMTP; without this Dovecot would call the machine's sendmail)
+submission_host = {HOST}:{ports['smtp']}
 plugin {{
   quota = count:User quota
   quota_vsizes = yes

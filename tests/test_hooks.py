@@ -233,7 +233,7 @@ def test_hook_settings_panels(app, make_user, admin_client):
     admin = make_user("ada", admin=True)
     with app.test_request_context("/"):
         titles = [panel.title for panel in settings_panels(admin)]
-    assert titles == ["Sample settings", "Mailboxes", "tricoma Mail", "System mail", "Mail servers",
+    assert titles == ["Sample settings", "Mailboxes", "tricoma Mail", "Reply templates", "System mail", "Mail servers",
                       "Sign-in providers", "Plugins"]
     page = admin_client.get("/mail/settings/").get_data(as_text=True)
     assert "Sample settings" in page and "Plugins" in page
@@ -242,6 +242,30 @@ def test_hook_settings_panels(app, make_user, admin_client):
 def test_hook_register_blueprints(app, admin_client):
     assert mail_state(app).blueprint_owners["sample_plugin"] == "sample_plugin"
     assert admin_client.get("/sample/").get_data(as_text=True) == "sample page"
+
+
+def test_hook_register_jobs(app):
+    """A plugin's job starts through core's ledger, runs in a thread of the web process (no
+    broker here) and its outcome is recorded; a name no enabled plugin knows is refused."""
+    import time
+
+    from tricoma_mail_plugin import job_status, start_job
+    from tricoma_mail_plugin.jobs.tasks import find_task
+
+    with app.app_context():
+        assert find_task("sample_job").function is sample_plugin.sample_job
+        with pytest.raises(KeyError):
+            find_task("no_such_job")
+        assert start_job(app, "sample:1", "sample_job", ("hello",))
+        assert not start_job(app, "sample:1", "sample_job", ("again",))  # one job per key
+        deadline = time.monotonic() + 5
+        while (job_status("sample:1").state != "done") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            db.session.rollback()
+        status = job_status("sample:1")
+        assert (status.state, status.last_error, status.attempts) == ("done", "sampled hello", 1)
+        assert job_status("sample:2") is None
+    assert [args["text"] for name, args in sample_plugin.calls if name == "sample_job"] == ["hello"]
 
 
 def test_hook_register_migrations(app):

@@ -48,7 +48,7 @@ def usable_mailboxes(count: int, port: int = 9) -> list[int]:
 
 def test_a_periodic_job_is_queued_once_per_period_however_many_schedulers_run(app):
     app.config.update(TRICOMA_MAIL_SYNC_INTERVAL=60, TRICOMA_MAIL_OUTBOX_POLL_SECONDS=2,
-                      TRICOMA_MAIL_CLEANUP_INTERVAL=0)
+                      TRICOMA_MAIL_CLEANUP_INTERVAL=0, TRICOMA_MAIL_TEAM_INTERVAL=0)
     with app.app_context():
         ids = usable_mailboxes(3)
         schedulers = [Scheduler() for _ in range(4)]

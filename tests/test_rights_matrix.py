@@ -32,8 +32,10 @@ deleted mailboxes.
 """
 from __future__ import annotations
 
+import json
 import re
 import uuid
+from datetime import timedelta
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -48,7 +50,20 @@ from tricoma_mail_plugin.rights import access
 from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.cache import refresh
 from tricoma_mail_plugin.cli.mail import mail_cli
-from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox, OutboxItem, utcnow
+from tricoma_mail_plugin.mail import tags
+from tricoma_mail_plugin.models import (
+    CachedFolder,
+    CachedMessage,
+    Mailbox,
+    MailboxTag,
+    Notice,
+    OutboxItem,
+    ReplyTemplate,
+    utcnow,
+)
+from tricoma_mail_plugin.team import notes
+from tricoma_mail_plugin.team.tables import TeamReminder
+from tricoma_mail_plugin.team.threads import thread_for
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,43 @@ EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     "v2_hosted_api.undo_send": {"POST": "send"},
     "v2_hosted_api.layout": {"POST": "read"},
     "v2_hosted_api.events": {"GET": "read"},
+    # Tags (issue 15, point 6; web/tag_api.py): IMAP keywords with names and colours. Looking needs
+    # read, tagging and untagging write (as flags), defining, renaming and deleting manage.
+    "tricoma_mail_tags_api.list_tags": {"GET": "read"},
+    "tricoma_mail_tags_api.create": {"POST": "manage"},
+    "tricoma_mail_tags_api.change": {"POST": "manage"},
+    "tricoma_mail_tags_api.remove": {"DELETE": "manage"},  # Thunderbird's $label1: refused with 400
+    "tricoma_mail_tags_api.apply": {"POST": "write"},
+    "tricoma_mail_tags.index": {"GET": "read"},
+    "tricoma_mail_tags.save": {"POST": "manage"},
+    "tricoma_mail_tags.apply_form": {"POST": "write"},
+    # Team mail in shared mailboxes (issue 15; web/team_api.py): a conversation's state, assign,
+    # status, snooze, follow-ups and "who is answering" need read; the audit export manage.
+    "tricoma_mail_team.conversation": {"POST": "read"},
+    "tricoma_mail_team.people": {"GET": "read"},
+    "tricoma_mail_team.assign": {"POST": "read"},
+    "tricoma_mail_team.status": {"POST": "read"},
+    "tricoma_mail_team.snooze": {"POST": "read"},
+    "tricoma_mail_team.follow_up": {"POST": "read"},
+    "tricoma_mail_team.cancel_follow_up": {"POST": "read"},
+    "tricoma_mail_team.presence_start": {"POST": "read"},
+    "tricoma_mail_team.presence_beat": {"POST": "read"},
+    "tricoma_mail_team.presence_stop": {"POST": "read"},
+    "tricoma_mail_team.audit_csv": {"GET": "manage"},
+    # Internal notes (issue 15; web/notes_api.py): reading, adding and the people to mention need read.
+    "tricoma_mail_notes.list_notes": {"POST": "read"},
+    "tricoma_mail_notes.add": {"POST": "read"},
+    "tricoma_mail_notes.people": {"GET": "read"},
+    # Reply templates (issue 15; web/reply_template_pages.py): the settings page and the new
+    # template's form show only the mailboxes (and their templates) the user manages; a mailbox's
+    # template is edited and deleted with manage, chosen and filled in with read; the picker lists
+    # only the templates of readable mailboxes.
+    "tricoma_mail_reply_templates.index": {"GET": Listing("manage")},
+    "tricoma_mail_reply_templates.create": {"GET": Listing("manage"), "POST": Listing(None)},
+    "tricoma_mail_reply_templates.edit": {"GET": "manage", "POST": "manage"},
+    "tricoma_mail_reply_templates.delete": {"POST": "manage"},
+    "tricoma_mail_reply_templates.available": {"GET": Listing("read")},
+    "tricoma_mail_reply_templates.render": {"POST": "read"},
     # Settings → tricoma Mail (plugins/v2_hosted, issue 12): the portal's address and token and the
     # import of the account's mailboxes, for admins only (the token reads every mailbox's password).
     "v2_hosted_portal.index": {"GET": ADMINS_ONLY},
@@ -176,6 +228,12 @@ NO_MAILBOX_DATA: dict[str, str] = {
     "tricoma_mail_app_compose.attachment": "a record's attachment frozen for the user who opened the "
                                            "dialog (by token, checked against that user); not mailbox data",
     "sample_plugin.page": "the test plugin's page (tests/plugins/sample_plugin.py)",
+    # Notices (issue 15): the signed-in user's own notices; that a notice shows nothing of a
+    # mailbox its reader may no longer read is test_notices_show_nothing_of_a_mailbox_without_read.
+    "tricoma_mail_notices.index": "the user's own notices",
+    "tricoma_mail_notices.unread": "the user's own unread count and notices",
+    "tricoma_mail_notices.open_notice": "marks one of the user's own notices read (another's: 404)",
+    "tricoma_mail_notices.read_all": "marks the user's own notices read",
     "v2_hosted.static": "the v2 interface's script and style",
     # The invoices app (plugins/invoices): its own records, not mail.
     "tricoma_mail_invoices.index": "the list of invoices",
@@ -204,7 +262,8 @@ SHOWN_WITH_THE_RECORD: dict[str, str] = {
 }
 
 #: Path arguments that name an app's own records, not mailbox data.
-RECORD_IDS = {"invoice_id", "order_id", "provider_id"}  # provider_id: an admin's sign-in provider
+RECORD_IDS = {"invoice_id", "order_id", "provider_id",  # provider_id: an admin's sign-in provider
+              "notice_id"}  # a user's own notice (team mail, issue 15): another user's answers 404
 
 #: Every ``flask mail`` command and what it touches. Keys are the command names.
 CLI_COMMANDS: dict[str, str] = {
@@ -246,7 +305,7 @@ ROLES: dict[str, dict] = {
     "auditor": {"auditor": True},  # the archive's auditor role, no mailbox right
 }
 
-ALLOWED = {200, 302, 400}
+ALLOWED = {200, 201, 302, 400}  # 201: a note was added
 REFUSED = {403, 404}
 
 
@@ -268,10 +327,22 @@ class Scene:
     item_subject: str
     part_id: str = "2"  # the PDF
     own_items: dict[str, int] = field(default_factory=dict)  # user id -> an item that user queued
+    tag_id: int = 0  # the mailbox's tag $label1 (Thunderbird's "Important")
+    tag_name: str = ""  # a tag of the mailbox's own, named only here
+    # team mail (issue 15): the message's conversation, a pending follow-up, a note, the
+    # mailbox's reply templates (one per user, for deleting)
+    message_ids: tuple[str, ...] = ()
+    thread_id: int = 0
+    reminder_id: int = 0
+    note_text: str = ""
+    template_id: int = 0
+    template_name: str = ""
+    own_templates: dict[str, int] = field(default_factory=dict)
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return (self.title, self.email, self.message_subject, self.sender, self.item_subject)
+        found = (self.title, self.email, self.message_subject, self.sender, self.item_subject)
+        return found + tuple(value for value in (self.tag_name, self.note_text, self.template_name) if value)
 
 
 #: How to fill each argument of a route from the scene, for the user who asks.
@@ -280,12 +351,19 @@ ARGUMENTS = {
     "item_id": lambda scene, user_id: scene.item_id,
     "message_pk": lambda scene, user_id: scene.message_pk,
     "part_id": lambda scene, user_id: scene.part_id,
+    "tag_id": lambda scene, user_id: scene.tag_id,
+    "thread_id": lambda scene, user_id: scene.thread_id,
+    "reminder_id": lambda scene, user_id: scene.reminder_id,
+    "template_id": lambda scene, user_id: scene.template_id,
+    "notice_id": lambda scene, user_id: 2**31 - 1,  # nobody's notice
 }
 
 #: Where one route needs another value: an app's undo works only on the asking user's own item.
 ROUTE_ARGUMENTS = {
     "tricoma_mail_app_compose.queued": {"item_id": lambda scene, user_id: scene.own_items[user_id]},
     "tricoma_mail_app_compose.undo": {"item_id": lambda scene, user_id: scene.own_items[user_id]},
+    # each user deletes a template of the mailbox of its own (the first delete would leave none)
+    "tricoma_mail_reply_templates.delete": {"template_id": lambda scene, user_id: scene.own_templates[user_id]},
 }
 
 
@@ -320,6 +398,31 @@ CALLS: dict[tuple[str, str], Call] = {
     ("v2_hosted_api.compose_start", "GET"): Call(query={"mode": "reply", "source": "{message_pk}"}),
     ("v2_hosted_api.messages", "GET"): Call(query={"folder": "INBOX", "conversations": "1"}),
     ("v2_hosted_api.events", "GET"): Call(query={"seconds": "0"}),
+    ("tricoma_mail_tags_api.create", "POST"): Call(raw=b'{"name": "Matrix", "colour": "#ff0000"}'),
+    ("tricoma_mail_tags_api.change", "POST"): Call(raw=b'{"name": "", "colour": "#ff0000"}'),
+    ("tricoma_mail_tags_api.apply", "POST"): Call(raw=b'{"ids": [{message_pk}], "add": ["$label1"]}'),
+    ("tricoma_mail_tags.save", "POST"): Call(form={"action": "change", "tag_id": "{tag_id}", "name": "",
+                                                  "colour": "#ff0000"}),
+    ("tricoma_mail_tags.apply_form", "POST"): Call(form={"ids": "{message_pk}", "tag": "$label1", "action": "tag",
+                                                        "next": "/mail/"}),
+    ("tricoma_mail_team.conversation", "POST"): Call(raw=b'{"message_ids": {message_ids_json}}'),
+    ("tricoma_mail_team.assign", "POST"): Call(raw=b'{"message_ids": {message_ids_json}, "assignee": null}'),
+    ("tricoma_mail_team.status", "POST"): Call(raw=b'{"message_ids": {message_ids_json}, "status": "open"}'),
+    ("tricoma_mail_team.snooze", "POST"): Call(raw=b'{"message_ids": {message_ids_json}, "wake": true}'),
+    ("tricoma_mail_team.follow_up", "POST"): Call(raw=b'{"message_ids": {message_ids_json}, "due_at_days": 3}'),
+    ("tricoma_mail_team.presence_start", "POST"): Call(raw=b'{"message_ids": {message_ids_json}}'),
+    ("tricoma_mail_team.presence_stop", "POST"): Call(raw=b'{"sent": false}'),
+    ("tricoma_mail_notes.list_notes", "POST"): Call(raw=b'{"message_ids": {message_ids_json}}'),
+    ("tricoma_mail_notes.add", "POST"): Call(raw=b'{"message_ids": {message_ids_json}, "text": "Matrix note"}'),
+    ("tricoma_mail_reply_templates.create", "POST"): Call(form={
+        "scope": "personal", "kind": "template", "name": "Matrix personal", "language": "de", "subject": "S",
+        "body": "Hello"}),
+    ("tricoma_mail_reply_templates.edit", "POST"): Call(form={
+        "scope": "{mailbox_id}", "kind": "template", "name": "{template_name}", "language": "de", "subject": "S",
+        "body": "Hello"}),
+    ("tricoma_mail_reply_templates.available", "GET"): Call(query={"mailbox": "{mailbox_id}"}),
+    ("tricoma_mail_reply_templates.render", "POST"): Call(
+        raw=b'{"mailbox_id": {mailbox_id}, "message_ids": {message_ids_json}}'),
     ("tricoma_mail_app_compose.send", "POST"): Call(form={
         "reference": "sample:7", "key": "matrix-{mailbox_id}", "mailbox": "{mailbox_id}",
         "to": "customer@example.test", "subject": "Sample 7", "text": "Hello"}),
@@ -380,7 +483,10 @@ def stock_mailbox(app, mailstack, make_mailbox, imap_client):
                 .where(CachedFolder.mailbox_id == mailbox_id))
             item_subject = f"{name} outbox {tag}"
             item_id = failed_outbox_item(mailbox_id, item_subject)
-        return Scene(mailbox_id, email, title, message_pk, f"{name} message {tag}", sender, item_id, item_subject)
+        scene = Scene(mailbox_id, email, title, message_pk, f"{name} message {tag}", sender, item_id, item_subject)
+        with app.test_request_context():  # a note's notice links to the mailbox's page
+            tags_and_team_mail(scene)
+        return scene
 
     return stock
 
@@ -392,13 +498,16 @@ def route_values(rule, scene: Scene, user_id: str) -> dict:
 
 def send(client, adapter, rule, method: str, scene: Scene, user_id: str, values: dict | None = None):
     """One request to ``rule`` as the test's tables describe it."""
-    fields = {**scene.__dict__}
+    fields = {**scene.__dict__, "message_ids_json": json.dumps(list(scene.message_ids))}
     values = values if values is not None else route_values(rule, scene, user_id)
     call = CALLS.get((rule.endpoint, method), Call())
     url = adapter.build(rule.endpoint, values, method=method)
     fill = (lambda mapping: {key: str(value).format(**fields) for key, value in mapping.items()})
     if call.raw is not None:
-        return client.open(url, method=method, data=call.raw, headers=call.headers,
+        raw = call.raw  # JSON has braces of its own: only the scene's "{field}" names are filled in
+        for name, value in fields.items():
+            raw = raw.replace(b"{" + name.encode() + b"}", str(value).encode())
+        return client.open(url, method=method, data=raw, headers=call.headers,
                            content_type="application/octet-stream")
     return client.open(url, method=method, query_string=fill(call.query or {}),
                        data=fill(call.form or {}) if method == "POST" else None)
@@ -473,7 +582,46 @@ def scene(app, stock_mailbox, make_user) -> Scene:
                 group = mail_state().directory.find("group", f"group-{role}")
                 for right in spec["group_rights"]:
                     access.grant(scene.mailbox_id, "group", group.id, right)
+            own_template(scene, str(user.id))
     return scene
+
+
+def tags_and_team_mail(scene: Scene) -> None:
+    """Issue 15: the mailbox's tags (Thunderbird's $label1, and one of its own with a secret
+    name); the scene's message as a conversation of team mail with a note with a secret text
+    and a pending follow-up reminder; a reply template of the mailbox with a secret name."""
+    session = mail_state().db.session
+    scene.tag_id = next(tag.id for tag in tags.tags_of(scene.mailbox_id) if tag.keyword == "$label1")
+    scene.tag_name = f"{scene.title} tag"
+    session.add(MailboxTag(mailbox_id=scene.mailbox_id, keyword="matrix_secret", name=scene.tag_name,
+                           colour="#808080", position=9))
+    message_id = session.scalar(select(CachedMessage.message_id).where(CachedMessage.id == scene.message_pk))
+    scene.message_ids = (message_id.lower(),)
+    owner = mail_state().directory.load_user(mail_state().directory.find("user", "owner").id)
+    scene.note_text = f"Matrix note {uuid.uuid4().hex[:8]}"
+    notes.add_note(owner, scene.mailbox_id, scene.message_ids, scene.note_text)
+    thread = thread_for(scene.mailbox_id, scene.message_ids)
+    scene.thread_id = thread.id
+    reminder = TeamReminder(thread_id=thread.id, mailbox_id=scene.mailbox_id, user_id=str(owner.get_id()),
+                            due_at=utcnow() + timedelta(days=3), state="pending", known_ids=list(scene.message_ids))
+    session.add(reminder)
+    scene.template_name = f"Matrix template {uuid.uuid4().hex[:8]}"
+    template = ReplyTemplate(mailbox_id=scene.mailbox_id, kind="template", name=scene.template_name, language="de",
+                             subject="Matrix", body="Hello")
+    session.add(template)
+    session.commit()
+    scene.reminder_id, scene.template_id = reminder.id, template.id
+
+
+def own_template(scene: Scene, user_id: str) -> None:
+    """A template of the scene's mailbox for ``user_id`` to delete (deleting the shared one
+    would leave none for the next user)."""
+    session = mail_state().db.session
+    own = ReplyTemplate(mailbox_id=scene.mailbox_id, kind="quick_reply", name=f"{scene.template_name} {user_id}",
+                        language="de", body="Hello")
+    session.add(own)
+    session.commit()
+    scene.own_templates[user_id] = own.id
 
 
 def role_user_id(app, role: str) -> str:
@@ -558,3 +706,30 @@ def test_mail_commands_refuse_unknown_and_deleted_mailboxes(app, make_mailbox):
     with app.app_context():  # "revoke" changed nothing on the deleted mailbox
         owner = mail_state().directory.find("user", "owner")
         assert "read" in access.grants_of(mailbox_id)[("user", owner.id)]
+
+
+# -- team mail: notices --------------------------------------------------------------------------
+
+
+def test_notices_show_nothing_of_a_mailbox_without_read(app, stock_mailbox, make_user):
+    """Issue 15: "a user without rights on the mailbox sees none of it". A user mentioned in a
+    note while allowed to read the mailbox sees the notice with the conversation's subject; once
+    the right is taken away, neither the notices page nor the navigation's live JSON shows
+    anything of that mailbox."""
+    scene = stock_mailbox("Notice")
+    with app.test_request_context():  # a note's notice links to the mailbox's page
+        reader = make_user("noticereader", language="en")
+        access.grant(scene.mailbox_id, "user", reader.id, "read")
+        owner = mail_state().directory.load_user(mail_state().directory.find("user", "owner").id)
+        message_id = db.session.scalar(select(CachedMessage.message_id).where(CachedMessage.id == scene.message_pk))
+        notes.add_note(owner, scene.mailbox_id, [message_id], "@noticereader please answer this",
+                       subject=scene.message_subject)
+    client = app.test_client()
+    assert login(client, "noticereader").status_code == 302
+    assert scene.message_subject in client.get("/mail/notices/").get_data(as_text=True)  # while allowed
+    with app.app_context():
+        access.revoke(scene.mailbox_id, "user", str(reader.id), "read", actor="test")
+    for url in ("/mail/notices/", "/mail/notices/unread"):
+        body = client.get(url).get_data(as_text=True)
+        leaked = [secret for secret in scene.secrets if secret in body]
+        assert not leaked, f"{url} shows {leaked} to a user who may no longer read the mailbox"

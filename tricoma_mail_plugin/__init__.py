@@ -37,7 +37,12 @@ from .extension import (
     migration_metadata,
 )
 from .hookspecs import hookimpl
-from .jobs.background import stop_background_work
+from .jobs.background import start_job, stop_background_work
+from .jobs.ledger import JobStatus
+from .jobs.ledger import status as job_status
+from .jobs.tasks import SEND_QUEUE as JOB_QUEUE_SEND
+from .jobs.tasks import SYNC_QUEUE as JOB_QUEUE_SYNC
+from .jobs.tasks import Task as JobTask
 from .jobs.readiness import mark_stopping, readiness_problems
 from .mail.after_sending import tidy_after_sending
 from .mail.message_actions import UndoDelete, move_with_undo, undo_delete, undo_move
@@ -45,6 +50,19 @@ from .mail.message_actions import delete as delete_messages
 from .mail.message_actions import set_flags as set_message_flags
 from .mail.reply_prefill import ComposeStart, split_recipients
 from .mail.reply_prefill import prefill as compose_prefill
+from .web.compose_support import StoredUpload as ComposeUpload
+from .web.compose_support import (
+    autosave_seconds as compose_autosave_seconds,
+    compose_attachments,
+    describe_compose_uploads,
+    discard_compose_uploads,
+    keep_compose_attachments,
+    open_upload_space,
+    outbox_attachments,
+    size_text,
+    upload_limit as compose_upload_limit,
+    upload_too_large_message,
+)
 from .mailboxes.address_policy import AddressPolicy, mail_server_policy
 from .mailboxes.backend import (
     SECURITY_MODES,
@@ -70,10 +88,12 @@ from .mailboxes.service import create_mailbox, live_mailbox
 from .mailboxes.service import run_test as run_connection_test
 from .mailboxes.service import settings_for as mailbox_settings
 from .mailboxes.service import update_settings as update_mailbox_settings
+from .mailboxes.sieve_client import DEFAULT_PORT as DEFAULT_SIEVE_PORT
 from .mailboxes.tls import is_loopback, tls_context
 from .mime.build import AttachmentData, HeaderInjection, InvalidMessage, OutgoingMessage
 from .mime.headers import address_list_text, decode_header_text
 from .models import NAMING_CONVENTION, UtcDateTime, utcnow
+from .notices import notice_text, notify
 from .plugins.translations import plugin_translations
 from .plugins.ui import (
     MenuItem,
@@ -93,6 +113,7 @@ from .record_kit.table_migration import record_tables_migration
 from .records.mail_links import HistoryEntry
 from .records.mail_links import history as mail_history
 from .records.mail_templates import TemplateFailed, render_mail_template
+from .records.template_fields import TemplateField
 from .records.references import (
     RecordDescription,
     Reference,
@@ -100,6 +121,7 @@ from .records.references import (
     describe_reference,
 )
 from .rights.access import grant as grant_mailbox_right
+from .rights.access import mailboxes_with as mailboxes_with_right
 from .rights.access import require as require_mailbox_right
 from .rights.catalogue import Right, available_rights
 from .rights.directory import Directory, Principal
@@ -117,6 +139,10 @@ from .sending.smtp import SmtpSession, open_smtp, smtp_token_auth
 from .sending.smtp import submit as submit_smtp
 from .sending.system_mail import send_system_mail, system_mail_sender
 from .sending.user_outbox import cancel as cancel_outbox_item
+from .team.state import VIEWS as TEAM_VIEWS
+from .team.state import in_view as team_in_view
+from .team.state import list_states as team_list_states
+from .team.values import TeamConversation
 
 __version__ = "0.1.0"
 
@@ -130,6 +156,17 @@ __all__ = [
     "cached_folders",
     "cancel_outbox_item",
     "compose_prefill",
+    "ComposeUpload",
+    "compose_attachments",
+    "compose_autosave_seconds",
+    "compose_upload_limit",
+    "describe_compose_uploads",
+    "discard_compose_uploads",
+    "keep_compose_attachments",
+    "open_upload_space",
+    "outbox_attachments",
+    "size_text",
+    "upload_too_large_message",
     "delete_messages",
     "enqueue_mail",
     "list_messages",
@@ -138,6 +175,7 @@ __all__ = [
     "run_connection_test",
     "update_mailbox_settings",
     "grant_mailbox_right",
+    "mailboxes_with_right",
     "SecretBox",
     "SecretUnreadable",
     "mailbox_settings",
@@ -227,6 +265,13 @@ __all__ = [
     "mark_stopping",
     "readiness_problems",
     "stop_background_work",
+    "start_job",
+    "job_status",
+    "JobStatus",
+    "JobTask",
+    "JOB_QUEUE_SEND",
+    "JOB_QUEUE_SYNC",
+    "DEFAULT_SIEVE_PORT",
     "UnknownPlugin",
     "available_rights",
     "describe_reference",
@@ -259,4 +304,11 @@ __all__ = [
     "token_login",
     "uses_token",
     "smtp_token_auth",
+    "notice_text",
+    "TemplateField",
+    "notify",
+    "TEAM_VIEWS",
+    "TeamConversation",
+    "team_in_view",
+    "team_list_states",
 ]

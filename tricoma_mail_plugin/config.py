@@ -64,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "TRICOMA_MAIL_JOB_TIMEOUT": 900,
     # Hourly clean-ups (old uploads, delivered events, the ledger of finished jobs): seconds.
     "TRICOMA_MAIL_CLEANUP_INTERVAL": 3600,
+    # Team mail: how often snoozed conversations and follow-up reminders are looked at (seconds).
+    "TRICOMA_MAIL_TEAM_INTERVAL": 60,
     # Syncs of one mail server (host and port) at once over all workers; a slow server holds
     # up only its own mailboxes. A server that did not answer is left alone this many seconds.
     "TRICOMA_MAIL_SERVER_CONCURRENCY": 2,

@@ -24,6 +24,7 @@ from .plugins.manager import HookCaller, PluginInfo, make_plugin_manager
 from .plugins.state import PluginStateStore
 from .rights.directory import EmptyDirectory
 from .sending import flask_mail_bridge
+from .team import tables as _team_tables  # noqa: F401 - team mail's tables join core's metadata
 
 log = logging.getLogger(__name__)
 
@@ -176,12 +177,13 @@ def migration_metadata() -> list:
     return [Base.metadata, *(migration_set.metadata for migration_set in mail_state().migration_sets)]
 
 
-UNMANAGED_TABLE_PREFIXES = ("tricoma_mail_fts", "tricoma_mail_search")
+UNMANAGED_TABLE_PREFIXES = ("tricoma_mail_fts", "tricoma_mail_search", "tricoma_mail_cache_version")
 
 
 def migration_include_object(obj, name, type_, reflected, compare_to) -> bool:
     """For Alembic's ``include_object``: leave out the full-text tables, which the migrations
-    create per database dialect and the models do not describe."""
+    create per database dialect and the models do not describe, and the cache versions
+    (``cache_versions.py``), kept out of the models so that emptying every table leaves them."""
     return not (type_ == "table" and name and name.startswith(UNMANAGED_TABLE_PREFIXES))
 
 

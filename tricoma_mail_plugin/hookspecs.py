@@ -80,6 +80,22 @@ def tricoma_mail_compose_context(reference, user):
 
 
 @hookspec
+def tricoma_mail_template_fields(reference, user, language):
+    """Return a list of :class:`TemplateField` values: the variables this plugin's records
+    offer to reply templates (``{{ invoice_number }}``, ``{{ due_date }}``…).
+
+    ``reference`` is the :class:`Reference` of the record a mail is written for (from its mail
+    dialog, or linked to the conversation answered); return the fields of your kinds with their
+    values as text in ``language`` (the template's, ``"de"`` or ``"en"``: dates and amounts are
+    written for the mail's reader), and a field the record lacks with ``value=None`` (the
+    compose page names it as missing and sending waits until it is filled in). With
+    ``reference=None`` (the templates page lists what authors may use) return every field you
+    offer, values ``None`` (``user`` and ``language`` are ``None`` then). Return ``[]`` for references of other kinds. Collecting: the
+    caller merges the lists; the first field of a name wins.
+    """
+
+
+@hookspec
 def tricoma_mail_before_send(message, mailbox, user, reference):
     """Inspect or change ``message`` (an ``email.message.EmailMessage``) before it is queued.
 
@@ -125,6 +141,65 @@ def tricoma_mail_event(event):
     ``"deleted"``, ``"moved"``, ``"flags_changed"``; ``event.payload`` holds plain values. The
     event was recorded in the transaction of the change that caused it and is delivered after
     the commit, outside that transaction. The return value is ignored.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Team mail: conversations of shared mailboxes (delivered from ``team`` events)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def tricoma_mail_conversation_assigned(mailbox, conversation, assignee_id, previous_assignee_id, by):
+    """Called after a conversation of ``mailbox`` (a :class:`MailboxInfo`) was assigned.
+
+    ``conversation`` is a :class:`TeamConversation` (its thread id, Message-IDs and state);
+    ``assignee_id`` the host user id it is assigned to now (``None``: to nobody),
+    ``previous_assignee_id`` the one before, ``by`` the user id who did it. Delivered from the
+    ``team`` event (action ``assigned``) after the commit, at least once. Use it to open a task
+    on the linked record, say. The return value is ignored.
+    """
+
+
+@hookspec
+def tricoma_mail_conversation_status_changed(mailbox, conversation, status, previous_status, by):
+    """Called after a conversation's status changed: ``status`` and ``previous_status`` are
+    ``"open"``, ``"waiting"`` or ``"done"``; the other arguments as for
+    ``conversation_assigned``. Delivered from the ``team`` event (action ``status``), at least
+    once. The return value is ignored.
+    """
+
+
+@hookspec
+def tricoma_mail_snooze_ended(mailbox, conversation):
+    """Called when a snoozed conversation comes back to the inbox (its date was reached).
+
+    Delivered from the ``team`` event (action ``snooze_ended``) the reminder job records, at
+    least once. The return value is ignored.
+    """
+
+
+@hookspec
+def tricoma_mail_follow_up_due(mailbox, conversation, user_id, reference):
+    """Called when a follow-up reminder is due: nobody answered ``conversation`` in time.
+
+    ``user_id`` is who asked to be reminded; ``reference`` the linked record (``"invoice:42"``)
+    or ``None``. A reply that arrives before the date cancels the reminder and this is not
+    called. Delivered from the ``team`` event (action ``follow_up_due``), at least once. The
+    return value is ignored.
+    """
+
+
+@hookspec
+def tricoma_mail_note_added(mailbox, conversation, note_id, author_id, mentioned_ids, text):
+    """Called after an internal note was added to a conversation of ``mailbox``.
+
+    ``conversation`` is a :class:`TeamConversation`; ``note_id`` the note's id, ``author_id``
+    the host user id of its author, ``mentioned_ids`` the user ids its ``@mentions`` named (each
+    got a notice), ``text`` the note as written. Notes are never sent by mail nor stored on the
+    mail server. Delivered from the ``team`` event (action ``note_added``) after the commit, at
+    least once. Use it to copy the note to the linked record's log, say. The return value is
+    ignored.
     """
 
 
@@ -214,4 +289,20 @@ def tricoma_mail_register_blueprints():
 
     Called once by ``init_app`` for every installed plugin, enabled or not, because Flask cannot
     add routes later. While the plugin is switched off, its pages answer 404. Collecting.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Background jobs
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def tricoma_mail_register_jobs():
+    """Return a list of :class:`JobTask` values: background jobs this plugin runs.
+
+    Called (in an app context) whenever a job is started or run whose name is not core's, in
+    the web process and in ``flask mail worker`` processes alike; only enabled plugins answer.
+    A job is started with :func:`start_job` and runs through core's job ledger, in a thread of
+    the web process or on the queue. Collecting: the caller merges the lists.
     """

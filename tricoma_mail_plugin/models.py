@@ -646,3 +646,81 @@ class TrustedSender(Base):
     user_id: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Notice(Base):
+    """One notice for one user ("Anna mentioned you in a note", "assigned to you"): its text is a
+    msgid and values, translated when shown, so each reader sees it in their own language."""
+
+    __tablename__ = "tricoma_mail_notice"
+    __table_args__ = (Index("ix_tricoma_mail_notice_user_read", "user_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    text_key: Mapped[str] = mapped_column(String(500))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    link: Mapped[str | None] = mapped_column(String(1000))
+    # The mailbox the notice is about (None: none): it is shown only while its reader may read it.
+    mailbox_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class MailboxTag(Base):
+    """A tag of one mailbox: an IMAP keyword with a name and a colour (mail/tags.py). The
+    keyword is what the server stores on a message, so other clients (Thunderbird's ``$label1``
+    … ``$label5``) see the same tags; an empty ``name`` shows the built-in name of a Thunderbird
+    label in the reader's language."""
+
+    __tablename__ = "tricoma_mail_tag"
+    __table_args__ = (UniqueConstraint("mailbox_id", "keyword", name="uq_tricoma_mail_tag_keyword"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("tricoma_mail_mailbox.id", ondelete="CASCADE"), index=True)
+    keyword: Mapped[str] = mapped_column(String(100))  # lower case: keywords match case-insensitively
+    name: Mapped[str] = mapped_column(String(100), default="")
+    colour: Mapped[str] = mapped_column(String(7))  # "#rrggbb"
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class TeamNote(Base):
+    """An internal note on a conversation of a shared mailbox (team/notes.py): kept here only,
+    never sent by mail and never stored on the IMAP server. ``mentions`` holds the host user ids
+    the note names with ``@login`` (each may read the mailbox and got a notice)."""
+
+    __tablename__ = "tricoma_mail_team_note"
+    __table_args__ = (Index("ix_tricoma_mail_team_note_thread_id", "thread_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("tricoma_mail_team_thread.id", ondelete="CASCADE",
+                                                      name="fk_tricoma_mail_team_note_thread_id"))
+    mailbox_id: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    mentions: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ReplyTemplate(Base):
+    """A reply template or quick reply (mail/reply_templates.py): of a mailbox (``mailbox_id``)
+    or personal (``owner_id``), in one language, with ``{{ variables }}`` that the linked
+    record's app offers (the ``template_fields`` hook). A quick reply has no subject and is put
+    in at the cursor; a template fills subject and text."""
+
+    __tablename__ = "tricoma_mail_reply_template"
+    __table_args__ = (Index("ix_tricoma_mail_reply_template_mailbox_id", "mailbox_id"),
+                      Index("ix_tricoma_mail_reply_template_owner_id", "owner_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("tricoma_mail_mailbox.id", ondelete="CASCADE",
+                                                              name="fk_tricoma_mail_reply_template_mailbox_id"))
+    owner_id: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="template")  # "template" or "quick_reply"
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(5), default="de")
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(200))

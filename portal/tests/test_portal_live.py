@@ -166,6 +166,7 @@ def test_api_hands_out_a_per_integration_app_password_that_dies_with_its_token(
     app_password = entry["credentials"]["app_password"]
     login = entry["login"]
     assert entry["addresses"] == [login] and entry["imap"]["port"] == hostingstack.ports["imap"]
+    assert entry["sieve"] == {"host": hostingstack.host, "port": hostingstack.ports["sieve"], "security": "starttls"}
     assert can_log_in(hostingstack, login, app_password)
     again = api.get("/api/v1/mailboxes", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert again["mailboxes"][0]["credentials"]["app_password"] == app_password  # stable per token

@@ -9,6 +9,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table
 from tricoma_mail_plugin import (
     AttachmentData,
     ComposeContext,
+    JobTask,
     KnownSender,
     MenuItem,
     MigrationSet,
@@ -137,6 +138,17 @@ def tricoma_mail_settings_panels(user):
 @hookimpl
 def tricoma_mail_register_blueprints():
     return [blueprint]
+
+
+def sample_job(text: str, *, worker: str) -> str:
+    calls.append(("sample_job", {"text": text, "worker": worker}))
+    return f"sampled {text}"
+
+
+@hookimpl
+def tricoma_mail_register_jobs():
+    calls.append(("register_jobs", {}))
+    return [JobTask("sample_job", "sync", sample_job)]
 
 
 @hookimpl

@@ -6,6 +6,7 @@ from flask import g, has_request_context
 from sqlalchemy import and_, delete, or_, select
 
 from .._state import mail_state
+from ..cache_versions import forget_versions, versioned_cache
 from ..errors import InvalidSettings
 from ..models import ArchiveAuditor
 from ..rights.access import audit
@@ -20,13 +21,22 @@ def is_auditor(user) -> bool:
         return False
     if has_request_context() and _CACHE in g:
         return g.get(_CACHE)
-    conditions = [and_(ArchiveAuditor.principal_type == "user", ArchiveAuditor.principal_id == str(user.get_id()))]
-    group_ids = [str(group_id) for group_id in getattr(user, "group_ids", ())]
-    if group_ids:
-        conditions.append(and_(ArchiveAuditor.principal_type == "group", ArchiveAuditor.principal_id.in_(group_ids)))
-    found = mail_state().db.session.scalar(select(ArchiveAuditor.id).where(or_(*conditions)).limit(1)) is not None
-    if has_request_context():
-        g.setdefault(_CACHE, found)
+    user_id = str(user.get_id())
+    group_ids = frozenset(str(group_id) for group_id in getattr(user, "group_ids", ()))
+
+    def read() -> bool:
+        conditions = [and_(ArchiveAuditor.principal_type == "user", ArchiveAuditor.principal_id == user_id)]
+        if group_ids:
+            conditions.append(and_(ArchiveAuditor.principal_type == "group",
+                                   ArchiveAuditor.principal_id.in_(sorted(group_ids))))
+        return mail_state().db.session.scalar(select(ArchiveAuditor.id).where(or_(*conditions)).limit(1)) is not None
+
+    if not has_request_context():
+        return read()
+    # Every page's navigation asks: each web process remembers the answer under the version of
+    # the rights, which a change of the auditors moves (cache_versions).
+    found = versioned_cache().get_or_load("rights", ("auditor", user_id, group_ids), read)
+    g.setdefault(_CACHE, found)
     return found
 
 
@@ -37,6 +47,7 @@ def grant_auditor(principal: Principal, actor: str) -> bool:
         return False
     session.add(ArchiveAuditor(principal_type=principal.kind, principal_id=principal.id, granted_by=actor))
     audit(actor, None, "archive_auditor_grant", principal=f"{principal.kind}:{principal.id}")
+    _forget()
     return True
 
 
@@ -47,7 +58,15 @@ def revoke_auditor(principal: Principal, actor: str) -> bool:
         return False
     session.execute(delete(ArchiveAuditor).where(ArchiveAuditor.id == found))
     audit(actor, None, "archive_auditor_revoke", principal=f"{principal.kind}:{principal.id}")
+    _forget()
     return True
+
+
+def _forget() -> None:
+    """The role changed in this request: ask again."""
+    forget_versions()
+    if has_request_context():
+        g.pop(_CACHE, None)
 
 
 def auditors() -> list[tuple[str, str]]:

@@ -21,10 +21,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .._state import mail_state
+from ..bulk_insert import insert_rows, one_of
 from ..errors import ArchiveWriteFailed
 from ..models import ArchiveChainLock, ArchiveEntry, utcnow
 from .storage import archive_storage
@@ -127,7 +128,7 @@ def _append(arrival: Arrival, raws: Sequence[bytes]) -> tuple[int, Callable[[], 
     same_mailbox = (ArchiveEntry.mailbox_id.is_(None) if arrival.mailbox_id is None
                     else ArchiveEntry.mailbox_id == arrival.mailbox_id)
     known = set(session.scalars(select(ArchiveEntry.sha256).where(
-        same_mailbox, ArchiveEntry.sha256.in_(list(by_hash)))))
+        same_mailbox, one_of(session, ArchiveEntry.sha256, list(by_hash)))))
     fresh = {sha: raw for sha, raw in by_hash.items() if sha not in known}
     if not fresh:
         return 0, _nothing_to_finish
@@ -142,7 +143,7 @@ def _append(arrival: Arrival, raws: Sequence[bytes]) -> tuple[int, Callable[[], 
         prev = row["entry_hash"] = entry_hash(prev, now, arrival.mailbox_id, arrival.mailbox_address, arrival.folder,
                                               arrival.direction, arrival.source, row["message_id"], len(raw), sha)
         rows.append(row)
-    session.execute(insert(ArchiveEntry.__table__), rows)  # Core: no ORM bookkeeping per row
+    insert_rows(session, ArchiveEntry.__table__, rows)  # one round trip, no ORM bookkeeping per row
     return len(rows), put
 
 

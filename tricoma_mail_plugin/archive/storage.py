@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .._state import mail_state
+from ..bulk_insert import insert_rows, one_of
 from ..models import ArchiveBlob
 
 COMPRESSION_LEVEL = 3  # 1/4 of the size for typical mail; level 6 costs 40 % more time for 3 % less
@@ -92,14 +93,14 @@ class DatabaseStorage:
         """Compression runs on the pool while the caller writes its other rows; the returned
         call inserts the compressed bytes into the same transaction."""
         session = mail_state().db.session
-        present = set(session.scalars(select(ArchiveBlob.sha256).where(ArchiveBlob.sha256.in_(list(blobs)))))
+        present = set(session.scalars(
+            select(ArchiveBlob.sha256).where(one_of(session, ArchiveBlob.sha256, list(blobs)))))
         missing = [(sha, raw) for sha, raw in blobs.items() if sha not in present]
         packed = compress_started([raw for _sha, raw in missing])
 
         def finish() -> None:
             rows = [{"sha256": sha, "data": data, "size": len(raw)} for (sha, raw), data in zip(missing, packed())]
-            if rows:
-                session.execute(ArchiveBlob.__table__.insert(), rows)
+            insert_rows(session, ArchiveBlob.__table__, rows)
         return finish
 
     def get(self, sha256: str) -> bytes | None:

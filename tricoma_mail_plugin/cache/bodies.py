@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from .._state import mail_state
 from ..errors import MessageNotFound
@@ -16,15 +17,16 @@ from ..models import CachedBody, CachedFolder, CachedMessage, Mailbox, is_row_id
 _USE_RECORDED_EVERY = timedelta(minutes=10)
 
 
+# Built once (every reading page and body frame asks): building a statement costs more than running it.
+_MESSAGE_IN_MAILBOX = (select(CachedMessage, CachedFolder).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+                       .where(CachedMessage.id == bindparam("pk"), CachedFolder.mailbox_id == bindparam("mailbox_id")))
+
+
 def cached_message(mailbox: Mailbox, message_pk: int) -> tuple[CachedMessage, CachedFolder]:
     """The cached summary ``message_pk`` if it belongs to ``mailbox``, else MessageNotFound."""
     if not is_row_id(message_pk):
         raise MessageNotFound()
-    session = mail_state().db.session
-    row = session.execute(
-        select(CachedMessage, CachedFolder).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
-        .where(CachedMessage.id == message_pk, CachedFolder.mailbox_id == mailbox.id)
-    ).first()
+    row = mail_state().db.session.execute(_MESSAGE_IN_MAILBOX, {"pk": message_pk, "mailbox_id": mailbox.id}).first()
     if row is None:
         raise MessageNotFound()
     return row[0], row[1]
@@ -67,7 +69,12 @@ def _fetch_and_keep(mailbox: Mailbox, message: CachedMessage, folder: CachedFold
     budget = current_app.config["TRICOMA_MAIL_BODY_CACHE_BYTES"]
     if len(raw) <= budget // 4:
         session.add(CachedBody(message_pk=message.id, mailbox_id=mailbox.id, raw=raw, size=len(raw)))
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:
+            # another request (the reading pane's body while a reply starts) kept it first
+            session.rollback()
+            return raw
         _evict(mailbox.id, budget)
     return raw
 

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, false, func, literal, or_, select
 
 from .._state import mail_state
 from ..models import CachedFolder, CachedMessage, Mailbox
@@ -43,6 +43,22 @@ class ListedMessage:
     message_id: str = ""
     in_reply_to: str = ""
     references: str = ""
+    # the message's IMAP keywords (flags without a backslash: tags, $Forwarded …), as stored
+    keywords: tuple[str, ...] = ()
+
+
+def keywords_of(flags: str) -> tuple[str, ...]:
+    """The keywords among a cached message's flags (system flags start with a backslash)."""
+    return tuple(flag for flag in flags.split() if not flag.startswith("\\")) if flags else ()
+
+
+def with_keyword(query: Select, keyword: str) -> Select:
+    """Only the messages that carry ``keyword`` (IMAP keywords match case-insensitively); a
+    value that cannot be a keyword (spaces, control characters, non-ASCII) matches nothing."""
+    if not keyword.isascii() or not keyword.isprintable() or " " in keyword:
+        return query.where(false())
+    padded = func.lower(literal(" ") + CachedMessage.flags + literal(" "))
+    return query.where(padded.contains(f" {keyword.lower()} ", autoescape=True))
 
 
 @dataclass(frozen=True)
@@ -73,15 +89,17 @@ def decode_cursor(cursor: str):
 
 
 def list_messages(folder_ids: list[int] | Select, sort: str = "date", descending: bool = True,
-                  cursor: str | None = None, limit: int = PAGE_SIZE) -> MessagePage:
+                  cursor: str | None = None, limit: int = PAGE_SIZE, keyword: str | None = None) -> MessagePage:
     """One page of the messages in ``folder_ids`` (a list, or :func:`folders_named`), after
-    ``cursor``."""
+    ``cursor``; with ``keyword``, only the messages tagged with it."""
     column = SORT_COLUMNS.get(sort)
     if column is None:
         raise ValueError(f"unknown sort {sort!r}")
     if isinstance(folder_ids, list) and not folder_ids:
         return MessagePage([], None)
     query = messages_in(folder_ids)
+    if keyword:
+        query = with_keyword(query, keyword)
     if cursor:
         value, last_pk = decode_cursor(cursor)
         before = (column < value) if descending else (column > value)
@@ -120,7 +138,7 @@ def listed_messages(rows) -> list[ListedMessage]:
     """The rows of a :func:`messages_in` query as values."""
     return [ListedMessage(pk, mailbox_id, title, folder, uid, from_, to, subject, date, size, seen, flagged,
                           "\\Answered" in flags.split(), has_attachment, preview, message_id or "",
-                          in_reply_to or "", references or "")
+                          in_reply_to or "", references or "", keywords_of(flags))
             for (pk, mailbox_id, title, folder, uid, from_, to, subject, date, size, seen, flagged, flags,
                  has_attachment, preview, message_id, in_reply_to, references) in rows]
 
@@ -130,7 +148,8 @@ def listed_message(message: CachedMessage, folder: str, mailbox_id: int, title: 
     return ListedMessage(message.id, mailbox_id, title, folder, message.uid, message.from_, message.to,
                          message.subject, message.date, message.size, message.seen, message.flagged,
                          "\\Answered" in flags, message.has_attachment, message.preview,
-                         message.message_id or "", message.in_reply_to or "", message.references or "")
+                         message.message_id or "", message.in_reply_to or "", message.references or "",
+                         keywords_of(message.flags))
 
 
 def folder_ids(mailbox_id: int, names: list[str] | None = None) -> list[int]:

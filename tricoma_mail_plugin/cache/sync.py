@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Callable, Iterable, Sequence
 
+from flask import current_app
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .._state import mail_state
 from ..archive.arrivals import archive_synced, journals_folder
+from ..bulk_insert import insert_rows
 from ..events.outbox import deliver_recorded, record_events
 from ..events.values import received_payload
 from ..mailboxes.backend import FetchedBatch, FolderStatus, MailboxBackend, MessageSummary
@@ -26,6 +29,7 @@ from ..models import CachedFolder, CachedMessage, Mailbox, utcnow
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+WRITER_FROM = BATCH_SIZE + 1  # new messages from which a thread of its own stores the batches
 _INSERT_IGNORING = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 Progress = Callable[[str, int, int], None]  # folder, done, total
 
@@ -207,16 +211,92 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
         return 0
     limit = status.uidnext or 2**32
     new_uids = [uid for uid in backend.search_uids(folder.uidnext or 1) if uid < limit]
-    total, done = len(new_uids), 0
+    total, done, name = len(new_uids), 0, folder.name
     if progress:
-        progress(folder.name, 0, total)
+        progress(name, 0, total)
     # The backend pipelines: the server reads and sends the next batch while this one is stored.
-    for batch in backend.fetch_summary_batches(new_uids, BATCH_SIZE, with_bytes=journals_folder(folder)):
-        store_new_messages(mailbox, folder, batch)
-        done += len(batch.uids)
-        if progress:
-            progress(folder.name, done, total)
+    batches = backend.fetch_summary_batches(new_uids, BATCH_SIZE, with_bytes=journals_folder(folder))
+    if total < WRITER_FROM or not _own_connections_possible():
+        for batch in batches:
+            store_new_messages(mailbox, folder, batch)
+            done += len(batch.uids)
+            if progress:
+                progress(name, done, total)
+        return total
+    _session().commit()  # the writer below updates the folder's row: hold no lock on it here
+    with _BatchWriter(mailbox.id, folder.id) as writer:
+        for batch in batches:  # reads and parses the next batch while the writer stores this one
+            stored = writer.store(batch)
+            if stored is not None:
+                done += stored
+                if progress:
+                    progress(name, done, total)
+        done += writer.finish()
+    if progress:
+        progress(name, done, total)
+    _session().expire(folder)  # the writer moved its checkpoint and count
     return total
+
+
+def _own_connections_possible() -> bool:
+    """Whether a second thread gets a connection of its own (not so for an in-memory SQLite
+    database, whose one connection the pool shares)."""
+    url = _session().get_bind().url
+    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+
+
+class _BatchWriter:
+    """Stores fetched batches (:func:`store_new_messages`) in a thread of its own, with its own
+    app context and so its own session and connection, one batch at a time: while it writes,
+    commits and delivers a batch, the sync's thread reads and parses the next (the database's
+    and the interpreter's waits overlap; zlib, SQLite and the sockets let go of the interpreter
+    lock). Each batch is still committed alone with its checkpoint, in order; the first error
+    stops the writer and is raised in the sync's thread."""
+
+    def __init__(self, mailbox_id: int, folder_id: int) -> None:
+        self._ids = (mailbox_id, folder_id)
+        self._context = current_app._get_current_object().app_context()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tricoma-sync-store",
+                                        initializer=self._context.push)
+        self._pending: Future | None = None
+        self._rows: tuple[Mailbox, CachedFolder] | None = None  # the writer's own, loaded in its thread
+
+    def __enter__(self) -> _BatchWriter:
+        return self
+
+    def store(self, batch: FetchedBatch) -> int | None:
+        """Hand ``batch`` over once the one before it is stored; how many UIDs that one settled
+        (``None`` for the first)."""
+        settled = self._wait()
+        self._pending = self._pool.submit(self._store, batch)
+        return settled
+
+    def finish(self) -> int:
+        """Wait for the last batch; how many UIDs it settled."""
+        return self._wait() or 0
+
+    def _wait(self) -> int | None:
+        pending, self._pending = self._pending, None
+        return pending.result() if pending is not None else None
+
+    def _store(self, batch: FetchedBatch) -> int:
+        if self._rows is None:  # in the writer's thread, its session
+            session = _session()()  # the scoped session's Session: the writer's own
+            # Only this sync changes the folder's row (it holds the mailbox's sync lease): the
+            # mailbox and the folder need no reload after each commit.
+            session.expire_on_commit = False
+            mailbox_id, folder_id = self._ids
+            self._rows = (session.get(Mailbox, mailbox_id), session.get(CachedFolder, folder_id))
+        store_new_messages(*self._rows, batch)
+        return len(batch.uids)
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            if self._pending is not None:  # an error in the sync's thread: let the writer finish its batch
+                self._pending.exception()
+        finally:
+            self._pool.submit(self._context.pop).result()  # rolls back and closes the writer's session
+            self._pool.shutdown()
 
 
 def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBatch) -> None:
@@ -246,10 +326,9 @@ def _insert_folders(session, mailbox_id: int, names: list[str]) -> None:
 
 def _insert_new(session, rows: list[dict]) -> set[int]:
     """Insert summaries; a row another sync of the same folder stored meanwhile is kept as is.
-    Returns the UIDs this call stored."""
+    Returns the UIDs this call stored. One round trip per batch (bulk_insert)."""
     table = CachedMessage.__table__
-    by_column = [{_COLUMN_NAMES[key]: value for key, value in row.items()} for row in rows]
-    return set(session.scalars(_insert_ignoring_duplicates(session, table).returning(table.c.uid), by_column))
+    return set(insert_rows(session, table, rows, ignore_conflicts=True, returning=table.c.uid))
 
 
 def _insert_ignoring_duplicates(session, table):
@@ -264,8 +343,13 @@ _COLUMN_NAMES = {attribute.key: attribute.columns[0].name
 _SUMMARY_FIELDS = tuple(field.name for field in fields(MessageSummary) if field.name != "flags")
 
 
+_SUMMARY_COLUMNS = tuple((_COLUMN_NAMES[name], name) for name in _SUMMARY_FIELDS)
+
+
 def _row(folder_id: int, summary: MessageSummary) -> dict:
-    row = {name: getattr(summary, name) for name in _SUMMARY_FIELDS}
+    """The cached message's row, keyed by column name."""
+    values = vars(summary)
+    row = {column: values[name] for column, name in _SUMMARY_COLUMNS}
     row["date"] = summary.date or summary.internal_date  # lists sort by it; never leave it empty
     flags = summary.flags
     row.update(folder_id=folder_id, flags=" ".join(flags), seen="\\Seen" in flags,

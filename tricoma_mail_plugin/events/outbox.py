@@ -21,11 +21,13 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .._state import mail_state
+from ..bulk_insert import insert_rows, one_of
 from ..errors import SendVetoed
 from ..mailboxes.backend import MessageSummary
 from ..mailboxes.info import MailboxInfo
 from ..models import Mailbox, MailEvent, utcnow
 from .values import EVENT_NAMES, Event, SentMail, summary_of
+from .team_hooks import TEAM_HOOKS, call_team_hooks
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +67,8 @@ def record_events(name: str, mailbox_id: int | None, payloads: list[dict]) -> Re
     ids: list[int] = []
     if payloads:
         table = MailEvent.__table__
-        ids = list(_session().scalars(
-            table.insert().returning(table.c.id, sort_by_parameter_order=True),
-            [{"name": name, "mailbox_id": mailbox_id, "payload": payload, "created_at": now}
-             for payload in payloads]))
+        ids = insert_rows(_session(), table, [{"name": name, "mailbox_id": mailbox_id, "payload": payload,
+                                               "created_at": now} for payload in payloads], returning=table.c.id)
     return RecordedEvents(name, mailbox_id, ids, payloads, now)
 
 
@@ -136,7 +136,7 @@ def _claim_ids(event_ids: list[int], owner: str) -> list[int]:
     free = or_(MailEvent.lease_until.is_(None), MailEvent.lease_until < now)
     lease = timedelta(seconds=current_app.config["TRICOMA_MAIL_EVENT_LEASE_SECONDS"])
     claimed = list(session.scalars(
-        update(MailEvent).where(MailEvent.id.in_(event_ids), MailEvent.delivered_at.is_(None), free)
+        update(MailEvent).where(one_of(session, MailEvent.id, event_ids), MailEvent.delivered_at.is_(None), free)
         .values(lease_owner=owner, lease_until=now + lease).returning(MailEvent.id)
         .execution_options(synchronize_session=False)))
     session.commit()
@@ -225,7 +225,7 @@ def _claim(owner: str) -> list[Event]:
     return events
 
 
-_DELIVERED_HOOKS = ("message_sent", "message_received", "event")
+_DELIVERED_HOOKS = ("message_sent", "message_received", "event", *TEAM_HOOKS)
 
 
 def _listening() -> frozenset[str]:
@@ -249,6 +249,8 @@ def _call_hooks(event, mailboxes: dict[int, MailboxInfo | None], listening: froz
             if mailbox is not None:
                 hooks.call("message_received", mailbox=mailbox, folder=event.payload["folder"],
                            summary=summary or summary_of(_value(event)))
+        elif event.name == "team":
+            call_team_hooks(hooks, _value(event), _mailbox(event.mailbox_id, mailboxes), listening)
         if "event" in listening:
             hooks.call("event", event=_value(event))
     except SendVetoed:
@@ -273,7 +275,7 @@ def _mailbox(mailbox_id: int | None, known: dict[int, MailboxInfo | None]) -> Ma
 def _mark_delivered(event_ids: list[int], owner: str) -> None:
     session = _session()
     session.execute(
-        update(MailEvent).where(MailEvent.id.in_(event_ids), MailEvent.lease_owner == owner)
+        update(MailEvent).where(one_of(session, MailEvent.id, event_ids), MailEvent.lease_owner == owner)
         .values(delivered_at=utcnow(), lease_owner=None, lease_until=None)
         .execution_options(synchronize_session=False))
     session.commit()

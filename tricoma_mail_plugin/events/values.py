@@ -13,7 +13,7 @@ from ..records.references import Reference
 
 #: Every event name, in the order the docs list them.
 EVENT_NAMES: tuple[str, ...] = (
-    "received", "sent", "failed", "uncertain", "deleted", "moved", "flags_changed",
+    "received", "sent", "failed", "uncertain", "deleted", "moved", "flags_changed", "team",
 )
 
 
@@ -75,6 +75,29 @@ def _plain(value):
 
 def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+# -- team (team mail in shared mailboxes) ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class TeamConversation:
+    """A conversation of a shared mailbox as a hook receives it: its thread's id, the mailbox,
+    the Message-IDs of its messages (lower case, with angle brackets) and its team state."""
+
+    id: int
+    mailbox_id: int
+    message_ids: tuple[str, ...]
+    assignee_id: str | None
+    status: str
+    snoozed_until: datetime | None
+
+    @classmethod
+    def of_payload(cls, mailbox_id: int, payload: Mapping) -> "TeamConversation":
+        """The conversation a ``team`` event was recorded for."""
+        snoozed = payload.get("snoozed_until")
+        return cls(int(payload["thread_id"]), mailbox_id, tuple(payload.get("message_ids") or ()),
+                   payload.get("assignee_id"), payload.get("status") or "open",
+                   datetime.fromisoformat(snoozed) if snoozed else None)
 
 
 # -- received ------------------------------------------------------------------------------------

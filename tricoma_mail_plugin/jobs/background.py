@@ -56,7 +56,17 @@ def sync_soon(app: Flask, mailbox_id: int) -> bool:
     was queued or started."""
     if not lease_is_free(mailbox_id):
         return False
-    recorded = ledger.record_new([NewJob(f"sync:{mailbox_id}:now:{uuid.uuid4().hex[:12]}", "sync", (mailbox_id,))])
+    return start_job(app, f"sync:{mailbox_id}:now:{uuid.uuid4().hex[:12]}", "sync", (mailbox_id,))
+
+
+def start_job(app: Flask, key: str, name: str, args: tuple = ()) -> bool:
+    """Record the one-off job ``key`` (task ``name``: core's or a plugin's, see
+    ``register_jobs``) in the ledger and start it: on its queue with a broker, else in a thread
+    of its own in this process, so a long job holds up no periodic one. False when ``key`` was
+    recorded before (nothing starts)."""
+    recorded = ledger.record_new([NewJob(key, name, tuple(args))])
+    if not recorded:
+        return False
     if broker_configured(app):
         rq_queue.enqueue(recorded)
         return True
@@ -67,9 +77,9 @@ def sync_soon(app: Flask, mailbox_id: int) -> bool:
                 try:
                     run_job(job.key, job.name, job.args)
                 except Exception:  # noqa: BLE001 - recorded in the ledger by run_job
-                    log.info("the first sync of mailbox %s failed", mailbox_id)
+                    log.info("the job %s failed", job.key)
 
-    threading.Thread(target=run, name=f"tricoma-mail-sync-{mailbox_id}", daemon=True).start()
+    threading.Thread(target=run, name=f"tricoma-mail-{key[:40]}", daemon=True).start()
     return True
 
 

@@ -21,7 +21,7 @@ from . import ledger
 from .ledger import NewJob
 from .runner import DEFERRED, process_name, retry_delays, run_job
 from .schedule import Scheduler
-from .tasks import SEND_QUEUE, SYNC_QUEUE, TASKS
+from .tasks import SEND_QUEUE, SYNC_QUEUE, find_task
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ class EmbeddedRunner:
 
     def put(self, job: NewJob, delay: float = 0) -> None:
         """Run ``job`` (already in the ledger) in this process, after ``delay`` seconds."""
-        target = self._queues[TASKS[job.name].queue]
+        with self._app.app_context():
+            target = self._queues[find_task(job.name).queue]
         if delay:
             timer = threading.Timer(delay, target.put, args=(job,))
             timer.daemon = True

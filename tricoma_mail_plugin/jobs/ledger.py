@@ -103,6 +103,25 @@ def put_back(key: str, worker: str) -> None:
     session.commit()
 
 
+@dataclass(frozen=True)
+class JobStatus:
+    """Where one job of the ledger stands (for a page that shows a job it started)."""
+
+    state: str  # one of STATES
+    attempts: int
+    last_error: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def status(key: str) -> JobStatus | None:
+    """The ledger's row ``key`` as a value; None when there is none (pruned or never queued)."""
+    row = _session().scalar(select(JobRun).where(JobRun.key == key))
+    if row is None:
+        return None
+    return JobStatus(row.state, row.attempts, row.last_error, row.started_at, row.finished_at)
+
+
 def attempts(key: str) -> int:
     return _session().scalar(select(JobRun.attempts).where(JobRun.key == key)) or 0
 

@@ -20,7 +20,7 @@ from rq.timeouts import TimerDeathPenalty
 from .ledger import NewJob
 from .redis_link import redis_connection
 from .runner import DEFERRED, process_name, retry_delays, run_job
-from .tasks import SEND_QUEUE, SYNC_QUEUE, TASKS
+from .tasks import SEND_QUEUE, SYNC_QUEUE, find_task
 
 QUEUE_ORDER = (SEND_QUEUE, SYNC_QUEUE)  # a worker takes the outbox before the syncs
 RESULT_SECONDS = 600
@@ -54,7 +54,7 @@ def enqueue(jobs: Sequence[NewJob]) -> None:
     queues = {name: _queue(name, connection) for name in QUEUE_ORDER}
     with connection.pipeline() as pipe:
         for job in jobs:
-            queues[TASKS[job.name].queue].enqueue_call(
+            queues[find_task(job.name).queue].enqueue_call(
                 perform, args=(job.key, job.name, list(job.args)), timeout=timeout,
                 result_ttl=RESULT_SECONDS, failure_ttl=FAILED_SECONDS, description=job.key,
                 retry=Retry(max=len(delays), interval=delays) if delays else None, pipeline=pipe)

@@ -14,7 +14,7 @@ from flask import current_app
 from .._state import mail_state
 from . import ledger
 from .server_slots import ServerBusy
-from .tasks import TASKS
+from .tasks import find_task
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def run_job(key: str, name: str, args: list | tuple = ()) -> str:
         if not ledger.claim(key, worker):
             return DUPLICATE
         try:
-            outcome = TASKS[name].function(*args, worker=worker)
+            outcome = find_task(name).function(*args, worker=worker)
         except ServerBusy:
             ledger.put_back(key, worker)
             return DEFERRED

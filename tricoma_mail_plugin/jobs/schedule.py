@@ -27,7 +27,8 @@ def _intervals() -> dict[str, float]:
     config = current_app.config
     return {"sync": float(config["TRICOMA_MAIL_SYNC_INTERVAL"] or 0),
             "outbox": float(config["TRICOMA_MAIL_OUTBOX_POLL_SECONDS"] or 0),
-            "cleanup": float(config["TRICOMA_MAIL_CLEANUP_INTERVAL"] or 0)}
+            "cleanup": float(config["TRICOMA_MAIL_CLEANUP_INTERVAL"] or 0),
+            "team": float(config["TRICOMA_MAIL_TEAM_INTERVAL"] or 0)}
 
 
 def sync_jobs(period: int, interval: float) -> list[NewJob]:

@@ -7,6 +7,10 @@ keyword ``worker`` (who runs it, for leases) and returns a short word for the le
 * ``outbox``: send what is due; exactly once by the outbox's own leases (``sending/outbox.py``),
   whatever the queue delivers twice.
 * ``cleanup``: old uploads, delivered events, the ledger's finished rows.
+* ``team``: snoozed conversations that come back, follow-up reminders that come due.
+
+Enabled plugins add tasks of their own through the ``register_jobs`` hook (:func:`find_task`);
+they run through the same ledger, runner and queues.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from ..events.outbox import forget_delivered
 from ..mail import upload_store
 from ..models import Mailbox
 from ..sending import outbox
+from ..team import reminders
 from . import ledger
 from .server_slots import pause, paused, server_slot
 
@@ -37,6 +42,9 @@ LEDGER_KEPT = timedelta(days=1)
 
 @dataclass(frozen=True)
 class Task:
+    """A job's code: ``function(*args, worker=…)`` returns a short word for the ledger; ``queue``
+    is :data:`SYNC_QUEUE` (long work that waits on mail servers) or :data:`SEND_QUEUE`."""
+
     name: str
     queue: str
     function: Callable[..., str]
@@ -80,8 +88,25 @@ def cleanup_task(*, worker: str) -> str:
     return f"removed {uploads} upload spaces, {events} events, {jobs} ledger rows"
 
 
+def team_task(*, worker: str) -> str:
+    """Snoozed conversations come back, follow-up reminders come due (``team/reminders.py``)."""
+    return str(reminders.run_due())
+
+
 TASKS: dict[str, Task] = {task.name: task for task in (
     Task("sync", SYNC_QUEUE, sync_task),
     Task("outbox", SEND_QUEUE, outbox_task),
     Task("cleanup", SYNC_QUEUE, cleanup_task),
+    Task("team", SYNC_QUEUE, team_task),
 )}
+
+
+def find_task(name: str) -> Task:
+    """Core's task ``name``, else the one an enabled plugin registers (``register_jobs``).
+    Raises ``KeyError`` when there is none (a switched-off plugin's job stays in the ledger)."""
+    if name in TASKS:
+        return TASKS[name]
+    for task in mail_state().hooks.collect("register_jobs"):
+        if task.name == name and task.queue in (SEND_QUEUE, SYNC_QUEUE):
+            return task
+    raise KeyError(name)

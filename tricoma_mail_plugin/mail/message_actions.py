@@ -188,8 +188,10 @@ def delete(user, mailbox_id: int, message_pks: Iterable[int]) -> UndoDelete:
             if folder == trash:
                 continue
             moving = _uids_and_ids(messages)
+            subjects = _subjects(messages)  # the rows go with the delete
             _trash, mapping = intents.delete(mailbox, backend, folder, list(moving))
             batches.append(_batch(folder, moving, mapping))
+            _audit_if_shared(user, mailbox.id, "deleted", folder, len(messages), subjects)
     return UndoDelete(mailbox.id, trash, tuple(batches))
 
 
@@ -221,9 +223,28 @@ def delete_permanently(user, mailbox_id: int, message_pks: Iterable[int]) -> int
     deleted = 0
     with backend_for(mailbox) as backend:
         for folder, messages in grouped.items():
+            subjects = _subjects(messages)
             intents.delete_permanently(mailbox, backend, folder, [m.uid for m in messages])
             deleted += len(messages)
+            _audit_if_shared(user, mailbox.id, "deleted_permanently", folder, len(messages), subjects)
     return deleted
+
+
+#: at most this many subjects are named in the audit entry of one deletion
+AUDITED_SUBJECTS = 10
+
+
+def _subjects(messages) -> list[str]:
+    return [(message.subject or "")[:200] for message in list(messages)[:AUDITED_SUBJECTS]]
+
+
+def _audit_if_shared(user, mailbox_id: int, action: str, folder: str, count: int, subjects: list[str]) -> None:
+    """A deletion in a shared mailbox (more than one user or a group holds a right on it) goes
+    into the mailbox's audit log, with the subjects of the mail; a personal mailbox's does not."""
+    holders = access.grants_of(mailbox_id)
+    if len(holders) < 2 and not any(kind == "group" for kind, _id in holders):
+        return
+    access.audit(str(user.get_id()), mailbox_id, action, folder=folder, count=count, subjects=subjects)
 
 
 def empty_trash(user, mailbox_id: int) -> int:

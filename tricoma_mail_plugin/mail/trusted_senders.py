@@ -3,10 +3,12 @@ and address in the database, so every web process on every host (and every brows
 user) knows them."""
 from __future__ import annotations
 
+from flask import has_request_context
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from .._state import mail_state
+from ..cache_versions import forget_versions, versioned_cache
 from ..models import TrustedSender
 
 MAX_SENDERS = 500
@@ -23,14 +25,28 @@ def trusted_senders(user_id: str) -> list[str]:
 
 
 def is_trusted(user_id: str, address: str | None) -> bool:
+    """Whether ``user_id`` trusts ``address``. In a request, each web process remembers a user's
+    senders under the version of the trusted senders (``cache_versions``), which every change
+    moves: the reading page and its body frame both ask."""
     if not address:
         return False
+    user_id, address = str(user_id), address.lower()
+    if has_request_context():
+        return address in versioned_cache().get_or_load(
+            "senders", user_id, lambda: frozenset(trusted_senders(user_id)))
     return _session().scalar(select(TrustedSender.id).where(
-        TrustedSender.user_id == str(user_id), TrustedSender.address == address.lower())) is not None
+        TrustedSender.user_id == user_id, TrustedSender.address == address)) is not None
 
 
 def set_trusted(user_id: str, address: str, trusted: bool) -> None:
     """Trust ``address`` for ``user_id`` (or no longer). Keeps the newest :data:`MAX_SENDERS`."""
+    try:
+        _set_trusted(user_id, address, trusted)
+    finally:
+        forget_versions()  # the rest of this request asks the database again
+
+
+def _set_trusted(user_id: str, address: str, trusted: bool) -> None:
     session = _session()
     address = address.lower()[:320]
     user_id = str(user_id)

@@ -104,6 +104,9 @@ class FolderStatus:
     uidnext: int
     messages: int
     highestmodseq: int | None = None  # None when the server has no CONDSTORE
+    # The flags the server stores for good in this folder (PERMANENTFLAGS; ``\\*``: any new
+    # keyword too); None when the server did not say, which RFC 3501 reads as "all of them".
+    permanent_flags: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "tricoma_mail_plugin.plugins.defaults.reply_links",
     "tricoma_mail_plugin.web.app_compose_plugin",
     "tricoma_mail_plugin.web.mail_client_plugin",
+    "tricoma_mail_plugin.web.team_plugin",
+    "tricoma_mail_plugin.web.team_notes_plugin",
+    "tricoma_mail_plugin.web.tags_plugin",
 )
 
 # Errors that a hook raises on purpose and that must reach the caller.

@@ -8,6 +8,7 @@ from flask import g, has_app_context, has_request_context
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..cache_versions import forget_versions, versioned_cache
 from ..models import PluginFailure, PluginState, utcnow
 from .manager import HookFailure
 
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 _REQUEST_CACHE = "_tricoma_mail_disabled_plugins"
 _JOB_CACHE_SECONDS = 1.0
+_DISABLED = select(PluginState.name).where(PluginState.enabled.is_(False))
 
 
 class PluginStateStore:
@@ -25,20 +27,23 @@ class PluginStateStore:
         self._failures_kept = failures_kept
 
     def disabled_names(self) -> frozenset[str]:
-        """Names of the plugins switched off: read once per request; outside a request (jobs,
-        CLI) at most once a second, so a sync calling a hook per message does not query per
-        message and still sees a toggle within a second."""
+        """Names of the plugins switched off: once per request; outside a request (jobs, CLI)
+        at most once a second, so a sync calling a hook per message does not query per message
+        and still sees a toggle within a second. Each process remembers the answer under the
+        version of the plugin states (``cache_versions``): a request asks only the versions,
+        which a toggle in any process moves."""
         if has_app_context() and _REQUEST_CACHE in g:
             read_at, names = g.get(_REQUEST_CACHE)
             if has_request_context() or time.monotonic() - read_at < _JOB_CACHE_SECONDS:
                 return names
-        rows = self._db.session.execute(
-            select(PluginState.name).where(PluginState.enabled.is_(False))
-        )
-        names = frozenset(rows.scalars())
         if has_app_context():
+            names = versioned_cache().get_or_load("plugins", "disabled", self._read_disabled)
             setattr(g, _REQUEST_CACHE, (time.monotonic(), names))
-        return names
+            return names
+        return self._read_disabled()
+
+    def _read_disabled(self) -> frozenset[str]:
+        return frozenset(self._db.session.execute(_DISABLED).scalars())
 
     def set_enabled(self, name: str, enabled: bool, changed_by: str | None) -> None:
         state = self._db.session.get(PluginState, name) or PluginState(name=name)
@@ -47,6 +52,7 @@ class PluginStateStore:
         state.changed_by = changed_by
         self._db.session.add(state)
         self._db.session.commit()
+        forget_versions()
         if has_request_context():
             g.pop(_REQUEST_CACHE, None)
 

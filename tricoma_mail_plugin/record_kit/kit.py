@@ -83,6 +83,10 @@ class RecordApp:
         return record_mail.compose_context(self, reference.id, user)
 
     @hookimpl
+    def tricoma_mail_template_fields(self, reference: Reference | None, user: Any, language: str | None) -> list:
+        return record_mail.template_fields(self, reference, user, language)
+
+    @hookimpl
     def tricoma_mail_before_send(self, user: Any, reference: Reference | None) -> None:
         record_mail.refuse_broken_template(self, reference, user)
 

@@ -17,6 +17,7 @@ from ..mime.build import AttachmentData
 from ..models import utcnow
 from ..records.mail_templates import TemplateFailed, render_mail_template
 from ..records.references import Reference
+from ..records.template_fields import TemplateField
 from ..sending.on_behalf import ComposeContext
 from . import formatting, record_pdf, store
 from .amounts import totals
@@ -177,3 +178,29 @@ def refuse_broken_template(record_app: RecordApp, reference: Reference | None, u
     if error:
         raise SendVetoed(record_app.words.gettext(
             "The record mail cannot be sent until its template is corrected: %(error)s", error=error))
+
+
+def template_fields(record_app: RecordApp, reference: Reference | None, user: Any,
+                    language: str | None = None) -> list[TemplateField]:
+    """The variables a record offers to reply templates (``template_fields``): its number and
+    date, the promised date (an invoice's ``due_date``), the amount and the customer's name, as
+    text in ``language`` (the template's; else ``user``'s). With ``reference=None`` the
+    declarations (values ``None``); a deleted or unknown record gives every field without a
+    value."""
+    kind, words = record_app.kind, record_app.words
+    if reference is not None and reference.kind != kind.name:
+        return []
+    names = (f"{kind.name}_number", f"{kind.name}_date", kind.dates.promised_value, "amount", "customer_name")
+    labels = (words.gettext("Record number"), words.gettext("Record date"), words.gettext("Follow-up date"),
+              words.gettext("Template field: amount"), words.gettext("Template field: customer name"))
+    values: tuple = (None,) * len(names)
+    record = store.get_record(record_app, reference.id) if reference is not None else None
+    if record is not None:
+        if language not in LANGUAGES:
+            language = user_language(user) if user is not None else "de"
+        sums = totals(record.lines)
+        values = (record.number, formatting.day(record.dated_on, language) if record.dated_on else None,
+                  formatting.day(record.promised_on, language) if record.promised_on else None,
+                  formatting.money(sums.gross_cents, language, kind.currency),
+                  record.customer.name if record.customer is not None else None)
+    return [TemplateField(name, label, value, kind.name) for name, label, value in zip(names, labels, values)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from .._state import mail_state
@@ -105,13 +105,18 @@ def history(reference: Reference) -> list[HistoryEntry]:
     return entries
 
 
+# Built once: every reading page asks, and building the statement costs more than running it.
+_LINKS_OF_MESSAGE = select(RecordLink.reference).where(
+    RecordLink.message_id == bindparam("message_id"), RecordLink.mailbox_id == bindparam("mailbox_id")).distinct()
+
+
 def links_for_message(mailbox_id: int, message_id: str) -> list[Reference]:
     """The records a mail of ``mailbox_id`` is linked to (for "linked to invoice …" in the mail view)."""
     if not message_id:
         return []
-    rows = mail_state().db.session.scalars(select(RecordLink.reference).where(
-        RecordLink.message_id == message_id, RecordLink.mailbox_id == mailbox_id).distinct())
+    rows = mail_state().db.session.scalars(_LINKS_OF_MESSAGE, {"message_id": message_id, "mailbox_id": mailbox_id})
     return [Reference.parse(text) for text in rows]
+
 
 
 def _cached_pk(mailbox_id: int | None, message_id: str) -> int | None:

@@ -3,7 +3,7 @@ template can read the values it is given and nothing else, and a broken one name
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import MailError
@@ -27,6 +27,16 @@ def render_mail_template(source: str, values: dict, name: str = "template") -> s
     except TemplateError as error:
         raise TemplateFailed(_("Template %(name)s, line %(line)d: %(error)s",
                                name=name, line=_line_of(error), error=str(error))) from None
+
+
+def template_variables(source: str, name: str = "template") -> set[str]:
+    """The names ``source`` reads from its values (``{{ due_date }}``, ``{% if amount %}``);
+    raises :class:`TemplateFailed` for a template that does not parse."""
+    try:
+        return set(meta.find_undeclared_variables(_ENVIRONMENT.parse(source)))
+    except TemplateSyntaxError as error:
+        raise TemplateFailed(_("Template %(name)s, line %(line)d: %(error)s",
+                               name=name, line=error.lineno or 0, error=error.message)) from None
 
 
 def _line_of(error: BaseException) -> int:

@@ -11,6 +11,7 @@ from flask import g, has_request_context
 from sqlalchemy import and_, delete, or_, select
 
 from .._state import mail_state
+from ..cache_versions import forget_versions, versioned_cache
 from ..errors import MailboxNotFound, NotAllowed
 from ..models import AuditEntry, Mailbox, MailboxGrant, is_row_id
 
@@ -31,23 +32,35 @@ def _principals(user) -> list:
 
 
 def effective_rights(user, mailbox_id: int) -> frozenset[str]:
-    """Every right ``user`` holds on the mailbox, read fresh from the database."""
+    """Every right ``user`` holds on the mailbox, as the database holds them now.
+
+    In a request, a web process remembers the grants it read under the version of the rights
+    (``cache_versions``), which every write to the grants moves: the request asks only the
+    version. The key holds the user's groups as this request loaded them, so joining or leaving
+    a group counts at once too; the admin flag is applied to what was remembered. Outside a
+    request (jobs, CLI) the grants are read.
+    """
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
-    # Read once per request: a page asks several times (the view, the navigation, the template).
+    # Once per request: a page asks several times (the view, the navigation, the template).
     cache = g.setdefault(_RIGHTS_CACHE, {}) if has_request_context() else {}
     key = (str(user.get_id()), mailbox_id)
     if key in cache:
         return cache[key]
-    session = mail_state().db.session
-    rows = session.scalars(
-        select(MailboxGrant.right).where(MailboxGrant.mailbox_id == mailbox_id, or_(*_principals(user)))
-    )
-    rights = frozenset(rows)
-    if getattr(user, "is_admin", False):
-        rights |= ADMIN_RIGHTS
+    if has_request_context():
+        group_ids = frozenset(str(group_id) for group_id in getattr(user, "group_ids", ()))
+        granted = versioned_cache().get_or_load(
+            "rights", (key, group_ids), lambda: _granted(user, mailbox_id))
+    else:
+        granted = _granted(user, mailbox_id)
+    rights = granted | ADMIN_RIGHTS if getattr(user, "is_admin", False) else granted
     cache[key] = rights
     return rights
+
+
+def _granted(user, mailbox_id: int) -> frozenset[str]:
+    return frozenset(mail_state().db.session.scalars(
+        select(MailboxGrant.right).where(MailboxGrant.mailbox_id == mailbox_id, or_(*_principals(user)))))
 
 
 def require(user, mailbox_id: int, right: str) -> Mailbox:
@@ -71,14 +84,19 @@ def require(user, mailbox_id: int, right: str) -> Mailbox:
 
 def mailboxes_with(user, right: str) -> list[Mailbox]:
     """The live mailboxes on which ``user`` holds ``right``, by title."""
-    session = mail_state().db.session
-    query = select(Mailbox).where(Mailbox.deleted_at.is_(None)).order_by(Mailbox.title, Mailbox.id)
+    return list(mail_state().db.session.scalars(mailboxes_with_query(user, right)))
+
+
+def mailboxes_with_query(user, right: str, *columns):
+    """The query of :func:`mailboxes_with`: ``Mailbox`` and ``columns`` (of tables a caller joins)
+    for the live mailboxes on which ``user`` holds ``right``, by title."""
+    query = select(Mailbox, *columns).where(Mailbox.deleted_at.is_(None)).order_by(Mailbox.title, Mailbox.id)
     if not (getattr(user, "is_admin", False) and right in ADMIN_RIGHTS):
         granted = select(MailboxGrant.mailbox_id).where(
             MailboxGrant.right == right, or_(*_principals(user))
         )
         query = query.where(Mailbox.id.in_(granted))
-    return list(session.scalars(query))
+    return query
 
 
 def grant(mailbox_id: int, principal_type: str, principal_id, right: str, actor: str = "system") -> bool:
@@ -154,6 +172,7 @@ def _grant_id(mailbox_id: int, principal_type: str, principal_id, right: str) ->
 
 
 def _forget_cached_rights() -> None:
+    forget_versions()
     if has_request_context():
         g.pop(_RIGHTS_CACHE, None)
 

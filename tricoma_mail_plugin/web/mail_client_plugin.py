@@ -8,7 +8,7 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from ..hookspecs import hookimpl
-from ..mailboxes.overview import readable_with_unread
+from ..mailboxes.overview import readable_infos_with_unread
 from ..plugins.ui import MenuItem, mailbox_client_url
 from . import compose_views, mail_api, mail_views, message_views
 
@@ -27,12 +27,11 @@ def tricoma_mail_mailbox_client(mailbox):
 def tricoma_mail_menu_items(user):
     if not getattr(user, "is_authenticated", False):
         return []
-    readable = readable_with_unread(user)
+    readable = readable_infos_with_unread(user)
     if not readable:
         return []
     items = [MenuItem(_("Unified inbox"), url_for("tricoma_mail_client.unified"), "mail", 10,
-                      badge=sum(entry.unread for entry in readable) or None)]
-    for entry in readable:
-        items.append(MenuItem(entry.mailbox.title, mailbox_client_url(entry.mailbox),
-                              "mail", 20, badge=entry.unread or None))
+                      badge=sum(unread for _info, unread in readable) or None)]
+    for info, unread in readable:
+        items.append(MenuItem(info.title, mailbox_client_url(info), "mail", 20, badge=unread or None))
     return items

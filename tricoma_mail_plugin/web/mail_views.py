@@ -33,9 +33,11 @@ from ..cache.listing import (
     SORT_COLUMNS,
     folder_ids,
     folders_named,
+    MessagePage,
     inbox_folder_ids,
     list_messages,
 )
+from ..cache.folder_page import folders_and_progress
 from ..cache.refresh import run_sync
 from ..cache.search import SearchQuery, search, unindexed_count
 from ..cache.server_search import search_on_server
@@ -47,6 +49,7 @@ from ..mailboxes.folders import ROLE_LABELS, Folder
 from ..mailboxes.overview import readable_with_unread
 from ..mailboxes.service import backend_for
 from ..rights import access
+from ..team import state as team_state
 from .mail_common import add_banner, install, remember_undo, rights_on, take_undo
 from .redirects import safe_next
 
@@ -89,13 +92,34 @@ def overview():
 def unified():
     readable = readable_with_unread(current_user)
     sort, descending, cursor = _list_arguments()
-    try:
-        page = list_messages(inbox_folder_ids([entry.mailbox.id for entry in readable]), sort, descending, cursor)
-    except ValueError:
-        return redirect(url_for(".unified", sort=sort, order=None if descending else "asc"))
+    view = request.args.get("team") or ""
+    inboxes = inbox_folder_ids([entry.mailbox.id for entry in readable])
+    if view in team_state.VIEWS:
+        # my conversations, unassigned ones, by status: the newest inbox mail of every mailbox,
+        # one page (a conversation's state lives in the database, not in the cached rows)
+        newest = list_messages(inboxes, sort, descending, None, limit=UNIFIED_TEAM_LIMIT).messages
+        page = MessagePage(team_state.messages_in_view(newest, view, str(current_user.get_id())), None)
+        cursor = None
+    else:
+        view = ""
+        try:
+            page = list_messages(inboxes, sort, descending, cursor)
+        except ValueError:
+            return redirect(url_for(".unified", sort=sort, order=None if descending else "asc"))
     return render_template("tricoma_mail/mail/unified.html", page=page, mailboxes=readable, sort=sort,
-                           descending=descending, cursor=cursor,
+                           descending=descending, cursor=cursor, team_view=view, team_views=team_view_links(),
                            total_unread=sum(entry.unread for entry in readable))
+
+
+#: how many of the newest inbox mails the unified inbox's team views look at
+UNIFIED_TEAM_LIMIT = 500
+
+
+def team_view_links() -> list[tuple[str, str]]:
+    """The unified inbox's views: (value of ``team``, label)."""
+    return [("", _("All mail")), ("mine", _("Assigned to me")), ("unassigned", _("Unassigned")),
+            ("open", _("Status open")), ("waiting", _("Status waiting")), ("done", _("Status done")),
+            ("snoozed", _("Snoozed"))]
 
 
 @blueprint.post("/unified/actions")
@@ -127,22 +151,22 @@ def unified_actions():
 @blueprint.get("/m/<int:mailbox_id>/")
 def folder(mailbox_id: int):
     mailbox = access.require(current_user, mailbox_id, "read")
-    folders = sync.cached_folders(mailbox)
+    folders, progress = folders_and_progress(mailbox)
     name = request.args.get("folder") or "INBOX"
     if folders and name not in {f.name for f in folders}:
         raise MessageNotFound(_("The folder %(name)s does not exist (any more).", name=name))
     sort, descending, cursor = _list_arguments()
+    tag = (request.args.get("tag") or "").strip()[:100] or None  # only the messages with this tag (keyword)
     try:
-        page = list_messages(folders_named(mailbox.id, [name]), sort, descending, cursor)
+        page = list_messages(folders_named(mailbox.id, [name]), sort, descending, cursor, keyword=tag)
     except ValueError:
-        return redirect(url_for(".folder", mailbox_id=mailbox.id, folder=name, sort=sort))
-    progress = sync.sync_progress(mailbox)
+        return redirect(url_for(".folder", mailbox_id=mailbox.id, folder=name, sort=sort, tag=tag))
     if (progress.never_synced and mailbox.usable and not progress.running
             and current_app.config["TRICOMA_MAIL_SYNC_ON_FIRST_OPEN"]):
         sync_soon(current_app._get_current_object(), mailbox.id)
         progress = sync.sync_progress(mailbox)
     return render_template("tricoma_mail/mail/folder.html", **_folder_context(mailbox, folders, name),
-                           page=page, sort=sort, descending=descending, cursor=cursor, progress=progress)
+                           page=page, sort=sort, descending=descending, cursor=cursor, progress=progress, tag=tag)
 
 
 @blueprint.get("/m/<int:mailbox_id>/sync-status")

@@ -34,6 +34,7 @@ from ..records.references import Reference, describe_reference
 from ..rights import access, grants
 from ..rights.directory import directory
 from ..rights.grants import InvalidRightsChange
+from ..team.audit import TEAM_ACTION_LABELS, deletion_text, team_details_text
 from .mailbox_settings import FieldError
 
 blueprint = Blueprint(
@@ -49,6 +50,7 @@ ACTION_LABELS = {
     "send_on_behalf": _l("Sent on behalf"),
     "admin_read": _l("Opened as admin"),
     "connection_test": _l("Connection tested"),
+    **TEAM_ACTION_LABELS,
 }
 
 
@@ -234,10 +236,10 @@ def _record_text(reference: str) -> str:
     return record.title if record is not None else reference
 
 
-def _audit_lines(mailbox_id: int) -> list[AuditLine]:
+def _audit_lines(mailbox_id: int, limit: int = 200) -> list[AuditLine]:
     right_labels = {right.key: str(right.label) for right in grants.ordered_rights()}
     lines = []
-    for entry in access.audit_log(mailbox_id):
+    for entry in access.audit_log(mailbox_id, limit):
         details = dict(entry.details or {})
         if entry.action in ("grant", "revoke"):
             kind, _sep, principal_id = str(details.get("principal", "")).partition(":")
@@ -251,6 +253,10 @@ def _audit_lines(mailbox_id: int) -> list[AuditLine]:
                      recipients=details.get("recipients", ""))
             if details.get("reference"):
                 text += " · " + _("from %(record)s", record=_record_text(str(details["reference"])))
+        elif entry.action.startswith("team_"):
+            text = team_details_text(entry.action, details)
+        elif entry.action in ("deleted", "deleted_permanently"):
+            text = deletion_text(details)
         else:
             text = "; ".join(f"{key}: {value}" for key, value in sorted(details.items()))
         lines.append(AuditLine(entry.at, _actor_text(entry.actor),

@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from ..cache.listing import ListedMessage
 from ..mime.headers import sender_label as address_label
+from .tag_chips import chips_html
 
 
 @functools.lru_cache(maxsize=4096)
@@ -59,6 +60,7 @@ class MessageRow:
     message_id: str
     in_reply_to: str
     references: str
+    keywords: tuple[str, ...] = ()  # IMAP keywords (tags)
 
     def as_json(self) -> dict:
         return {name: getattr(self, name) for name in _ROW_FIELDS}
@@ -95,7 +97,8 @@ class RowFormatter:
             subject.join(self.select), not m.seen, m.flagged, m.answered, m.has_attachment,
             sender_label(m.to if sent_folder else m.from_) or "—", subject, m.preview,
             m.date.isoformat() if m.date is not None else "",
-            self._label(when), self._title(when), self.size(m.size), m.message_id, m.in_reply_to, m.references)
+            self._label(when), self._title(when), self.size(m.size), m.message_id, m.in_reply_to, m.references,
+            m.keywords)
 
     def _url(self, mailbox_id: int) -> str:
         prefix = self._url_prefixes.get(mailbox_id)
@@ -177,6 +180,8 @@ def rows_html(rows: list[MessageRow], unified: bool, clip_icon: str) -> Markup:
         shown = (m.unread, m.flagged, m.answered, m.has_attachment)
         value = f"{m.mailbox_id}:{m.id}" if unified else m.id
         preview = f' <span class="preview">{escape(m.preview)}</span>' if m.preview else ""
+        if m.keywords:
+            preview = str(chips_html(m.mailbox_id, m.keywords)) + preview
         out.append(
             f'<tr class="{"unread" if m.unread else "read"}{" flagged" if m.flagged else ""}">'
             f'<td class="select"><input type="checkbox" name="ids" value="{value}" id="select-{m.id}" '

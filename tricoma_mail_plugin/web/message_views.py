@@ -29,7 +29,8 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import escape
 
-from ..cache import bodies, intents, sync
+from ..cache import bodies, intents
+from ..cache.folder_page import folders_and_progress
 from ..mail import trusted_senders
 from ..mail.message_view import RenderedMessage, render_message
 from ..mail.sender_warnings import sender_warnings
@@ -78,10 +79,8 @@ def _rendered(mailbox, message_pk: int, allow_remote: bool, backend=None,
     second parse (``render_cache``: shared by the web processes with a broker). Rights are
     checked by the caller before, who may pass the ``message_and_folder`` it found already."""
     cached, folder = message_and_folder or bodies.cached_message(mailbox, message_pk)
-    # Ids of deleted rows can be given out again: the key names the message itself as well.
     user_id = str(current_user.get_id())
-    key = (user_id, mailbox.id, message_pk, folder.id, folder.uidvalidity, cached.uid, cached.message_id,
-           allow_remote)
+    key = _render_key(mailbox, cached, folder, allow_remote)
     found = render_cache.get(key)
     if found is not None:
         return found
@@ -95,6 +94,12 @@ def _rendered(mailbox, message_pk: int, allow_remote: bool, backend=None,
     nesting_cut = bool(html) and defuse_markup(html) != html
     render_cache.put(key, (rendered, nesting_cut))
     return rendered, nesting_cut
+
+
+def _render_key(mailbox, cached, folder, allow_remote: bool) -> tuple:
+    # Ids of deleted rows can be given out again: the key names the message itself as well.
+    return (str(current_user.get_id()), mailbox.id, cached.id, folder.id, folder.uidvalidity, cached.uid,
+            cached.message_id, allow_remote)
 
 
 def _sender_warnings(mailbox, cached, folder, backend=None) -> tuple:
@@ -145,7 +150,10 @@ def read(mailbox_id: int, message_pk: int):
     sender = _sender_address(cached.from_)
     allow_remote, remote_reason = _remote_allowed(sender)
     mark_read = not cached.seen and "write" in rights
-    needs_server = mark_read or not bodies.is_cached(cached.id)
+    # A message rendered a moment ago (its frame, a second look) needs neither its body nor the
+    # question whether the body is cached.
+    known = render_cache.get(_render_key(mailbox, cached, folder, allow_remote))
+    needs_server = mark_read or (known is None and not bodies.is_cached(cached.id))
     if needs_server:
         with backend_for(mailbox) as backend:
             rendered, nesting_cut = _rendered(mailbox, message_pk, allow_remote, backend, (cached, folder))
@@ -153,12 +161,13 @@ def read(mailbox_id: int, message_pk: int):
             if mark_read:
                 intents.set_flags(mailbox, backend, folder.name, [cached.uid], add=["\\Seen"])
     else:
-        rendered, nesting_cut = _rendered(mailbox, message_pk, allow_remote, message_and_folder=(cached, folder))
+        rendered, nesting_cut = known or _rendered(mailbox, message_pk, allow_remote,
+                                                   message_and_folder=(cached, folder))
         warnings = _sender_warnings(mailbox, cached, folder)
     parsed = rendered.message
     view = request.args.get("view")
     show_html = rendered.html is not None and view != "text"
-    tree = folder_tree(mailbox, sync.cached_folders(mailbox))
+    tree = folder_tree(mailbox, folders_and_progress(mailbox)[0])
     node = next((n for n in tree if n.name == folder.name), None)
     page = render_template(
         "tricoma_mail/mail/message.html",

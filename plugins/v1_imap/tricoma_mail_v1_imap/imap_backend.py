@@ -181,12 +181,14 @@ class ImapBackend(MailboxBackend):
             self.client._imap.untagged_responses.clear()
             response = self.client.select_folder(folder, readonly=readonly)
         modseq = response.get(b"HIGHESTMODSEQ")
+        permanent = response.get(b"PERMANENTFLAGS")
         return FolderStatus(
             name=folder,
             uidvalidity=int(response.get(b"UIDVALIDITY", 0)),
             uidnext=int(response.get(b"UIDNEXT", 0)),
             messages=int(response.get(b"EXISTS", 0)),
             highestmodseq=int(modseq) if modseq is not None and "CONDSTORE" in self._capabilities else None,
+            permanent_flags=tuple(_text(flag) for flag in permanent) if permanent is not None else None,
         )
 
     def search_uids(self, start: int = 1) -> list[int]:

@@ -133,6 +133,20 @@ def summary_from_fetch(uid: int, data: dict) -> MessageSummary:
 
 def stored_flags(raw_flags) -> tuple[str, ...]:
     """The flags worth keeping: ``\\Recent`` belongs to one IMAP session, not to the message."""
+    if type(raw_flags) is tuple:  # a sync sees the same few combinations message after message
+        try:
+            return _stored_flags_of(raw_flags)
+        except TypeError:  # an unhashable element
+            pass
+    return _kept_flags(raw_flags)
+
+
+@functools.lru_cache(maxsize=1024)
+def _stored_flags_of(raw_flags: tuple) -> tuple[str, ...]:
+    return _kept_flags(raw_flags)
+
+
+def _kept_flags(raw_flags) -> tuple[str, ...]:
     return tuple(flag for flag in (_text(f) for f in raw_flags) if flag != "\\Recent")
 
 

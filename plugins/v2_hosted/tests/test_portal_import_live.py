@@ -7,9 +7,6 @@ wrong address, an unreachable portal, an address the mail-server policy refuses.
 from __future__ import annotations
 
 import re
-import threading
-import uuid
-from dataclasses import dataclass
 
 import pytest
 from app_fixtures import login
@@ -22,64 +19,11 @@ from werkzeug.serving import make_server
 from hostapp.extensions import db
 from tricoma_mail_plugin import live_mailbox, sync_mailbox_now
 from tricoma_mail_plugin._state import mail_state
+from tricoma_mail_plugin.mailboxes import filters
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox
 from tricoma_mail_plugin.rights import access
 
 SETTINGS = "/mail/v2/settings/tricoma-mail/"
-PASSWORD = "correct horse battery"
-
-
-@dataclass
-class Portal:
-    app: object
-    url: str
-    tenant_id: int
-    admin_id: int
-    domain_id: int
-    domain: str
-
-
-@pytest.fixture
-def portal(hostingstack):
-    """The portal app on the hosting stack's database, served on 127.0.0.1, with a customer and
-    an active domain."""
-    from tricoma_portal import accounts, create_app, domain_orders
-    from tricoma_portal.extensions import db as portal_db
-    from tricoma_portal.models import ROLE_OPERATOR
-
-    database_url = hostingstack.database_url
-    if hostingstack.db_schema:
-        database_url += ("&" if "?" in database_url else "?") + f"options=-csearch_path%3D{hostingstack.db_schema}"
-    app = create_app({"TESTING": True, "SECRET_KEY": "portal-test-secret", "WTF_CSRF_ENABLED": False,
-                      "TRICOMA_PORTAL_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "TRICOMA_PORTAL_PURGE_INTERVAL": 0,
-                      "SQLALCHEMY_DATABASE_URI": database_url,
-                      "TRICOMA_PORTAL_HOSTING_STATE_DIR": str(hostingstack.client.state_dir)})
-    tag = uuid.uuid4().hex[:8]
-    with app.app_context():
-        operator, _ = accounts.create_user(None, f"op-{tag}@hoster.test", ROLE_OPERATOR, password=PASSWORD)
-        tenant, admin, _ = accounts.create_tenant(f"Import {tag}", f"c-{tag}@kunde.test", language="de",
-                                                  admin_password=PASSWORD)
-        order = domain_orders.order_domain(tenant.id, admin.id, f"import-{tag}.test")
-        domain_orders.complete(order, operator.id)
-        found = Portal(app, "", tenant.id, admin.id, order.domain_id, order.domain.name)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    found.url = f"http://127.0.0.1:{server.server_port}"
-    yield found
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        portal_db.session.remove()
-        portal_db.engine.dispose()
-
-
-def portal_token(portal: Portal) -> tuple[int, str]:
-    from tricoma_portal import api_tokens
-
-    with portal.app.app_context():
-        token, plain = api_tokens.create_token(portal.tenant_id, portal.admin_id, "ERP")
-        return token.id, plain
 
 
 @pytest.fixture
@@ -114,7 +58,7 @@ def test_fetch_imports_updates_and_never_doubles(app, portal, mailclient, hostin
         sales, _ = mailboxes.create_mailbox(portal.tenant_id, "vertrieb", portal.domain_id, "Vertrieb")
         info_id, sales_id, info_login = info.id, sales.id, info.login
         assert provisioning_jobs.wait_all(15)
-    _token_id, token = portal_token(portal)
+    _token_id, token = portal.new_token()
 
     # the connection: saved encrypted, the token never shown again
     assert client.post(SETTINGS, data={"url": portal.url + "/", "token": token}).status_code == 302
@@ -144,6 +88,9 @@ def test_fetch_imports_updates_and_never_doubles(app, portal, mailclient, hostin
         assert mailbox.usable, mailbox.last_test_steps  # tested at import, so syncs and sends use it
         assert (mailbox.email, mailbox.imap_port, mailbox.imap_security) == (
             info_login, hostingstack.ports["imap"], "starttls")
+        # the portal's ManageSieve port: filters and the vacation reply work without set-up
+        assert mailbox.sieve_port == hostingstack.ports["sieve"]
+        assert filters.load(mailbox).active_name is None
         mailbox_count = db.session.scalar(select(func.count(Mailbox.id)))
 
     # IMAP with the imported app password: a sync brings a mail in
@@ -204,7 +151,7 @@ def test_clear_errors_for_a_revoked_token_a_wrong_or_unreachable_address(app, po
     from tricoma_portal.models import ApiToken
 
     client, _user = mailclient
-    token_id, token = portal_token(portal)
+    token_id, token = portal.new_token()
     client.post(SETTINGS, data={"url": portal.url, "token": token})
     assert client.post(SETTINGS + "import").status_code == 302  # no mailboxes yet: nothing to do
 

@@ -13,7 +13,10 @@ from tricoma_mail_plugin import MigrationSet, SettingsPanel, hookimpl
 
 from . import cli  # noqa: F401 - registers the ``flask v2-hosted`` commands on the blueprint
 from .i18n import gettext as _
+from .change_feed import record_change
 from .marks import is_v2
+from .move import runs as move_runs
+from .move_views import move_pages
 from .portal_views import portal_pages
 from .tables import metadata
 from .views import api, client_url, pages
@@ -23,12 +26,25 @@ __version__ = "0.1.0"
 
 @hookimpl
 def tricoma_mail_register_blueprints():
-    return [pages, api, portal_pages]
+    return [pages, api, portal_pages, move_pages]
+
+
+@hookimpl
+def tricoma_mail_register_jobs():
+    return move_runs.job_tasks()
 
 
 @hookimpl
 def tricoma_mail_register_migrations():
     return [MigrationSet(metadata, os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations", "versions"))]
+
+
+@hookimpl
+def tricoma_mail_event(event):
+    # Team mail (assignee, status, who is answering, notes, tags) changed: open pages of the
+    # mailbox refresh their team state through the change feed, as for a flag change.
+    if event.name == "team" and event.mailbox_id is not None and is_v2(event.mailbox_id):
+        record_change(event.mailbox_id, "", "team")
 
 
 @hookimpl
@@ -38,7 +54,13 @@ def tricoma_mail_mailbox_client(mailbox):
 
 @hookimpl
 def tricoma_mail_settings_panels(user):
-    if not getattr(user, "is_admin", False):
-        return []
-    return [SettingsPanel(_("tricoma Mail"), url_for("v2_hosted_portal.index"),
-                          _("Fetch the mailboxes of your tricoma account from the tricoma portal."), order=20)]
+    panels = []
+    if getattr(user, "is_admin", False):
+        panels.append(SettingsPanel(_("tricoma Mail"), url_for("v2_hosted_portal.index"),
+                                    _("Fetch the mailboxes of your tricoma account from the tricoma portal."), order=20))
+    movable = move_runs.choices(user)
+    if movable.sources and movable.targets:  # manage on an external and on a hosted mailbox
+        panels.append(SettingsPanel(_("Move a mailbox"), url_for("v2_hosted_move.index"),
+                                    _("Copy an external mailbox with all folders into a hosted tricoma mailbox."),
+                                    order=21))
+    return panels

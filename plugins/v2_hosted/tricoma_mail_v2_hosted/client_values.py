@@ -8,7 +8,7 @@ from flask_babel import format_date, format_datetime, format_time, get_timezone
 
 from tricoma_mail_plugin import FOLDER_ROLES, decode_header_text, resolve_folder
 
-from .conversations import Conversation
+from .conversations import Conversation, message_ids
 from .i18n import gettext as _
 
 ROLE_ORDER = ("inbox", "drafts", "sent", "archive", "junk", "trash")
@@ -63,6 +63,8 @@ def message_value(message) -> dict:
         "date_full": format_datetime(message.date, "medium") if message.date else "—",
         "seen": message.seen, "flagged": message.flagged, "answered": message.answered,
         "has_attachment": message.has_attachment, "preview": message.preview,
+        "keywords": list(message.keywords),  # IMAP keywords: the tags team_tags.js shows
+        "message_ids": own_and_linked_ids(message),
     }
 
 
@@ -72,4 +74,16 @@ def conversation_value(conversation: Conversation) -> dict:
         "count": len(conversation.messages), "folders": list(conversation.folders),
         "latest": message_value(conversation.latest),
         "messages": [message_value(message) for message in conversation.messages],
+        "keywords": sorted({keyword for message in conversation.messages for keyword in message.keywords}),
+        "message_ids": sorted({value for message in conversation.messages for value in own_and_linked_ids(message)}),
     }
+
+
+def own_and_linked_ids(message) -> list[str]:
+    """A message's own Message-ID first, then those it answers (In-Reply-To, References): what
+    team mail finds a conversation's state by."""
+    seen: dict[str, None] = {}
+    for header in (message.message_id, message.in_reply_to, message.references):
+        for value in message_ids(header):
+            seen.setdefault(value, None)
+    return list(seen)

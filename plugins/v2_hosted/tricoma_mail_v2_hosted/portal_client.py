@@ -78,6 +78,9 @@ class PortalMailbox:
     smtp: PortalServer
     username: str
     app_password: str
+    #: the ManageSieve server (filters, vacation); None when the portal names none (an older
+    #: portal, or one without a hosting stack behind it)
+    sieve: PortalServer | None = None
 
     @property
     def usable(self) -> bool:
@@ -149,6 +152,7 @@ def _mailbox(entry: dict) -> PortalMailbox:
         id=int(entry["id"]), login=str(entry["login"]), display_name=str(entry.get("display_name") or ""),
         state=str(entry["state"]), addresses=addresses, imap=_server(entry["imap"]), smtp=_server(entry["smtp"]),
         username=str(credentials.get("username") or ""), app_password=str(credentials.get("app_password") or ""),
+        sieve=_server(entry["sieve"]) if (entry.get("sieve") or {}).get("port") else None,
     )
 
 

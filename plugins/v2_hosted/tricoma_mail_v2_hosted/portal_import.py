@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from tricoma_mail_plugin import (
+    DEFAULT_SIEVE_PORT,
     InvalidSettings,
     SecretBox,
     SecretUnreadable,
@@ -132,7 +133,8 @@ def import_mailboxes(user) -> ImportResult:
         if mailbox is None:
             mailbox = _create(entry, user, replaces_link=link is not None)
             result.created.append(entry.login)
-        elif _update(mailbox, entry) or link.gone_at is not None or link.state != entry.state:
+        elif _update(mailbox, entry) | _update_sieve_port(mailbox, entry) or link.gone_at is not None \
+                or link.state != entry.state:
             _record_link(entry, mailbox.id, new=False)
             result.updated.append(entry.login)
         else:
@@ -186,6 +188,7 @@ def _create(entry: PortalMailbox, user, replaces_link: bool):
     _record_link(entry, mailbox.id, new=True)
     update_mailbox_settings(mailbox, {**_settings_values(entry), "imap_password": entry.app_password,
                                       "smtp_password": entry.app_password})
+    _update_sieve_port(mailbox, entry)
     for right in OWNER_RIGHTS:
         grant_mailbox_right(mailbox.id, "user", user.get_id(), right, actor=str(user.get_id()))
     marks.mark(mailbox.id, "portal")
@@ -203,6 +206,20 @@ def _update(mailbox, entry: PortalMailbox) -> bool:
     if values:
         update_mailbox_settings(mailbox, values)
     return bool(values)
+
+
+def _update_sieve_port(mailbox, entry: PortalMailbox) -> bool:
+    """The portal's ManageSieve port, so filters and the vacation reply work without set-up
+    (core asks the IMAP host on this port; None stands for the standard 4190). A portal that
+    names no ManageSieve server leaves the port as it is. True when it changed."""
+    if entry.sieve is None:
+        return False
+    port = None if entry.sieve.port == DEFAULT_SIEVE_PORT else entry.sieve.port
+    if mailbox.sieve_port == port:
+        return False
+    mailbox.sieve_port = port
+    db_session().commit()
+    return True
 
 
 def _record_link(entry: PortalMailbox, mailbox_id: int, new: bool) -> None:

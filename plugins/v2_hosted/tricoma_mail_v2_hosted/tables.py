@@ -80,3 +80,27 @@ move_progress = Table(
     Column("copied", Integer, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+#: One move started on the "Move a mailbox" page, run as a background job (``job_key`` in core's
+#: job ledger): how far it got (messages handled of ``total``, copied or found already there),
+#: the folder it works on, and how it ended. ``updated_at`` moves at least every few seconds
+#: while the job runs, so a page tells a running move from one whose process died.
+move_runs = Table(
+    "v2_hosted_move_run", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, nullable=False),
+    Column("target_id", Integer, nullable=False),
+    Column("job_key", String(200), nullable=False, unique=True),
+    Column("state", String(20), nullable=False),  # "queued", "running", "done", "failed"
+    Column("total", Integer),  # known once the job has looked at every source folder
+    Column("handled", Integer, nullable=False),
+    Column("copied", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("folder", String(1000)),
+    Column("error", Text),
+    Column("started_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    Index("ix_v2_hosted_move_run_pair", "source_id", "target_id", "id"),
+)

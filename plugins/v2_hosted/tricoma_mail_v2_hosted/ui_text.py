@@ -8,7 +8,13 @@ from .i18n import gettext as _
 SHORTCUTS = (
     ("j", "next"), ("k", "previous"), ("Enter", "open"), ("r", "reply"), ("a", "reply_all"),
     ("f", "forward"), ("Delete", "delete"), ("e", "archive"), ("u", "mark_read"), ("/", "search"),
-    ("c", "compose"), ("z", "undo"), ("?", "help"),
+    ("c", "compose"), ("z", "undo"),
+    # team mail (team_state.js)
+    ("y", "team_assign"), ("i", "team_assign_me"), ("d", "team_done"), ("w", "team_waiting"),
+    ("O", "team_open"), ("s", "team_snooze"), ("b", "team_follow_up"), ("g", "team_views"),
+    # internal notes and reply templates (team_notes.js, core's reply_templates.js)
+    ("n", "team_note"), ("Alt+T", "reply_template"),
+    ("?", "help"),
 )
 
 
@@ -27,6 +33,67 @@ def shortcut_labels() -> dict[str, str]:
         "compose": _("New message"),
         "undo": _("Undo the last action"),
         "help": _("Show the keyboard shortcuts"),
+        "team_assign": _("Assign the conversation…"),
+        "team_assign_me": _("Assign the conversation to me"),
+        "team_done": _("Set the status to done"),
+        "team_waiting": _("Set the status to waiting"),
+        "team_open": _("Set the status to open"),
+        "team_snooze": _("Snooze the conversation…"),
+        "team_follow_up": _("Remind me if nobody answers…"),
+        "team_views": _("Next view (mine, unassigned, by status)"),
+        "team_note": _("Write an internal note on the conversation"),
+        "reply_template": _("Choose a template or quick reply (while writing)"),
+    }
+
+
+def team_words() -> dict[str, str]:
+    """The words of team mail on the v2 page (team_state.js)."""
+    return {
+        "views": _("Views"),
+        "view_all": _("All"),
+        "view_mine": _("Mine"),
+        "view_unassigned": _("Unassigned"),
+        "view_open": _("Open"),
+        "view_waiting": _("Waiting"),
+        "view_done": _("Done"),
+        "view_snoozed": _("Snoozed"),
+        "status_open": _("Open"),
+        "status_waiting": _("Waiting"),
+        "status_done": _("Done"),
+        "status": _("Status"),
+        "assignee": _("Assigned to"),
+        "nobody": _("nobody"),
+        "me": _("me"),
+        "assign": _("Assign"),
+        "assign_title": _("Assign the conversation"),
+        "assign_to": _("Assign to"),
+        "assigned_to": _("Assigned to %(person)s."),
+        "unassigned": _("Assigned to nobody."),
+        "status_set": _("Status: %(status)s."),
+        "snooze": _("Snooze"),
+        "snooze_title": _("Snooze the conversation"),
+        "snooze_until": _("Until"),
+        "snooze_tomorrow": _("Tomorrow morning"),
+        "snooze_next_week": _("Next Monday"),
+        "snoozed_until": _("Snoozed until %(when)s."),
+        "wake": _("Back to the inbox now"),
+        "follow_up": _("Remind me"),
+        "follow_up_title": _("Remind me if nobody answers"),
+        "follow_up_days": _("If nobody answers within"),
+        "days": _("days"),
+        "follow_up_set": _("You will be reminded on %(when)s unless somebody answers."),
+        "reminder_pending": _("Reminder on %(when)s if nobody answers"),
+        "cancel_reminder": _("Cancel the reminder"),
+        "answering": _("%(person)s is answering (since %(time)s)"),
+        "answering_many": _("%(people)s are answering"),
+        "reply_anyway_title": _("Someone is answering already"),
+        "reply_anyway_text": _("%(person)s has been writing a reply since %(time)s. Do you want to reply anyway?"),
+        "reply_anyway": _("Reply anyway"),
+        "colleague_replied": _("%(person)s has sent a reply to this conversation (%(time)s). Please check before you send yours."),
+        "save": _("Save"),
+        "cancel": _("Cancel"),
+        "team": _("Team"),
+        "back_on_top": _("Back again"),
     }
 
 
@@ -78,6 +145,7 @@ def client_words() -> dict[str, str]:
         "compose_title": _("New message"),
         "reply_title": _("Reply"),
         "forward_title": _("Forward"),
+        "draft_title": _("Edit draft"),
         "error": _("That did not work: %(message)s"),
         "resize": _("Change the width of the pane"),
         "select": _("Select"),

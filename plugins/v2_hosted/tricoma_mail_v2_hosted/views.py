@@ -30,28 +30,35 @@ from tricoma_mail_plugin import (
     InvalidSettings,
     NotAllowed,
     OutgoingMessage,
+    TEAM_VIEWS,
     SearchQuery,
     UndoDelete,
     cached_folder_ids,
     cached_folders,
     cancel_outbox_item,
+    compose_attachments,
     compose_prefill,
     db_session,
     delete_messages,
+    discard_compose_uploads,
     enqueue_mail,
+    keep_compose_attachments,
     list_messages,
     move_with_undo,
+    outbox_attachments,
     require_mailbox_right,
     search_messages,
     set_message_flags,
     sign_in_required,
     split_recipients,
+    team_in_view,
+    team_list_states,
     tidy_after_sending,
     undo_delete,
     undo_move,
 )
 
-from . import conversations, preferences
+from . import compose_files, conversations, preferences
 from .client_values import (
     conversation_value,
     folder_roles,
@@ -61,7 +68,7 @@ from .client_values import (
 from .i18n import gettext as _
 from .live_stream import event_stream
 from .push.watcher import ensure_embedded
-from .ui_text import SHORTCUTS, client_words, shortcut_labels
+from .ui_text import SHORTCUTS, client_words, shortcut_labels, team_words
 
 LIST_LIMIT = 200
 UNDO_KEY = "v2_hosted_undo"
@@ -70,7 +77,7 @@ FLAG_ACTIONS = ("read", "unread", "flag", "unflag")
 #: the right each action needs, checked before anything else (a stranger learns nothing)
 ACTION_RIGHTS = {**{action: "write" for action in FLAG_ACTIONS}, "move": "write", "archive": "write",
                  "delete": "delete"}
-COMPOSE_MODES = ("reply", "reply_all", "forward")
+COMPOSE_MODES = ("reply", "reply_all", "forward", "forward_attachment", "draft")
 
 pages = Blueprint("v2_hosted", __name__, url_prefix="/mail/v2", template_folder="templates",
                   static_folder="static", static_url_path="/static", cli_group="v2-hosted")
@@ -78,6 +85,7 @@ sign_in_required(pages)
 
 api = Blueprint("v2_hosted_api", __name__, url_prefix="/mail/v2/api/m/<int:mailbox_id>")
 sign_in_required(api, json_api=True)
+compose_files.install(pages, api)  # attachments and autosave of the compose dialog
 
 
 @api.url_value_preprocessor
@@ -94,7 +102,7 @@ def client(mailbox_id: int):
     mailbox = require_mailbox_right(current_user, mailbox_id, "read")
     return render_template(
         "v2_hosted/client.html", mailbox=mailbox, layout=preferences.layout_of(current_user.get_id()),
-        words=client_words(), shortcuts=[(key, shortcut_labels()[name], name) for key, name in SHORTCUTS],
+        words=client_words(), team_words=team_words(), shortcuts=[(key, shortcut_labels()[name], name) for key, name in SHORTCUTS],
         page_title=_("%(mailbox)s – Mail", mailbox=mailbox.title),
         undo_send_seconds=current_app.config["TRICOMA_MAIL_UNDO_SEND_SECONDS"],
     )
@@ -116,19 +124,50 @@ def messages(mailbox_id: int):
     mailbox = require_mailbox_right(current_user, mailbox_id, "read")
     folder = request.args.get("folder") or "INBOX"
     text = (request.args.get("q") or "").strip()[:200]
+    tag = (request.args.get("tag") or "").strip()[:100].lower()  # only messages with this tag (keyword)
     in_folder = cached_folder_ids(mailbox.id, [folder])
     if text:
         listed = search_messages(in_folder, SearchQuery(text=text), LIST_LIMIT).messages
+        if tag:
+            listed = [m for m in listed if tag in {keyword.lower() for keyword in m.keywords}]
     else:
-        listed = list_messages(in_folder, limit=LIST_LIMIT).messages
+        listed = list_messages(in_folder, limit=LIST_LIMIT, keyword=tag or None).messages
+    view = request.args.get("team") or ""
+    if view not in TEAM_VIEWS:
+        view = ""
     if request.args.get("conversations") != "1":
-        return jsonify(mode="messages", items=[message_value(m) for m in listed])
+        return jsonify(mode="messages", team_view=view,
+                       items=with_team_state(mailbox.id, [message_value(m) for m in listed], view))
     others = [name for name, role in folder_roles(mailbox, cached_folders(mailbox)).items()
               if role in ("inbox", "sent") and name != folder]
     related = list_messages(cached_folder_ids(mailbox.id, others), limit=LIST_LIMIT * 2).messages if others else []
     shown = {m.id for m in listed}
     threads = [c for c in conversations.group(listed + related) if any(m.id in shown for m in c.messages)]
-    return jsonify(mode="conversations", items=[conversation_value(c) for c in threads])
+    return jsonify(mode="conversations", team_view=view,
+                   items=with_team_state(mailbox.id, [conversation_value(c) for c in threads], view))
+
+
+def with_team_state(mailbox_id: int, items: list[dict], view: str) -> list[dict]:
+    """The items of ``view`` (every one not snoozed when none is chosen), each with its team state
+    (assignee, status), found by its Message-IDs; a conversation back from its snooze or with a
+    reminder due comes first, as if it had just arrived."""
+    states = team_list_states(mailbox_id, [item["message_ids"] for item in items])
+    viewer = str(current_user.get_id())
+    shown = []
+    for item, state in zip(items, states, strict=True):
+        if team_in_view(state, view, viewer):
+            item["team"] = state.as_json(viewer)
+            shown.append(item)
+    back = sorted((item for item in shown if _returned_since(item)), key=lambda item: item["team"]["returned_at"],
+                  reverse=True)
+    return back + [item for item in shown if not _returned_since(item)]
+
+
+def _returned_since(item: dict) -> bool:
+    """Back from its snooze (or a reminder came due) after its newest message arrived."""
+    returned = item["team"]["returned_at"]
+    latest = (item.get("latest") or item).get("date")
+    return bool(returned and (latest is None or datetime.fromisoformat(returned) > datetime.fromisoformat(latest)))
 
 
 # -- actions and undo ------------------------------------------------------------------------------
@@ -186,16 +225,20 @@ def undo(mailbox_id: int):
 
 @api.get("/compose")
 def compose_start(mailbox_id: int):
-    """The pre-filled fields of a reply, a reply to all or a forward of message ``source``."""
-    mailbox = require_mailbox_right(current_user, mailbox_id, "read")
+    """The pre-filled fields of a reply, a reply to all, a forward (inline or as attachment) of
+    message ``source``, or of the draft ``source`` to edit; the attachments it carries over are
+    kept in core's upload store, as if uploaded."""
     mode = request.args.get("mode", "reply")
+    mailbox = require_mailbox_right(current_user, mailbox_id, "send" if mode == "draft" else "read")
     source = request.args.get("source", type=int)
     if mode not in COMPOSE_MODES or not source:
         abort(400)
     start = compose_prefill(mailbox, source, mode)
+    draft = {"draft_uid": str(start.replaces_draft_uid or ""), "draft_mailbox": str(mailbox.id)} if mode == "draft" else {}
     return jsonify(to=start.to, cc=start.cc, subject=start.subject, body=start.body,
                    in_reply_to=start.in_reply_to, references=" ".join(start.references),
-                   compose_id=uuid.uuid4().hex, source=source, mode=mode)
+                   compose_id=uuid.uuid4().hex, source="" if mode == "draft" else source, mode=mode,
+                   attachments=compose_files.upload_values(keep_compose_attachments(start.attachments)), **draft)
 
 
 @api.post("/send")
@@ -207,14 +250,16 @@ def send(mailbox_id: int):
     text = {name: str(data.get(name) or "") for name in
             ("to", "cc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at", "tz_offset",
              "source", "mode", "draft_uid", "draft_mailbox")}
+    attached = data.get("attachments") if isinstance(data.get("attachments"), list) else []
     outgoing = OutgoingMessage(
         to=split_recipients(text["to"]), cc=split_recipients(text["cc"]), subject=text["subject"],
         text=text["body"].replace("\r\n", "\n"), in_reply_to=text["in_reply_to"].strip() or None,
-        references=tuple(text["references"].split()))
+        references=tuple(text["references"].split()), attachments=compose_attachments(attached))
     send_at = _send_at(text["send_at"], text["tz_offset"]) if text["send_at"] else None
     item = enqueue_mail(mailbox, current_user, outgoing, send_at=send_at,
                         idempotency_key=f"v2-compose:{text['compose_id'] or uuid.uuid4().hex}")
     db_session().commit()
+    discard_compose_uploads(attached)  # in the outbox now; an undo keeps them again
     # the draft it was written from goes, a replied-to message is marked answered (as in v1)
     tidy_after_sending(current_user, draft_mailbox_id=_number(text["draft_mailbox"]),
                        draft_uid=_number(text["draft_uid"]), replied_mailbox_id=mailbox.id,
@@ -247,7 +292,10 @@ def undo_send(mailbox_id: int, item_id: int):
         item = cancel_outbox_item(current_user, item_id)
     except NotAllowed as too_late:  # on its way already (as v1's undo says)
         return jsonify(error=too_late.user_message, cancelled=False), 400
-    return jsonify(cancelled=item.state == "cancelled")
+    cancelled = item.state == "cancelled"
+    # back into the dialog with its attachments, kept again in the upload store
+    kept = compose_files.upload_values(outbox_attachments(item.raw)) if cancelled else []
+    return jsonify(cancelled=cancelled, attachments=kept)
 
 
 # -- the user's layout -----------------------------------------------------------------------------

@@ -39,6 +39,8 @@ def _mailbox_json(token, mailbox: Mailbox, settings: dict) -> dict:
                  "security": settings.get("imap_security")},
         "smtp": {"host": settings.get("smtp_host"), "port": settings.get("smtp_port"),
                  "security": settings.get("smtp_security")},
+        # filters and vacation (ManageSieve, RFC 5804: STARTTLS on the IMAP host)
+        "sieve": {"host": settings.get("imap_host"), "port": settings.get("sieve_port"), "security": "starttls"},
         "credentials": {
             "username": mailbox.login,
             "app_password": api_tokens.integration_password(token, mailbox),

@@ -24,6 +24,17 @@
     return text;
   }
 
+  // DOM events the team scripts (team_state.js, team_notes.js, team_tags.js) listen to.
+  function emit(name, detail) {
+    var event = new CustomEvent(name, { detail: detail, cancelable: true });
+    root.dispatchEvent(event);
+    return !event.defaultPrevented;
+  }
+  function conversationOf(messageId) {
+    return state.rows.filter(function (row) { return row.conversation && row.ids.concat(
+      row.conversation.messages.map(function (m) { return m.id; })).indexOf(messageId) >= 0; })[0];
+  }
+
   function csrf() { var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; }
 
   function call(method, path, body) {
@@ -121,6 +132,7 @@
   function loadList() {
     var query = "?folder=" + encodeURIComponent(state.folder) + "&conversations=" + (state.layout.conversations ? "1" : "0");
     if (state.query) { query += "&q=" + encodeURIComponent(state.query); }
+    if (root.dataset.listFilter) { query += "&" + root.dataset.listFilter; }
     var asked = ++listRequests;  // answers may come out of order: only the newest is shown
     return call("GET", "/messages" + query).then(function (data) {
       if (asked === listRequests) { showList(data); }
@@ -152,6 +164,17 @@
     render();
   }
 
+  // After every drawing of the list (a new list, a cursor move): the team scripts add to the rows.
+  function listRendered() {
+    emit("v2:list-rendered", { mailboxId: +root.dataset.mailboxId, folder: state.folder,
+      mode: state.lastData ? state.lastData.mode : null,
+      rows: state.rows.map(function (row, index) {
+        var item = row.conversation || row.message;
+        return { index: index, kind: row.kind, key: row.key || null, ids: row.ids, messageId: row.message.id,
+                 messageIds: item.message_ids || [], team: item.team || null, keywords: item.keywords || [] };
+      }) });
+  }
+
   function render() {
     itemsEl.textContent = "";
     if (!state.rows.length) {
@@ -161,10 +184,12 @@
       empty.textContent = word("no_messages");
       itemsEl.appendChild(empty);
       itemsEl.removeAttribute("aria-activedescendant");
+      listRendered();
       return;
     }
     state.rows.forEach(function (row, index) { itemsEl.appendChild(rowElement(row, index)); });
     if (state.cursor >= 0) { itemsEl.setAttribute("aria-activedescendant", "v2-row-" + state.cursor); }
+    listRendered();
   }
 
   function rowElement(row, index) {
@@ -174,6 +199,7 @@
     li.setAttribute("role", "option");
     li.dataset.id = String(m.id);
     li.dataset.index = String(index);
+    if (row.key) { li.dataset.key = row.key; }
     var selected = row.ids.length > 0 && row.ids.every(function (id) { return state.selected[id]; });
     li.setAttribute("aria-selected", selected ? "true" : "false");
     li.draggable = row.ids.length > 0;
@@ -311,6 +337,10 @@
     frame.src = BODY_URL.replace("999999999", String(message.id));
     reader.appendChild(frame);
     reader.setAttribute("aria-labelledby", "v2-reader-subject");
+    var opened = conversationOf(message.id);
+    emit("v2:conversation-opened", { mailboxId: +root.dataset.mailboxId, folder: state.folder, messageId: message.id,
+      key: opened ? opened.key : null, messageIds: opened ? opened.conversation.message_ids : (message.message_ids || []),
+      team: opened ? opened.conversation.team || null : message.team || null, keywords: message.keywords || [] });
     if (!message.seen) {
       call("POST", "/actions", { action: "read", ids: [message.id] }).then(function () {
         message.seen = true;
@@ -380,11 +410,16 @@
   var FIELDS = ["to", "cc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at",
                 "source", "mode", "draft_uid", "draft_mailbox"];
   // Drafts go through v1's own draft endpoint: one place saves them, for both interfaces.
+  var draftSaving = null;  // a save under way: sending waits for it (compose_files.js autosaves)
   function saveDraft() {
+    if (sending) { return Promise.resolve(null); }
     var values = formValues(), body = new URLSearchParams();
-    Object.keys(values).forEach(function (name) { body.append(name, values[name]); });
+    Object.keys(values).forEach(function (name) {
+      if (name === "attachments") { values[name].forEach(function (token) { body.append("attachment", token); }); }
+      else { body.append(name, values[name]); }
+    });
     body.append("from", root.dataset.mailboxId);
-    return fetch(root.dataset.draftUrl, { method: "POST", credentials: "same-origin", body: body,
+    draftSaving = fetch(root.dataset.draftUrl, { method: "POST", credentials: "same-origin", body: body,
       headers: { "Accept": "application/json", "X-CSRFToken": csrf(), "X-Requested-With": "XMLHttpRequest" } })
       .then(function (response) { return response.json().then(function (data) { return [response.ok, data]; }); })
       .then(function (answer) {
@@ -392,16 +427,22 @@
         form.elements.draft_uid.value = answer[1].draft_uid;
         form.elements.draft_mailbox.value = answer[1].draft_mailbox;
         $("v2-draft-status").textContent = answer[1].message;
+        emit("v2:draft-saved", {});
+        return true;
       }).catch(function (error) {
         $("v2-compose-error").textContent = error.message;
         $("v2-compose-error").hidden = false;
-      });
+        return false;
+      }).then(function (ok) { draftSaving = null; return ok; });
+    return draftSaving;
   }
   $("v2-save-draft").addEventListener("click", saveDraft);
+  root.addEventListener("v2:save-draft", function (event) { event.detail.saving = saveDraft(); });
   function fill(values) {
     FIELDS.forEach(function (name) { form.elements[name].value = values[name] || ""; });
     $("v2-draft-status").textContent = "";
     if (!form.elements.compose_id.value) { form.elements.compose_id.value = String(Date.now()) + Math.random().toString(16).slice(2); }
+    emit("v2:compose-filled", { attachments: values.attachments || [] });  // compose_files.js shows them
   }
   function showCompose(values, titleKey) {
     fill(values);
@@ -411,31 +452,49 @@
     (values.to ? form.elements.body : form.elements.to).focus();
     if (values.to) { form.elements.body.setSelectionRange(0, 0); }
   }
-  function startCompose(mode) {
+  function startCompose(mode, anyway) {
     if (!mode) { showCompose({}, "compose_title"); return; }
     var message = state.open || (state.rows[state.cursor] || {}).message;
     if (!message) { return; }
+    var thread = conversationOf(message.id);
+    var detail = { mode: mode, messageId: message.id, key: thread ? thread.key : null,
+                   messageIds: thread ? thread.conversation.message_ids : (message.message_ids || []) };
+    // a team script may ask first (a colleague is answering): it sends v2:start-reply to go on
+    if (!anyway && (mode === "reply" || mode === "reply_all") && !emit("v2:before-reply", detail)) { return; }
     call("GET", "/compose?mode=" + mode + "&source=" + message.id).then(function (values) {
-      showCompose(values, mode === "forward" ? "forward_title" : "reply_title");
+      showCompose(values, { forward: "forward_title", forward_attachment: "forward_title", draft: "draft_title" }[mode] || "reply_title");
+      emit("v2:compose-opened", detail);
     }).catch(failed);
   }
+  root.addEventListener("v2:start-reply", function (event) { startCompose(event.detail.mode, true); });
+  root.addEventListener("v2:reload-list", function () { loadList(); });
+  dialog.addEventListener("close", function () { emit("v2:compose-closed", { sent: dialog.dataset.sent === "1" }); dialog.dataset.sent = ""; });
   function formValues() {
     var values = {};
     FIELDS.forEach(function (name) { values[name] = form.elements[name].value; });
     if (values.send_at) { values.tz_offset = String(new Date(values.send_at).getTimezoneOffset()); }
+    values.attachments = Array.prototype.map.call(form.querySelectorAll('input[name="attachment"]'),
+                                                  function (input) { return input.value; });
     return values;
   }
+  var sending = false;  // no draft is saved while the mail is on its way (it would outlive it)
   function send() {
+    if (draftSaving) { draftSaving.then(send); return; }
+    if (sending) { return; }
+    sending = true;
     var values = formValues();
     call("POST", "/send", values).then(function (data) {
+      sending = false;
+      dialog.dataset.sent = "1";
       dialog.close();
       itemsEl.focus();
       var text = data.scheduled ? word("scheduled") : word("sent");
       if (data.undo_seconds > 0.5) {
         toast(text, function () {
-          call("POST", "/sent/" + data.item_id + "/undo", {}).then(function () {
+          call("POST", "/sent/" + data.item_id + "/undo", {}).then(function (result) {
             toast(word("send_undone"), null);
             values.compose_id = "";
+            values.attachments = result.attachments || [];
             showCompose(values, "compose_title");
           }).catch(failed);
         });
@@ -443,6 +502,7 @@
         toast(text, null);
       }
     }).catch(function (error) {
+      sending = false;
       $("v2-compose-error").textContent = error.message;
       $("v2-compose-error").hidden = false;
     });
@@ -462,7 +522,7 @@
 
   // -- keyboard -------------------------------------------------------------------------------
   document.addEventListener("keydown", function (event) {
-    if (dialog.open || help.open) { return; }
+    if (dialog.open || help.open || document.querySelector("dialog[open]")) { return; }
     var target = event.target;
     var typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
     if (typing) {
@@ -472,6 +532,8 @@
     }
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     if (target && target.classList && target.classList.contains("v2-splitter")) { return; }
+    // Enter and Space on a button (or link) press it, as everywhere else
+    if ((event.key === "Enter" || event.key === " ") && target && /^(BUTTON|A|SELECT|SUMMARY)$/.test(target.tagName)) { return; }
     var handled = true;
     switch (event.key) {
       case "j": case "ArrowDown": moveCursor(1, event.shiftKey); break;
@@ -563,6 +625,7 @@
     source.addEventListener("error", function () { $("v2-live").textContent = word("offline"); root.dataset.live = "off"; });
     source.addEventListener("folders", function (event) {
       var data = JSON.parse(event.data);
+      emit("v2:live", data);
       var before = {};
       state.folders.forEach(function (f) { before[f.name] = f.messages + ":" + f.unseen; });
       var moved = data.changes.length > 0 || data.folders.some(function (f) {

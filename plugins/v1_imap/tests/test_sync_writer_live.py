@@ -1,0 +1,118 @@
+"""An initial sync of many batches stores them in a writer thread of its own while the sync's
+thread reads and parses the next (issue 14), against the real local Dovecot: every message is
+cached, journaled and announced once, batches commit in order with their checkpoint, and an
+error in the writer (a failed journal write) stops the sync there and is raised to its caller;
+the next sync goes on from the last committed batch without duplicates."""
+import threading
+from email.message import EmailMessage
+
+import pytest
+from app_fixtures import _fresh_account
+from sqlalchemy import func, select
+
+from hostapp.extensions import db
+from tricoma_mail_plugin.archive.verify import verify_archive
+from tricoma_mail_plugin.cache import sync
+from tricoma_mail_plugin.errors import ArchiveWriteFailed
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.models import ArchiveEntry, CachedFolder, CachedMessage, Mailbox, MailEvent
+
+pytestmark = pytest.mark.live
+
+COUNT = 120
+BATCH = 20
+
+
+def message(number: int, tag: str) -> bytes:
+    mail = EmailMessage()
+    mail["From"] = f"Lieferant {number} <lieferant{number}@example.test>"
+    mail["To"] = "owner@example.test"
+    mail["Subject"] = f"Rechnung {number}"
+    mail["Message-ID"] = f"<writer-{tag}-{number}@example.test>"
+    mail.set_content(f"Rechnung {number} {tag}\n")
+    return mail.as_bytes()
+
+
+@pytest.fixture
+def filled(app, make_mailbox, mailstack, imap_client, monkeypatch):
+    """A mailbox whose INBOX holds COUNT messages; batches of BATCH, stored by the writer."""
+    email, password = _fresh_account(mailstack, 1)
+    mailbox_id = make_mailbox(1, email, password)
+    imap_client(1, email, password).multiappend("INBOX", [message(n, email) for n in range(COUNT)])
+    monkeypatch.setattr(sync, "BATCH_SIZE", BATCH)
+    monkeypatch.setattr(sync, "WRITER_FROM", BATCH + 1)
+    monkeypatch.setitem(app.config, "TRICOMA_MAIL_ARCHIVE_ENABLED", True)
+    return mailbox_id
+
+
+def run(app, mailbox_id, progress=None):
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        with service.backend_for(mailbox) as backend:
+            [result] = sync.sync_mailbox(mailbox, backend, ["INBOX"], progress)
+        folder = db.session.scalar(select(CachedFolder).where(
+            CachedFolder.mailbox_id == mailbox_id, CachedFolder.name == "INBOX"))
+        return result, folder.messages, folder.uidnext
+
+
+def counts(mailbox_id):
+    cached = db.session.scalar(select(func.count(CachedMessage.id)).join(CachedFolder).where(
+        CachedFolder.mailbox_id == mailbox_id))
+    events = list(db.session.scalars(select(MailEvent).where(MailEvent.mailbox_id == mailbox_id)))
+    entries = db.session.scalar(select(func.count(ArchiveEntry.id)).where(ArchiveEntry.mailbox_id == mailbox_id))
+    return cached, events, entries
+
+
+def test_batches_are_stored_by_a_writer_thread_once_and_in_order(app, filled, monkeypatch):
+    mailbox_id = filled
+    writers, steps = set(), []
+    store = sync.store_new_messages
+
+    def recording_store(mailbox, folder, batch):
+        writers.add(threading.current_thread().name)
+        store(mailbox, folder, batch)
+
+    monkeypatch.setattr(sync, "store_new_messages", recording_store)
+    result, messages, uidnext = run(app, mailbox_id, lambda folder, done, total: steps.append((done, total)))
+    assert result.new == COUNT and messages == COUNT
+    assert writers and all(name.startswith("tricoma-sync-store") for name in writers)
+    assert steps[0] == (0, COUNT) and steps[-1] == (COUNT, COUNT)
+    assert [done for done, _total in steps] == sorted(done for done, _total in steps)
+    with app.app_context():
+        cached, events, entries = counts(mailbox_id)
+        assert cached == COUNT and entries == COUNT
+        assert len(events) == COUNT and all(e.delivered_at is not None and e.lease_owner is None for e in events)
+        assert uidnext == max(db.session.scalars(select(CachedMessage.uid).join(CachedFolder).where(
+            CachedFolder.mailbox_id == mailbox_id))) + 1
+        assert verify_archive().ok
+
+
+def test_a_failed_journal_write_in_the_writer_stops_the_sync_at_the_last_committed_batch(app, filled, monkeypatch):
+    mailbox_id = filled
+    calls = []
+    archive_synced = sync.archive_synced
+
+    def failing_third_time(mailbox, folder, raws):
+        calls.append(len(raws))
+        if len(calls) == 3:
+            raise ArchiveWriteFailed(detail="storage refused (test)")
+        return archive_synced(mailbox, folder, raws)
+
+    monkeypatch.setattr(sync, "archive_synced", failing_third_time)
+    with pytest.raises(ArchiveWriteFailed):
+        run(app, mailbox_id)
+    with app.app_context():
+        cached, events, entries = counts(mailbox_id)
+        assert cached == entries == len(events) == 2 * BATCH  # two batches committed, the third not
+        folder = db.session.scalar(select(CachedFolder).where(
+            CachedFolder.mailbox_id == mailbox_id, CachedFolder.name == "INBOX"))
+        assert folder.messages == 2 * BATCH and folder.uidnext == max(db.session.scalars(
+            select(CachedMessage.uid).join(CachedFolder).where(CachedFolder.mailbox_id == mailbox_id))) + 1
+    monkeypatch.setattr(sync, "archive_synced", archive_synced)
+    result, messages, _uidnext = run(app, mailbox_id)
+    assert result.new == COUNT - 2 * BATCH and messages == COUNT
+    with app.app_context():
+        cached, events, entries = counts(mailbox_id)
+        assert cached == entries == len(events) == COUNT
+        assert len({e.payload["message_id"] for e in events}) == COUNT
+        assert verify_archive().ok

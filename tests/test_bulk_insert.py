@@ -1,0 +1,88 @@
+"""``bulk_insert``: many rows in one round trip (multi-row VALUES on SQLite, unnested arrays on
+PostgreSQL) store exactly what SQLAlchemy's own INSERT stores: bound values (UTC times, JSON,
+booleans, bytes), Python-side defaults (a callable one per row), ids in the order of the rows,
+rows that collide with a unique key skipped; ``one_of`` matches a long list."""
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import JSON, Boolean, Column, Integer, LargeBinary, MetaData, String, Table, insert, select, text
+
+from hostapp.extensions import db
+from tricoma_mail_plugin.bulk_insert import insert_rows, one_of
+from tricoma_mail_plugin.models import UtcDateTime
+
+_counter = itertools.count(1)
+metadata = MetaData()
+probe = Table(
+    "tricoma_mail_test_bulk_probe", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(40), unique=True, nullable=False),
+    Column("at", UtcDateTime()),
+    Column("payload", JSON, default=dict),
+    Column("flag", Boolean, default=False),
+    Column("note", String(20), default="none"),
+    Column("serial", Integer, default=lambda: next(_counter)),
+    Column("data", LargeBinary),
+)
+
+
+@pytest.fixture
+def table(app):
+    with app.app_context():
+        probe.create(db.engine)
+        try:
+            yield probe
+        finally:
+            db.session.rollback()
+            probe.drop(db.engine)
+
+
+def _rows(keys, base=datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))):
+    return [{"key": key, "at": base + timedelta(minutes=n), "payload": {"n": n, "name": f"Grüße {key}"},
+             "data": bytes([n % 256]) * (n + 1)} for n, key in enumerate(keys)]
+
+
+def test_ids_in_order_values_and_defaults_as_sqlalchemy_stores_them(app, table):
+    with app.app_context():
+        rows = _rows([f"k{n:04d}" for n in range(1200)])  # more than one SQLite statement's worth
+        ids = insert_rows(db.session, table, rows, returning=table.c.id)
+        db.session.execute(insert(table), [dict(_rows(["reference"])[0])])
+        db.session.commit()
+        assert len(ids) == len(rows) and ids == sorted(ids)
+        stored = {row.key: row for row in db.session.execute(select(table))}
+        for row_id, row in zip(ids, rows):
+            got = stored[row["key"]]
+            assert got.id == row_id
+            assert got.at == row["at"] and got.at.tzinfo is not None
+            assert got.payload == row["payload"] and got.data == row["data"]
+            assert got.flag is False and got.note == "none"
+        assert len({stored[row["key"]].serial for row in rows}) == len(rows)  # called per row
+        # the very same representation as SQLAlchemy's own INSERT (SQLite stores times as text)
+        as_text = {key: value for key, value in db.session.execute(
+            text(f"SELECT key, CAST(at AS VARCHAR(60)) FROM {table.name} WHERE key IN ('k0000', 'reference')"))}
+        assert as_text["k0000"] == as_text["reference"]
+
+
+def test_rows_colliding_with_a_unique_key_are_skipped(app, table):
+    with app.app_context():
+        insert_rows(db.session, table, _rows(["a", "c"]))
+        db.session.commit()
+        fresh = insert_rows(db.session, table, _rows(["a", "b", "c", "d"]), ignore_conflicts=True,
+                            returning=table.c.key)
+        db.session.commit()
+        assert sorted(fresh) == ["b", "d"]
+        assert db.session.scalar(select(table.c.at).where(table.c.key == "c")) == _rows(["a", "c"])[1]["at"]
+        assert insert_rows(db.session, table, []) == []
+
+
+def test_one_of_a_long_list(app, table):
+    with app.app_context():
+        keys = [f"k{n:04d}" for n in range(700)]
+        insert_rows(db.session, table, _rows(keys))
+        db.session.commit()
+        wanted = keys[::3] + ["missing"]
+        found = set(db.session.scalars(select(table.c.key).where(one_of(db.session, table.c.key, wanted))))
+        assert found == set(keys[::3])

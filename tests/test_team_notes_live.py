@@ -1,0 +1,291 @@
+"""Internal notes with @mentions and reply templates with record fields, on the real stack.
+
+A shared mailbox "Rechnungen" that Alice (who manages it) and Bob may read, Carol may not; an
+invoice whose mail and the customer's answer are a conversation of the mailbox (linked to the
+invoice like the reply-link plugin links a reply). Notes and notices stay in the database: the
+mail server's store and its SMTP log are searched for a note's words.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import pytest
+from app_fixtures import _fresh_account, login
+from record_fixtures import TEST_LINES
+from notes_listener_plugin import calls as note_calls
+from sqlalchemy import select
+from tricoma_mail_invoices import INVOICES
+
+from hostapp.extensions import db
+from hostapp.models import User
+from tricoma_mail_plugin import Reference, TemplateField, live_mailbox, sync_mailbox_now
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.models import AuditEntry, Notice, OutboxItem, ReplyTemplate, TeamNote
+from tricoma_mail_plugin.record_kit import formatting, store
+from tricoma_mail_plugin.record_kit.amounts import totals
+from tricoma_mail_plugin.records import mail_links
+from tricoma_mail_plugin.rights import access
+
+pytestmark = pytest.mark.live
+
+EXTRA_PLUGINS = ("sample_plugin", "tricoma_mail_v1_imap", "tricoma_mail_invoices", "tricoma_mail_orders",
+                 "tricoma_mail_v2_hosted", "notes_listener_plugin")
+
+
+@pytest.fixture
+def app(make_app, mailstack):
+    note_calls.clear()
+    return make_app(TRICOMA_MAIL_CA_FILE=str(mailstack.cert), TRICOMA_MAIL_EXTRA_PLUGINS=EXTRA_PLUGINS,
+                    TRICOMA_MAIL_UNDO_SEND_SECONDS=0)
+
+
+def _mail(subject, sender, to, message_id, parents=(), day=1) -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message["Message-ID"] = message_id
+    message["Date"] = format_datetime(datetime(2026, 11, day, 9, 30, tzinfo=UTC))
+    if parents:
+        message["In-Reply-To"] = parents[-1]
+        message["References"] = " ".join(parents)
+    message.set_content(f"{subject}\n")
+    return message.as_bytes()
+
+
+@pytest.fixture
+def team(app, make_mailbox, make_user, imap_client, mailstack):
+    email, password = _fresh_account(mailstack, 1)
+    mailbox_id = make_mailbox(1, email, password, title="Rechnungen")
+    users = {name: make_user(name, language="en") for name in ("alice", "bob", "carol")}
+    with app.app_context():
+        for right in ("read", "write", "send", "send_from_apps", "manage"):
+            access.grant(mailbox_id, "user", users["alice"].id, right)
+        for right in ("read", "write", "send"):
+            access.grant(mailbox_id, "user", users["bob"].id, right)
+        customer = store.create_customer(INVOICES, "Berger Bau GmbH", "k@kunde.test", "Hauptstraße 5", "de")
+        invoice = store.create_record(INVOICES, customer.id, list(TEST_LINES))
+        invoice_id, number = invoice.id, invoice.number
+    stamp = uuid.uuid4().hex[:10]
+    ids = [f"<inv-{stamp}@rechnungen.test>", f"<answer-{stamp}@kunde.test>"]
+    client = imap_client(1, email, password)
+    client.multiappend("Sent", [_mail(f"Invoice {number}", f"Rechnungen <{email}>", "k@kunde.test", ids[0])])
+    client.multiappend("INBOX", [_mail(f"AW: Invoice {number}", "Berger <k@kunde.test>", email, ids[1], ids[:1], 2)])
+    with app.test_request_context():
+        mailbox = live_mailbox(mailbox_id)
+        assert service.run_test(mailbox) and mailbox.last_test_ok
+        sync_mailbox_now(mailbox)
+        reference = Reference("invoice", str(invoice_id))
+        mail_links.link(reference, mailbox_id, ids[0], "sent", f"Invoice {number}", "k@kunde.test")
+        mail_links.link(reference, mailbox_id, ids[1], "received", f"AW: Invoice {number}", "k@kunde.test")
+    return {"id": mailbox_id, "email": email, "ids": ids, "users": users, "imap": client, "invoice": invoice_id,
+            "number": number, "paths": mailstack.paths(mailstack.profile(1)), "stack": mailstack}
+
+
+def _client(app, name):
+    client = app.test_client()
+    assert login(client, name).status_code == 302
+    return client
+
+
+def _nowhere_on_the_servers(team, token: str) -> None:
+    """``token`` is in no message of any folder (IMAP SEARCH) and in no file of the mail stack:
+    the mail stores and SMTP sinks (``sendmail/``) of both its servers, and every server log."""
+    client = team["imap"]
+    for _flags, _delimiter, folder in client.list_folders():
+        client.select_folder(folder, readonly=True)
+        assert client.search(["TEXT", token]) == [], folder
+    paths = team["paths"]
+    found = subprocess.run(["grep", "-rla", "--devices=skip", token, str(paths.root.parent)],
+                           capture_output=True, text=True)
+    assert found.returncode == 1 and found.stdout == "", found.stdout
+
+
+def test_a_note_mentions_bob_who_gets_a_notice_and_it_never_reaches_the_servers(app, team):
+    mailbox_id, ids = team["id"], team["ids"]
+    alice, bob, carol = (_client(app, name) for name in ("alice", "bob", "carol"))
+    token = f"Rueckruf-{uuid.uuid4().hex[:12]}"
+    added = alice.post(f"/mail/team/notes/{mailbox_id}", json={
+        "message_ids": [ids[1], ids[0]], "text": f"Customer calls Friday ({token}); @bob please take it.",
+        "subject": f"AW: Invoice {team['number']}"})
+    assert added.status_code == 201, added.get_data(as_text=True)
+    note = added.get_json()["note"]
+    assert note["author"]["label"] == "Alice" and [p["login"] for p in note["mentions"]] == ["bob"]
+
+    # Bob has a notice (in his language), the navigation counts it; Alice and Carol have none
+    unread = bob.get("/mail/notices/unread").get_json()
+    assert unread["count"] == 1
+    assert unread["items"][0]["text"] == f"Alice mentioned you in a note on “AW: Invoice {team['number']}”"
+    assert re.search(r'href="/mail/notices/"[^>]*>Notices <span class="badge">1</span>',
+                     bob.get("/mail/notices/").get_data(as_text=True))
+    assert alice.get("/mail/notices/unread").get_json()["count"] == 0
+    assert carol.get("/mail/notices/unread").get_json()["count"] == 0
+
+    # the note is the conversation's, found by any of its Message-IDs (Bob opens the answer only)
+    listed = bob.post(f"/mail/team/notes/{mailbox_id}/list", json={"message_ids": [ids[1]]}).get_json()["notes"]
+    assert [n["text"] for n in listed] == [note["text"]]
+    # Carol may not read the mailbox: she sees nothing of it, and cannot write one
+    assert carol.post(f"/mail/team/notes/{mailbox_id}/list", json={"message_ids": ids}).status_code == 404
+    assert carol.post(f"/mail/team/notes/{mailbox_id}", json={"message_ids": ids, "text": "x"}).status_code == 404
+
+    # mentioning Carol is refused with a clear message, and nothing is stored or noticed
+    refused = alice.post(f"/mail/team/notes/{mailbox_id}", json={"message_ids": ids, "text": "@carol look"})
+    assert refused.status_code == 400
+    assert refused.get_json()["error"].startswith("Carol (@carol) may not read this mailbox")
+    # an @ that names nobody, and an address, are plain text
+    plain = alice.post(f"/mail/team/notes/{mailbox_id}", json={"message_ids": ids, "text": "@home; write to k@kunde.test"})
+    assert plain.status_code == 201 and plain.get_json()["note"]["mentions"] == []
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(TeamNote.id))) == 2
+        assert [n.kind for n in db.session.scalars(select(Notice))] == ["mention"]
+        audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "team_note_added")).all()
+        assert len(audit) == 2 and audit[0].mailbox_id == mailbox_id
+
+    # in the mailbox's audit log (Alice manages it), without the note's words
+    log = alice.get(f"/mail/settings/mailboxes/{mailbox_id}/rights").get_data(as_text=True)
+    assert "Internal note added" in log and token not in log
+    assert "Internal note added" in alice.get(f"/api/mail/team/m/{mailbox_id}/audit.csv").get_data(as_text=True)
+
+    # on the invoice's mail history, for those who may read the mailbox
+    page = alice.get(f"/invoices/{team['invoice']}").get_data(as_text=True)
+    assert token in page and "Internal notes on this record" in page
+    assert token not in carol.get(f"/invoices/{team['invoice']}").get_data(as_text=True)
+
+    # not a byte of it on the mail server: no message, no file of the store, no SMTP log line
+    _nowhere_on_the_servers(team, token)
+    # (the search does find what the server holds: the customer's answer, by its Message-ID)
+    stamp = team["ids"][1].strip("<>").split("@")[0]
+    assert subprocess.run(["grep", "-rlaq", "--devices=skip", stamp, str(team["paths"].root.parent)]).returncode == 0
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(OutboxItem.id))) == 0
+
+
+def test_hook_note_added(app, team):
+    mailbox_id, ids = team["id"], team["ids"]
+    alice = _client(app, "alice")
+    answer = alice.post(f"/mail/team/notes/{mailbox_id}", json={"message_ids": [ids[1], ids[0]], "text": "@Bob, see this."})
+    assert answer.status_code == 201
+    with app.app_context():
+        bob_id = str(db.session.scalar(select(User.id).where(User.username == "bob")))
+        alice_id = str(db.session.scalar(select(User.id).where(User.username == "alice")))
+    [call] = note_calls
+    assert call["mailbox"].id == mailbox_id and call["note_id"] == answer.get_json()["note"]["id"]
+    assert (call["author_id"], tuple(call["mentioned_ids"]), call["text"]) == (alice_id, (bob_id,), "@Bob, see this.")
+    assert set(call["conversation"].message_ids) >= {ids[1].lower(), ids[0].lower()}
+
+
+# -- reply templates ------------------------------------------------------------------------------
+
+
+def _invoice_values(app, invoice_id, language="en"):
+    with app.app_context():
+        record = store.get_record(INVOICES, invoice_id)
+        return (record.number, formatting.money(totals(record.lines).gross_cents, language, "EUR"),
+                formatting.day(record.promised_on, language))
+
+
+def test_hook_template_fields(app, team):
+    """The invoices app offers its fields: declared without a record, filled in for one."""
+    number, amount, due = _invoice_values(app, team["invoice"])
+    with app.test_request_context():
+        hooks = app.extensions["tricoma_mail"].hooks
+        declared = {f.name: f for f in hooks.collect("template_fields", reference=None, user=None, language=None)}
+        assert {"invoice_number", "invoice_date", "due_date", "amount", "customer_name", "order_number"} <= set(declared)
+        assert declared["due_date"].value is None and declared["due_date"].kind == "invoice"
+        alice = db.session.scalar(select(User).where(User.username == "alice"))
+        reference = Reference("invoice", str(team["invoice"]))
+        fields = hooks.collect("template_fields", reference=reference, user=alice, language="en")
+        assert all(isinstance(f, TemplateField) for f in fields)
+        values = {f.name: f.value for f in fields}
+        assert values == {"invoice_number": number, "invoice_date": values["invoice_date"], "due_date": due,
+                          "amount": amount, "customer_name": "Berger Bau GmbH"}
+        labels = {f.name: f.label for f in fields}
+        assert labels["invoice_number"] == "Invoice number" and labels["amount"] == "Invoice amount"
+        # the values are written in the language asked for (the template's), whoever writes
+        german = {f.name: f.value for f in hooks.collect("template_fields", reference=reference, user=alice,
+                                                          language="de")}
+        assert (german["amount"], german["due_date"]) == _invoice_values(app, team["invoice"], "de")[1:]
+        # a record that does not exist offers its fields without values (named as missing)
+        missing = hooks.collect("template_fields", reference=Reference("order", "999"), user=alice, language="en")
+        assert [(f.kind, f.value) for f in missing] == [("order", None)] * 5
+
+
+def _save(client, **form):
+    values = {"scope": "personal", "kind": "template", "language": "en", "subject": "", **form}
+    return client.post("/mail/templates/new", data=values)
+
+
+def test_templates_fill_invoice_fields_and_a_missing_one_blocks_sending(app, team):
+    mailbox_id = team["id"]
+    alice, bob, carol = (_client(app, name) for name in ("alice", "bob", "carol"))
+    number, amount, due = _invoice_values(app, team["invoice"])
+    saved = _save(alice, scope=str(mailbox_id), name="Payment reminder", subject="Invoice {{ invoice_number }}",
+                  body="Dear {{ customer_name }},\n\ninvoice {{ invoice_number }} over {{ amount }} is due on "
+                       "{{ due_date }}.\n\n{{ my_name }}")
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    assert _save(alice, scope=str(mailbox_id), kind="quick_reply", name="Order ref",
+                 body="Your order {{ order_number }}").status_code == 302
+    # a variable no app offers is refused when saving; so is a mailbox Bob does not manage
+    unknown = _save(alice, name="Broken", body="Hello {{ invoice_numbr }}")
+    assert unknown.status_code == 400 and "{{ invoice_numbr }}" in unknown.get_data(as_text=True)
+    assert _save(bob, scope=str(mailbox_id), name="Mine", body="x").status_code == 400
+    assert _save(bob, name="Bob's own", body="Thanks, {{ my_name }}").status_code == 302
+
+    # the settings page: Alice manages the mailbox's templates; Bob sees only his own there
+    page = alice.get("/mail/templates/").get_data(as_text=True)
+    assert "Payment reminder" in page and "Order ref" in page and "{{ due_date }}" in page and "Invoice amount" in page
+    assert "Payment reminder" not in bob.get("/mail/templates/").get_data(as_text=True)
+    assert "Reply templates" in alice.get("/mail/settings/").get_data(as_text=True)
+
+    # the picker's list: the mailbox's templates for everyone who may read it, personal ones for their owner
+    def names(client):
+        answer = client.get(f"/mail/templates/api/available?mailbox={mailbox_id}").get_json()
+        return sorted(t["name"] for t in answer["templates"])
+    assert names(alice) == ["Order ref", "Payment reminder"]
+    assert names(bob) == ["Bob's own", "Order ref", "Payment reminder"]
+    assert [t["name"] for t in alice.get(f"/mail/templates/api/available?mailbox={mailbox_id}").get_json()["templates"]] \
+        == ["Payment reminder", "Order ref"]  # templates first, then quick replies
+    assert names(carol) == []
+    with app.app_context():
+        reminder_id = db.session.scalar(select(ReplyTemplate.id).where(ReplyTemplate.name == "Payment reminder"))
+        order_ref_id = db.session.scalar(select(ReplyTemplate.id).where(ReplyTemplate.name == "Order ref"))
+    assert carol.post(f"/mail/templates/api/{reminder_id}/render", json={}).status_code == 404  # tells nothing
+    assert bob.get(f"/mail/templates/{reminder_id}").status_code == 403  # reads the mailbox, does not manage it
+    assert carol.get(f"/mail/templates/{reminder_id}").status_code == 404
+
+    # from the invoice's mail dialog: number, amount and due date filled in
+    reference = f"invoice:{team['invoice']}"
+    filled = alice.post(f"/mail/templates/api/{reminder_id}/render",
+                        json={"reference": reference, "mailbox_id": mailbox_id}).get_json()
+    assert filled["subject"] == f"Invoice {number}" and filled["missing"] == []
+    assert filled["body"] == (f"Dear Berger Bau GmbH,\n\ninvoice {number} over {amount} is due on {due}.\n\nAlice")
+    # answering the customer's mail, linked to the invoice: the same values
+    linked = bob.post(f"/mail/templates/api/{reminder_id}/render",
+                      json={"mailbox_id": mailbox_id, "message_ids": [team["ids"][1]]}).get_json()
+    assert linked["body"].startswith("Dear Berger Bau GmbH,") and linked["reference"] == reference
+    # a German template writes the invoice's values in German, for the German reader
+    assert _save(alice, scope=str(mailbox_id), name="Zahlungserinnerung", language="de",
+                 body="Rechnung {{ invoice_number }} über {{ amount }}, fällig am {{ due_date }}.").status_code == 302
+    with app.app_context():
+        german_id = db.session.scalar(select(ReplyTemplate.id).where(ReplyTemplate.name == "Zahlungserinnerung"))
+    _n, german_amount, german_due = _invoice_values(app, team["invoice"], "de")
+    german = alice.post(f"/mail/templates/api/{german_id}/render", json={"reference": reference}).get_json()
+    assert german["body"] == f"Rechnung {number} über {german_amount}, fällig am {german_due}."
+    # an invoice has no order number: it stays a visible field, named
+    missing = alice.post(f"/mail/templates/api/{order_ref_id}/render", json={"reference": reference}).get_json()
+    assert missing["body"] == "Your order {{ order_number }}"
+    assert missing["missing"] == [{"name": "order_number", "label": "Order number"}]
+
+    # sending it from the invoice's dialog is refused, naming the field; nothing is queued
+    dialog = alice.get(f"/mail/compose/app/?reference={reference}").get_data(as_text=True)
+    key = re.search(r'name="key" value="([^"]+)"', dialog).group(1)
+    refused = alice.post("/mail/compose/app/", data={
+        "reference": reference, "key": key, "mailbox": str(mailbox_id), "to": "k@kunde.test", "subject": "x",
+        "text": "Your order {{ order_number }}"})
+    assert refused.status_code == 400
+    assert "Order number ({{ order_number }})" in refused.get_data(as_text=True).replace("&#34;", '"')
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(OutboxItem.id))) == 0
