@@ -55,7 +55,8 @@ from tricoma_mail_plugin.mailboxes.service import backend_for
 from tricoma_mail_plugin.mime.parse import parse_message
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# corpus: minutes long, so ./dev test runs it in its SQLite part rather than after PostgreSQL (conftest.py)
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.corpus]
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
