@@ -15,7 +15,6 @@ from flask_login import current_user
 from . import (
     password_checks,
     sqlite_tuning,
-    template_i18n,
     transport_security,
 )
 from .extensions import babel, csrf, db, login_manager, mail, mailer, migrate
@@ -93,7 +92,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     transport_security.init_app(app)
     password_checks.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    template_i18n.install(app)
     csrf.init_app(app)
     mailer.init_app(app)  # before tricoma mail, which takes over its sending
     mail.init_app(app)

@@ -1,7 +1,6 @@
 """The host's Flask extension objects, created unbound and initialised by ``create_app``."""
 from __future__ import annotations
 
-from flask_babel import Babel
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -10,6 +9,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 
 from tricoma_mail_plugin import TricomaMail
+
+from .template_i18n import HostBabel
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -27,7 +28,7 @@ def _host_directory():
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 login_manager = LoginManager()
-babel = Babel()
+babel = HostBabel()  # translations looked up once per request (template_i18n.py)
 migrate = Migrate()
 csrf = CSRFProtect()
 mail = TricomaMail(db, directory=_host_directory())

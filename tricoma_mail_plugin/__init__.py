@@ -54,7 +54,6 @@ from .web.compose_support import StoredUpload as ComposeUpload
 from .web.compose_support import (
     autosave_seconds as compose_autosave_seconds,
     compose_attachments,
-    describe_compose_uploads,
     discard_compose_uploads,
     keep_compose_attachments,
     open_upload_space,
@@ -160,7 +159,6 @@ __all__ = [
     "compose_attachments",
     "compose_autosave_seconds",
     "compose_upload_limit",
-    "describe_compose_uploads",
     "discard_compose_uploads",
     "keep_compose_attachments",
     "open_upload_space",

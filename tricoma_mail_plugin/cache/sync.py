@@ -234,7 +234,7 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
         done += writer.finish()
     if progress:
         progress(name, done, total)
-    _session().expire(folder)  # the writer moved its checkpoint and count
+    _session().commit()  # ends any snapshot of this session: the writer moved the checkpoint and count
     return total
 
 

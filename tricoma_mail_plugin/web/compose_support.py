@@ -23,7 +23,6 @@ __all__ = [
     "StoredUpload",
     "autosave_seconds",
     "compose_attachments",
-    "describe_compose_uploads",
     "discard_compose_uploads",
     "keep_compose_attachments",
     "open_upload_space",
@@ -91,13 +90,6 @@ def compose_attachments(tokens: Sequence[object] | None) -> tuple[AttachmentData
         raise InvalidMessage(upload_too_large_message(), "attachments")
     loaded = (upload_store.load(space, token) for token in tokens)
     return tuple(attachment for attachment in loaded if attachment is not None)
-
-
-def describe_compose_uploads(tokens: Sequence[object] | None) -> list[StoredUpload]:
-    """The uploads ``tokens`` of this session that exist, in their order."""
-    space = _space()
-    found = (upload_store.describe(space, token) for token in _tokens(tokens))
-    return [stored for stored in found if stored is not None]
 
 
 def discard_compose_uploads(tokens: Sequence[object] | None) -> None:

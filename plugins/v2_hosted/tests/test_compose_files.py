@@ -222,3 +222,25 @@ def test_a_reader_may_not_reopen_a_draft(app, box, make_user):
     source = message_id_of(box, "Rechnung 2026-17")
     assert client.get(api(box, f"/compose?mode=draft&source={source}")).status_code in (403, 404)
     assert client.get(api(box, f"/compose?mode=forward&source={source}")).status_code == 200
+
+
+def test_bcc_reaches_its_recipient_and_no_one_sees_it(box, mailstack, imap_client):
+    hidden, hidden_password = _fresh_account(mailstack, 1)
+    sent = box["client"].post(api(box, "/send"), json={
+        "to": box["customer"], "bcc": hidden, "subject": "Mit Blindkopie", "body": "Hallo.",
+        "compose_id": "c-bcc"})
+    assert sent.status_code == 200, sent.get_json()
+    sent_copy(box, "Mit Blindkopie")
+    inbox = imap_client(1, hidden, hidden_password)
+    deadline = time.monotonic() + 10
+    while True:
+        inbox.select_folder("INBOX", readonly=True)
+        uids = inbox.search(["SUBJECT", "Mit Blindkopie"])
+        if uids or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert len(uids) == 1, "the Bcc recipient got the mail"
+    raw = inbox.fetch(uids, ["BODY.PEEK[]"])[uids[0]][b"BODY[]"]
+    headers = email.message_from_bytes(raw, policy=default_policy)
+    assert headers["Bcc"] is None and hidden not in str(headers["To"]) + str(headers["Cc"]), \
+        "no header the sender wrote names the Bcc recipient"

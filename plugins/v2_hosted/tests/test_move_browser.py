@@ -130,7 +130,19 @@ def test_move_a_mailbox_on_the_page_killed_half_way_and_resumed(app, live_server
     assert page.evaluate("window.sameDocument") is True
 
     # started again: the page (never reloaded) shows the move as interrupted and offers to resume
-    live_server.start()
+    live_server.start()  # forked after Playwright started: it must end before Playwright does
+    try:
+        resume_and_check(app, page, base, source, before, total, killed, recorded, hostingstack,
+                         target_login, target_password)
+    finally:
+        live_server.stop()
+        live_server._process.join(10)
+
+
+def resume_and_check(app, page, base, source, before, total, killed, recorded, hostingstack,
+                     target_login, target_password):
+    from playwright.sync_api import expect
+
     expect(page.locator("#move-state")).to_have_text(
         "Der Umzug wurde unterbrochen. Starten Sie ihn erneut, um dort fortzufahren, wo er stehen blieb; "
         "nichts wird doppelt kopiert.", timeout=15000)
@@ -141,6 +153,7 @@ def test_move_a_mailbox_on_the_page_killed_half_way_and_resumed(app, live_server
     again.click()
     expect(page.locator("#move-state")).to_contain_text("Fertig:", timeout=60000)
     expect(page.locator("#move-bar")).to_have_attribute("value", "100")
+    expect(page.locator("#move-count")).to_have_text(f"{total} von {total} Nachrichten")  # the whole way
     resumed = run_row(app)
     assert resumed.id != killed.id and resumed.state == "done"
     # the batch cut off by the kill was appended but not recorded: found, not appended again

@@ -113,6 +113,7 @@ def client_words() -> dict[str, str]:
         "from": _("From"),
         "to": _("To"),
         "cc": _("Cc"),
+        "bcc": _("Bcc"),
         "subject": _("Subject"),
         "date": _("Date"),
         "body": _("Message"),

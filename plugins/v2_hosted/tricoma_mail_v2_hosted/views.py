@@ -235,7 +235,7 @@ def compose_start(mailbox_id: int):
         abort(400)
     start = compose_prefill(mailbox, source, mode)
     draft = {"draft_uid": str(start.replaces_draft_uid or ""), "draft_mailbox": str(mailbox.id)} if mode == "draft" else {}
-    return jsonify(to=start.to, cc=start.cc, subject=start.subject, body=start.body,
+    return jsonify(to=start.to, cc=start.cc, bcc=start.bcc, subject=start.subject, body=start.body,
                    in_reply_to=start.in_reply_to, references=" ".join(start.references),
                    compose_id=uuid.uuid4().hex, source="" if mode == "draft" else source, mode=mode,
                    attachments=compose_files.upload_values(keep_compose_attachments(start.attachments)), **draft)
@@ -248,11 +248,12 @@ def send(mailbox_id: int):
     mailbox = require_mailbox_right(current_user, mailbox_id, "send")
     data = request.get_json(silent=True, force=True) or {}
     text = {name: str(data.get(name) or "") for name in
-            ("to", "cc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at", "tz_offset",
+            ("to", "cc", "bcc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at", "tz_offset",
              "source", "mode", "draft_uid", "draft_mailbox")}
     attached = data.get("attachments") if isinstance(data.get("attachments"), list) else []
     outgoing = OutgoingMessage(
-        to=split_recipients(text["to"]), cc=split_recipients(text["cc"]), subject=text["subject"],
+        to=split_recipients(text["to"]), cc=split_recipients(text["cc"]), bcc=split_recipients(text["bcc"]),
+        subject=text["subject"],
         text=text["body"].replace("\r\n", "\n"), in_reply_to=text["in_reply_to"].strip() or None,
         references=tuple(text["references"].split()), attachments=compose_attachments(attached))
     send_at = _send_at(text["send_at"], text["tz_offset"]) if text["send_at"] else None

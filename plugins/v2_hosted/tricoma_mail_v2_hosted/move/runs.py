@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from imapclient.exceptions import IMAPClientError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tricoma_mail_plugin import (
     JOB_QUEUE_SYNC,
@@ -36,7 +36,7 @@ from tricoma_mail_plugin import (
 
 from ..i18n import gettext as _
 from ..marks import is_v2
-from ..tables import move_runs
+from ..tables import move_progress, move_runs
 from .copy_service import move_mailbox
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,8 @@ def move_task(run_id: int, *, worker: str) -> str:
     if _active_run(row.source_id, row.target_id, other_than=run_id) is not None:
         _update(run_id, state="failed", error=_("Another move of these mailboxes is under way."), finished=True)
         return "skipped: another move of the pair runs"
+    # what earlier runs of the pair recorded counts as done: a resumed move shows the whole way
+    earlier = _recorded(row.source_id, row.target_id)
     _update(run_id, state="running", error=None)
     last_write = 0.0
 
@@ -168,7 +170,7 @@ def move_task(run_id: int, *, worker: str) -> str:
         now = time.monotonic()
         if now - last_write >= PROGRESS_EVERY or handled == total:
             last_write = now
-            _update(run_id, handled=handled, total=total, folder=folder)
+            _update(run_id, handled=earlier + handled, total=earlier + total, folder=folder)
 
     try:
         result = move_mailbox(row.source_id, row.target_id, progress, actor=row.started_by)
@@ -182,9 +184,10 @@ def move_task(run_id: int, *, worker: str) -> str:
         session.rollback()
         _update(run_id, state="failed", error=_("The move stopped on an unexpected error."), finished=True)
         raise
-    current = session.execute(select(move_runs.c.total, move_runs.c.handled).where(move_runs.c.id == run_id)).one()
+    current = session.execute(select(move_runs.c.total).where(move_runs.c.id == run_id)).one()
+    done = current.total if current.total is not None else earlier
     _update(run_id, state="done", copied=result.copied, skipped=result.skipped, folder=None,
-            total=current.total or 0, handled=current.total or 0, finished=True)
+            total=done, handled=done, finished=True)
     return f"moved: {result.copied} copied, {result.skipped} already there"
 
 
@@ -203,6 +206,13 @@ def _update(run_id: int, finished: bool = False, **values) -> None:
     session = db_session()
     session.execute(move_runs.update().where(move_runs.c.id == run_id).values(**values))
     session.commit()
+
+
+def _recorded(source_id: int, target_id: int) -> int:
+    """How many messages of the source earlier runs recorded as handled."""
+    query = select(func.coalesce(func.sum(move_progress.c.copied), 0)).where(
+        move_progress.c.source_id == source_id, move_progress.c.target_id == target_id)
+    return int(db_session().scalar(query))
 
 
 def _active_run(source_id: int, target_id: int, other_than: int | None = None) -> int | None:

@@ -407,7 +407,7 @@
 
   // -- compose --------------------------------------------------------------------------------
   var dialog = $("v2-compose-dialog"), form = $("v2-compose-form");
-  var FIELDS = ["to", "cc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at",
+  var FIELDS = ["to", "cc", "bcc", "subject", "body", "in_reply_to", "references", "compose_id", "send_at",
                 "source", "mode", "draft_uid", "draft_mailbox"];
   // Drafts go through v1's own draft endpoint: one place saves them, for both interfaces.
   var draftSaving = null;  // a save under way: sending waits for it (compose_files.js autosaves)

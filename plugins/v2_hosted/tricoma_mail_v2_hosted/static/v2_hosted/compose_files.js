@@ -195,14 +195,14 @@
   }, true);
 
   // -- autosave: every interval, only when changed, through core's draft service ----------------
-  var SNAPSHOT_FIELDS = ["to", "cc", "subject", "body", "send_at"];
+  var SNAPSHOT_FIELDS = ["to", "cc", "bcc", "subject", "body", "send_at"];
   var saved = "", busy = false, timer = null;
   function snapshot() {
     return JSON.stringify(SNAPSHOT_FIELDS.map(function (name) { return form.elements[name] ? form.elements[name].value : ""; })
       .concat(chips().map(function (c) { return c.dataset.token; })));
   }
   function worthSaving() {
-    return ["to", "cc", "subject", "body"].some(function (name) {
+    return ["to", "cc", "bcc", "subject", "body"].some(function (name) {
       return form.elements[name] && form.elements[name].value.trim() !== "";
     }) || chips().length > 0;
   }
