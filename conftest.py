@@ -9,16 +9,15 @@ sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "plugin
 pytest_plugins = ["app_fixtures", "mailstack_fixture", "record_fixtures", "hostingstack_fixture", "oauth_fixture"]
 
 
-# `./dev test` runs the suite in parts side by side (see `cmd_test` in ./dev); the part is chosen
-# here rather than with -m so that a -m of the caller's still applies within each part.
-# The browser tests that run a whole corpus take minutes: they stay in the main part, which
-# keeps the two parts about even.
+# `./dev test` runs the suite in three parts side by side (see `cmd_test` in ./dev); the part is
+# chosen here rather than with -m so that a -m of the caller's still applies within each part.
 TEST_PARTS = {
-    # everything but the short browser tests, on the default database (SQLite)
-    "main": lambda markers: "browser" not in markers or "corpus" in markers,
+    # everything but the browser tests, on the default database (SQLite)
+    "main": lambda markers: "browser" not in markers,
     # the repeat on PostgreSQL: pure-logic and browser tests are not repeated
     "postgres": lambda markers: "browser" not in markers and "db_independent" not in markers,
-    "browser": lambda markers: "browser" in markers and "corpus" not in markers,
+    # the browser tests, on SQLite
+    "browser": lambda markers: "browser" in markers,
 }
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app_fixtures import _fresh_account, login
 from hostapp.extensions import db
@@ -157,6 +157,13 @@ EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     "v2_hosted_api.undo_send": {"POST": "send"},
     "v2_hosted_api.layout": {"POST": "read"},
     "v2_hosted_api.events": {"GET": "read"},
+    "v2_hosted_api.remove_upload": {"DELETE": "read"},  # a file taken out of the compose dialog
+    # moving an external mailbox into a hosted one: manage on both (the scene's run names the
+    # scene's mailbox as both, so manage on it is what the run needs here)
+    "v2_hosted_move.index": {"GET": Listing("manage")},
+    "v2_hosted_move.start": {"POST": "manage"},
+    "v2_hosted_move.progress": {"GET": "manage"},
+    "v2_hosted_move.status": {"GET": "manage"},
     # Tags (issue 15, point 6; web/tag_api.py): IMAP keywords with names and colours. Looking needs
     # read, tagging and untagging write (as flags), defining, renaming and deleting manage.
     "tricoma_mail_tags_api.list_tags": {"GET": "read"},
@@ -338,6 +345,7 @@ class Scene:
     template_id: int = 0
     template_name: str = ""
     own_templates: dict[str, int] = field(default_factory=dict)
+    move_run_id: int = 0  # a move of the mailbox (issue 12), source and target both this mailbox
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -356,6 +364,8 @@ ARGUMENTS = {
     "reminder_id": lambda scene, user_id: scene.reminder_id,
     "template_id": lambda scene, user_id: scene.template_id,
     "notice_id": lambda scene, user_id: 2**31 - 1,  # nobody's notice
+    "run_id": lambda scene, user_id: scene.move_run_id,
+    "token": lambda scene, user_id: "no-such-upload",
 }
 
 #: Where one route needs another value: an app's undo works only on the asking user's own item.
@@ -398,6 +408,8 @@ CALLS: dict[tuple[str, str], Call] = {
     ("v2_hosted_api.compose_start", "GET"): Call(query={"mode": "reply", "source": "{message_pk}"}),
     ("v2_hosted_api.messages", "GET"): Call(query={"folder": "INBOX", "conversations": "1"}),
     ("v2_hosted_api.events", "GET"): Call(query={"seconds": "0"}),
+    # source and target the same mailbox: a manager is told to choose two (400), others get 404
+    ("v2_hosted_move.start", "POST"): Call(form={"source": "{mailbox_id}", "target": "{mailbox_id}"}),
     ("tricoma_mail_tags_api.create", "POST"): Call(raw=b'{"name": "Matrix", "colour": "#ff0000"}'),
     ("tricoma_mail_tags_api.change", "POST"): Call(raw=b'{"name": "", "colour": "#ff0000"}'),
     ("tricoma_mail_tags_api.apply", "POST"): Call(raw=b'{"ids": [{message_pk}], "add": ["$label1"]}'),
@@ -609,6 +621,11 @@ def tags_and_team_mail(scene: Scene) -> None:
     template = ReplyTemplate(mailbox_id=scene.mailbox_id, kind="template", name=scene.template_name, language="de",
                              subject="Matrix", body="Hello")
     session.add(template)
+    now = utcnow()
+    scene.move_run_id = session.execute(text(
+        "INSERT INTO v2_hosted_move_run (source_id, target_id, job_key, state, handled, copied, skipped,"
+        " started_by, created_at, updated_at) VALUES (:box, :box, :key, 'done', 0, 0, 0, 'matrix', :now, :now)"
+        " RETURNING id"), {"box": scene.mailbox_id, "key": f"matrix:{uuid.uuid4().hex}", "now": now}).scalar_one()
     session.commit()
     scene.reminder_id, scene.template_id = reminder.id, template.id
 

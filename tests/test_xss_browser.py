@@ -55,8 +55,7 @@ from tricoma_mail_plugin.mailboxes.service import backend_for
 from tricoma_mail_plugin.mime.parse import parse_message
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox
 
-# corpus: minutes long, so ./dev test runs it in its SQLite part rather than after PostgreSQL (conftest.py)
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.corpus]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

@@ -202,11 +202,11 @@ def walk_through(shared, browser, alice, bob, monkeypatch) -> dict:
     with app.app_context():
         db.session.execute(delete(CachedFolder).where(CachedFolder.mailbox_id == shared["id"]))
         db.session.commit()
-        sync_mailbox_now(live_mailbox(shared["id"]))
+        sync_mailbox_now(live_mailbox(shared["id"]), wait=30)  # the push engine may be syncing it
         owner = db.session.scalar(select(User).where(User.username == "alice"))
         first = db.session.scalar(select(CachedMessage.id).where(func.lower(CachedMessage.message_id) == shared["ids"][0]))
         move_with_undo(owner, shared["id"], [first], "Archive")
-        sync_mailbox_now(live_mailbox(shared["id"]))
+        sync_mailbox_now(live_mailbox(shared["id"]), wait=30)  # the push engine may be syncing it
     alice.locator(".v2-team-view[data-view=done]").click()
     expect(row(alice, THREAD)).to_be_visible()
     expect(row(alice, THREAD).locator(".v2-chip.assignee")).to_have_text("→ Bob")
@@ -309,7 +309,7 @@ def walk_through(shared, browser, alice, bob, monkeypatch) -> dict:
     shared["imap"].append("INBOX", mail("AW: Rückfrage Rechnung 4711", "Kunde <k@kunde.test>", shared["email"], 6,
                                         f"<rr2-{time.time_ns()}@kunde.test>", [f"<rr-{shared['stamp']}@kunde.test>"]))
     with app.app_context():
-        sync_mailbox_now(live_mailbox(shared["id"]))
+        sync_mailbox_now(live_mailbox(shared["id"]), wait=30)  # the push engine may be syncing it
         states = db.session.scalars(select(TeamReminder.state).order_by(TeamReminder.id)).all()
         assert states == ["due", "cancelled"]  # the reply cancelled the second one
     row(alice, "Liefertermin").click()

@@ -35,19 +35,8 @@
       row.conversation.messages.map(function (m) { return m.id; })).indexOf(messageId) >= 0; })[0];
   }
 
-  function csrf() { var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; }
-
-  function call(method, path, body) {
-    var options = { method: method, credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRFToken": csrf(), "X-Requested-With": "XMLHttpRequest" } };
-    if (body !== undefined) { options.headers["Content-Type"] = "application/json"; options.body = JSON.stringify(body); }
-    return fetch(API + path, options).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) { throw new Error(data.error || response.statusText); }
-        return data;
-      });
-    });
-  }
+  var csrf = window.tricomaV2.csrf;
+  function call(method, path, body) { return window.tricomaV2.request(method, API + path, body); }
 
   function failed(error) { toast(word("error", { message: error.message }), null); }
 

@@ -17,24 +17,7 @@
     Object.keys(values || {}).forEach(function (name) { text = text.split("%(" + name + ")s").join(values[name]); });
     return text;
   }
-  function csrf() { var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; }
-  function call(method, url, body) {
-    var options = { method: method, credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRFToken": csrf(), "X-Requested-With": "XMLHttpRequest" } };
-    if (body !== undefined) { options.headers["Content-Type"] = "application/json"; options.body = JSON.stringify(body); }
-    return fetch(url, options).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) { throw new Error(data.error || response.statusText); }
-        return data;
-      });
-    });
-  }
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text !== undefined) { node.textContent = text; }
-    return node;
-  }
+  var call = window.tricomaV2.request, el = window.tricomaV2.el;
   function time(iso) {
     var date = new Date(iso);
     return date.toLocaleString(document.documentElement.lang || undefined, { dateStyle: "medium", timeStyle: "short" });

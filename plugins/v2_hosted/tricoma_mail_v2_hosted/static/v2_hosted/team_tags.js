@@ -26,18 +26,7 @@
     Object.keys(values || {}).forEach(function (name) { text = text.replace("%(" + name + ")s", values[name]); });
     return text;
   }
-  function csrf() { var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; }
-  function call(method, path, body) {
-    var options = { method: method, credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRFToken": csrf(), "X-Requested-With": "XMLHttpRequest" } };
-    if (body !== undefined) { options.headers["Content-Type"] = "application/json"; options.body = JSON.stringify(body); }
-    return fetch(API + path, options).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) { throw new Error(data.error || response.statusText); }
-        return data;
-      });
-    });
-  }
+  function call(method, path, body) { return window.tricomaV2.request(method, API + path, body); }
   function say(text) { if (statusEl) { statusEl.textContent = text; } }
   function failed(error) { say(word("error", { message: error.message })); }
 
