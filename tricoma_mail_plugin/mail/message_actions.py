@@ -19,7 +19,7 @@ from ..errors import InvalidSettings, MessageNotFound
 from ..mailboxes.backend import MailboxBackend
 from ..mailboxes.folders import resolve_folder
 from ..mailboxes.server_folders import folder_for_role
-from ..mailboxes.service import backend_for
+from ..mailboxes.service import backend_for, connected_backend
 from ..models import CachedFolder, CachedMessage, Mailbox, is_row_id
 from ..rights import access
 
@@ -96,7 +96,7 @@ def set_flags(user, mailbox_id: int, message_pks: Iterable[int], action: str,
     live on the server and every user of the mailbox sees them."""
     add, remove = FLAG_ACTIONS[action]
     mailbox, grouped = _chosen(user, mailbox_id, "write", message_pks)
-    with _connected(mailbox, backend) as connected:
+    with connected_backend(mailbox, backend) as connected:
         for folder, messages in grouped.items():
             intents.set_flags(mailbox, connected, folder, [m.uid for m in messages], add, remove)
     return sum(len(messages) for messages in grouped.values())
@@ -252,20 +252,3 @@ def empty_trash(user, mailbox_id: int) -> int:
     mailbox = access.require(user, mailbox_id, "delete")
     with backend_for(mailbox) as backend:
         return intents.empty_trash(mailbox, backend)
-
-
-class _connected:
-    """``with _connected(mailbox, backend)``: the given backend, or a new connection closed after."""
-
-    def __init__(self, mailbox: Mailbox, backend: MailboxBackend | None) -> None:
-        self.mailbox, self.given, self.opened = mailbox, backend, None
-
-    def __enter__(self) -> MailboxBackend:
-        if self.given is not None:
-            return self.given
-        self.opened = backend_for(self.mailbox)
-        return self.opened.__enter__()
-
-    def __exit__(self, *exc_info) -> None:
-        if self.opened is not None:
-            self.opened.__exit__(*exc_info)

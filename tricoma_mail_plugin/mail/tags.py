@@ -33,7 +33,7 @@ from ..cache import intents
 from ..errors import CapabilityError, InvalidSettings, MessageNotFound
 from ..events.outbox import deliver_after_commit, record_event
 from ..mailboxes.backend import FolderStatus, MailboxBackend
-from ..mailboxes.service import backend_for
+from ..mailboxes.service import backend_for, connected_backend
 from ..models import Mailbox, MailboxTag
 from ..rights import access
 from .message_actions import by_folder
@@ -376,7 +376,7 @@ def set_tags(user, mailbox_id: int, message_pks: Iterable[int], add: Iterable[st
     grouped = by_folder(mailbox, message_pks)
     if not grouped:
         raise MessageNotFound()
-    with _Connected(mailbox, backend) as connected:
+    with connected_backend(mailbox, backend) as connected:
         if adding:
             for folder in grouped:
                 require_stored(connected.select(folder, readonly=False), adding)
@@ -395,20 +395,3 @@ def _known_keywords(mailbox_id: int, keywords: Iterable[str]) -> list[str]:
     if unknown:
         raise InvalidSettings(_("This mailbox has no tag %(keyword)s.", keyword=", ".join(unknown)), field="tag")
     return wanted
-
-
-class _Connected:
-    """``with _Connected(mailbox, backend)``: the given backend, or a new connection closed after."""
-
-    def __init__(self, mailbox: Mailbox, backend: MailboxBackend | None) -> None:
-        self.mailbox, self.given, self.opened = mailbox, backend, None
-
-    def __enter__(self) -> MailboxBackend:
-        if self.given is not None:
-            return self.given
-        self.opened = backend_for(self.mailbox)
-        return self.opened.__enter__()
-
-    def __exit__(self, *exc_info) -> None:
-        if self.opened is not None:
-            self.opened.__exit__(*exc_info)

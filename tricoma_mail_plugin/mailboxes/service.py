@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -187,6 +189,17 @@ def settings_for(mailbox: Mailbox) -> MailboxSettings:
 def backend_for(mailbox: Mailbox) -> MailboxBackend:
     """A new, unconnected backend for ``mailbox`` (use it with ``with``)."""
     return make_backend(mailbox.kind, settings_for(mailbox))
+
+
+@contextmanager
+def connected_backend(mailbox: Mailbox, backend: MailboxBackend | None = None) -> Iterator[MailboxBackend]:
+    """``with connected_backend(mailbox, backend)``: the given (connected) backend as it is, or a
+    new connection to ``mailbox`` that is closed after the block."""
+    if backend is not None:
+        yield backend
+        return
+    with backend_for(mailbox) as opened:
+        yield opened
 
 
 TEST_AUDIT_ACTION = "connection_test"
