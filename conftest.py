@@ -6,18 +6,22 @@ import sys
 ROOT = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "plugins")]
 
-pytest_plugins = ["app_fixtures", "mailstack_fixture", "record_fixtures", "hostingstack_fixture", "oauth_fixture"]
+pytest_plugins = ["app_fixtures", "mailstack_fixture", "record_fixtures", "hostingstack_fixture", "oauth_fixture",
+                  "browser_fixtures"]
 
 
-# `./dev test` runs the suite in three parts side by side (see `cmd_test` in ./dev); the part is
+# `./dev test` runs the suite in four parts side by side (see `cmd_test` in ./dev); the part is
 # chosen here rather than with -m so that a -m of the caller's still applies within each part.
+# Each part is a test of (the test's markers, whether it lives in the core's tests/ folder).
 TEST_PARTS = {
-    # everything but the browser tests, on the default database (SQLite)
-    "main": lambda markers: "browser" not in markers,
-    # the repeat on PostgreSQL: pure-logic and browser tests are not repeated
-    "postgres": lambda markers: "browser" not in markers and "db_independent" not in markers,
-    # the browser tests, on SQLite
-    "browser": lambda markers: "browser" in markers,
+    # the core's tests but the browser tests, on the default database (SQLite)
+    "main": lambda markers, core: core and "browser" not in markers,
+    # the browser tests, and the plugins' and the portal's tests, on SQLite
+    "browser": lambda markers, core: "browser" in markers or not core,
+    # the repeat on PostgreSQL: pure-logic and browser tests are not repeated; in two parts
+    "postgres": lambda markers, core: core and "browser" not in markers and "db_independent" not in markers,
+    "postgres-plugins": lambda markers, core: (not core and "browser" not in markers
+                                               and "db_independent" not in markers),
 }
 
 
@@ -30,7 +34,8 @@ def pytest_collection_modifyitems(config, items):
     wanted = TEST_PARTS[part]
     keep, drop = [], []
     for item in items:
-        (keep if wanted({mark.name for mark in item.iter_markers()}) else drop).append(item)
+        core = item.nodeid.startswith("tests/")
+        (keep if wanted({mark.name for mark in item.iter_markers()}, core) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -78,6 +78,12 @@ def forged_values(made: dict[str, Scene], argument: str, owner: str) -> list:
         return ["3", "99", "0", "2.1", "1.2.3", "-1", "9" * 30]
     if argument in ("tag_id", "thread_id", "reminder_id", "template_id"):  # tags and team mail (issue 15)
         return [getattr(bravo, argument), getattr(charlie, argument), -1, 0, *HUGE]
+    if argument == "run_id":  # a move of an external mailbox into a hosted one (issue 12)
+        return [bravo.move_run_id, charlie.move_run_id, -1, 0, *HUGE]
+    if argument == "token":
+        # an upload of the compose dialog: random, and only the session's own count (another
+        # session's token removes nothing: plugins/v2_hosted/tests/test_compose_files.py)
+        return []
     raise AssertionError(f"a route takes {argument}: give test_idor forged values for it "
                          "(another mailbox's, a deleted mailbox's, negative, 0, huge)")
 

@@ -35,6 +35,8 @@ from tricoma_mail_plugin.mime.parse import (
 pytestmark = pytest.mark.db_independent  # pure logic: the PostgreSQL run skips it
 
 CORPORA = corpora.CORPORA
+# CPU seconds of this thread (time.thread_time), so that a machine busy with other work does not
+# count against the parser
 SECONDS_PER_MESSAGE = 2.0
 HAM_MESSAGES = 300
 
@@ -136,9 +138,9 @@ def test_headers_keep_order_and_are_decoded():
 
 def test_huge_header_is_decoded_in_time():
     words = " ".join(["=?utf-8?q?K=C3=BCste?="] * 40_000)
-    started = time.perf_counter()
+    started = time.thread_time()
     parsed = parse_message(mail(f"Subject: {words}", "From: a@example.com"))
-    assert time.perf_counter() - started < SECONDS_PER_MESSAGE
+    assert time.thread_time() - started < SECONDS_PER_MESSAGE
     assert parsed.subject.startswith("Küste")
 
 
@@ -404,9 +406,9 @@ def test_deep_nesting_is_capped():
 def test_nesting_beyond_the_parsers_recursion_limit():
     depth = 3000
     body = "".join(f"--b{i}\nContent-Type: multipart/mixed; boundary=b{i + 1}\n\n" for i in range(depth))
-    started = time.perf_counter()
+    started = time.thread_time()
     parsed = parse_message(mail("Subject: abyss", "Content-Type: multipart/mixed; boundary=b0", body=body))
-    assert time.perf_counter() - started < SECONDS_PER_MESSAGE
+    assert time.thread_time() - started < SECONDS_PER_MESSAGE
     assert parsed.subject == "abyss" and parsed.truncated
     rfc822_chain = b"Content-Type: message/rfc822\r\n\r\n" * depth + b"Subject: end\r\n\r\nx"
     assert isinstance(parse_message(rfc822_chain), ParsedMessage)
@@ -414,9 +416,9 @@ def test_nesting_beyond_the_parsers_recursion_limit():
 
 def test_number_of_parts_is_capped():
     parts = [f"Content-Type: application/octet-stream; name=f{i}.bin\n\n{i}" for i in range(MAX_PARTS + 200)]
-    started = time.perf_counter()
+    started = time.thread_time()
     parsed = parse_message(multipart("mixed", "m", *parts))
-    assert time.perf_counter() - started < SECONDS_PER_MESSAGE
+    assert time.thread_time() - started < SECONDS_PER_MESSAGE
     assert parsed.truncated
     assert MAX_PARTS - 10 <= len(parsed.attachments) < MAX_PARTS
 
@@ -481,11 +483,11 @@ def test_preview_of_html():
 
 
 def test_preview_of_hostile_html_is_fast():
-    started = time.perf_counter()
+    started = time.thread_time()
     make_preview("<div>" * 200_000 + "x")
     make_preview("<style>" * 100_000)
     make_preview("<" * 500_000)
-    assert time.perf_counter() - started < SECONDS_PER_MESSAGE
+    assert time.thread_time() - started < SECONDS_PER_MESSAGE
 
 
 # --- corpora -----------------------------------------------------------------------------------
@@ -506,7 +508,7 @@ def without_mbox_line(raw: bytes) -> bytes:
 
 def read_fully(raw: bytes) -> ParsedMessage:
     """What the reading view does with a message: parse, preview, sanitize, offer the parts."""
-    started = time.perf_counter()
+    started = time.thread_time()
     parsed = parse_message(raw)
     make_preview(parsed.text or parsed.html)
     if parsed.html is not None:
@@ -515,7 +517,7 @@ def read_fully(raw: bytes) -> ParsedMessage:
     for attachment in parsed.attachments[:20]:
         found = get_part(raw, attachment.part_id)
         assert found is not None and found[0] == attachment and len(found[1]) == attachment.size
-    elapsed = time.perf_counter() - started
+    elapsed = time.thread_time() - started
     assert elapsed < SECONDS_PER_MESSAGE, f"took {elapsed:.2f} s"
     return parsed
 

@@ -12,22 +12,17 @@ from __future__ import annotations
 import re
 import subprocess
 import uuid
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
-from pathlib import Path
 
 import pytest
 from app_fixtures import PASSWORD, _fresh_account
 from record_fixtures import TEST_LINES
 from sqlalchemy import select
 from tricoma_mail_invoices import INVOICES
-from tricoma_mail_v2_hosted import marks
+from v2_setup import sync_now, thread_mail, v2_settings
 
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import Reference, live_mailbox, sync_mailbox_now
-from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin import Reference
 from tricoma_mail_plugin.mail import reply_templates
 from tricoma_mail_plugin.models import CachedMessage, OutboxItem
 from tricoma_mail_plugin.record_kit import formatting, store
@@ -37,27 +32,11 @@ from tricoma_mail_plugin.rights import access
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.live]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-
-
-def _mail(subject, sender, to, message_id, parents=(), day=1) -> bytes:
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = sender, to, subject
-    message["Message-ID"] = message_id
-    message["Date"] = format_datetime(datetime(2026, 11, day, 9, 30, tzinfo=UTC))
-    if parents:
-        message["In-Reply-To"] = parents[-1]
-        message["References"] = " ".join(parents)
-    message.set_content(f"{subject}\n")
-    return message.as_bytes()
 
 
 @pytest.fixture
 def app(make_app, mailstack):
-    return make_app(WTF_CSRF_ENABLED=True, TRICOMA_MAIL_CA_FILE=str(mailstack.cert), TRICOMA_MAIL_V2_PUSH="embedded",
-                    TRICOMA_MAIL_UNDO_SEND_SECONDS=0)
+    return make_app(**v2_settings(mailstack, TRICOMA_MAIL_UNDO_SEND_SECONDS=0))
 
 
 @pytest.fixture
@@ -85,13 +64,10 @@ def team(app, live_server, make_mailbox, make_user, mailstack, imap_client):
     stamp = uuid.uuid4().hex[:10]
     ids = [f"<inv-{stamp}@rechnungen.test>", f"<answer-{stamp}@kunde.test>"]
     client = imap_client(1, email, password)
-    client.multiappend("Sent", [_mail(f"Invoice {number}", f"Rechnungen <{email}>", "k@kunde.test", ids[0])])
-    client.multiappend("INBOX", [_mail(f"AW: Invoice {number}", "Berger <k@kunde.test>", email, ids[1], ids[:1], 2)])
+    client.multiappend("Sent", [thread_mail(f"Invoice {number}", f"Rechnungen <{email}>", "k@kunde.test", ids[0])])
+    client.multiappend("INBOX", [thread_mail(f"AW: Invoice {number}", "Berger <k@kunde.test>", email, ids[1], ids[:1], 2)])
     with app.test_request_context():
-        mailbox = live_mailbox(mailbox_id)
-        assert service.run_test(mailbox) and mailbox.last_test_ok
-        sync_mailbox_now(mailbox)
-        marks.mark(mailbox_id)
+        sync_now(mailbox_id)
         reference = Reference("invoice", str(invoice_id))
         mail_links.link(reference, mailbox_id, ids[0], "sent", f"Invoice {number}", "k@kunde.test")
         mail_links.link(reference, mailbox_id, ids[1], "received", f"AW: Invoice {number}", "k@kunde.test")
@@ -101,40 +77,12 @@ def team(app, live_server, make_mailbox, make_user, mailstack, imap_client):
 
 
 @pytest.fixture
-def browser(tmp_path):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}")
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-    print("screenshots:", shots)
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        contexts = []
-
-        def page_for(locale: str):
-            context = chromium.new_context(locale=locale, viewport={"width": 1400, "height": 900})
-            contexts.append(context)
-            page = context.new_page()
-            page.problems = []
-            page.on("pageerror", lambda error: page.problems.append(str(error)))
-            page.shot = lambda name: page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-            return page
-
-        try:
-            yield page_for
-        finally:
-            for context in contexts:
-                context.close()
-            chromium.close()
+def browser(chromium):
+    return lambda locale: chromium(locale, viewport={"width": 1400, "height": 900})
 
 
 def _sign_in(page, base: str, username: str) -> None:
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(lambda url: "/login" not in url)
+    page.sign_in(base, username, PASSWORD)
 
 
 def _open_v2(page, team) -> None:

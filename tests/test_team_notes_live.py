@@ -10,9 +10,6 @@ from __future__ import annotations
 import re
 import subprocess
 import uuid
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
 
 import pytest
 from app_fixtures import _fresh_account, login
@@ -20,11 +17,11 @@ from record_fixtures import TEST_LINES
 from notes_listener_plugin import calls as note_calls
 from sqlalchemy import select
 from tricoma_mail_invoices import INVOICES
+from v2_setup import sync_now, thread_mail
 
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import Reference, TemplateField, live_mailbox, sync_mailbox_now
-from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin import Reference, TemplateField
 from tricoma_mail_plugin.models import AuditEntry, Notice, OutboxItem, ReplyTemplate, TeamNote
 from tricoma_mail_plugin.record_kit import formatting, store
 from tricoma_mail_plugin.record_kit.amounts import totals
@@ -44,18 +41,6 @@ def app(make_app, mailstack):
                     TRICOMA_MAIL_UNDO_SEND_SECONDS=0)
 
 
-def _mail(subject, sender, to, message_id, parents=(), day=1) -> bytes:
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = sender, to, subject
-    message["Message-ID"] = message_id
-    message["Date"] = format_datetime(datetime(2026, 11, day, 9, 30, tzinfo=UTC))
-    if parents:
-        message["In-Reply-To"] = parents[-1]
-        message["References"] = " ".join(parents)
-    message.set_content(f"{subject}\n")
-    return message.as_bytes()
-
-
 @pytest.fixture
 def team(app, make_mailbox, make_user, imap_client, mailstack):
     email, password = _fresh_account(mailstack, 1)
@@ -72,12 +57,10 @@ def team(app, make_mailbox, make_user, imap_client, mailstack):
     stamp = uuid.uuid4().hex[:10]
     ids = [f"<inv-{stamp}@rechnungen.test>", f"<answer-{stamp}@kunde.test>"]
     client = imap_client(1, email, password)
-    client.multiappend("Sent", [_mail(f"Invoice {number}", f"Rechnungen <{email}>", "k@kunde.test", ids[0])])
-    client.multiappend("INBOX", [_mail(f"AW: Invoice {number}", "Berger <k@kunde.test>", email, ids[1], ids[:1], 2)])
+    client.multiappend("Sent", [thread_mail(f"Invoice {number}", f"Rechnungen <{email}>", "k@kunde.test", ids[0])])
+    client.multiappend("INBOX", [thread_mail(f"AW: Invoice {number}", "Berger <k@kunde.test>", email, ids[1], ids[:1], 2)])
     with app.test_request_context():
-        mailbox = live_mailbox(mailbox_id)
-        assert service.run_test(mailbox) and mailbox.last_test_ok
-        sync_mailbox_now(mailbox)
+        sync_now(mailbox_id, v2=False)
         reference = Reference("invoice", str(invoice_id))
         mail_links.link(reference, mailbox_id, ids[0], "sent", f"Invoice {number}", "k@kunde.test")
         mail_links.link(reference, mailbox_id, ids[1], "received", f"AW: Invoice {number}", "k@kunde.test")

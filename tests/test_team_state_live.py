@@ -10,16 +10,14 @@ import csv
 import io
 import time
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime
 
 import pytest
 from app_fixtures import login
 from sqlalchemy import delete, func, select
 from team_listener_plugin import calls
 from tricoma_mail_invoices import INVOICES
-from tricoma_mail_v2_hosted import marks
 from tricoma_mail_v2_hosted.tables import changes
+from v2_setup import sync_now, thread_mail
 
 from hostapp.extensions import db
 from hostapp.models import User
@@ -35,7 +33,6 @@ from tricoma_mail_plugin.jobs.schedule import _intervals
 from tricoma_mail_plugin.jobs.tasks import TASKS
 from tricoma_mail_plugin.mail.message_actions import delete as delete_messages
 from tricoma_mail_plugin.mail.message_actions import move_with_undo
-from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import (
     AuditEntry,
     CachedFolder,
@@ -60,18 +57,6 @@ def app(make_app, mailstack):
                                                 "tricoma_mail_orders", "tricoma_mail_v2_hosted", "team_listener_plugin"))
 
 
-def mail(subject: str, sender: str, to: str, message_id: str, parents: list[str] = (), day: int = 1) -> bytes:
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = sender, to, subject
-    message["Message-ID"] = message_id
-    message["Date"] = format_datetime(datetime(2026, 11, day, 9, 30, tzinfo=UTC))
-    if parents:
-        message["In-Reply-To"] = parents[-1]
-        message["References"] = " ".join(parents)
-    message.set_content(f"{subject}\n")
-    return message.as_bytes()
-
-
 @pytest.fixture
 def shared(app, make_mailbox, make_user, imap_client, mailstack):
     """info@ as a shared mailbox: Alice and Bob may read and answer it, Dave reads it through the
@@ -90,16 +75,13 @@ def shared(app, make_mailbox, make_user, imap_client, mailstack):
     stamp = time.time_ns()
     ids = [f"<q{n}-{stamp}@kunde.test>" for n in range(3)]
     client = imap_client(1, email, password)
-    client.multiappend("INBOX", [mail("Anfrage Lager", "Kunde <k@kunde.test>", email, ids[0]),
-                                 mail("AW: Anfrage Lager", "Kunde <k@kunde.test>", email, ids[2], ids[:2], 3)])
-    client.multiappend("Sent", [mail("Re: Anfrage Lager", f"Info <{email}>", "k@kunde.test", ids[1], ids[:1], 2)])
+    client.multiappend("INBOX", [thread_mail("Anfrage Lager", "Kunde <k@kunde.test>", email, ids[0]),
+                                 thread_mail("AW: Anfrage Lager", "Kunde <k@kunde.test>", email, ids[2], ids[:2], 3)])
+    client.multiappend("Sent", [thread_mail("Re: Anfrage Lager", f"Info <{email}>", "k@kunde.test", ids[1], ids[:1], 2)])
     if not any(name == "Archive" for _flags, _sep, name in client.list_folders()):
         client.create_folder("Archive")
     with app.app_context():
-        mailbox = live_mailbox(mailbox_id)
-        assert service.run_test(mailbox) and mailbox.last_test_ok
-        sync_mailbox_now(mailbox)
-        marks.mark(mailbox_id)
+        sync_now(mailbox_id)
     return {"id": mailbox_id, "email": email, "password": password, "ids": ids, "users": users, "imap": client}
 
 
@@ -351,7 +333,7 @@ def test_follow_up_comes_due_without_a_reply_and_a_reply_cancels_it(app, shared,
         # a second reminder; the customer answers (a new mail on the server, stored by sync)
         second = reminders.follow_up(alice, mailbox_id, ids, in_three_days)
         [(second_id, _who, _due)] = second.reminders
-    shared["imap"].append("INBOX", mail("AW: Anfrage Lager", "Kunde <k@kunde.test>", shared["email"],
+    shared["imap"].append("INBOX", thread_mail("AW: Anfrage Lager", "Kunde <k@kunde.test>", shared["email"],
                                        f"<answer-{time.time_ns()}@kunde.test>", shared["ids"], 4))
     with app.app_context():
         sync_mailbox_now(live_mailbox(mailbox_id))
@@ -370,7 +352,7 @@ def test_a_reply_the_hook_missed_still_cancels_the_reminder_when_the_job_looks(a
         due = datetime.now(UTC) + timedelta(days=3)
         [(reminder_id, _w, _d)] = reminders.follow_up(alice, mailbox_id, ids, due).reminders
         monkeypatch.setattr(team_plugin, "cancel_on_reply", lambda *args: 0)  # the hook misses it
-    shared["imap"].append("INBOX", mail("AW: Anfrage Lager", "Kunde <k@kunde.test>", shared["email"],
+    shared["imap"].append("INBOX", thread_mail("AW: Anfrage Lager", "Kunde <k@kunde.test>", shared["email"],
                                        f"<late-{time.time_ns()}@kunde.test>", shared["ids"], 5))
     with app.app_context():
         sync_mailbox_now(live_mailbox(mailbox_id))

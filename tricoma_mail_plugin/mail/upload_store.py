@@ -119,13 +119,15 @@ def total_size(space: str, tokens) -> int:
         UploadRow.space == _check_space(space), UploadRow.token.in_(tokens))) or 0)
 
 
-def discard(space: str, tokens) -> None:
-    """Remove uploads that were sent or saved."""
+def discard(space: str, tokens) -> int:
+    """Remove uploads that were sent or saved. Returns how many there were."""
     tokens = [token for token in tokens if _NAME.match(token or "")]
-    if tokens:
-        _session().execute(delete(UploadRow).where(UploadRow.space == _check_space(space),
-                                                   UploadRow.token.in_(tokens)))
-        _session().commit()
+    if not tokens:
+        return 0
+    removed = _session().execute(delete(UploadRow).where(UploadRow.space == _check_space(space),
+                                                         UploadRow.token.in_(tokens))).rowcount
+    _session().commit()
+    return int(removed or 0)
 
 
 def remove_stale() -> int:

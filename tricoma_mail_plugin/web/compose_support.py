@@ -92,9 +92,10 @@ def compose_attachments(tokens: Sequence[object] | None) -> tuple[AttachmentData
     return tuple(attachment for attachment in loaded if attachment is not None)
 
 
-def discard_compose_uploads(tokens: Sequence[object] | None) -> None:
-    """Remove uploads of this session that were sent or that the user took away."""
-    upload_store.discard(_space(), _tokens(tokens))
+def discard_compose_uploads(tokens: Sequence[object] | None) -> int:
+    """Remove uploads of this session that were sent or that the user took away; answers how
+    many of them were this session's."""
+    return upload_store.discard(_space(), _tokens(tokens))
 
 
 def outbox_attachments(raw: bytes) -> list[StoredUpload]:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import email
 import time
-from email.message import EmailMessage
 from email.policy import default as default_policy
 
 import pytest
 from app_fixtures import _fresh_account, login
+from v2_setup import append_invoice_mail, sync_now
 
 from hostapp.extensions import db
 from tricoma_mail_plugin import live_mailbox, sync_mailbox_now
-from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import StoredUpload
 from tricoma_mail_plugin.sending import outbox
 
@@ -39,16 +38,9 @@ def box(app, make_mailbox, mailstack, imap_client):
     mailbox_id = make_mailbox(1, address, password, title="Vertrieb")
     customer = _fresh_account(mailstack, 1)[0]  # a recipient the stack accepts
     server = imap_client(1, address, password)
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = "Lieferant <l@example.test>", address, "Rechnung 2026-17"
-    message["Message-ID"] = f"<r17-{time.time_ns()}@example.test>"
-    message.set_content("Anbei die Rechnung.\n")
-    message.add_attachment(PDF, "application", "pdf", filename="Rechnung-2026-17.pdf")
-    server.append("INBOX", message.as_bytes())
+    append_invoice_mail(server, address, PDF)
     with app.app_context():
-        mailbox = live_mailbox(mailbox_id)
-        assert service.run_test(mailbox) and mailbox.last_test_ok
-        sync_mailbox_now(mailbox)
+        sync_now(mailbox_id, v2=False)
     client = app.test_client()
     assert login(client, "owner").status_code == 302
     return {"id": mailbox_id, "address": address, "customer": customer, "server": server, "client": client, "app": app}
@@ -207,7 +199,7 @@ def test_another_sessions_upload_attaches_nothing(app, box, make_user):
                                                "compose_id": "c-other", "attachments": [token, "../x", 7]})
     assert sent.status_code == 200
     assert attachments_of(sent_copy(box, "Fremd")) == {}
-    other.delete(api(box, f"/uploads/{token}"))
+    assert other.delete(api(box, f"/uploads/{token}")).get_json() == {"removed": False}
     assert token in stored_tokens(app)  # nor can it remove it
 
 

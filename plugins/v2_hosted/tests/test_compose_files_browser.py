@@ -12,35 +12,28 @@ from __future__ import annotations
 import email
 import re
 import time
-from email.message import EmailMessage
 from email.policy import default as default_policy
-from pathlib import Path
 
 import pytest
 from app_fixtures import PASSWORD, _fresh_account
 from sqlalchemy import update
-from tricoma_mail_v2_hosted import marks
+from v2_setup import append_invoice_mail, owner_speaks, sync_now, v2_settings
 
 from hostapp.extensions import db
 from hostapp.models import User
 from tricoma_mail_plugin import live_mailbox, sync_mailbox_now
-from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.sending import outbox
 from tricoma_mail_plugin.web import compose_views
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.live]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 LIMIT = 200 * 1024
 
 
 @pytest.fixture
 def app(make_app, mailstack):
-    return make_app(WTF_CSRF_ENABLED=True, TRICOMA_MAIL_CA_FILE=str(mailstack.cert), TRICOMA_MAIL_V2_PUSH="embedded",
-                    TRICOMA_MAIL_UNDO_SEND_SECONDS=1, TRICOMA_MAIL_MAX_ATTACHMENT_BYTES=LIMIT)
+    return make_app(**v2_settings(mailstack, TRICOMA_MAIL_UNDO_SEND_SECONDS=1, TRICOMA_MAIL_MAX_ATTACHMENT_BYTES=LIMIT))
 
 
 @pytest.fixture
@@ -49,19 +42,10 @@ def v2_box(app, live_server, make_mailbox, mailstack, imap_client, monkeypatch):
     customer = _fresh_account(mailstack, 1)[0]
     mailbox_id = make_mailbox(1, address, password, title="Vertrieb")
     server = imap_client(1, address, password)
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = "Lieferant <l@example.test>", address, "Rechnung 2026-17"
-    message["Message-ID"] = f"<r17-{time.time_ns()}@example.test>"
-    message.set_content("Anbei die Rechnung.\n")
-    message.add_attachment(PDF, "application", "pdf", filename="Rechnung-2026-17.pdf")
-    server.append("INBOX", message.as_bytes())
+    append_invoice_mail(server, address, PDF)
     with app.app_context():
-        db.session.execute(update(User).where(User.username == "owner").values(language="de"))
-        db.session.commit()
-        mailbox = live_mailbox(mailbox_id)
-        assert service.run_test(mailbox) and mailbox.last_test_ok
-        sync_mailbox_now(mailbox)
-        marks.mark(mailbox_id)
+        owner_speaks("de")
+        sync_now(mailbox_id)
     # The server is a forked process: what it should see must be set before it starts.
     monkeypatch.setattr(compose_views, "AUTOSAVE_SECONDS", 1)
     live_server.start()
@@ -69,28 +53,12 @@ def v2_box(app, live_server, make_mailbox, mailstack, imap_client, monkeypatch):
 
 
 @pytest.fixture
-def page(v2_box, tmp_path):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 950})
-        page = context.new_page()
-        page.problems = []
-        page.on("pageerror", lambda error: page.problems.append(str(error)))
-        page.shots = tmp_path / "screenshots"
-        page.shots.mkdir()
-        print("screenshots:", page.shots)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+def page(v2_box, chromium):
+    return chromium("de-DE", viewport={"width": 1400, "height": 950}, full_page=False)
 
 
 def shot(page, name: str) -> None:
-    page.screenshot(path=str(page.shots / f"{name}.png"))
+    page.shot(name)
 
 
 def on_server(server, folder: str, subject: str) -> email.message.EmailMessage | None:

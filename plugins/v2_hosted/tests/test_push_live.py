@@ -52,7 +52,7 @@ def watched(app, make_mailbox, mailstack):
         mailbox = live_mailbox(mailbox_id)
         from tricoma_mail_plugin.mailboxes import service
         assert service.run_test(mailbox) and mailbox.last_test_ok
-        sync_mailbox_now(mailbox)
+        sync_mailbox_now(mailbox, wait=30)  # a sync started elsewhere (the push engine) may hold the lease
         marks.mark(mailbox_id)
     started = []
 

@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import time
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from app_fixtures import PASSWORD, _fresh_account
-from sqlalchemy import select, update
-from tricoma_mail_v2_hosted import marks
+from sqlalchemy import select
+from v2_setup import open_v2, owner_speaks, sync_now, v2_settings
 
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import live_mailbox, sync_mailbox_now
 from tricoma_mail_plugin.mail import tags
-from tricoma_mail_plugin.mailboxes import service
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.live]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 SUBJECTS = ("Angebot Zahnrad", "Rechnung 4711", "Liefertermin")
 
 
@@ -40,7 +34,7 @@ def mail(subject: str, to: str) -> bytes:
 
 @pytest.fixture
 def app(make_app, mailstack):
-    return make_app(WTF_CSRF_ENABLED=True, TRICOMA_MAIL_CA_FILE=str(mailstack.cert), TRICOMA_MAIL_V2_PUSH="embedded")
+    return make_app(**v2_settings(mailstack))
 
 
 @pytest.fixture
@@ -53,40 +47,19 @@ def tagged_v2(app, live_server, make_mailbox, mailstack, imap_client):
     other.select_folder("INBOX")
     other.add_flags(other.search(["SUBJECT", "Rechnung 4711"]), [b"$label3"])  # Thunderbird: Personal
     with app.app_context():
-        db.session.execute(update(User).where(User.username == "owner").values(language="de"))
-        db.session.commit()
-        mailbox = live_mailbox(mailbox_id)
-        assert service.run_test(mailbox) and mailbox.last_test_ok
-        sync_mailbox_now(mailbox)
-        marks.mark(mailbox_id)
+        owner_speaks("de")
+        sync_now(mailbox_id)
     live_server.start()
     return {"url": live_server.url(), "id": mailbox_id, "other": other, "app": app}
 
 
 @pytest.fixture
-def page(tagged_v2, tmp_path):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 850})
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.problems = problems
-        page.shots = tmp_path / "screenshots"
-        page.shots.mkdir()
-        print("screenshots:", page.shots)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+def page(tagged_v2, chromium):
+    return chromium("de-DE", viewport={"width": 1400, "height": 850}, full_page=False)
 
 
 def shot(page, name: str) -> None:
-    page.screenshot(path=str(page.shots / f"{name}.png"))
+    page.shot(name)
 
 
 def keywords_on_server(other, subject: str) -> set[str]:
@@ -108,15 +81,8 @@ def walk_through(v2, page):
     from playwright.sync_api import expect
 
     other = v2["other"]
-    page.goto(v2["url"] + "/login")
-    page.fill("#username", "owner")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.goto(f"{v2['url']}/mail/v2/m/{v2['id']}/")
-    client = page.locator("#v2-client")
-    expect(client).to_have_attribute("data-ready", "1")
-    expect(client).to_have_attribute("data-tags-ready", "1")
-    expect(client).to_have_attribute("data-live", "on")
+    client = open_v2(page, v2["url"], v2["id"], "owner", PASSWORD,
+                     {"data-ready": "1", "data-tags-ready": "1", "data-live": "on"})
     rows = page.locator("#v2-items > li.v2-row")
     expect(rows).to_have_count(3)
     expect(page.locator("#v2-help-dialog tr[data-tags] td")).to_have_text(

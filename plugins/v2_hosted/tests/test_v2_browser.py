@@ -13,46 +13,30 @@ one too."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
-from pathlib import Path
+from email.utils import make_msgid
 
 import pytest
 from app_fixtures import PASSWORD, _fresh_account
 from sqlalchemy import select, update
-from tricoma_mail_v2_hosted import marks
+from v2_setup import owner_speaks, sync_now, thread_mail, v2_settings
 
 from hostapp.extensions import db
 from hostapp.models import User
-from tricoma_mail_plugin import live_mailbox, sync_mailbox_now
-from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import OutboxItem
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 THREAD = "Projekt Zahnrad"
 
 
 def mail(subject: str, sender: str, to: str, day: int, message_id: str, parents: list[str] = ()) -> bytes:
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = sender, to, subject
-    message["Message-ID"] = message_id
-    message["Date"] = format_datetime(datetime(2026, 11, day, 9, 30, tzinfo=UTC))
-    if parents:
-        message["In-Reply-To"] = parents[-1]
-        message["References"] = " ".join(parents)
-    message.set_content(f"{subject}\n\nText der Nachricht vom {day}. November.\n")
-    return message.as_bytes()
+    return thread_mail(subject, sender, to, message_id, parents, day, text=f"Text der Nachricht vom {day}. November.\n")
 
 
 @pytest.fixture
 def app(make_app, mailstack):
-    return make_app(WTF_CSRF_ENABLED=True, TRICOMA_MAIL_CA_FILE=str(mailstack.cert),
-                    TRICOMA_MAIL_UNDO_SEND_SECONDS=10, TRICOMA_MAIL_V2_PUSH="embedded")
+    return make_app(**v2_settings(mailstack, TRICOMA_MAIL_UNDO_SEND_SECONDS=10))
 
 
 @pytest.fixture
@@ -77,40 +61,20 @@ def v2_app(app, live_server, make_mailbox, mailstack, imap_client):
         mail(f"Re: AW: {THREAD}", us, them, 4, ids[3], ids[:3]),
     ])
     with app.app_context():
-        db.session.execute(update(User).where(User.username == "owner").values(language="de"))
-        db.session.commit()
-        mailbox = live_mailbox(mailbox_id)
-        assert service.run_test(mailbox) and mailbox.last_test_ok
-        sync_mailbox_now(mailbox)
-        marks.mark(mailbox_id)
+        owner_speaks("de")
+        sync_now(mailbox_id)
     live_server.start()
     return {"app": app, "url": live_server.url(), "id": mailbox_id, "email": email, "password": password,
             "customer": customer}
 
 
 @pytest.fixture
-def page(v2_app, tmp_path):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 850})
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.problems = problems
-        page.shots = tmp_path / "screenshots"
-        page.shots.mkdir()
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+def page(v2_app, chromium):
+    return chromium("de-DE", viewport={"width": 1400, "height": 850}, full_page=False)
 
 
 def shot(page, name: str) -> None:
-    page.screenshot(path=str(page.shots / f"{name}.png"))
+    page.shot(name)
 
 
 def test_v2_interface_in_chromium(v2_app, page, smtp_client, imap_client):

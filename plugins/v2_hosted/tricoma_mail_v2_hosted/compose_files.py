@@ -69,5 +69,5 @@ def install(pages, api) -> None:
     def remove_upload(mailbox_id: int, token: str):
         """A file taken out of the mail before it was sent: it leaves the upload store at once."""
         require_mailbox_right(current_user, mailbox_id, "read")
-        discard_compose_uploads([token])
-        return jsonify(removed=True)
+        # only this session's uploads count: another's token (or one gone already) removes nothing
+        return jsonify(removed=bool(discard_compose_uploads([token])))

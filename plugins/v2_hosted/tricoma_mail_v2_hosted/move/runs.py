@@ -133,6 +133,8 @@ def start(user, source_id: int, target_id: int) -> int:
 
 def run_for(user, run_id: int) -> MoveRun | None:
     """The run, if ``user`` manages both of its mailboxes (None otherwise: not theirs to see)."""
+    if not 0 < run_id < 2**31:  # the id column's range: a forged number finds nothing
+        return None
     row = db_session().execute(select(move_runs).where(move_runs.c.id == run_id)).first()
     if row is None:
         return None
