@@ -229,6 +229,7 @@
     var form = document.getElementById("compose-form");
     if (!form) { return; }
     form.querySelectorAll("input[data-complete]").forEach(setUpCompletion);
+    form.setAttribute("data-completion", "ready");  // what typed from now on is completed
     var files = document.getElementById("compose-files");
     var list = document.getElementById("upload-list");
     if (files && list && window.XMLHttpRequest && window.FormData) {
