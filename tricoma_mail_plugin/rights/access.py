@@ -14,6 +14,7 @@ from .._state import mail_state
 from ..cache_versions import forget_versions, versioned_cache
 from ..errors import MailboxNotFound, NotAllowed
 from ..models import AuditEntry, Mailbox, MailboxGrant, is_row_id
+from .directory import directory
 
 ADMIN_RIGHTS = frozenset({"manage"})
 _RIGHTS_CACHE = "_tricoma_mail_rights"
@@ -85,6 +86,16 @@ def require(user, mailbox_id: int, right: str) -> Mailbox:
 def mailboxes_with(user, right: str) -> list[Mailbox]:
     """The live mailboxes on which ``user`` holds ``right``, by title."""
     return list(mail_state().db.session.scalars(mailboxes_with_query(user, right)))
+
+
+def users_with(mailbox_id: int, right: str) -> list:
+    """The directory's users (principals) who hold ``right`` on the mailbox, in its order."""
+    found = []
+    for principal in directory().users():
+        user = directory().load_user(str(principal.id))
+        if user is not None and right in effective_rights(user, mailbox_id):
+            found.append(principal)
+    return found
 
 
 def mailboxes_with_query(user, right: str, *columns):

@@ -76,12 +76,8 @@ def _person_json(person: NotePerson) -> dict:
 
 def mentionable(mailbox_id: int) -> list[NotePerson]:
     """The users a note on the mailbox may mention: those who may read it, by name."""
-    people = []
-    for principal in directory().users():
-        user = directory().load_user(str(principal.id))
-        if user is not None and "read" in access.effective_rights(user, mailbox_id):
-            people.append(NotePerson(str(principal.id), principal.label, principal.name))
-    return people
+    return [NotePerson(str(principal.id), principal.label, principal.name)
+            for principal in access.users_with(mailbox_id, "read")]
 
 
 def mentioned_logins(text: str) -> list[str]:

@@ -169,12 +169,7 @@ def messages_in_view(messages: list, view: str, viewer_id: str) -> list:
 
 def assignable_users(mailbox_id: int) -> list[Person]:
     """The users a conversation of the mailbox may be assigned to: those who may read it."""
-    people = []
-    for principal in directory().users():
-        user = directory().load_user(str(principal.id))
-        if user is not None and "read" in access.effective_rights(user, mailbox_id):
-            people.append(Person(str(principal.id), principal.label))
-    return people
+    return [Person(str(principal.id), principal.label) for principal in access.users_with(mailbox_id, "read")]
 
 
 # -- changing -----------------------------------------------------------------------------------
