@@ -36,6 +36,16 @@ def test_keywords_are_the_ones_thunderbird_makes():
     assert tags.checked_keyword("$Label6") == "$label6"
 
 
+def test_every_palette_colour_has_its_chip_class_in_the_shared_stylesheet():
+    from pathlib import Path
+
+    import tricoma_mail_plugin
+
+    css = (Path(tricoma_mail_plugin.__file__).parent / "static" / "tricoma_mail" / "tag_colours.css").read_text()
+    for colour in tags.PALETTE_COLOURS:
+        assert f".tag-{colour.lstrip('#').lower()} {{ background: {colour.lower()};" in css
+
+
 def _mail(subject: str, to: str) -> bytes:
     message = EmailMessage()
     message["From"] = "Kunde <kunde@example.test>"
