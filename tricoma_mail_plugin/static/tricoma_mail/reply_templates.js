@@ -7,20 +7,8 @@
 (function () {
   "use strict";
 
-  function csrf() { var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; }
+  var request = window.tricomaMailJSON.request;  /* json_request.js, loaded before */
   var UNFILLED = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-
-  function request(method, url, body) {
-    var options = { method: method, credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRFToken": csrf(), "X-Requested-With": "XMLHttpRequest" } };
-    if (body !== undefined) { options.headers["Content-Type"] = "application/json"; options.body = JSON.stringify(body); }
-    return fetch(url, options).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) { throw new Error(data.error || response.statusText); }
-        return data;
-      });
-    });
-  }
 
   function setUp(form) {
     var words = JSON.parse(form.getAttribute("data-templates-words") || "{}");

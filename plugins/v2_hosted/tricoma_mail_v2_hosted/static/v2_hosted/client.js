@@ -35,8 +35,8 @@
       row.conversation.messages.map(function (m) { return m.id; })).indexOf(messageId) >= 0; })[0];
   }
 
-  var csrf = window.tricomaV2.csrf;
-  function call(method, path, body) { return window.tricomaV2.request(method, API + path, body); }
+  var csrf = window.tricomaMailJSON.csrf;
+  function call(method, path, body) { return window.tricomaMailJSON.request(method, API + path, body); }
 
   function failed(error) { toast(word("error", { message: error.message }), null); }
 

@@ -21,7 +21,7 @@
     Object.keys(values || {}).forEach(function (name) { text = text.replace("%(" + name + ")s", values[name]); });
     return text;
   }
-  var csrf = window.tricomaV2.csrf;
+  var csrf = window.tricomaMailJSON.csrf;
 
   // The fieldset goes into the form, before the draft status line.
   form.insertBefore(template.content.cloneNode(true), $("v2-draft-status"));

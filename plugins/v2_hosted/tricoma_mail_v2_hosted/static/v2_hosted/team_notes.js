@@ -17,7 +17,7 @@
     Object.keys(values || {}).forEach(function (name) { text = text.split("%(" + name + ")s").join(values[name]); });
     return text;
   }
-  var call = window.tricomaV2.request, el = window.tricomaV2.el;
+  var call = window.tricomaMailJSON.request, el = window.tricomaMailJSON.el;
   function time(iso) {
     var date = new Date(iso);
     return date.toLocaleString(document.documentElement.lang || undefined, { dateStyle: "medium", timeStyle: "short" });

@@ -22,8 +22,8 @@
     Object.keys(values || {}).forEach(function (name) { text = text.split("%(" + name + ")s").join(values[name]); });
     return text;
   }
-  var el = window.tricomaV2.el;
-  function call(method, path, body) { return window.tricomaV2.request(method, API + path, body); }
+  var el = window.tricomaMailJSON.el;
+  function call(method, path, body) { return window.tricomaMailJSON.request(method, API + path, body); }
   function say(text) {
     var toast = document.getElementById("v2-toast");
     document.getElementById("v2-toast-text").textContent = text;

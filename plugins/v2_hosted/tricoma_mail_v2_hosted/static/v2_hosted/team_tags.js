@@ -26,7 +26,7 @@
     Object.keys(values || {}).forEach(function (name) { text = text.replace("%(" + name + ")s", values[name]); });
     return text;
   }
-  function call(method, path, body) { return window.tricomaV2.request(method, API + path, body); }
+  function call(method, path, body) { return window.tricomaMailJSON.request(method, API + path, body); }
   function say(text) { if (statusEl) { statusEl.textContent = text; } }
   function failed(error) { say(word("error", { message: error.message })); }
 

@@ -1,5 +1,6 @@
-/* What every script of the v2 client shares: JSON requests to the app with its CSRF token, and
-   elements made with a class and text. Loaded before the others (deferred scripts run in order). */
+/* What the mail client's scripts share (v1 compose's reply templates, every script of the v2
+   client): JSON requests to the app with its CSRF token, and elements made with a class and text.
+   Loaded before them (deferred scripts run in order); a page may load it more than once. */
 (function () {
   "use strict";
   function csrf() { var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; }
@@ -21,5 +22,5 @@
     if (text !== undefined) { node.textContent = text; }
     return node;
   }
-  window.tricomaV2 = { csrf: csrf, request: request, el: el };
+  window.tricomaMailJSON = { csrf: csrf, request: request, el: el };
 })();
