@@ -32,7 +32,20 @@ TABLE_NAME = "tricoma_mail_cache_version"
 #: the tables whose writes move each kind's version (the migration's triggers)
 WATCHED_TABLES = {"plugins": ("tricoma_mail_plugin_state",),
                   "rights": ("tricoma_mail_grant", "tricoma_mail_archive_auditor"),
-                  "senders": ("tricoma_mail_trusted_sender",)}
+                  "senders": ("tricoma_mail_trusted_sender",),
+                  "tags": ("tricoma_mail_tag",),
+                  "links": ("tricoma_mail_record_link",),
+                  "notices": ("tricoma_mail_notice",),
+                  "mailboxes": ("tricoma_mail_mailbox",),
+                  "folders": ("tricoma_mail_folder",),
+                  "unread": ("tricoma_mail_folder",)}
+#: kinds whose updates count only when they set one of these columns (migration
+#: ``tricoma_mail_0014_page_caches``): a sync writes its bookkeeping (``last_sync_at``, ``uidnext``,
+#: leases) on every pass, which changes nothing a cached answer holds. Inserts and deletes always count.
+WATCHED_COLUMNS = {"mailboxes": ("title", "email", "kind", "sender_name", "folder_roles", "last_test_ok",
+                                 "deleted_at"),
+                   "folders": ("name", "delimiter", "flags", "special_use"),
+                   "unread": ("name", "unseen")}
 
 _versions_table = table(TABLE_NAME, column("name"), column("value"))
 _READ = select(_versions_table.c.name, _versions_table.c.value)
@@ -90,13 +103,15 @@ class VersionedCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[int, dict[Hashable, Any]]] = {}
+        self._entries: dict[str | tuple[str, ...], tuple[Hashable, dict[Hashable, Any]]] = {}
 
-    def get_or_load(self, kind: str, key: Hashable, load: Callable[[], Any]) -> Any:
-        """The answer remembered for ``key`` at the current version of ``kind``, else ``load()``
-        (remembered for the next request when a version is known)."""
-        version = versions().get(kind)
-        if version is None:
+    def get_or_load(self, kind: str | tuple[str, ...], key: Hashable, load: Callable[[], Any]) -> Any:
+        """The answer remembered for ``key`` at the current version of ``kind`` (or of each of
+        several kinds), else ``load()`` (remembered for the next request when every version is
+        known)."""
+        known = versions()
+        version = tuple(known.get(each) for each in kind) if isinstance(kind, tuple) else known.get(kind)
+        if version is None or (isinstance(version, tuple) and None in version):
             return load()
         with self._lock:
             held = self._entries.get(kind)

@@ -32,6 +32,23 @@ def cached_message(mailbox: Mailbox, message_pk: int) -> tuple[CachedMessage, Ca
     return row[0], row[1]
 
 
+_MESSAGE_AND_MAILBOX = (select(CachedMessage, CachedFolder, Mailbox)
+                        .join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+                        .join(Mailbox, Mailbox.id == CachedFolder.mailbox_id)
+                        .where(CachedMessage.id == bindparam("pk"), CachedFolder.mailbox_id == bindparam("mailbox_id")))
+
+
+def message_and_mailbox(mailbox_id: int, message_pk: int) -> tuple[CachedMessage, CachedFolder, Mailbox] | None:
+    """The cached summary ``message_pk`` of mailbox ``mailbox_id``, its folder and the mailbox,
+    or None; no rights are checked. While the caller holds the mailbox row, the session finds it
+    there, so the rights check that must follow (``access.require``, before anything is
+    answered) asks nothing: opening a message asks the database once for the three."""
+    if not (is_row_id(message_pk) and is_row_id(mailbox_id)):
+        return None
+    row = mail_state().db.session.execute(_MESSAGE_AND_MAILBOX, {"pk": message_pk, "mailbox_id": mailbox_id}).first()
+    return (row[0], row[1], row[2]) if row is not None else None
+
+
 def is_cached(message_pk: int) -> bool:
     """Whether the body of ``message_pk`` is in the cache (without reading it)."""
     return mail_state().db.session.scalar(

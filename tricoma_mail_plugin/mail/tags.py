@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .._state import mail_state
 from ..cache import intents
+from ..cache_versions import forget_versions, versioned_cache
 from ..errors import CapabilityError, InvalidSettings, MessageNotFound
 from ..events.outbox import deliver_after_commit, record_event
 from ..mailboxes.backend import FolderStatus, MailboxBackend
@@ -183,10 +184,10 @@ def _rows(mailbox_id: int) -> list[MailboxTag]:
                                    .order_by(MailboxTag.position, MailboxTag.id)))
 
 
-def _value(row: MailboxTag) -> Tag:
-    builtin = row.keyword in _LABEL_NAMES
-    name = row.name or (str(_LABEL_NAMES[row.keyword]) if builtin else row.keyword)
-    return Tag(row.id, row.keyword, name, row.colour, builtin)
+def _value(tag_id: int, keyword: str, name: str, colour: str) -> Tag:
+    builtin = keyword in _LABEL_NAMES
+    shown = name or (str(_LABEL_NAMES[keyword]) if builtin else keyword)
+    return Tag(tag_id, keyword, shown, colour, builtin)
 
 
 def _seed(mailbox_id: int) -> None:
@@ -205,19 +206,33 @@ def _seed(mailbox_id: int) -> None:
 
 def tags_of(mailbox_id: int) -> list[Tag]:
     """The named tags of a mailbox, in their order (no rights check: callers have checked
-    *read*). Remembered for the request: a list page asks once per tagged row."""
+    *read*). Remembered for the request (a list page asks once per tagged row) and by the
+    process under the version of the tags (``cache_versions``), which every write of
+    ``tricoma_mail_tag`` moves; the names of Thunderbird's labels are translated per request."""
     cache = g.setdefault("_tricoma_mail_tags", {}) if has_request_context() else {}
     if mailbox_id in cache:
         return cache[mailbox_id]
-    rows = _rows(mailbox_id)
+    rows = _stored(mailbox_id)
     if not rows:
         _seed(mailbox_id)
-        rows = _rows(mailbox_id)
-    cache[mailbox_id] = found = [_value(row) for row in rows]
+        forget_versions()  # the seed moved the version: remember the five under the new one
+        rows = _stored(mailbox_id)
+    cache[mailbox_id] = found = [_value(*row) for row in rows]
     return found
 
 
+def _stored(mailbox_id: int) -> tuple[tuple[int, str, str, str], ...]:
+    """(id, keyword, name, colour) of the mailbox's tags, in a request as the process
+    remembers them."""
+    def read() -> tuple[tuple[int, str, str, str], ...]:
+        return tuple((row.id, row.keyword, row.name, row.colour) for row in _rows(mailbox_id))
+
+    return versioned_cache().get_or_load("tags", mailbox_id, read) if has_request_context() else read()
+
+
 def _forget() -> None:
+    """This request changed tags: read them (and the versions that say so) again when asked."""
+    forget_versions()
     if has_request_context():
         g.pop("_tricoma_mail_tags", None)
 
@@ -293,7 +308,7 @@ def define_tag(user, mailbox_id: int, name: str, colour: str, keyword: str | Non
         raise InvalidSettings(_("The tag %(name)s (keyword %(keyword)s) exists already.", name=name,
                                 keyword=keyword), field="name") from None
     _delivered()
-    return _value(row)
+    return _value(row.id, row.keyword, row.name, row.colour)
 
 
 def _changed(mailbox_id: int, action: str, keyword: str) -> None:
@@ -339,7 +354,7 @@ def change_tag(user, mailbox_id: int, tag_id: int, name: str, colour: str) -> Ta
     _changed(mailbox.id, "tag_changed", row.keyword)
     _session().commit()
     _delivered()
-    return _value(row)
+    return _value(row.id, row.keyword, row.name, row.colour)
 
 
 def delete_tag(user, mailbox_id: int, tag_id: int) -> str:

@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import has_request_context
 from flask_babel import gettext
 from sqlalchemy import bindparam, func, or_, select, update
 
 from .._state import db_session
+from ..cache_versions import forget_versions, versioned_cache
 from ..models import Notice, is_row_id, utcnow
 from ..rights.access import effective_rights
 
@@ -57,6 +59,7 @@ def notify(user_id: int | str, kind: str, text_key: str, params: dict | None = N
         raise ValueError("a notice links to a path on this site")
     db_session().add(Notice(user_id=str(user_id), kind=kind[:KINDS_MAX], text_key=text_key,
                             params=dict(params or {}), link=link, mailbox_id=mailbox_id, created_at=utcnow()))
+    forget_versions()  # this request's next count sees its own notice
 
 
 def _visible(user):
@@ -77,9 +80,17 @@ _UNREAD_PER_MAILBOX = (select(Notice.mailbox_id, func.count(Notice.id))
 
 
 def unread_count(user) -> int:
-    """How many unread notices ``user`` (a host user) may see: one query, counted per mailbox,
-    each mailbox's count kept while the user may read it (the check :func:`_visible` makes)."""
-    counts = db_session().execute(_UNREAD_PER_MAILBOX, {"user_id": str(user.get_id())})
+    """How many unread notices ``user`` (a host user) may see: counted per mailbox, each
+    mailbox's count kept while the user may read it (the check :func:`_visible` makes). The
+    counts per mailbox are one query, which a web process remembers under the version of the
+    notices (``cache_versions``; every page's navigation asks)."""
+    user_id = str(user.get_id())
+
+    def read() -> tuple[tuple[int | None, int], ...]:
+        return tuple((mailbox_id, count) for mailbox_id, count in
+                     db_session().execute(_UNREAD_PER_MAILBOX, {"user_id": user_id}))
+
+    counts = versioned_cache().get_or_load("notices", ("unread", user_id), read) if has_request_context() else read()
     return sum(count for mailbox_id, count in counts
                if mailbox_id is None or "read" in effective_rights(user, mailbox_id))
 
@@ -105,6 +116,7 @@ def mark_read(user, notice_id: int) -> Notice | None:
     if row.read_at is None:
         row.read_at = utcnow()
         session.commit()
+        forget_versions()
     return row
 
 
@@ -114,6 +126,7 @@ def mark_all_read(user) -> int:
     result = session.execute(update(Notice).where(*_visible(user), Notice.read_at.is_(None))
                              .values(read_at=utcnow()).execution_options(synchronize_session=False))
     session.commit()
+    forget_versions()
     return result.rowcount or 0
 
 

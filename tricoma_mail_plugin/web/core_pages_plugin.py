@@ -1,10 +1,12 @@
 """Core's own pages and their place in the navigation and on the settings page."""
 from __future__ import annotations
 
-from flask import url_for
+from flask import has_request_context, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..archive.auditors import is_auditor
+from ..cache_versions import versioned_cache
 from ..hookspecs import hookimpl
 from ..plugins.ui import MenuItem, SettingsPanel, settings_panels
 from . import (
@@ -36,6 +38,17 @@ def tricoma_mail_register_blueprints():
 
 @hookimpl(trylast=True)
 def tricoma_mail_menu_items(user):
+    if not has_request_context():
+        return _menu_items(user)
+    # Every page's navigation: remembered per user, groups, admin flag and language until a
+    # right or a plugin changes (cache_versions); the settings panels are plugins' answers.
+    key = ("core-menu", str(user.get_id()) if getattr(user, "is_authenticated", False) else None,
+           frozenset(str(group_id) for group_id in getattr(user, "group_ids", ())),
+           bool(getattr(user, "is_admin", False)), str(get_locale()), request.script_root)
+    return list(versioned_cache().get_or_load(("rights", "plugins"), key, lambda: tuple(_menu_items(user))))
+
+
+def _menu_items(user) -> list[MenuItem]:
     items = []
     if getattr(user, "is_authenticated", False):
         # Shown to every signed-in user, like the mailboxes: the page says when there is nothing

@@ -4,10 +4,12 @@ client its ``mailbox_client`` answer names (v1 unless a plugin claims it), and t
 inbox with the total."""
 from __future__ import annotations
 
-from flask import url_for
+from flask import has_request_context, url_for
 from flask_babel import gettext as _
 
+from ..cache_versions import versioned_cache
 from ..hookspecs import hookimpl
+from ..mailboxes.info import MailboxInfo
 from ..mailboxes.overview import readable_infos_with_unread
 from ..plugins.ui import MenuItem, mailbox_client_url
 from . import compose_views, mail_api, mail_views, message_views
@@ -27,7 +29,7 @@ def tricoma_mail_mailbox_client(mailbox):
 def tricoma_mail_menu_items(user):
     if not getattr(user, "is_authenticated", False):
         return []
-    readable = readable_infos_with_unread(user)
+    readable = _readable_with_unread(user)
     if not readable:
         return []
     items = [MenuItem(_("Unified inbox"), url_for("tricoma_mail_client.unified"), "mail", 10,
@@ -35,3 +37,14 @@ def tricoma_mail_menu_items(user):
     for info, unread in readable:
         items.append(MenuItem(info.title, mailbox_client_url(info), "mail", 20, badge=unread or None))
     return items
+
+
+def _readable_with_unread(user) -> tuple[tuple[MailboxInfo, int], ...]:
+    """Every page's navigation asks: a web process remembers the answer per user and groups
+    until a mailbox, an unread count or a right changes (``cache_versions``). Which client a
+    mailbox opens in is asked each time: a plugin answers that from its own tables."""
+    if not has_request_context():
+        return tuple(readable_infos_with_unread(user))
+    key = ("navigation", str(user.get_id()), frozenset(str(group_id) for group_id in getattr(user, "group_ids", ())))
+    return versioned_cache().get_or_load(("mailboxes", "unread", "rights"), key,
+                                         lambda: tuple(readable_infos_with_unread(user)))

@@ -9,7 +9,7 @@ only actions and "check for new mail" talk to the mail server.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import (
@@ -23,7 +23,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_timezone, ngettext
+from flask_babel import get_locale, get_timezone, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -41,6 +41,7 @@ from ..cache.folder_page import folders_and_progress
 from ..cache.refresh import run_sync
 from ..cache.search import SearchQuery, search, unindexed_count
 from ..cache.server_search import search_on_server
+from ..cache_versions import versioned_cache
 from ..errors import InvalidSettings, MessageNotFound
 from ..jobs.background import sync_soon
 from ..mail import message_actions
@@ -239,6 +240,19 @@ def folder_tree(mailbox, folders: list[Folder]) -> list[FolderNode]:
 
     walk(None, 0)
     return nodes
+
+
+def folder_tree_without_counts(mailbox) -> tuple[FolderNode, ...]:
+    """The folder tree as the reading view uses it (the folder's label and role, the targets of
+    "move to"), without the counts, which change with every mail. A web process remembers it
+    per mailbox and language until a folder is added, renamed or removed, the mailbox's folder
+    roles change or a plugin (which may resolve roles) is switched (``cache_versions``)."""
+    def load() -> tuple[FolderNode, ...]:
+        tree = folder_tree(mailbox, folders_and_progress(mailbox)[0])
+        return tuple(replace(node, messages=0, unseen=0) for node in tree)
+
+    return versioned_cache().get_or_load(("folders", "mailboxes", "plugins"),
+                                         ("tree", mailbox.id, str(get_locale())), load)
 
 
 @blueprint.post("/m/<int:mailbox_id>/refresh")

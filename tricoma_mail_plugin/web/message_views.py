@@ -30,7 +30,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import escape
 
 from ..cache import bodies, intents
-from ..cache.folder_page import folders_and_progress
+from ..cache_versions import versioned_cache
+from ..errors import MessageNotFound
 from ..mail import trusted_senders
 from ..mail.message_view import RenderedMessage, render_message
 from ..mail.sender_warnings import sender_warnings
@@ -44,7 +45,7 @@ from ..rights import access
 from ..rights.directory import directory
 from . import render_cache
 from .mail_common import install, rights_on
-from .mail_views import folder_tree
+from .mail_views import folder_tree_without_counts
 from .redirects import safe_next
 
 blueprint = Blueprint("tricoma_mail_message", __name__, url_prefix="/mail/m/<int:mailbox_id>/messages",
@@ -136,16 +137,28 @@ def _remote_allowed(sender: str) -> tuple[bool, str | None]:
 def linked_records(mailbox_id: int, message_id: str) -> list[RecordDescription]:
     """The records this mail is linked to ("linked to invoice 2026-0042"), each with its title
     and URL; a record that is gone is still named."""
+    # asked on every open, changed rarely: remembered until a link is made or removed (cache_versions)
+    references = versioned_cache().get_or_load("links", (mailbox_id, message_id),
+                                               lambda: tuple(links_for_message(mailbox_id, message_id)))
     records = []
-    for reference in links_for_message(mailbox_id, message_id):
+    for reference in references:
         records.append(describe_reference(reference) or RecordDescription(str(reference), None))
     return records
 
 
+def _readable(mailbox_id: int, message_pk: int):
+    """The mailbox, the cached message and its folder, the user's *read* checked first (one
+    query for the three: the page and its frame each ask)."""
+    found = bodies.message_and_mailbox(mailbox_id, message_pk)  # held: the check below finds the row
+    mailbox = access.require(current_user, mailbox_id, "read")
+    if found is None:
+        raise MessageNotFound()
+    return mailbox, found[0], found[1]
+
+
 @blueprint.get("/<int:message_pk>")
 def read(mailbox_id: int, message_pk: int):
-    mailbox = access.require(current_user, mailbox_id, "read")
-    cached, folder = bodies.cached_message(mailbox, message_pk)
+    mailbox, cached, folder = _readable(mailbox_id, message_pk)
     rights = rights_on(mailbox.id)
     sender = _sender_address(cached.from_)
     allow_remote, remote_reason = _remote_allowed(sender)
@@ -167,7 +180,7 @@ def read(mailbox_id: int, message_pk: int):
     parsed = rendered.message
     view = request.args.get("view")
     show_html = rendered.html is not None and view != "text"
-    tree = folder_tree(mailbox, folders_and_progress(mailbox)[0])
+    tree = folder_tree_without_counts(mailbox)
     node = next((n for n in tree if n.name == folder.name), None)
     page = render_template(
         "tricoma_mail/mail/message.html",
@@ -197,8 +210,7 @@ def read(mailbox_id: int, message_pk: int):
 @blueprint.get("/<int:message_pk>/body")
 def body(mailbox_id: int, message_pk: int):
     """Only the sanitized HTML, for the sandboxed frame of the reading page."""
-    mailbox = access.require(current_user, mailbox_id, "read")
-    cached, folder = bodies.cached_message(mailbox, message_pk)
+    mailbox, cached, folder = _readable(mailbox_id, message_pk)
     allow_remote, _reason = _remote_allowed(_sender_address(cached.from_))
     rendered, _cut = _rendered(mailbox, message_pk, allow_remote, message_and_folder=(cached, folder))
     markup = rendered.html if rendered.html is not None else f"<pre>{escape(rendered.message.text or '')}</pre>"
