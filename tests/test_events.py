@@ -168,6 +168,43 @@ def test_received_is_stored_with_the_cached_message_or_not_at_all(app, shop):
     assert row.delivered_at is not None
 
 
+def test_a_sync_batch_reaches_messages_received_once_and_message_received_per_message(app, shop):
+    for n in range(3):
+        append(shop, f"<batch-{n}@example.test>")
+    run_sync(app, shop)
+    [batch] = typed_calls("messages_received")
+    assert batch["folder"] == "INBOX" and batch["mailbox"].id == shop.mailbox_id
+    assert [summary.message_id for summary in batch["summaries"]] == [f"<batch-{n}@example.test>" for n in range(3)]
+    assert [summary.uid for summary in batch["summaries"]] == sorted(summary.uid for summary in batch["summaries"])
+    assert [call["summary"] for call in typed_calls("message_received")] == list(batch["summaries"])
+    assert len(delivered("received")) == 3
+    assert all(row.delivered_at is not None for row in stored_events(app))
+
+
+def test_leases_and_delivered_marks_commit_without_waiting_for_the_disk_on_postgresql(app):
+    """The events' bookkeeping (a lease, a "delivered" mark) is committed asynchronously on
+    PostgreSQL; the change and its event are not."""
+    from tricoma_mail_plugin.events.outbox import deliver_recorded, record_events
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("synchronous_commit is PostgreSQL's")
+        session = db.session()
+        seen = []
+
+        def note(session):
+            seen.append(session.connection().exec_driver_sql("SHOW synchronous_commit").scalar())
+
+        sa_event.listen(session, "before_commit", note)
+        try:
+            recorded = record_events("moved", None, [{"folder": "INBOX", "uids": [1]}])
+            session.commit()
+            assert deliver_recorded(recorded) == 1
+        finally:
+            sa_event.remove(session, "before_commit", note)
+    assert seen == ["on", "off", "off"]  # the event's own commit, the lease, the mark
+
+
 # -- flags_changed, moved, deleted -----------------------------------------------------------------
 
 

@@ -171,6 +171,24 @@ def test_hook_message_received(app):
     assert args["mailbox"].folder_roles == {"sent": "Gesendet"} and args["mailbox"].kind == "imap"
 
 
+def test_hook_messages_received(app):
+    """A ``received`` event delivered on its own (a pending one, left by a stopped process)
+    reaches the batch hook as a batch of one, besides the per-message hook."""
+    summary = MessageSummary(8, (), 99, ACCEPTED, "kunde@example.test", "shop@example.test", "",
+                             "Anfrage", ACCEPTED, "<r8@example.test>", "", "", False, "", 43)
+    with app.app_context():
+        mailbox = MailboxRow(title="Shop", email="shop@example.test")
+        db.session.add(mailbox)
+        db.session.flush()
+        record_event("received", mailbox.id, received_payload("Eingang", summary))
+        db.session.commit()
+        assert deliver_pending() == 1
+        expected = MailboxInfo.of(mailbox)
+    [(_name, args)] = [call for call in sample_plugin.calls if call[0] == "messages_received"]
+    assert args == {"mailbox": expected, "folder": "Eingang", "summaries": (summary,)}
+    assert [call[1]["summary"] for call in sample_plugin.calls if call[0] == "message_received"] == [summary]
+
+
 def test_hook_event(app):
     """Every event reaches ``event`` once, as a frozen :class:`Event` with plain values."""
     with app.app_context():

@@ -134,6 +134,20 @@ def tricoma_mail_message_received(mailbox, folder, summary):
 
 
 @hookspec
+def tricoma_mail_messages_received(mailbox, folder, summaries):
+    """Called once for each batch of new messages that sync stores in the local cache of a folder.
+
+    The same messages as :func:`tricoma_mail_message_received`, a batch at a time (up to 500,
+    one folder): a sync of 10,000 messages makes 20 calls instead of 10,000, so prefer this
+    hook to the per-message one when a plugin looks at every new message. ``mailbox`` is a
+    :class:`MailboxInfo`, ``folder`` the folder's name, ``summaries`` a tuple of the cached
+    :class:`MessageSummary` values in UID order. Delivered from the ``received`` events after
+    the sync's batch is committed, at least once (an event delivered again after a crash comes
+    in a batch of its own). The return value is ignored.
+    """
+
+
+@hookspec
 def tricoma_mail_event(event):
     """Called once for each :class:`Event` (at least once: after a crash it may come again).
 

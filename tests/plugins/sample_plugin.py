@@ -98,6 +98,11 @@ def tricoma_mail_message_received(mailbox, folder, summary):
 
 
 @hookimpl
+def tricoma_mail_messages_received(mailbox, folder, summaries):
+    calls.append(("messages_received", {"mailbox": mailbox, "folder": folder, "summaries": summaries}))
+
+
+@hookimpl
 def tricoma_mail_event(event):
     calls.append(("event", {"event": event}))
 

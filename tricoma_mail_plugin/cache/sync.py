@@ -8,6 +8,7 @@ gaps (flags and expunges are rechecked from the last complete pass).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
@@ -20,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .._state import mail_state
 from ..archive.arrivals import archive_synced, journals_folder
 from ..bulk_insert import insert_rows
-from ..events.outbox import deliver_recorded, record_events
+from ..events.outbox import RecordedEvents, deliver_recorded, record_events
 from ..events.values import received_payload
 from ..mailboxes.backend import FetchedBatch, FolderStatus, MailboxBackend, MessageSummary
 from ..mailboxes.folders import Folder
@@ -224,7 +225,7 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
                 progress(name, done, total)
         return total
     _session().commit()  # the writer below updates the folder's row: hold no lock on it here
-    with _BatchWriter(mailbox.id, folder.id) as writer:
+    with _BatchWriter(mailbox.id, folder.id, deliver_aside=_concurrent_writers()) as writer:
         for batch in batches:  # reads and parses the next batch while the writer stores this one
             stored = writer.store(batch)
             if stored is not None:
@@ -245,21 +246,56 @@ def _own_connections_possible() -> bool:
     return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
 
+def _concurrent_writers() -> bool:
+    """Whether two connections of this database write at the same time (PostgreSQL), rather
+    than one after the other (SQLite holds one write lock for the whole file)."""
+    return _session().get_bind().dialect.name != "sqlite"
+
+
 class _BatchWriter:
     """Stores fetched batches (:func:`store_new_messages`) in a thread of its own, with its own
     app context and so its own session and connection, one batch at a time: while it writes,
     commits and delivers a batch, the sync's thread reads and parses the next (the database's
     and the interpreter's waits overlap; zlib, SQLite and the sockets let go of the interpreter
     lock). Each batch is still committed alone with its checkpoint, in order; the first error
-    stops the writer and is raised in the sync's thread."""
+    stops the writer and is raised in the sync's thread.
 
-    def __init__(self, mailbox_id: int, folder_id: int) -> None:
+    With ``deliver_aside`` (a database with concurrent writers) a third thread, again with a
+    context, session and connection of its own, delivers each committed batch's events (lease,
+    hooks, "delivered" mark: the database's work on rows the writer does not touch) while the
+    writer stores the next batch. Deliveries stay in order, one at a time; an error in one is
+    raised in the writer's thread at its next batch, or by :meth:`finish`."""
+
+    def __init__(self, mailbox_id: int, folder_id: int, deliver_aside: bool = False) -> None:
         self._ids = (mailbox_id, folder_id)
-        self._context = current_app._get_current_object().app_context()
+        app = current_app._get_current_object()
+        self._context = app.app_context()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tricoma-sync-store",
-                                        initializer=self._context.push)
+                                        initializer=self._start_writer)
         self._pending: Future | None = None
         self._rows: tuple[Mailbox, CachedFolder] | None = None  # the writer's own, loaded in its thread
+        self._deliverer: ThreadPoolExecutor | None = None
+        self._delivery: Future | None = None
+        if deliver_aside:
+            self._delivery_context = app.app_context()  # not the writer's: its own session
+            self._deliverer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tricoma-sync-deliver",
+                                                 initializer=self._delivery_context.push)
+
+    def _start_writer(self) -> None:
+        self._context.push()
+        if self._deliverer is not None:
+            _delivered_aside.writer = self
+
+    def deliver(self, recorded: RecordedEvents, received: list[MessageSummary]) -> None:
+        """In the writer's thread, after a batch's commit: hand its events to the delivering
+        thread once the batch before it is delivered."""
+        self._wait_for_delivery()
+        self._delivery = self._deliverer.submit(_deliver, recorded, received)
+
+    def _wait_for_delivery(self) -> None:
+        delivery, self._delivery = self._delivery, None
+        if delivery is not None:
+            delivery.result()
 
     def __enter__(self) -> _BatchWriter:
         return self
@@ -272,8 +308,11 @@ class _BatchWriter:
         return settled
 
     def finish(self) -> int:
-        """Wait for the last batch; how many UIDs it settled."""
-        return self._wait() or 0
+        """Wait for the last batch (and its delivery); how many UIDs it settled."""
+        settled = self._wait() or 0
+        if self._deliverer is not None:
+            self._pool.submit(self._wait_for_delivery).result()
+        return settled
 
     def _wait(self) -> int | None:
         pending, self._pending = self._pending, None
@@ -295,14 +334,33 @@ class _BatchWriter:
             if self._pending is not None:  # an error in the sync's thread: let the writer finish its batch
                 self._pending.exception()
         finally:
-            self._pool.submit(self._context.pop).result()  # rolls back and closes the writer's session
-            self._pool.shutdown()
+            try:
+                if self._deliverer is not None:  # and the delivering thread its delivery
+                    if self._delivery is not None:
+                        self._delivery.exception()
+                    self._deliverer.submit(self._delivery_context.pop).result()
+                    self._deliverer.shutdown()
+            finally:
+                self._pool.submit(self._stop_writer).result()  # rolls back and closes the writer's session
+                self._pool.shutdown()
+
+    def _stop_writer(self) -> None:
+        _delivered_aside.writer = None
+        self._context.pop()
+
+
+_delivered_aside = threading.local()  # .writer: the _BatchWriter whose thread this is, when it delivers aside
+
+
+def _deliver(recorded: RecordedEvents, received: list[MessageSummary]) -> None:
+    deliver_recorded(recorded, received)  # looked up when called (tests replace it)
 
 
 def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBatch) -> None:
     """Where new messages enter the cache: one fetched batch is stored, journaled (with the
     archive on: docs/archive.md) and committed with its checkpoint and a ``received`` event per
-    message this call stored; the events are then delivered from the values in memory."""
+    message this call stored; the events are then delivered from the values in memory (by the
+    batch writer's delivering thread when it has one, while it stores the next batch)."""
     session = _session()
     summaries = batch.summaries
     store_archived = archive_synced(mailbox, folder, batch.raws) if batch.raws is not None else None
@@ -314,7 +372,11 @@ def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBat
     if store_archived:
         store_archived()  # the journal's bytes, compressed while the rows above were written
     session.commit()
-    deliver_recorded(recorded, received)
+    writer = getattr(_delivered_aside, "writer", None)
+    if writer is not None:
+        writer.deliver(recorded, received)
+    else:
+        deliver_recorded(recorded, received)
 
 
 def _insert_folders(session, mailbox_id: int, names: list[str]) -> None:

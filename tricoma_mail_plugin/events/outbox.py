@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .._state import mail_state
@@ -95,8 +95,12 @@ def deliver_recorded(recorded: RecordedEvents, summaries: Sequence[MessageSummar
                 summary = summaries[index] if summaries is not None else None
                 events.append((event_id, payload, summary))
         try:
-            for event_id, payload, summary in events:
-                _call_hooks(_RecordedEvent(event_id, recorded, payload), mailboxes, listening, summary)
+            batched = recorded.name == "received" and "messages_received" in listening
+            if batched:
+                _call_messages_received(recorded, events, mailboxes)
+            if not batched or listening & _PER_EVENT_HOOKS:
+                for event_id, payload, summary in events:
+                    _call_hooks(_RecordedEvent(event_id, recorded, payload), mailboxes, listening, summary, batched)
             _mark_delivered([event_id for event_id, _payload, _summary in events], owner)
         except SQLAlchemyError:
             _session().rollback()  # as in deliver_pending: one by one, only a failing event loses its writes
@@ -135,6 +139,7 @@ def _claim_ids(event_ids: list[int], owner: str) -> list[int]:
     now = utcnow()
     free = or_(MailEvent.lease_until.is_(None), MailEvent.lease_until < now)
     lease = timedelta(seconds=current_app.config["TRICOMA_MAIL_EVENT_LEASE_SECONDS"])
+    _commit_asynchronously(session)
     claimed = list(session.scalars(
         update(MailEvent).where(one_of(session, MailEvent.id, event_ids), MailEvent.delivered_at.is_(None), free)
         .values(lease_owner=owner, lease_until=now + lease).returning(MailEvent.id)
@@ -225,7 +230,8 @@ def _claim(owner: str) -> list[Event]:
     return events
 
 
-_DELIVERED_HOOKS = ("message_sent", "message_received", "event", *TEAM_HOOKS)
+_DELIVERED_HOOKS = ("message_sent", "message_received", "messages_received", "event", *TEAM_HOOKS)
+_PER_EVENT_HOOKS = frozenset({"message_received", "event"})  # called per event even when the batch hook ran
 
 
 def _listening() -> frozenset[str]:
@@ -235,20 +241,46 @@ def _listening() -> frozenset[str]:
     return frozenset(name for name in _DELIVERED_HOOKS if hooks.implemented(name))
 
 
+def _call_messages_received(recorded: RecordedEvents, events: list[tuple[int, dict, MessageSummary | None]],
+                            mailboxes: dict[int, MailboxInfo | None]) -> None:
+    """``messages_received`` once per folder for the claimed ``received`` events of one
+    recording (a sync's batch: one folder)."""
+    mailbox = _mailbox(recorded.mailbox_id, mailboxes)
+    if mailbox is None:
+        return
+    by_folder: dict[str, list[MessageSummary]] = {}
+    for event_id, payload, summary in events:
+        if summary is None:
+            summary = summary_of(_RecordedEvent(event_id, recorded, payload).value())
+        by_folder.setdefault(payload["folder"], []).append(summary)
+    hooks = mail_state().hooks
+    for folder, summaries in by_folder.items():
+        try:
+            hooks.call("messages_received", mailbox=mailbox, folder=folder, summaries=tuple(summaries))
+        except SendVetoed:
+            log.warning("a plugin raised SendVetoed in messages_received (%d events)", len(summaries))
+
+
 def _call_hooks(event, mailboxes: dict[int, MailboxInfo | None], listening: frozenset[str],
-                summary: MessageSummary | None = None) -> None:
+                summary: MessageSummary | None = None, batched: bool = False) -> None:
     """``event`` is an :class:`Event` or a :class:`_RecordedEvent`; ``summary`` the received
-    message's summary when it is at hand (else it is read from the payload)."""
+    message's summary when it is at hand (else it is read from the payload); ``batched`` when
+    ``messages_received`` was already called for it (with its batch)."""
     hooks = mail_state().hooks
     try:
         if event.name == "sent" and "message_sent" in listening:
             sent = SentMail.of(_value(event))
             hooks.call("message_sent", outbox_item=sent, reference=sent.reference)
-        elif event.name == "received" and "message_received" in listening:
+        elif event.name == "received" and (
+                "message_received" in listening or ("messages_received" in listening and not batched)):
             mailbox = _mailbox(event.mailbox_id, mailboxes)
             if mailbox is not None:
-                hooks.call("message_received", mailbox=mailbox, folder=event.payload["folder"],
-                           summary=summary or summary_of(_value(event)))
+                summary = summary or summary_of(_value(event))
+                if "messages_received" in listening and not batched:
+                    hooks.call("messages_received", mailbox=mailbox, folder=event.payload["folder"],
+                               summaries=(summary,))
+                if "message_received" in listening:
+                    hooks.call("message_received", mailbox=mailbox, folder=event.payload["folder"], summary=summary)
         elif event.name == "team":
             call_team_hooks(hooks, _value(event), _mailbox(event.mailbox_id, mailboxes), listening)
         if "event" in listening:
@@ -272,8 +304,19 @@ def _mailbox(mailbox_id: int | None, known: dict[int, MailboxInfo | None]) -> Ma
     return known[mailbox_id]
 
 
+def _commit_asynchronously(session) -> None:
+    """On PostgreSQL, let this transaction's commit return before its WAL is on disk: a lease
+    or a "delivered" mark lost with a crashed database server only means the events are
+    delivered again (at least once, as after any crash), together with the uncommitted writes
+    of their hooks, which are lost with the mark. A sync takes and marks a lease per batch; the
+    flush of each cost as much as the UPDATE."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
 def _mark_delivered(event_ids: list[int], owner: str) -> None:
     session = _session()
+    _commit_asynchronously(session)
     session.execute(
         update(MailEvent).where(one_of(session, MailEvent.id, event_ids), MailEvent.lease_owner == owner)
         .values(delivered_at=utcnow(), lease_owner=None, lease_until=None)

@@ -108,9 +108,14 @@ _SUMMARY_TIMES = ("internal_date", "date")
 
 def received_payload(folder: str, summary: MessageSummary) -> dict:
     """The payload of a ``received`` event: the folder and every field of the summary."""
-    # vars(): a sync builds one per new message; most values are scalars taken as they are
-    return {"folder": folder, **{name: value if type(value) in _SCALARS else _plain(value)
-                                 for name, value in vars(summary).items()}}
+    # A sync builds one per new message: the fields are copied as they are (scalars by their
+    # types), only the flags and the two times need making plain.
+    payload = {"folder": folder, **vars(summary)}
+    payload["flags"] = list(summary.flags)
+    for name in _SUMMARY_TIMES:
+        if payload[name] is not None:
+            payload[name] = _plain(payload[name])
+    return payload
 
 
 def summary_of(event: Event) -> MessageSummary:

@@ -2,7 +2,7 @@
 
 A mail sent from a record is linked when it is queued; a reply is linked when sync sees a
 message whose In-Reply-To or References name a linked mail (the built-in plugin
-``plugins.defaults.reply_links`` does that through ``message_received``).
+``plugins.defaults.reply_links`` does that through ``messages_received``).
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ conversation comes back with ``returned_at`` set (the list shows it on top) and 
 *Follow-up*: "remind me if nobody answers by …". A reply to the conversation that arrives
 before then (a message that names one of its Message-IDs, in a folder other than Sent and not
 from the mailbox's own address) cancels it: at once when sync stores the reply (the
-``message_received`` hook of ``web/team_plugin.py``) and, whatever was missed, when the job looks. A
+``messages_received`` hook of ``web/team_plugin.py``) and, whatever was missed, when the job looks. A
 reminder that comes due gives its user a notice and records ``follow_up_due``. For a
 conversation linked to a record (an invoice, say), the reminder names the record, so the
 record's page shows it too (:func:`follow_ups_for_reference`).

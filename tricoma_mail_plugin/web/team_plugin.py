@@ -24,12 +24,13 @@ def tricoma_mail_register_blueprints():
 
 
 @hookimpl(trylast=True)
-def tricoma_mail_message_received(mailbox, folder, summary):
-    if mailbox.id not in _mailboxes_with_pending():
-        return  # the usual case: one set lookup per new message, no query
-    if cancel_on_reply(mailbox.id, folder, summary.message_id or "", summary.in_reply_to or "",
-                       summary.references or "", summary.from_ or "", summary.internal_date):
-        g.pop(_PENDING_CACHE, None)
+def tricoma_mail_messages_received(mailbox, folder, summaries):
+    for summary in summaries:
+        if mailbox.id not in _mailboxes_with_pending():
+            return  # the usual case: one set lookup per batch, no query
+        if cancel_on_reply(mailbox.id, folder, summary.message_id or "", summary.in_reply_to or "",
+                           summary.references or "", summary.from_ or "", summary.internal_date):
+            g.pop(_PENDING_CACHE, None)
 
 
 def _mailboxes_with_pending() -> frozenset[int]:

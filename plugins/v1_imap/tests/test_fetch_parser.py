@@ -1,46 +1,132 @@
-"""The lean FETCH parser against the shapes imaplib hands over (unit tests, no server)."""
+"""The lean FETCH reader and parser against server answers as bytes on the wire (unit tests, no
+server): the shape Dovecot sends for a summary, other orders and forms servers use, and odd or
+broken answers."""
+import io
 from datetime import datetime, timezone
 
 import pytest
 
-from tricoma_mail_v1_imap.fetch_parser import FetchParseError, parse_fetch, parse_internaldate
+from tricoma_mail_v1_imap.fetch_parser import ConnectionLost, FetchParseError, parse_internaldate, read_fetch
 
 pytestmark = pytest.mark.db_independent  # pure logic: the PostgreSQL run skips it
 
 HEADER_KEY = b"BODY[HEADER.FIELDS (FROM SUBJECT)]"
+TAG = b"A0042"
 
 
-def test_dovecot_order_with_preview_before_the_header_literal():
-    data = [(b'1 (UID 7 FLAGS (\\Seen $Important) RFC822.SIZE 59 INTERNALDATE "01-Dec-2026 15:26:25 +0100" '
-             b'MODSEQ (12) PREVIEW "hello \\"world\\"" ' + HEADER_KEY + b" {22}", b"Subject: hi\r\nFrom: a\r\n"),
-            b")"]
-    [(uid, items)] = list(parse_fetch(data))
-    assert uid == 7
+class WireImap:
+    """What read_fetch uses of an ``imaplib.IMAP4``: readline and read over the given bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.stream = io.BufferedReader(io.BytesIO(data))
+
+    def readline(self) -> bytes:
+        return self.stream.readline()
+
+    def read(self, size: int) -> bytes:
+        return self.stream.read(size)
+
+
+def answer(*lines: bytes, status: bytes = b"OK Fetch completed.") -> WireImap:
+    return WireImap(b"".join(lines) + TAG + b" " + status + b"\r\n")
+
+
+def test_dovecot_summary_with_a_preview_literal_before_the_header_literal():
+    header = b"Subject: hi\r\nFrom: =?utf-8?q?M=C3=BCller?= <m@x.test>\r\n\r\n"
+    preview = "Grüße aus Köln".encode()
+    parsed = read_fetch(answer(
+        b'* 1 FETCH (UID 7 FLAGS (\\Seen $Important) RFC822.SIZE 59 INTERNALDATE "01-Dec-2026 15:26:25 +0100" '
+        b"MODSEQ (12) PREVIEW {%d}\r\n" % len(preview), preview,
+        b" BODY[HEADER.FIELDS (FROM SUBJECT)] {%d}\r\n" % len(header), header, b")\r\n"), TAG)
+    items = parsed[7]
+    assert items[b"UID"] == 7
     assert items[b"FLAGS"] == (b"\\Seen", b"$Important")
     assert items[b"RFC822.SIZE"] == 59 and items[b"MODSEQ"] == (12,)
-    assert items[b"PREVIEW"] == b'hello "world"'
+    assert items[b"PREVIEW"] == preview
     assert items[b"INTERNALDATE"] == datetime(2026, 12, 1, 14, 26, 25, tzinfo=timezone.utc)
-    assert items[HEADER_KEY] == b"Subject: hi\r\nFrom: a\r\n"
+    assert items[HEADER_KEY] == header
 
 
-def test_items_after_the_literal_and_a_preview_literal():
-    data = [(b"3 (UID 9 " + HEADER_KEY + b" {3}", b"a\r\n"),
-            (b" PREVIEW {5}", b"x)y\"z"),
-            b' FLAGS () RFC822.SIZE 1)',
-            b'4 (UID 10 FLAGS (\\Deleted) RFC822.SIZE 2 PREVIEW NIL)']
-    parsed = dict(parse_fetch(data))
-    assert parsed[9][b"PREVIEW"] == b'x)y"z' and parsed[9][HEADER_KEY] == b"a\r\n"
-    assert parsed[9][b"FLAGS"] == () and parsed[9][b"RFC822.SIZE"] == 1
-    assert parsed[10][b"FLAGS"] == (b"\\Deleted",) and b"PREVIEW" not in parsed[10]
+def test_quoted_preview_items_after_the_literal_nil_and_missing_items():
+    parsed = read_fetch(answer(
+        b'* 1 FETCH (UID 8 MODSEQ (3) PREVIEW "say \\"UID 99\\" (twice)" ' + HEADER_KEY + b" {3}\r\n", b"a\r\n",
+        b" FLAGS () RFC822.SIZE 1)\r\n",
+        b"* 2 FETCH (FLAGS (\\Deleted) UID 10 PREVIEW NIL " + HEADER_KEY + b" NIL INTERNALDATE NIL)\r\n",
+        b"* 3 FETCH (UID 11)\r\n"), TAG)
+    assert parsed[8][b"PREVIEW"] == b'say "UID 99" (twice)' and parsed[8][HEADER_KEY] == b"a\r\n"
+    assert parsed[8][b"FLAGS"] == () and parsed[8][b"RFC822.SIZE"] == 1 and parsed[8][b"MODSEQ"] == (3,)
+    assert parsed[10] == {b"UID": 10, b"FLAGS": (b"\\Deleted",)}  # NIL is no value
+    assert parsed[11] == {b"UID": 11}  # missing items are missing; the summary has defaults
+    assert 99 not in parsed
 
 
-@pytest.mark.parametrize("data", [[b"* garbage"], [(b"1 (UID 1 X {2}", b"ab")], [(b"1 (UID 1 BODY[] {2}", b"ab")]])
-def test_garbage_is_a_typed_error(data):
-    with pytest.raises(FetchParseError):
-        list(parse_fetch(data))
+def test_a_preview_literal_holding_brackets_quotes_and_a_line_that_looks_tagged():
+    preview = b'x)y"z\r\n' + TAG + b" OK not the end"
+    parsed = read_fetch(answer(b"* 4 FETCH (UID 12 PREVIEW {%d}\r\n" % len(preview), preview,
+                               b" RFC822.SIZE 5)\r\n"), TAG)
+    assert parsed[12] == {b"UID": 12, b"PREVIEW": preview, b"RFC822.SIZE": 5}
+
+
+def test_other_spellings_of_the_literal_item_take_the_general_path():
+    header = b"Subject: \xe4\xf6\xfc 8-bit\r\n"
+    parsed = read_fetch(answer(
+        b"* 1 FETCH (UID 3 body.peek[header.fields (from subject)] {%d}\r\n" % len(header), header, b")\r\n",
+        b"* 2 FETCH (UID 4 BODY[]<0> {2}\r\n", b"ab", b")\r\n",
+        b"* 3 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {2}\r\n", b"cd", b" UID 5)\r\n"), TAG)
+    assert parsed[3][b"BODY[HEADER.FIELDS (FROM SUBJECT)]"] == header
+    assert parsed[4][b"BODY[]<0>"] == b"ab"
+    assert parsed[5][b"BODY[HEADER.FIELDS (SUBJECT)]"] == b"cd"
+
+
+def test_untagged_answers_in_between_and_a_second_fetch_of_one_message():
+    parsed = read_fetch(answer(
+        b"* 1 FETCH (UID 5 FLAGS () RFC822.SIZE 9)\r\n",
+        b"* 12 EXISTS\r\n",
+        b"* VANISHED (EARLIER) 3:4\r\n",
+        b"* 1 FETCH (FLAGS (\\Seen) UID 5)\r\n",
+        b"* OK [HIGHESTMODSEQ 9] still here\r\n"), TAG)
+    assert parsed == {5: {b"UID": 5, b"FLAGS": (b"\\Seen",), b"RFC822.SIZE": 9}}
+
+
+def test_a_brace_that_is_no_literal_stays_text():
+    parsed = read_fetch(answer(b'* 1 FETCH (UID 6 PREVIEW "{x}")\r\n', b'* 2 FETCH (UID 7 PREVIEW "a" X-NOTE {x}\r\n'),
+                        TAG)
+    assert parsed[6][b"PREVIEW"] == b"{x}" and parsed[7][b"PREVIEW"] == b"a"
+
+
+@pytest.mark.parametrize("imap, error", [
+    (answer(b"* 1 FETCH (FLAGS () RFC822.SIZE 3)\r\n"), FetchParseError),  # no UID
+    (answer(b"* 1 FETCH (UID 1 X-UNASKED {2}\r\n", b"ab", b")\r\n"), FetchParseError),  # a literal we did not ask for
+    (answer(b"* 1 FETCH (UID 1 BINARY[1] {2}\r\n", b"ab", b")\r\n"), FetchParseError),
+    (answer(b"* 1 FETCH (UID 1 " + HEADER_KEY + b" {2}\r\n", b"ab"), FetchParseError),  # tagged inside a message
+    (answer(status=b"NO [SERVERBUG] Internal error"), FetchParseError),
+    (answer(status=b"BAD Error in IMAP command"), FetchParseError),
+    (WireImap(b"* 1 FETCH (UID 1 " + HEADER_KEY + b" {20}\r\nSubject: cut"), ConnectionLost),
+    (WireImap(b"* 1 FETCH (UID 1 FLAGS ()"), ConnectionLost),
+    (WireImap(b""), ConnectionLost),
+    (WireImap(b"\x17\x03\x03 ciphertext after a broken TLS session\r\n\x92\xea"), ConnectionLost),
+])
+def test_broken_answers_are_typed_errors(imap, error):
+    with pytest.raises(error):
+        read_fetch(imap, TAG)
+
+
+def test_an_odd_message_is_an_error_after_the_whole_answer_was_read():
+    """The connection stays in step: the next command's answer is read from the right place."""
+    imap = WireImap(b"* 1 FETCH (FLAGS ())\r\n* 2 FETCH (UID 2 X-ODD {2}\r\nab)\r\n* 3 FETCH (UID 3)\r\n"
+                    + TAG + b" OK done\r\nB1 OK next\r\n")
+    with pytest.raises(FetchParseError, match="without UID"):
+        read_fetch(imap, TAG)
+    assert imap.readline() == b"B1 OK next\r\n"
 
 
 def test_internaldate_forms():
+    assert parse_internaldate(b"01-Jan-2024 07:17:00 +0000") == datetime(2024, 1, 1, 7, 17, tzinfo=timezone.utc)
     assert parse_internaldate(b" 1-Jan-2026 00:00:00 -0200") == datetime(2026, 1, 1, 2, tzinfo=timezone.utc)
+    # the same zone again (read by position now) and a day written with one digit
+    assert parse_internaldate(b" 2-Jan-2026 00:00:00 -0200") == datetime(2026, 1, 2, 2, tzinfo=timezone.utc)
+    assert parse_internaldate(b"2-Jan-2026 00:00:00 +0530") == datetime(2026, 1, 1, 18, 30, tzinfo=timezone.utc)
     assert parse_internaldate(b"31-Foo-2026 00:00:00 +0000") is None
+    assert parse_internaldate(b"31-Feb-2026 00:00:00 +0000") is None
+    assert parse_internaldate(b"01-Jan-2024T07:17:00 +0000") is None
     assert parse_internaldate(b"nonsense") is None

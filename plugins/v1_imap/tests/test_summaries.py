@@ -67,3 +67,22 @@ def test_raw_8bit_headers_are_read_in_the_declared_charset_as_in_the_reading_vie
     parsed = parse_message(raw + b"\r\n" + "текст".encode("koi8-r"))
     assert fields["subject"] == parsed.subject == "Привет мир"
     assert fields["from"] == "Иван Петров <ivan@example.test>"
+
+
+@pytest.mark.parametrize("value", [
+    b"plain text", b"tab\there", b"nul\x00here", b"  padded  ", b"=?utf-8?q?encoded?= word", b"a\r\n b\r\n\tc",
+    b"<id@example.test>", b"M\xc3\xbcller",
+])
+def test_header_values_read_as_the_decoder_reads_them(value):
+    """Plain ASCII values are taken as they are, anything else goes through the decoder: the
+    result is the decoder's either way (unfolded, control characters as spaces)."""
+    from tricoma_mail_plugin import decode_header_text
+
+    fields = parse_header_block(b"X-Lead: " + value + b"\r\nSUBJECT : " + value + b"\r\nSubject: second\r\n")
+    unfolded = value.replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ").strip()
+    assert fields["subject"] == fields["x-lead"] == decode_header_text(unfolded)
+
+
+def test_odd_header_lines_are_skipped():
+    fields = parse_header_block(b" folded: at the start\r\nno colon here\r\n: no name\r\nFrom: a@example.test\r\n")
+    assert fields == {"from": "a@example.test"}

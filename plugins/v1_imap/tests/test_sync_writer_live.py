@@ -116,3 +116,48 @@ def test_a_failed_journal_write_in_the_writer_stops_the_sync_at_the_last_committ
         assert cached == entries == len(events) == COUNT
         assert len({e.payload["message_id"] for e in events}) == COUNT
         assert verify_archive().ok
+
+
+def test_events_are_delivered_in_order_beside_the_writer_where_the_database_writes_concurrently(
+        app, filled, monkeypatch):
+    """On PostgreSQL a thread of their own delivers each committed batch's events while the
+    writer stores the next; on SQLite (one write lock) the writer delivers them itself."""
+    mailbox_id = filled
+    deliveries = []
+    deliver = sync.deliver_recorded
+
+    def recording(recorded, received):
+        deliveries.append((threading.current_thread().name, [summary.uid for summary in received]))
+        return deliver(recorded, received)
+
+    monkeypatch.setattr(sync, "deliver_recorded", recording)
+    result, _messages, _uidnext = run(app, mailbox_id)
+    assert result.new == COUNT
+    with app.app_context():
+        aside = db.engine.dialect.name != "sqlite"
+        _cached, events, _entries = counts(mailbox_id)
+        assert len(events) == COUNT and all(e.delivered_at is not None and e.lease_owner is None for e in events)
+    expected = "tricoma-sync-deliver" if aside else "tricoma-sync-store"
+    assert len(deliveries) == COUNT // BATCH and all(name.startswith(expected) for name, _uids in deliveries)
+    uids = [uid for _name, batch in deliveries for uid in batch]
+    assert len(uids) == COUNT and uids == sorted(uids)
+
+
+def test_a_failed_delivery_is_raised_to_the_sync_and_its_events_stay_pending(app, filled, monkeypatch):
+    mailbox_id = filled
+    deliver = sync.deliver_recorded
+    calls = []
+
+    def failing_second_time(recorded, received):
+        calls.append(len(received))
+        if len(calls) == 2:
+            raise RuntimeError("delivery failed (test)")
+        return deliver(recorded, received)
+
+    monkeypatch.setattr(sync, "deliver_recorded", failing_second_time)
+    with pytest.raises(RuntimeError, match="delivery failed"):
+        run(app, mailbox_id)
+    with app.app_context():
+        cached, events, _entries = counts(mailbox_id)
+        assert cached == len(events) >= 2 * BATCH  # what was committed keeps its events
+        assert sum(e.delivered_at is None for e in events) >= BATCH  # the failed batch's, at least

@@ -1,24 +1,22 @@
-"""A lean parser for the one FETCH response sync asks for thousands of times.
+"""A lean reader and parser for the one FETCH response sync asks for thousands of times.
 
 imapclient parses any IMAP response with a general tokenizer; for summaries that costs ten
-times what the server needs to send them. imaplib already splits the response into text and
-literals; here a few regular expressions pick out the items we asked for. The result has the
-same shape as imapclient's (a dict per UID keyed by item name), so the rest of the code does
-not care which parser ran.
+times what the server needs to send them. :func:`read_fetch` reads the answer line by line,
+takes each literal by its announced size (no tokenizer looks into it) and picks the items we
+asked for out of the text around the literals with one regular expression, in whatever order
+the server sends them. The result has the same shape as imapclient's (a dict per UID keyed by
+item name), so the rest of the code does not care which parser ran.
 """
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
 
-_UID = re.compile(rb"\bUID (\d+)")
-_FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
-_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
-_INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
-_MODSEQ = re.compile(rb"\bMODSEQ \((\d+)\)")
-_PREVIEW = re.compile(rb'\bPREVIEW (?:"((?:[^"\\]|\\.)*)"|NIL)')
-_LITERAL_KEY = re.compile(rb"(BODY\[[^\]]*\](?:<\d+>)?|PREVIEW) \{\d+\}$")
+# Every item a summary asks for, in one pass: a name at the start of an item (not inside
+# another word) and its value as a number, a parenthesised list, a quoted string or NIL.
+_ITEM = re.compile(rb'(?<![^ (])(UID|RFC822\.SIZE|FLAGS|INTERNALDATE|MODSEQ|PREVIEW) '
+                   rb'(?:(\d+)|\(([^)]*)\)|"([^"\\]*(?:\\.[^"\\]*)*)"|NIL)')
+_LITERAL_KEY = re.compile(rb"(?<![^ (])(BODY(?:\.PEEK)?\[[^\]]*\](?:<\d+>)?|PREVIEW) $", re.I)
 _UNESCAPE = re.compile(rb"\\(.)")
 _MONTHS = {m: i for i, m in enumerate(
     (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"), 1)}
@@ -33,102 +31,139 @@ class ConnectionLost(EOFError):
     """The server closed the connection in the middle of a response."""
 
 
-def parse_fetch(data: list) -> Iterator[tuple[int, dict]]:
-    """``(uid, items)`` for each message in imaplib's FETCH ``data`` (bytes and
-    ``(text, literal)`` tuples). Items use imapclient's keys (``b"UID"``, ``b"FLAGS"``, …)."""
-    texts: list[bytes] = []
-    literals: dict[bytes, bytes] = {}
-    open_message = False
-    for element in data:
-        if isinstance(element, tuple):
-            head, literal = element
-            match = _LITERAL_KEY.search(head)
-            if match is None:
-                raise FetchParseError("unexpected literal in FETCH response")
-            literals[match.group(1).upper().replace(b".PEEK", b"")] = literal
-            texts.append(head[:match.start(1)])
-            open_message = True
-        elif isinstance(element, bytes):
-            texts.append(element)
-            yield _message(b" ".join(texts), literals)
-            texts, literals, open_message = [], {}, False
-        elif element is not None:
-            raise FetchParseError("unexpected element in FETCH response")
-    if open_message:
-        raise FetchParseError("FETCH response ended inside a message")
+def read_fetch(imap, tag: bytes) -> dict[int, dict]:
+    """Read and parse the answer to a FETCH that ``imap`` (an ``imaplib.IMAP4``) sent under
+    ``tag``: ``{uid: items}``, items keyed as imapclient keys them (``b"UID"``, ``b"FLAGS"``,
+    ``b"BODY[HEADER.FIELDS (…)]"``…).
 
-
-def _message(text: bytes, literals: dict[bytes, bytes]) -> tuple[int, dict]:
-    uid = _UID.search(text)
-    if uid is None:
-        raise FetchParseError("FETCH response without UID")
-    items: dict = {b"UID": int(uid.group(1))}
-    flags = _FLAGS.search(text)
-    if flags:
-        items[b"FLAGS"] = tuple(flags.group(1).split())
-    size = _SIZE.search(text)
-    if size:
-        items[b"RFC822.SIZE"] = int(size.group(1))
-    internal = _INTERNALDATE.search(text)
-    if internal:
-        items[b"INTERNALDATE"] = parse_internaldate(internal.group(1))
-    modseq = _MODSEQ.search(text)
-    if modseq:
-        items[b"MODSEQ"] = (int(modseq.group(1)),)
-    preview = _PREVIEW.search(text)
-    if preview and preview.group(1) is not None:
-        items[b"PREVIEW"] = _UNESCAPE.sub(rb"\1", preview.group(1))
-    for key, literal in literals.items():
-        items[key] = literal
-    return items[b"UID"], items
-
-
-def parse_internaldate(value: bytes) -> datetime | None:
-    match = _DATE.match(value)
-    if match is None:
-        return None
-    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
-    offset = timedelta(hours=int(zone_hours), minutes=int(zone_minutes))
-    try:
-        moment = datetime(int(year), _MONTHS[month.capitalize()], int(day), int(hour), int(minute),
-                          int(second), tzinfo=timezone(offset if sign == b"+" else -offset))
-    except (KeyError, ValueError):
-        return None
-    return moment.astimezone(timezone.utc)
-
-
-_LITERAL = re.compile(rb"\{(\d+)\}$")
-
-
-def read_fetch_response(imap, tag: bytes) -> list:
-    """Read the answer to a FETCH that ``imap`` (an ``imaplib.IMAP4``) sent under ``tag``,
-    into imaplib's shape: per message a bytes element, or ``(text, literal)`` tuples followed by
-    the rest of the line. Untagged answers other than FETCH are skipped. Raises
-    ``FetchParseError`` when the server says NO or BAD, and :class:`ConnectionLost` the moment
-    the connection ends (a closed socket reads as ``b""`` at once, forever: without this check
-    the loop would never end and no timeout would fire)."""
-    data: list = []
+    Untagged answers other than FETCH are skipped (EXISTS, EXPUNGE, VANISHED… arrive here too;
+    sync asks for them itself). Raises :class:`FetchParseError` when the server says NO or BAD,
+    or, once the answer is read to its tagged end, when it held a message without UID or a
+    literal under an item we did not ask for; :class:`ConnectionLost` the moment the connection
+    ends (a closed socket reads as ``b""`` at once, forever: without this check the loop would
+    never end and no timeout would fire)."""
     done = tag + b" "
+    found: dict[int, dict] = {}
+    failure: FetchParseError | None = None  # raised once the answer is read to its end
     while True:
         line = _line(imap)
         if line.startswith(done):
             status = line[len(done):].split(b" ", 1)[0].upper()
             if status != b"OK":
                 raise FetchParseError(line[:200].decode("latin-1", "replace").strip())
-            return data
+            if failure is not None:
+                raise failure
+            return found
+        if line.startswith(b"* ") and b" FETCH " not in line[:40]:
+            continue
+        items: dict = {}
+        text = b""
         body = line.rstrip(b"\r\n")
-        if body.startswith(b"* ") and b" FETCH " not in body[:40]:
-            continue  # EXISTS, EXPUNGE, VANISHED… arrive here too; sync asks for them itself
-        literal = _LITERAL.search(body)
-        while literal is not None:
-            size = int(literal.group(1))
-            content = imap.read(size)
-            if len(content) != size:
+        while body.endswith(b"}"):
+            brace = body.rfind(b"{")
+            size = body[brace + 1:-1]
+            if brace < 0 or not size.isdigit():
+                break  # no literal after all: the text decides
+            content = imap.read(int(size))
+            if len(content) != int(size):
                 raise ConnectionLost("the connection was closed inside a FETCH literal")
-            data.append((body, content))
-            body = _line(imap).rstrip(b"\r\n")
-            literal = _LITERAL.search(body)
-        data.append(body)
+            before, key = _literal_key(body[:brace])
+            if key is None:
+                failure = failure or FetchParseError("unexpected literal in FETCH response")
+            items[key] = content
+            text += before
+            line = _line(imap)
+            if line.startswith(done):
+                raise FetchParseError("FETCH response ended inside a message")
+            body = line.rstrip(b"\r\n")
+        uid = _read_items(text + body, items)
+        if uid is None or None in items:
+            # Not what we asked for (or the bytes of a broken connection): read on to the end
+            # of the answer, so the connection stays usable, or fails as a connection.
+            failure = failure or FetchParseError("FETCH response without UID")
+        elif uid in found:  # a second FETCH of one message (a flag change meanwhile): the later items win
+            found[uid].update(items)
+        else:
+            found[uid] = items
+
+
+_LITERAL_KEYS: dict[bytes, bytes] = {}  # an item as the server names it → imapclient's key
+
+
+def _literal_key(head: bytes) -> tuple[bytes, bytes | None]:
+    """(the text before the item, the item's key) of a line that announces a literal: our
+    ``BODY[HEADER.FIELDS (…)]`` and ``PREVIEW`` are found by how the line ends, anything else
+    by the general expression; ``None`` for an item we did not ask for."""
+    if head.endswith(b"] "):
+        start = head.rfind(b"BODY[")
+        if start == 0 or start > 0 and head[start - 1] in b" (":
+            name = head[start:-1]
+            key = _LITERAL_KEYS.get(name)
+            if key is None:
+                key = name.upper().replace(b".PEEK", b"")
+                if len(_LITERAL_KEYS) < 64:
+                    _LITERAL_KEYS[name] = key
+            return head[:start], key
+    elif head.endswith(b" PREVIEW ") or head == b"PREVIEW ":
+        return head[:-8], b"PREVIEW"
+    match = _LITERAL_KEY.search(head)
+    if match is None:
+        return head, None
+    return head[:match.start(1)], match.group(1).upper().replace(b".PEEK", b"")
+
+
+def _read_items(text: bytes, items: dict) -> int | None:
+    """Add the items of a message's text (its literals cut out) to ``items``; its UID."""
+    for name, number, listed, quoted in _ITEM.findall(text):
+        if name == b"UID":
+            if number:
+                items[b"UID"] = int(number)
+        elif name == b"FLAGS":
+            items[b"FLAGS"] = tuple(listed.split())
+        elif name == b"RFC822.SIZE":
+            if number:
+                items[b"RFC822.SIZE"] = int(number)
+        elif name == b"INTERNALDATE":
+            if quoted:
+                items[b"INTERNALDATE"] = parse_internaldate(quoted)
+        elif name == b"MODSEQ":
+            if listed.isdigit():
+                items[b"MODSEQ"] = (int(listed),)
+        elif quoted:  # PREVIEW; NIL or "" is no preview
+            items[b"PREVIEW"] = _UNESCAPE.sub(rb"\1", quoted) if b"\\" in quoted else quoted
+    return items.get(b"UID")
+
+
+_ZONES: dict[bytes, timezone] = {b"+0000": timezone.utc}
+
+
+def parse_internaldate(value: bytes) -> datetime | None:
+    """An INTERNALDATE (``"01-Jan-2024 07:17:00 +0100"``) in UTC; ``None`` when it is not one."""
+    if len(value) == 26 and value[2:3] == value[6:7] == b"-" and value[11:12] == value[20:21] == b" " \
+            and value[14:15] == value[17:18] == b":":  # the form servers send, read by position
+        zone = _ZONES.get(value[21:])
+        month = _MONTHS.get(value[3:6])
+        if zone is not None and month is not None and value[:2].strip().isdigit():
+            try:
+                moment = datetime(int(value[7:11]), month, int(value[:2]), int(value[12:14]), int(value[15:17]),
+                                  int(value[18:20]), tzinfo=zone)
+            except ValueError:
+                return None
+            return moment if zone is timezone.utc else moment.astimezone(timezone.utc)
+    match = _DATE.match(value)
+    if match is None:
+        return None
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
+    offset = timedelta(hours=int(zone_hours), minutes=int(zone_minutes))
+    try:
+        zone = timezone(offset if sign == b"+" else -offset)
+        moment = datetime(int(year), _MONTHS[month.capitalize()], int(day), int(hour), int(minute),
+                          int(second), tzinfo=zone)
+    except (KeyError, ValueError):
+        return None
+    if len(_ZONES) < 64 and match.end() == len(value):
+        _ZONES[value[-5:]] = zone
+    return moment.astimezone(timezone.utc)
 
 
 def _line(imap) -> bytes:

@@ -35,7 +35,7 @@ from . import connection_test
 from .checked_imap import CheckedIMAPClient, oauth_login
 from .discovery_settings import discovery_for
 from .errors import translated_imap_errors
-from .fetch_parser import FetchParseError, parse_fetch, read_fetch_response
+from .fetch_parser import FetchParseError, read_fetch
 from .i18n import lazy_gettext as _l
 from .summaries import fetch_items, stored_flags, summary_from_fetch
 
@@ -265,13 +265,11 @@ class ImapBackend(MailboxBackend):
         response: dict[int, dict] = {}
         for tag in tags:
             try:
-                data = read_fetch_response(imap, tag)
-            finally:
-                imap.tagged_commands.pop(tag, None)
-            try:
-                response.update(parse_fetch(data))
+                response.update(read_fetch(imap, tag))
             except FetchParseError as error:
                 raise MailError(str(error)) from error
+            finally:
+                imap.tagged_commands.pop(tag, None)
         return response
 
     def _fetch_raw(self, message_set: str, items: str) -> dict[int, dict]:

@@ -21,6 +21,8 @@ _HEADER_KEY = ("BODY[HEADER.FIELDS (" + " ".join(HEADER_FIELDS) + ")]").encode()
 
 _CHARSET_PARAM = re.compile(rb"(?im)^content-type:[^\n]*?charset\s*=\s*[\"']?([A-Za-z0-9_.:-]{1,40})")
 _FOLD = re.compile(rb"\r?\n[ \t]+")
+# A header line with its continuation lines: (name, raw value)
+_FIELD = re.compile(rb"^([^:\n]*):([^\n]*(?:\n[ \t][^\n]*)*)", re.M)
 _ADDRESS_FIELDS = frozenset({"from", "to", "cc"})
 _MAX_FIELD = 4000
 _MAX_FIELD_BYTES = 4 * _MAX_FIELD
@@ -41,18 +43,36 @@ def parse_header_block(block: bytes) -> dict[str, str]:
     Values are decoded by core's header decoder, the one the reading view uses; address headers
     stay splittable (a decoded display name with a comma is quoted)."""
     fields: dict[str, str] = {}
-    unfolded = _FOLD.sub(b" ", block or b"")
+    if not block:
+        return fields
     # Raw 8-bit header bytes that are not UTF-8 are read in the charset the message declares,
     # as the reading view does; only such (rare) blocks pay for looking it up.
-    charset = None if unfolded.isascii() else _declared_charset(unfolded)
-    for line in unfolded.split(b"\n"):
-        name, sep, value = line.partition(b":")
-        if not sep or not name or name[:1] in b" \t":
+    charset = None if block.isascii() else _declared_charset(_FOLD.sub(b" ", block))
+    for name, value in _FIELD.findall(block):
+        key = _FIELD_KEYS.get(name)
+        if key is None:
+            if not name or name[:1] in b" \t":
+                continue
+            key = name.strip().decode("ascii", "replace").lower()
+            if len(_FIELD_KEYS) < 256:
+                _FIELD_KEYS[name] = key
+        if key in fields:
             continue
-        key = name.strip().decode("ascii", "replace").lower()
-        if key not in fields:
-            fields[key] = _decoded(key in _ADDRESS_FIELDS, value.strip()[:_MAX_FIELD_BYTES], charset)
+        if b"\n" in value:
+            value = _FOLD.sub(b" ", value)
+        value = value.strip()
+        if value.isascii() and b"=?" not in value:
+            # Nothing to decode (most Message-IDs, dates, references): the text as it is,
+            # unless a control character needs the decoder's treatment.
+            text = value.decode("ascii")
+            if text.isprintable():
+                fields[key] = text[:_MAX_FIELD]
+                continue
+        fields[key] = _decoded(key in _ADDRESS_FIELDS, value[:_MAX_FIELD_BYTES], charset)
     return fields
+
+
+_FIELD_KEYS: dict[bytes, str] = {}  # a header name as written → its lower-case key
 
 
 @functools.lru_cache(maxsize=8192)
@@ -105,7 +125,7 @@ def summary_from_fetch(uid: int, data: dict) -> MessageSummary:
     fields = parse_header_block(data.get(_HEADER_KEY) or _header_block(data))
     flags = stored_flags(data.get(b"FLAGS", ()))
     internal_date = data.get(b"INTERNALDATE")
-    if isinstance(internal_date, datetime):
+    if isinstance(internal_date, datetime) and internal_date.tzinfo is not timezone.utc:
         if internal_date.tzinfo is None:
             internal_date = internal_date.replace(tzinfo=timezone.utc)
         internal_date = internal_date.astimezone(timezone.utc)

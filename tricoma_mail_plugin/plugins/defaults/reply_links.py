@@ -6,6 +6,7 @@ from ...records.mail_links import link_reply
 
 
 @hookimpl(trylast=True)
-def tricoma_mail_message_received(mailbox, folder, summary):
-    link_reply(mailbox.id, summary.message_id, summary.in_reply_to, summary.references, summary.subject,
-               summary.from_)
+def tricoma_mail_messages_received(mailbox, folder, summaries):
+    for summary in summaries:
+        link_reply(mailbox.id, summary.message_id, summary.in_reply_to, summary.references, summary.subject,
+                   summary.from_)
