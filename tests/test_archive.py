@@ -3,10 +3,14 @@ append-only guard (SQLite and PostgreSQL), ``archive verify`` naming the first b
 storage (database and files, compressed, deduplicated), retention, legal holds and the purge run."""
 from __future__ import annotations
 
+import hashlib
+import json
 import zipfile
+import zlib
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from itertools import pairwise
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select, text
@@ -14,14 +18,17 @@ from sqlalchemy.exc import DBAPIError
 
 from hostapp.extensions import db
 from tricoma_mail_plugin.archive import retention
+from tricoma_mail_plugin.archive.arrivals import archive_synced
 from tricoma_mail_plugin.archive.guard import guard_lifted
 from tricoma_mail_plugin.archive.journal import (
     Arrival,
     archive,
     archive_started,
     content_hash,
+    entry_hash,
+    writes_alongside,
 )
-from tricoma_mail_plugin.archive.storage import FileStorage, archive_storage
+from tricoma_mail_plugin.archive.storage import FileStorage, archive_storage, compress, compress_started, decompress
 from tricoma_mail_plugin.archive.verify import verify_archive
 from tricoma_mail_plugin.errors import ArchiveWriteFailed
 from tricoma_mail_plugin.models import (
@@ -104,6 +111,79 @@ def test_bytes_compressed_while_the_caller_writes_are_stored_before_it_commits(a
         written, finish = archive_started(INBOX, raws)
         finish()
         assert written == 0 and db.session.scalar(select(func.count()).select_from(ArchiveBlob)) == 20
+
+
+def test_a_big_mail_is_compressed_in_pieces_and_reads_back_whole():
+    big = b"".join(b"Zeile %d einer sehr langen Mail\r\n" % i for i in range(200_000))  # ~6.5 MB
+    small = [b"Subject: %d\r\n\r\nkurz\r\n" % i for i in range(20)]
+    assert decompress(compress(big)) == big
+    assert [decompress(packed) for packed in compress_started(small + [big])()] == small + [big]
+
+
+def test_new_bytes_are_zstandard_and_bytes_stored_with_zlib_before_are_still_read(app, tmp_path):
+    with app.app_context():
+        fresh, older = mail(1), mail(2)
+        # bytes stored by an earlier version (zlib), found by their hash when the same mail comes again
+        db.session.add(ArchiveBlob(sha256=content_hash(older), data=zlib.compress(older, 3), size=len(older)))
+        db.session.commit()
+        assert journal(INBOX, [fresh, older]) == 2
+        assert db.session.get(ArchiveBlob, content_hash(fresh)).data[:4] == b"\x28\xb5\x2f\xfd"  # a Zstandard frame
+        assert db.session.get(ArchiveBlob, content_hash(older)).data[:2] == b"\x78\x5e"  # zlib, kept as it was
+        storage = archive_storage()
+        assert storage.get(content_hash(fresh)) == fresh and storage.get(content_hash(older)) == older
+        assert verify_archive().ok
+
+    files = FileStorage(tmp_path)
+    files.put({content_hash(fresh): fresh})
+    assert files.path(content_hash(fresh)).read_bytes()[:4] == b"\x28\xb5\x2f\xfd"
+    legacy = files.path(content_hash(older))
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    legacy.write_bytes(zlib.compress(older, 3))
+    assert files.get(content_hash(fresh)) == fresh and files.get(content_hash(older)) == older
+
+
+@pytest.mark.parametrize("fields", [
+    (7, "buchhaltung@example.test", "INBOX", "in", "sync", "<m1@example.test>", 8123),
+    (None, "", "", "out", "outbox", "", 0),
+    (1, "ä\"ö\\ü@example.test", "Entwürfe/\u2028😀", "in", "sync", "<\x00\x1f@x>", 1),
+    (True, "a", "b", "in", "sync", "c", 2),  # what a changed row could hold: never the cached head of 1
+])
+def test_the_entry_hash_is_sha256_of_the_previous_hash_and_the_canonical_json(fields):
+    """The documented formula (docs/archive.md), which verify and any outside checker recompute."""
+    mailbox_id, address, folder, direction, source, message_id, size = fields
+    sha, moment = "ab" * 32, datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    for _twice in range(2):  # the second time from the shared fields' cache
+        canonical = json.dumps(["2026-03-01T12:00:00.123456Z", mailbox_id, address, folder, direction, source,
+                                message_id, size, sha], ensure_ascii=False, separators=(",", ":"))
+        expected = hashlib.sha256(("0" * 64 + canonical).encode("utf-8")).hexdigest()
+        assert entry_hash("0" * 64, moment, mailbox_id, address, folder, direction, source, message_id, size,
+                          sha) == expected
+    if mailbox_id is True:
+        assert entry_hash("0" * 64, moment, 1, address, folder, direction, source, message_id, size, sha) != expected
+
+
+def test_a_syncs_entries_are_committed_with_its_batch_or_before_it(app, tmp_path):
+    """SQLite: in the sync's transaction. PostgreSQL: in a transaction of the journal's own,
+    committed while the sync writes its rows; finishing waits for it, so the batch never
+    commits without its entries, and a failed journal write fails the batch."""
+    mailbox = SimpleNamespace(id=7, email="buchhaltung@example.test", imap_username=None)
+    inbox = SimpleNamespace(name="INBOX", special_use=None)
+    with app.app_context():
+        finish = archive_synced(mailbox, inbox, [mail(1), None, mail(2)])
+        finish()
+        with db.engine.connect() as other:  # what another connection sees: what is committed
+            committed = other.scalar(select(func.count()).select_from(ArchiveEntry))
+        assert committed == (2 if writes_alongside() else 0)
+        db.session.commit()
+        assert [row.folder for row in entries()] == ["INBOX", "INBOX"] and verify_archive().ok
+
+        blocker = tmp_path / "not-a-directory"
+        blocker.write_text("")
+        app.config.update(TRICOMA_MAIL_ARCHIVE_STORAGE="files", TRICOMA_MAIL_ARCHIVE_DIRECTORY=str(blocker))
+        with pytest.raises(ArchiveWriteFailed):
+            archive_synced(mailbox, inbox, [mail(3)])()
+        db.session.rollback()
+        assert len(entries()) == 2
 
 
 def test_the_database_refuses_to_change_or_delete_entries(app):

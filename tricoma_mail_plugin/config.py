@@ -82,6 +82,10 @@ DEFAULTS: dict[str, Any] = {
     # opening them asks the server nothing; only free room of the body budget is used, at most
     # half of it. 0 switches it off.
     "TRICOMA_MAIL_PREFETCH_MESSAGES": 200,
+    # The reading view carries a message's sanitized body document in its sandboxed frame
+    # (``srcdoc``: one request to open a message) up to this many bytes; a larger body is
+    # loaded by the frame from its own route instead, so a huge mail does not weigh on the page.
+    "TRICOMA_MAIL_INLINE_BODY_MAX_BYTES": 256 * 1024,
     # Network access of server autodiscovery, replaceable (tests keep it on 127.0.0.1):
     # a resolver object with srv(name) and mx(domain), and http_get(url, timeout) -> (status, body).
     # None: the real DNS and HTTPS.
@@ -91,10 +95,22 @@ DEFAULTS: dict[str, Any] = {
     # mail the outbox sends is journaled once with its original bytes. Switch off only where
     # another system archives the mail.
     "TRICOMA_MAIL_ARCHIVE_ENABLED": True,
-    # Where the archived bytes live: "database" (compressed, in the app's database) or "files"
-    # (one read-only file per mail under TRICOMA_MAIL_ARCHIVE_DIRECTORY).
+    # Where the archived bytes live: "database" (compressed, in the app's database), "files"
+    # (one read-only file per mail under TRICOMA_MAIL_ARCHIVE_DIRECTORY) or "s3" (below).
     "TRICOMA_MAIL_ARCHIVE_STORAGE": "database",
     "TRICOMA_MAIL_ARCHIVE_DIRECTORY": None,
+    # "s3": an S3-compatible object store; the bucket must be made with object lock (needs the
+    # extra "s3", i.e. boto3). Endpoint None: Amazon S3 itself. Access key and secret None: boto3's
+    # own sources (AWS_* environment variables, ~/.aws, an instance role); keep the secret in the
+    # environment (HOSTAPP_TRICOMA_MAIL_ARCHIVE_S3_SECRET_KEY) like the other secrets. Each object
+    # is locked in LOCK_MODE ("COMPLIANCE": nobody can delete it early; "GOVERNANCE": holders of
+    # s3:BypassGovernanceRetention can) until the default retention ends.
+    "TRICOMA_MAIL_ARCHIVE_S3_ENDPOINT": None,
+    "TRICOMA_MAIL_ARCHIVE_S3_BUCKET": None,
+    "TRICOMA_MAIL_ARCHIVE_S3_REGION": None,
+    "TRICOMA_MAIL_ARCHIVE_S3_ACCESS_KEY": None,
+    "TRICOMA_MAIL_ARCHIVE_S3_SECRET_KEY": None,
+    "TRICOMA_MAIL_ARCHIVE_S3_LOCK_MODE": "COMPLIANCE",
     # Years archived mail is kept after the end of the year it arrived in (§ 147 AO, § 257 HGB:
     # commercial letters 6 years), unless a mailbox's rule or a linked record asks for longer.
     "TRICOMA_MAIL_ARCHIVE_RETENTION_YEARS": 6,

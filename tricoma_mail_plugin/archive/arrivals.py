@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..models import CachedFolder, Mailbox
-from .journal import Arrival, archive_started, journal_enabled
+from .journal import Arrival, archive_alongside, archive_started, journal_enabled, writes_alongside
 
 
 def journals_folder(folder: CachedFolder) -> bool:
@@ -16,9 +16,17 @@ def journals_folder(folder: CachedFolder) -> bool:
 
 
 def archive_synced(mailbox: Mailbox, folder: CachedFolder, raws: Sequence[bytes | None]) -> Callable[[], None]:
-    """Archive the full bytes of mail a sync fetched into ``folder``, in the caller's
-    transaction (committed with the sync's checkpoint, or rolled back with it). The returned
-    call stores the bytes (compressed meanwhile): the caller makes it before it commits."""
+    """Archive the full bytes of mail a sync fetched into ``folder``. The returned call finishes
+    the write: the caller makes it before it commits its batch.
+
+    On SQLite the entries go into the caller's transaction (committed with the sync's
+    checkpoint, or rolled back with it) and the returned call stores the bytes, compressed
+    meanwhile. Where two transactions write at once (PostgreSQL) the journal commits in a
+    transaction of its own while the caller writes its rows, and the returned call waits for
+    that commit: the entries are committed before the batch, never after it."""
     direction = "out" if (folder.special_use or "").lower() == "\\sent" else "in"
     arrival = Arrival(mailbox.id, mailbox.email or mailbox.imap_username or "", folder.name, direction, "sync")
-    return archive_started(arrival, [raw for raw in raws if raw is not None])[1]
+    fetched = [raw for raw in raws if raw is not None]
+    if writes_alongside():
+        return archive_alongside(arrival, fetched)
+    return archive_started(arrival, fetched)[1]

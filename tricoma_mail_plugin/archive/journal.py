@@ -8,14 +8,18 @@ moved to another folder, the Sent copy of a mail the outbox archived) is not arc
 
 The journal writes into the caller's transaction and never commits: the caller commits the
 entries with the change that brought the mail (the sync checkpoint, the outbox's stage), so a
-failed journal write undoes that change instead of losing the entry.
+failed journal write undoes that change instead of losing the entry. On PostgreSQL a sync's
+batch is journaled in a transaction of its own instead (:func:`archive_alongside`), committed
+while the sync writes its rows and before the sync commits them.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -60,13 +64,26 @@ def moment_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def entry_hash(prev_hash: str, archived_at: datetime, mailbox_id: int | None, mailbox_address: str, folder: str,
                direction: str, source: str, message_id: str, size: int, sha256: str) -> str:
-    """SHA-256 over the previous entry's hash and this entry's fields (canonical JSON)."""
-    fields = [moment_text(archived_at), mailbox_id, mailbox_address, folder, direction, source, message_id,
-              size, sha256]
-    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return hashlib.sha256(prev_hash.encode("ascii") + payload).hexdigest()
+    """SHA-256 over the previous entry's hash and this entry's fields: the canonical JSON of
+    ``[archive time, mailbox id, mailbox address, folder, direction, source, Message-ID, size,
+    SHA-256]``."""
+    head = _fields_head(archived_at, mailbox_id, mailbox_address, folder, direction, source)
+    payload = head + _CANONICAL([message_id, size, sha256])[1:]  # "[a,b" + "," + "c,d]" == "[a,b,c,d]"
+    return hashlib.sha256(prev_hash.encode("ascii") + payload.encode("utf-8")).hexdigest()
+
+
+# The fields a batch of entries shares, encoded once (typed: 1 and True are equal keys but
+# different JSON).
+@lru_cache(maxsize=64, typed=True)
+def _fields_head(archived_at: datetime, mailbox_id: int | None, mailbox_address: str, folder: str, direction: str,
+                 source: str) -> str:
+    """The canonical JSON of the shared fields, open for the rest: ``[f1,…,f6,``."""
+    return _CANONICAL([moment_text(archived_at), mailbox_id, mailbox_address, folder, direction, source])[:-1] + ","
 
 
 def hash_of(entry: ArchiveEntry, prev_hash: str) -> str:
@@ -106,6 +123,54 @@ def archive_started(arrival: Arrival, raws: Sequence[bytes]) -> tuple[int, Calla
         return 0, _nothing_to_finish
     written, put = _guarded(_append, arrival, raws)
     return written, lambda: _guarded(put)
+
+
+def archive_alongside(arrival: Arrival, raws: Sequence[bytes]) -> Callable[[], None]:
+    """:func:`archive` in a transaction of its own, on a thread of its own, committed while the
+    caller writes its own rows; the returned call waits for that commit and raises
+    :class:`ArchiveWriteFailed` if it failed. The caller makes it before it commits, so its rows
+    are never committed without their entries (a caller that fails after the entries were
+    committed leaves them in place: the mail is fetched again and found archived).
+
+    Only for a database where two transactions write at once (see :func:`writes_alongside`)."""
+    if not raws:
+        return _nothing_to_finish
+    app = current_app._get_current_object()
+    committed = _journal_pool().submit(_archive_committed, app, arrival, list(raws))
+
+    def finish() -> None:
+        committed.result()
+    return finish
+
+
+def writes_alongside() -> bool:
+    """Whether a second connection can write while the caller's transaction holds its rows:
+    not on SQLite (one writer at a time: the journal would wait for the caller, which waits for
+    the journal)."""
+    return mail_state().db.session.get_bind().dialect.name != "sqlite"
+
+
+def _archive_committed(app, arrival: Arrival, raws: list[bytes]) -> int:
+    with app.app_context():  # its own session and connection, removed when the context ends
+        session = mail_state().db.session
+        try:
+            written = archive(arrival, raws)
+            _guarded(session.commit)
+        except BaseException:
+            session.rollback()
+            raise
+        return written
+
+
+_journal_threads: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked child makes its own
+
+
+def _journal_pool() -> ThreadPoolExecutor:
+    global _journal_threads
+    if _journal_threads is None or _journal_threads[0] != os.getpid():
+        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tricoma-archive-journal")
+        _journal_threads = (os.getpid(), pool)
+    return _journal_threads[1]
 
 
 def _nothing_to_finish() -> None:
@@ -149,7 +214,8 @@ def _append(arrival: Arrival, raws: Sequence[bytes]) -> tuple[int, Callable[[], 
 
 def _take_turn(session) -> None:
     """Hold the chain's lock row until the caller's transaction ends (made on first use)."""
-    bump = update(ArchiveChainLock).where(ArchiveChainLock.id == 1).values(appends=ArchiveChainLock.appends + 1)
+    lock = ArchiveChainLock.__table__  # a Core statement: the ORM's bulk UPDATE costs more than the write
+    bump = update(lock).where(lock.c.id == 1).values(appends=lock.c.appends + 1)
     if session.execute(bump).rowcount:
         return
     try:

@@ -2,7 +2,6 @@
 first entry where the archive differs from what was written."""
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -10,7 +9,7 @@ from sqlalchemy import select
 from .._state import mail_state
 from ..models import ArchiveEntry, ArchivePurge
 from .journal import GENESIS, content_hash, hash_of
-from .storage import archive_storage
+from .storage import UNREADABLE, archive_storage
 
 _CHUNK = 1000
 
@@ -64,7 +63,7 @@ def _problem(entry: ArchiveEntry, prev: str, purged: bool, storage, verified_byt
         return None
     try:
         raw = storage.get(entry.sha256)
-    except (zlib.error, OSError) as error:
+    except (*UNREADABLE, OSError) as error:
         return f"its stored bytes cannot be read ({error})"
     if raw is None:
         return "its stored bytes are missing"
