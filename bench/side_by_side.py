@@ -260,7 +260,9 @@ class Row:
 
 
 def open_ours(client: Ours, base: str, pk: int) -> None:
-    """The reading view, then its body frame as the browser asks for it right after."""
+    """The reading view, and its body frame as the browser asks for it right after when the frame
+    loads the body from the body route (a body above the inline limit; below it the page carries
+    the body in the frame's ``srcdoc``: one request)."""
     page = client.get(f"{base}/messages/{pk}", 'class="mail-message"').text
     frame = re.search(r'<iframe class="mail-body" src="([^"]+)"', page)
     if frame:
@@ -453,7 +455,7 @@ def _measure(args, peer, server: Gunicorn, app, mailbox_id: int, uid_to_pk: dict
     ]
     for kind in ("html", "plain", "attach"):
         uid = int(picked[kind])
-        rows.append(Row(f"open {kind} (RC preview ↔ our reading view + body frame), uid {uid}", TARGET_RATIO,
+        rows.append(Row(f"open {kind} (RC preview ↔ our reading view [+ body frame]), uid {uid}", TARGET_RATIO,
                         lambda uid=uid: rc_preview(rc, uid), lambda uid=uid: open_ours(ours, base, uid_to_pk[uid])))
     rows += [
         Row("search subject 'invoice'", None, lambda: by_key["search_subject"](rc), ours_search("subject=invoice")),

@@ -7,7 +7,9 @@ stack.
 Screenshots of the main screens (German UI) go to ``test-artifacts/screenshots/``."""
 from __future__ import annotations
 
+import socket
 import struct
+import threading
 import zlib
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -114,17 +116,59 @@ def live_app(app, live_server, make_mailbox, mailstack, imap_client, monkeypatch
     return app, live_server.url(), {"sales": sales, "support": support}
 
 
+class RemoteHost:
+    """The remote host of OFFER_HTML's image on loopback: Chromium resolves tracker.example.com to
+    this listener, which records each connection (the TLS handshake fails, nothing is served).
+    Counted here because the requests of a ``srcdoc`` frame are invisible to Playwright's and
+    CDP's network events."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[bytes] = []  # the first bytes of each (a ClientHello naming the host)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _address = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(2)
+                data = b""
+                while b"tracker.example.com" not in data and len(data) < 16_384:
+                    try:
+                        chunk = connection.recv(4096)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    data += chunk
+                self.connections.append(data)
+
+
 @pytest.fixture
-def browser_page(live_app):
+def remote_host(live_app):
+    """Started after ``live_app``'s forked server, so the server holds no copy of the listener."""
+    host = RemoteHost()
+    yield host
+    host.listener.close()
+
+
+@pytest.fixture
+def browser_page(live_app, remote_host):
     """A German Chromium page. Started after ``live_app``'s server: that server is a forked
     process, and one forked later would hold Playwright's pipes open, so Playwright would wait
-    for it forever when it closes."""
+    for it forever when it closes. tracker.example.com leads to ``remote_host``."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP tracker.example.com 127.0.0.1:{remote_host.port}"])
         context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 900},
                                       extra_http_headers={"Accept-Language": "de-DE,de;q=0.9"})
         page = context.new_page()
@@ -132,6 +176,7 @@ def browser_page(live_app):
         page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: problems.append(str(error)))
         page.problems = problems
+        page.remote_host = remote_host
         try:
             yield page
         finally:
@@ -181,9 +226,12 @@ def flows(app, base, ids, page, tmp_path):
     expect(page.locator("table.messages tbody tr")).to_have_count(4)
     shot(page, "mail-2-message-list")
 
-    # read a mail: the sanitized HTML in the sandboxed frame, the attachment, remote images blocked
+    # read a mail: the sanitized HTML in the sandboxed frame (carried by the page: srcdoc), the
+    # attachment, remote images blocked: no connection to the remote host
     page.click("table.messages >> text=Angebot 2026-117")
     expect(page.locator("h1")).to_have_text("Angebot 2026-117")
+    assert page.locator("iframe.mail-body").get_attribute("srcdoc") is not None
+    assert page.locator("iframe.mail-body").element_handle().content_frame().url == "about:srcdoc"
     frame = page.frame_locator("iframe.mail-body")
     expect(frame.locator("b")).to_have_text("Angebot 2026-117")
     expect(frame.locator("img[alt=Logo]")).to_have_js_property("naturalWidth", 40)  # inline image loaded
@@ -192,6 +240,18 @@ def flows(app, base, ids, page, tmp_path):
     expect(page.locator(".attachments")).to_contain_text("Angebot-2026-117.pdf")
     shot(page, "mail-3-reading-view-with-attachment")
     reading_url = page.url
+    page.wait_for_timeout(300)
+    assert not page.remote_host.connections, page.remote_host.connections
+    # allowed once: now the frame asks the remote host (so the check above can see a request)
+    page.click(".remote-notice >> text=Externe Bilder anzeigen")
+    expect(page.locator(".remote-notice")).to_have_count(0)
+    expect(frame.locator("img[alt=Logo]")).to_have_js_property("naturalWidth", 40)
+    for _ in range(50):
+        if page.remote_host.connections:
+            break
+        page.wait_for_timeout(100)
+    assert any(b"tracker.example.com" in hello for hello in page.remote_host.connections), page.remote_host.connections
+    page.goto(reading_url)
 
     # reply with an attachment, uploaded with progress
     page.click(".message-toolbar >> text=Antworten")
@@ -252,6 +312,8 @@ def flows(app, base, ids, page, tmp_path):
     page.fill("#compose-subject", "Lieferung am Freitag")
     page.fill("#compose-body", "Die Lieferung kommt am Freitag.")
     expect(page.locator("#draft-status")).to_contain_text("Entwurf gespeichert", timeout=10000)
+    # the save that holds all three fields, not one started before the last of them was typed
+    page.wait_for_selector("#compose-form[data-draft=saved]", state="attached", timeout=10000)
     page.click("nav.sidebar a:has-text('Vertrieb')")
     page.click(".folder-tree >> text=Entwürfe")
     page.click("text=Auf neue E-Mails prüfen")

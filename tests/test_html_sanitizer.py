@@ -275,9 +275,11 @@ def test_long_input_is_truncated():
 ], ids=["nested-divs", "nested-lists", "fonts-and-stray-p", "adoption-agency", "many-attributes",
         "many-tags-with-many-attributes", "angle-brackets", "many-remote-images"])
 def test_hostile_markup_is_sanitized_in_time(hostile):
-    started = time.perf_counter()
+    # the CPU time of this thread: the suite runs in parts side by side on two cores, where the
+    # wall time also counts the other parts' turns
+    started = time.thread_time()
     result = sanitize_html(hostile)
-    assert time.perf_counter() - started < 2.0
+    assert time.thread_time() - started < 2.0
     assert_inert(result.html[:100_000])  # the checker is pure Python; the time limit is the point
 
 

@@ -205,12 +205,30 @@ def test_html_body_only_in_a_sandboxed_frame_under_a_strict_csp(app, account, ow
     client = owner()
     pk = pk_of(app, mailbox_id, "Newsletter")
 
-    reading = page(client.get(f"/mail/m/{mailbox_id}/messages/{pk}"))
+    response = client.get(f"/mail/m/{mailbox_id}/messages/{pk}")
+    reading = page(response)
     frame = re.search(r"<iframe[^>]*>", reading).group(0)
     assert 'sandbox="' in frame and "allow-scripts" not in frame and "allow-same-origin" not in frame
-    assert "Hallo <b>Welt</b>" not in reading  # the body is never part of the app's page
+    assert "Hallo <b>Welt</b>" not in reading  # the body is never part of the app's page's own markup
     assert "1 remote image was blocked" in reading
-    body_url = unescape(re.search(r'src="([^"]+/body[^"]*)"', frame).group(1))
+    body_url = unescape(re.search(r'data-body-url="([^"]+/body[^"]*)"', frame).group(1))
+    # the body document rides in srcdoc, an escaped attribute (one request to open the message)
+    assert ' src="' not in frame
+    inline = unescape(re.search(r'srcdoc="([^"]*)"', frame).group(1))
+    assert "Hallo <b>Welt</b>" in inline and 'http-equiv="Content-Security-Policy"' in inline
+    assert "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'" in inline
+    for bad in ("<script", "alert(", "onclick", "javascript:", "tracker.example.com"):
+        assert bad not in inline
+    # the frame inherits the page's CSP: inline styles for the mail, never a script of any kind
+    page_csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in page_csp and "style-src 'self' 'unsafe-inline'" in page_csp
+    assert "img-src 'self' data:;" in page_csp and "frame-ancestors 'self'" in page_csp
+    assert "unsafe-eval" not in page_csp and "script-src 'self' 'unsafe" not in page_csp
+    allowed_once = client.get(f"/mail/m/{mailbox_id}/messages/{pk}?remote=1")
+    assert "img-src 'self' data: https://tracker.example.com;" in allowed_once.headers["Content-Security-Policy"]
+    frame = re.search(r"<iframe[^>]*>", page(allowed_once)).group(0)
+    assert "https://tracker.example.com/pixel.gif" in unescape(re.search(r'srcdoc="([^"]*)"', frame).group(1))
+    assert "remote=1" in re.search(r'data-body-url="([^"]*)"', frame).group(1)
 
     response = client.get(body_url)
     csp = response.headers["Content-Security-Policy"]
@@ -248,6 +266,29 @@ def test_html_body_only_in_a_sandboxed_frame_under_a_strict_csp(app, account, ow
     assert "Subject: Newsletter" in page(source)
     printed = page(client.get(f"/mail/m/{mailbox_id}/messages/{pk}/print"))
     assert "Die Textfassung." in printed and "<script>" not in printed.split("</dl>")[1].split("<script src")[0]
+
+
+def test_a_body_over_the_inline_limit_is_loaded_by_the_frame_from_its_route(app, account, owner):
+    """Up to TRICOMA_MAIL_INLINE_BODY_MAX_BYTES the page carries the body (srcdoc); above it the
+    frame asks the body route, and the page keeps the host's CSP (no inline styles)."""
+    assert app.config["TRICOMA_MAIL_INLINE_BODY_MAX_BYTES"] == 256 * 1024
+    mailbox_id, _server, _email = account([html_mail("Kurz", "<p>Kurz und <b>knapp</b></p>", with_image=False),
+                                           html_mail("Lang", "<p>" + "Zahnrad " * 40_000 + "</p>", with_image=False)])
+    client = owner()
+    for subject, inline in (("Kurz", True), ("Lang", False)):
+        response = client.get(f"/mail/m/{mailbox_id}/messages/{pk_of(app, mailbox_id, subject)}")
+        frame = re.search(r"<iframe[^>]*>", page(response)).group(0)
+        assert ("srcdoc=" in frame) is inline and (' src="' in frame) is not inline, (subject, frame[:300])
+        assert ("'unsafe-inline'" in response.headers["Content-Security-Policy"]) is inline, subject
+        body_url = unescape(re.search(r'data-body-url="([^"]+/body)"', frame).group(1))
+        if not inline:
+            assert unescape(re.search(r' src="([^"]+)"', frame).group(1)) == body_url
+            body = client.get(body_url)
+            assert "sandbox" in body.headers["Content-Security-Policy"] and page(body).count("Zahnrad") == 40_000
+    app.config["TRICOMA_MAIL_INLINE_BODY_MAX_BYTES"] = 100
+    frame = re.search(r"<iframe[^>]*>", page(client.get(
+        f"/mail/m/{mailbox_id}/messages/{pk_of(app, mailbox_id, 'Kurz')}"))).group(0)
+    assert "srcdoc=" not in frame and ' src="' in frame
 
 
 def test_huge_and_deeply_nested_html_is_cut_with_a_notice(app, account, owner):

@@ -19,8 +19,14 @@ How a payload that runs is seen (any one is enough):
 * the top page changed: its title or its DOM differ from the HTML the server sent (re-parsed
   inert with ``DOMParser``), it navigated away, or a popup opened.
 
-The body frame must really have been delivered: for each message the ``/body`` route answered 200
-to the frame, and the frame keeps its ``sandbox`` without ``allow-scripts``/``allow-same-origin``.
+The body frame must really have been delivered, both ways the reading view delivers it: by default
+the page carries the body document in the frame's ``srcdoc`` (frame URL ``about:srcdoc``, no
+request for the body), and with ``TRICOMA_MAIL_INLINE_BODY_MAX_BYTES`` at 0 (the way of a body
+above the limit) the frame loads it from the ``/body`` route, which answered 200. Either way the
+frame holds the body document (its ``<meta>`` CSP) and keeps its ``sandbox`` without
+``allow-scripts``/``allow-same-origin``. Requests of a ``srcdoc`` frame are invisible to
+Playwright's (and CDP's) network events: a beacon from it is still counted by the app, and
+Chromium resolves no host name but the app's, so nothing leaves the machine either way.
 
 The test can fail: ``TRICOMA_MAIL_UNSAFE_RENDERING_FOR_TESTS`` (test-only, see config.py) makes the
 reading view put the raw HTML into the app's page without sanitizer, frame or CSP; the second test
@@ -61,7 +67,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+                 "--disable-component-update", "--no-first-run",
+                 # no other host, also for requests Playwright cannot route (a srcdoc frame's)
+                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1"]
 SETTLE_MS = 120  # after the load event: for timers, focus and error events of late images
 APPEND_CHUNK = 100
 BEACON = "xss-beacon"
@@ -264,8 +272,10 @@ def _logged_in_page(chromium, base: str):
     return page, probe
 
 
-def open_message(page, probe: Probe, served: Served, subject: str, *, sandboxed: bool) -> dict:
-    """Open one message's reading view, let it settle, and collect every sign of script."""
+def open_message(page, probe: Probe, served: Served, subject: str, *, body_frame: str | None) -> dict:
+    """Open one message's reading view, let it settle, and collect every sign of script.
+    ``body_frame``: how the body must have come, ``"srcdoc"`` or ``"src"`` (``None``: the unsafe
+    test path, no frame)."""
     probe.label, probe.hits[:], probe.notes[:], probe.body_status[:] = subject, [], [], []
     url = f"{served.base}/mail/m/{served.mailbox_id}/messages/{served.pks[subject]}"
     beacons_before = len(served.beacons)
@@ -290,13 +300,20 @@ def open_message(page, probe: Probe, served: Served, subject: str, *, sandboxed:
         hits += [f"__xss in {frame.url or 'about:blank'}: {entry}" for entry in found]
     hits += [f"beacon reached the app: {path}" for path in served.beacons[beacons_before:]]
     result = {"subject": subject, "hits": sorted(set(hits)), "blocked": list(probe.notes)}
-    if sandboxed:
-        sandbox = page.locator("iframe.mail-body").get_attribute("sandbox")
+    if body_frame:
+        iframe = page.locator("iframe.mail-body")
+        sandbox = iframe.get_attribute("sandbox")
         tokens = set((sandbox or "").split())
         assert sandbox is not None and not tokens & {"allow-scripts", "allow-same-origin"}, (subject, sandbox)
-        assert 200 in probe.body_status, f"{subject}: the body frame was not delivered ({probe.body_status})"
-        body_frames = [f for f in page.frames if "/body" in f.url]
-        assert len(body_frames) == 1, (subject, [f.url for f in page.frames])
+        frame = iframe.element_handle().content_frame()
+        if body_frame == "srcdoc":
+            assert iframe.get_attribute("srcdoc") is not None and frame.url == "about:srcdoc", (subject, frame.url)
+            assert not probe.body_status, f"{subject}: the body was asked for ({probe.body_status})"
+        else:
+            assert iframe.get_attribute("srcdoc") is None, subject
+            assert 200 in probe.body_status, f"{subject}: the body frame was not delivered ({probe.body_status})"
+            assert re.search(r"/messages/\d+/body$", frame.url), (subject, frame.url)
+        assert frame.locator('meta[http-equiv="Content-Security-Policy"]').count() == 1, subject
     return result
 
 
@@ -331,36 +348,43 @@ def _lines(markup: str) -> str:
     return markup.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
 
 
-def run_corpus(serve, browser, unsafe: bool) -> tuple[list[dict], dict[str, str]]:
+def run_corpus(serve, browser, unsafe: bool, body_frame: str = "srcdoc") -> tuple[list[dict], dict[str, str]]:
+    """Every corpus message opened; ``body_frame`` ``"src"`` sets the inline limit to 0, so every
+    body comes from the body route (the way of a body above the limit)."""
     built: dict = {}
 
     def messages_for(base):
         built["raw"], built["html"] = corpus_messages(base)
         return built["raw"]
 
-    served = serve(messages_for, TRICOMA_MAIL_UNSAFE_RENDERING_FOR_TESTS=unsafe)
+    limit = {"srcdoc": 256 * 1024, "src": 0}[body_frame]
+    served = serve(messages_for, TRICOMA_MAIL_UNSAFE_RENDERING_FOR_TESTS=unsafe,
+                   TRICOMA_MAIL_INLINE_BODY_MAX_BYTES=limit)
     # what reaches the sanitizer is the payload itself (up to line ends, which mail transport and
     # the HTML parser both fold to LF), not a mangled copy
     for subject, raw in built["raw"].items():
         assert _lines(parse_message(raw).html or "") == _lines(built["html"][subject]), subject
     page, probe = browser(served.base)
     started = time.monotonic()
-    results = [open_message(page, probe, served, subject, sandboxed=not unsafe) for subject in built["html"]]
+    results = [open_message(page, probe, served, subject, body_frame=None if unsafe else body_frame)
+               for subject in built["html"]]
     seconds = time.monotonic() - started
     ran = [r for r in results if r["hits"]]
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / f"xss-browser-{'unsafe' if unsafe else 'default'}.json").write_text(json.dumps({
+    mode = "unsafe" if unsafe else f"default-{body_frame}"
+    (ARTIFACTS / f"xss-browser-{mode}.json").write_text(json.dumps({
         "messages": len(results), "ran": len(ran), "seconds": round(seconds, 1),
         "results": [dict(r, html=built["html"][r["subject"]][:400]) for r in results if r["hits"] or r["blocked"]],
     }, indent=1, ensure_ascii=False))
-    print(f"\n{'unsafe' if unsafe else 'default'} rendering: {len(results)} messages opened in {seconds:.1f} s, "
+    print(f"\n{mode} rendering: {len(results)} messages opened in {seconds:.1f} s, "
           f"{len(ran)} ran script")
     return results, built["html"]
 
 
 @pytest.mark.timeout(900)
-def test_no_dompurify_payload_runs_script_in_the_reading_view(serve, browser):
-    results, html = run_corpus(serve, browser, unsafe=False)
+@pytest.mark.parametrize("body_frame", ["srcdoc", "src"])
+def test_no_dompurify_payload_runs_script_in_the_reading_view(serve, browser, body_frame):
+    results, html = run_corpus(serve, browser, unsafe=False, body_frame=body_frame)
     originals = [subject for subject in html if re.fullmatch(r"XSS \d{3}", subject)]
     assert len(results) == len(html) and len(originals) == len(corpus())
     ran = {r["subject"]: r["hits"] for r in results if r["hits"]}
@@ -407,7 +431,8 @@ def test_huge_and_deeply_nested_html_renders_cut_with_a_notice_and_stays_respons
     start = datetime(2026, 1, 1, 8, 0, tzinfo=timezone.utc)
     served = serve(lambda base: {subject: html_mail(subject, markup, start) for subject, markup in hostile.items()})
     page, probe = browser(served.base)
-    for subject, shown in (("Riesig", "Zahnrad"), ("Tief", "tief unten")):
+    # the cut huge body is still above the inline limit: its frame asks the body route
+    for subject, shown, frame_url in (("Riesig", "Zahnrad", "/body"), ("Tief", "tief unten", "about:srcdoc")):
         url = f"{served.base}/mail/m/{served.mailbox_id}/messages/{served.pks[subject]}"
         started = time.monotonic()
         page.goto(url, wait_until="load", timeout=30_000)
@@ -422,10 +447,11 @@ def test_huge_and_deeply_nested_html_renders_cut_with_a_notice_and_stays_respons
         page.locator("a.button", has_text="View source").hover(timeout=2_000)
         answer_seconds = time.monotonic() - started
         assert answer_seconds < 1, f"{subject}: the page answered after {answer_seconds:.1f} s"
-        body_frame = next(f for f in page.frames if f.url.endswith("/body"))
+        body_frame = page.locator("iframe.mail-body").element_handle().content_frame()
+        assert body_frame.url.endswith(frame_url), (subject, body_frame.url)
         depth = body_frame.evaluate(
             "() => { let d = 0, n = document.body; while (n && n.firstElementChild) { n = n.firstElementChild; d++; } return d; }")
         print(f"{subject}: load {load_seconds:.2f} s, answered in {answer_seconds * 1000:.0f} ms, "
-              f"frame depth {depth}")
+              f"frame depth {depth}, body frame at {frame_url}")
         assert depth <= 300
         assert not probe.hits

@@ -1,13 +1,18 @@
 """Reading one message (SPEC M8, X3): headers, attachments, the body; the sanitized HTML in a
-sandboxed frame served by a route of its own under a strict CSP; inline images; downloads;
-remote images only once allowed (for this message, or always for its sender); print view and
-source.
+sandboxed frame under a strict CSP; inline images; downloads; remote images only once allowed
+(for this message, or always for its sender); print view and source.
 
-The HTML body is never part of the app's pages. Its route answers only the sanitized markup,
-with a CSP that allows no script at all and images only from the app (and, once allowed, from the
-hosts the message names), plus a CSP ``sandbox``, so even opened on its own it runs in an opaque
-origin. The reading page shows it in ``<iframe sandbox>`` without ``allow-scripts`` and
-``allow-same-origin``.
+The body is a document of its own (``body_document``): the sanitized markup with a ``<meta>`` CSP
+that allows no script at all and images only from the app (and, once allowed, from the hosts the
+message names). The reading page shows it in ``<iframe sandbox>`` without ``allow-scripts`` and
+``allow-same-origin``, so it runs in an opaque origin, never the app's. Up to
+``TRICOMA_MAIL_INLINE_BODY_MAX_BYTES`` the page carries that document itself in the frame's
+``srcdoc`` (opening a message is one request); the markup is then an escaped attribute value, never
+part of the page's own DOM. A ``srcdoc`` frame inherits the page's CSP, so such a page answers its
+own: the host's usual directives plus inline styles (mail is styled inline; scripts stay forbidden)
+and the body's image sources. A larger body is loaded by the frame from the body route, which
+answers the same document with the CSP as a header, plus a CSP ``sandbox``, so even opened on its
+own it runs in an opaque origin; the v2 client and links to a body use that route too.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -103,6 +109,48 @@ def _render_key(mailbox, cached, folder, allow_remote: bool) -> tuple:
             cached.message_id, allow_remote)
 
 
+def _image_sources(rendered: RenderedMessage, allow_remote: bool) -> str:
+    """The CSP ``img-src`` of a body: the app and ``data:``, plus, once remote images are
+    allowed, the origins the message's images name (all of ``https:`` past MAX_CSP_HOSTS)."""
+    sources = "'self' data:"
+    if allow_remote:
+        origins = sorted(set(_REMOTE_ORIGIN.findall(rendered.html or "")))
+        sources += " " + (" ".join(origins) if len(origins) <= MAX_CSP_HOSTS else "https:")
+    return sources
+
+
+def body_document(rendered: RenderedMessage, image_sources: str) -> str:
+    """The body as a document of its own, for the sandboxed frame: the sanitized markup (or the
+    text in ``<pre>``), its style, no referrer, and a CSP that allows no script and images only
+    from ``image_sources``. The same for the reading page's ``srcdoc`` and the body route."""
+    markup = rendered.html if rendered.html is not None else f"<pre>{escape(rendered.message.text or '')}</pre>"
+    policy = (f"default-src 'none'; img-src {image_sources}; style-src 'unsafe-inline'; "
+              "base-uri 'none'; form-action 'none'")
+    return ('<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
+            f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+            f'<style>{BODY_STYLE}</style></head><body>{markup}</body></html>')
+
+
+def _inline_body(rendered: RenderedMessage, image_sources: str) -> str | None:
+    """The body document for the reading page's ``srcdoc``, or ``None`` when it is larger than
+    TRICOMA_MAIL_INLINE_BODY_MAX_BYTES (the frame then loads it from the body route)."""
+    limit = current_app.config["TRICOMA_MAIL_INLINE_BODY_MAX_BYTES"]
+    if len(rendered.html or "") > limit:  # a character is at least a byte: too large already
+        return None
+    document = body_document(rendered, image_sources)
+    return document if len(document.encode("utf-8")) <= limit else None
+
+
+def _reading_page_policy(image_sources: str) -> str:
+    """The CSP of a reading page that carries its body in ``srcdoc``. Such a frame inherits the
+    page's policy (its own ``<meta>`` policy applies as well), so the page must allow what the
+    body needs: inline styles, since mail is styled inline (scripts stay forbidden, on the page
+    and in the frame), and the body's image sources. The rest are the host's usual directives."""
+    return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            f"img-src {image_sources}; frame-ancestors 'self'; form-action 'self'; base-uri 'none'; "
+            "object-src 'none'")
+
+
 def _sender_warnings(mailbox, cached, folder, backend=None) -> tuple:
     """The sender check's warnings of one message, remembered like its render: the same for
     every reader of the mailbox, and a second open need not parse the message again."""
@@ -180,6 +228,8 @@ def read(mailbox_id: int, message_pk: int):
     parsed = rendered.message
     view = request.args.get("view")
     show_html = rendered.html is not None and view != "text"
+    image_sources = _image_sources(rendered, allow_remote) if show_html else ""
+    inline_body = _inline_body(rendered, image_sources) if show_html else None
     tree = folder_tree_without_counts(mailbox)
     node = next((n for n in tree if n.name == folder.name), None)
     page = render_template(
@@ -191,6 +241,7 @@ def read(mailbox_id: int, message_pk: int):
         truncated=rendered.html_truncated or parsed.truncated or nesting_cut,
         body_url=url_for(".body", mailbox_id=mailbox.id, message_pk=cached.id,
                          remote="1" if remote_reason == "once" else None),
+        inline_body=inline_body,
         move_targets=[n for n in tree if n.selectable and n.name != folder.name],
         inline_types=INLINE_TYPES,
         linked_records=linked_records(mailbox.id, cached.message_id),
@@ -204,23 +255,21 @@ def read(mailbox_id: int, message_pk: int):
         unsafe = Response(page[:start] + (parsed.html or "") + page[end:], mimetype="text/html")
         unsafe.headers["Content-Security-Policy"] = "default-src * data: blob: 'unsafe-inline' 'unsafe-eval'"
         return unsafe
-    return page
+    response = make_response(page)
+    if inline_body is not None:
+        response.headers["Content-Security-Policy"] = _reading_page_policy(image_sources)
+    return response
 
 
 @blueprint.get("/<int:message_pk>/body")
 def body(mailbox_id: int, message_pk: int):
-    """Only the sanitized HTML, for the sandboxed frame of the reading page."""
+    """Only the body document, for a sandboxed frame: the reading page's when the body is too
+    large to carry inline, the v2 client's, a link to the body."""
     mailbox, cached, folder = _readable(mailbox_id, message_pk)
     allow_remote, _reason = _remote_allowed(_sender_address(cached.from_))
     rendered, _cut = _rendered(mailbox, message_pk, allow_remote, message_and_folder=(cached, folder))
-    markup = rendered.html if rendered.html is not None else f"<pre>{escape(rendered.message.text or '')}</pre>"
-    document = ('<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
-                f'<style>{BODY_STYLE}</style></head><body>{markup}</body></html>')
-    response = Response(document, mimetype="text/html")
-    image_sources = "'self' data:"
-    if allow_remote:
-        origins = sorted(set(_REMOTE_ORIGIN.findall(rendered.html or "")))
-        image_sources += " " + (" ".join(origins) if len(origins) <= MAX_CSP_HOSTS else "https:")
+    image_sources = _image_sources(rendered, allow_remote)
+    response = Response(body_document(rendered, image_sources), mimetype="text/html")
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; img-src {image_sources}; style-src 'unsafe-inline'; "
         "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; "

@@ -177,10 +177,12 @@
 
   /* -- compose: drafts ---------------------------------------------------------------------- */
 
+  var NOT_CONTENT = ["files", "csrf_token", "draft_uid", "draft_mailbox"];  /* bookkeeping, not the mail */
+
   function snapshot(form) {
     var parts = [];
     new FormData(form).forEach(function (value, key) {
-      if (key !== "files" && key !== "csrf_token") { parts.push(key + "=" + value); }
+      if (NOT_CONTENT.indexOf(key) < 0) { parts.push(key + "=" + value); }
     });
     return parts.join("&");
   }
@@ -197,6 +199,9 @@
     var seconds = parseInt(form.getAttribute("data-autosave-seconds"), 10) || 30;
     var saved = snapshot(form), busy = false, submitting = false;
     form.addEventListener("submit", function () { submitting = true; });
+    // data-draft tells whether what the form holds now is on the server ("saved") or not yet
+    // ("dirty"); the browser tests wait for it.
+    form.addEventListener("input", function () { form.setAttribute("data-draft", "dirty"); });
     window.setInterval(function () {
       if (busy || submitting || !worthSaving(form)) { return; }
       var now = snapshot(form);
@@ -214,7 +219,9 @@
         if (result.ok) {
           form.elements.draft_uid.value = result.body.draft_uid;
           form.elements.draft_mailbox.value = result.body.draft_mailbox;
-          saved = snapshot(form);
+          // what was sent is saved; what was typed while it was on its way is saved next time
+          saved = now;
+          form.setAttribute("data-draft", snapshot(form) === saved ? "saved" : "dirty");
           status.textContent = result.body.message;
         } else {
           status.textContent = result.body.error || form.getAttribute("data-save-failed");
