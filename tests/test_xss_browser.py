@@ -22,7 +22,9 @@ How a payload that runs is seen (any one is enough):
 The body frame must really have been delivered, both ways the reading view delivers it: by default
 the page carries the body document in the frame's ``srcdoc`` (frame URL ``about:srcdoc``, no
 request for the body), and with ``TRICOMA_MAIL_INLINE_BODY_MAX_BYTES`` at 0 (the way of a body
-above the limit) the frame loads it from the ``/body`` route, which answered 200. Either way the
+above the limit) the frame loads it from the ``/body`` route, which answered 200 (one payload in
+four and all the canaries: the route serves the very document ``srcdoc`` carries, built by one
+function, so a full second pass would test the sanitizer twice and cost CI four minutes). Either way the
 frame holds the body document (its ``<meta>`` CSP) and keeps its ``sandbox`` without
 ``allow-scripts``/``allow-same-origin``. Requests of a ``srcdoc`` frame are invisible to
 Playwright's (and CDP's) network events: a beacon from it is still counted by the app, and
@@ -348,13 +350,19 @@ def _lines(markup: str) -> str:
     return markup.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
 
 
-def run_corpus(serve, browser, unsafe: bool, body_frame: str = "srcdoc") -> tuple[list[dict], dict[str, str]]:
-    """Every corpus message opened; ``body_frame`` ``"src"`` sets the inline limit to 0, so every
+def run_corpus(serve, browser, unsafe: bool, body_frame: str = "srcdoc",
+               every: int = 1) -> tuple[list[dict], dict[str, str]]:
+    """Every corpus message opened (with ``every`` > 1: every so many payloads, with their beacon
+    variants, and all canaries); ``body_frame`` ``"src"`` sets the inline limit to 0, so every
     body comes from the body route (the way of a body above the limit)."""
     built: dict = {}
 
     def messages_for(base):
-        built["raw"], built["html"] = corpus_messages(base)
+        raw, html = corpus_messages(base)
+        chosen = [subject for subject in html
+                  if not re.fullmatch(r"XSS \d{3}( beacon)?", subject) or int(subject[4:7]) % every == 0]
+        built["raw"] = {subject: raw[subject] for subject in chosen}
+        built["html"] = {subject: html[subject] for subject in chosen}
         return built["raw"]
 
     limit = {"srcdoc": 256 * 1024, "src": 0}[body_frame]
@@ -382,11 +390,11 @@ def run_corpus(serve, browser, unsafe: bool, body_frame: str = "srcdoc") -> tupl
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("body_frame", ["srcdoc", "src"])
-def test_no_dompurify_payload_runs_script_in_the_reading_view(serve, browser, body_frame):
-    results, html = run_corpus(serve, browser, unsafe=False, body_frame=body_frame)
+@pytest.mark.parametrize("body_frame, every", [("srcdoc", 1), ("src", 4)])
+def test_no_dompurify_payload_runs_script_in_the_reading_view(serve, browser, body_frame, every):
+    results, html = run_corpus(serve, browser, unsafe=False, body_frame=body_frame, every=every)
     originals = [subject for subject in html if re.fullmatch(r"XSS \d{3}", subject)]
-    assert len(results) == len(html) and len(originals) == len(corpus())
+    assert len(results) == len(html) and len(originals) == len(range(0, len(corpus()), every))
     ran = {r["subject"]: r["hits"] for r in results if r["hits"]}
     assert not ran, json.dumps(ran, indent=1, ensure_ascii=False)[:5000]
     # the sanitizer already removed everything: not even the sandbox had to block an attempt
