@@ -19,6 +19,8 @@ _KEY = "_hostapp_translations"
 
 
 class RequestDomain(Domain):
+    """The host's default domain: its catalogue found once per request and locale."""
+
     def get_translations(self):
         if not has_app_context():
             return super().get_translations()

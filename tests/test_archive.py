@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from hostapp.extensions import db
+from tricoma_mail_plugin._state import concurrent_writers
 from tricoma_mail_plugin.archive import retention
 from tricoma_mail_plugin.archive.arrivals import archive_synced
 from tricoma_mail_plugin.archive.guard import guard_lifted
@@ -26,7 +27,6 @@ from tricoma_mail_plugin.archive.journal import (
     archive_started,
     content_hash,
     entry_hash,
-    writes_alongside,
 )
 from tricoma_mail_plugin.archive.storage import FileStorage, archive_storage, compress, compress_started, decompress
 from tricoma_mail_plugin.archive.verify import verify_archive
@@ -173,7 +173,7 @@ def test_a_syncs_entries_are_committed_with_its_batch_or_before_it(app, tmp_path
         finish()
         with db.engine.connect() as other:  # what another connection sees: what is committed
             committed = other.scalar(select(func.count()).select_from(ArchiveEntry))
-        assert committed == (2 if writes_alongside() else 0)
+        assert committed == (2 if concurrent_writers() else 0)
         db.session.commit()
         assert [row.folder for row in entries()] == ["INBOX", "INBOX"] and verify_archive().ok
 

@@ -24,6 +24,13 @@ def db_session():
     return mail_state().db.session
 
 
+def concurrent_writers() -> bool:
+    """Whether two connections to the app's database write at the same time (PostgreSQL),
+    rather than one after the other (SQLite holds one write lock for the whole file: a second
+    writer waiting on the first, which waits on it, never ends)."""
+    return mail_state().db.session.get_bind().dialect.name != "sqlite"
+
+
 @contextmanager
 def all_or_nothing() -> Iterator[None]:
     """Roll the database session back when the block raises: a service that refuses a value

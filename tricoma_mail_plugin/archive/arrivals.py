@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..models import CachedFolder, Mailbox
-from .journal import Arrival, archive_alongside, archive_started, journal_enabled, writes_alongside
+from .._state import concurrent_writers
+from .journal import Arrival, archive_alongside, archive_started, journal_enabled
 
 
 def journals_folder(folder: CachedFolder) -> bool:
@@ -27,6 +28,6 @@ def archive_synced(mailbox: Mailbox, folder: CachedFolder, raws: Sequence[bytes 
     direction = "out" if (folder.special_use or "").lower() == "\\sent" else "in"
     arrival = Arrival(mailbox.id, mailbox.email or mailbox.imap_username or "", folder.name, direction, "sync")
     fetched = [raw for raw in raws if raw is not None]
-    if writes_alongside():
+    if concurrent_writers():
         return archive_alongside(arrival, fetched)
     return archive_started(arrival, fetched)[1]

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -33,6 +31,7 @@ from ..bulk_insert import insert_rows, one_of
 from ..errors import ArchiveWriteFailed
 from ..models import ArchiveChainLock, ArchiveEntry, utcnow
 from .storage import archive_storage
+from .thread_pools import ProcessPool
 
 GENESIS = "0" * 64
 # Searched in the lower-cased header block (cheaper than a case-insensitive pattern).
@@ -132,22 +131,15 @@ def archive_alongside(arrival: Arrival, raws: Sequence[bytes]) -> Callable[[], N
     are never committed without their entries (a caller that fails after the entries were
     committed leaves them in place: the mail is fetched again and found archived).
 
-    Only for a database where two transactions write at once (see :func:`writes_alongside`)."""
+    Only for a database where two transactions write at once (``_state.concurrent_writers``)."""
     if not raws:
         return _nothing_to_finish
     app = current_app._get_current_object()
-    committed = _journal_pool().submit(_archive_committed, app, arrival, list(raws))
+    committed = _journal_threads.get().submit(_archive_committed, app, arrival, list(raws))
 
     def finish() -> None:
         committed.result()
     return finish
-
-
-def writes_alongside() -> bool:
-    """Whether a second connection can write while the caller's transaction holds its rows:
-    not on SQLite (one writer at a time: the journal would wait for the caller, which waits for
-    the journal)."""
-    return mail_state().db.session.get_bind().dialect.name != "sqlite"
 
 
 def _archive_committed(app, arrival: Arrival, raws: list[bytes]) -> int:
@@ -162,15 +154,7 @@ def _archive_committed(app, arrival: Arrival, raws: list[bytes]) -> int:
         return written
 
 
-_journal_threads: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked child makes its own
-
-
-def _journal_pool() -> ThreadPoolExecutor:
-    global _journal_threads
-    if _journal_threads is None or _journal_threads[0] != os.getpid():
-        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tricoma-archive-journal")
-        _journal_threads = (os.getpid(), pool)
-    return _journal_threads[1]
+_journal_threads = ProcessPool(2, "tricoma-archive-journal")
 
 
 def _nothing_to_finish() -> None:

@@ -26,7 +26,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -39,6 +39,8 @@ try:
 except ImportError:  # the extra "s3" is not installed: S3Storage says so when it is configured
     boto3 = None
 
+from .thread_pools import ProcessPool
+
 LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 SUFFIX = ".eml.z"
 # Requests in flight at once: storing a mail is two round trips (HEAD, PUT) mostly spent waiting.
@@ -48,18 +50,11 @@ _TIMEOUTS = {"connect_timeout": 5, "read_timeout": 30}
 _clients: dict[tuple, object] = {}
 _locked_buckets: set[tuple[str | None, str]] = set()
 _client_lock = threading.Lock()
-_uploaders: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked child makes its own
+_uploaders = ProcessPool(_UPLOADERS, "tricoma-archive-s3")
 
 
 class ObjectStoreError(OSError):
     """The object store refused a request or could not be reached."""
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _uploaders
-    if _uploaders is None or _uploaders[0] != os.getpid():
-        _uploaders = (os.getpid(), ThreadPoolExecutor(max_workers=_UPLOADERS, thread_name_prefix="tricoma-archive-s3"))
-    return _uploaders[1]
 
 
 def lock_end(now: datetime, years: int) -> datetime:
@@ -152,7 +147,7 @@ class S3Storage:
         if not blobs:
             return lambda: None
         until = self._lock_until()
-        pool = _pool()
+        pool = _uploaders.get()
         checked = pool.submit(self._check_bucket_locks)
         stores = [pool.submit(self._store, sha, raw, until) for sha, raw in blobs.items()]
 

@@ -11,7 +11,6 @@ import os
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -23,6 +22,7 @@ from .._state import mail_state
 from ..bulk_insert import insert_rows, one_of
 from ..models import ArchiveBlob
 from .s3_storage import S3Storage
+from .thread_pools import ProcessPool
 
 # Zstandard level 1: the ratio zlib reaches at level 3 (1/4 of the size for typical mail) in
 # 1/3.5 of its time, and decompressed twice as fast; higher levels gain 1 % for 30 % more time.
@@ -75,14 +75,7 @@ def _compressor() -> zstandard.ZstdCompressor:
 # a busy thread, 2,000 mails one by one took 1.8 times as long).
 _PARALLEL_FROM = 8  # mails; fewer are compressed in the calling thread
 _THREADS = max(1, min(4, os.cpu_count() or 1))
-_pools: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked child makes its own
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _pools
-    if _pools is None or _pools[0] != os.getpid():
-        _pools = (os.getpid(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="tricoma-archive-zstd"))
-    return _pools[1]
+_compressors = ProcessPool(2, "tricoma-archive-zstd")
 
 
 def _compress(raws: list[bytes]) -> list[bytes]:
@@ -101,7 +94,7 @@ def compress_started(raws: list[bytes]) -> Callable[[], list[bytes]]:
     compressed, in order. The caller's thread goes on meanwhile."""
     if len(raws) < _PARALLEL_FROM:
         return lambda: _compress(raws)
-    return _pool().submit(_compress_batch, list(raws)).result
+    return _compressors.get().submit(_compress_batch, list(raws)).result
 
 
 class ArchiveStorage(Protocol):

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .._state import mail_state
+from .._state import concurrent_writers, mail_state
 from ..archive.arrivals import archive_synced, journals_folder
 from ..bulk_insert import insert_rows
 from ..events.outbox import RecordedEvents, deliver_recorded, record_events
@@ -225,7 +225,7 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
                 progress(name, done, total)
         return total
     _session().commit()  # the writer below updates the folder's row: hold no lock on it here
-    with _BatchWriter(mailbox.id, folder.id, deliver_aside=_concurrent_writers()) as writer:
+    with _BatchWriter(mailbox.id, folder.id, deliver_aside=concurrent_writers()) as writer:
         for batch in batches:  # reads and parses the next batch while the writer stores this one
             stored = writer.store(batch)
             if stored is not None:
@@ -244,12 +244,6 @@ def _own_connections_possible() -> bool:
     database, whose one connection the pool shares)."""
     url = _session().get_bind().url
     return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
-
-
-def _concurrent_writers() -> bool:
-    """Whether two connections of this database write at the same time (PostgreSQL), rather
-    than one after the other (SQLite holds one write lock for the whole file)."""
-    return _session().get_bind().dialect.name != "sqlite"
 
 
 class _BatchWriter:

@@ -119,15 +119,19 @@ def _image_sources(rendered: RenderedMessage, allow_remote: bool) -> str:
     return sources
 
 
+def _body_policy(image_sources: str) -> str:
+    """The body document's own CSP: no script, images only from ``image_sources``."""
+    return (f"default-src 'none'; img-src {image_sources}; style-src 'unsafe-inline'; "
+            "base-uri 'none'; form-action 'none'")
+
+
 def body_document(rendered: RenderedMessage, image_sources: str) -> str:
     """The body as a document of its own, for the sandboxed frame: the sanitized markup (or the
     text in ``<pre>``), its style, no referrer, and a CSP that allows no script and images only
     from ``image_sources``. The same for the reading page's ``srcdoc`` and the body route."""
     markup = rendered.html if rendered.html is not None else f"<pre>{escape(rendered.message.text or '')}</pre>"
-    policy = (f"default-src 'none'; img-src {image_sources}; style-src 'unsafe-inline'; "
-              "base-uri 'none'; form-action 'none'")
     return ('<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
-            f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+            f'<meta http-equiv="Content-Security-Policy" content="{_body_policy(image_sources)}">'
             f'<style>{BODY_STYLE}</style></head><body>{markup}</body></html>')
 
 
@@ -270,9 +274,10 @@ def body(mailbox_id: int, message_pk: int):
     rendered, _cut = _rendered(mailbox, message_pk, allow_remote, message_and_folder=(cached, folder))
     image_sources = _image_sources(rendered, allow_remote)
     response = Response(body_document(rendered, image_sources), mimetype="text/html")
+    # as a header the policy can say more than the <meta> in the document: who may frame it,
+    # and a sandbox even when it is opened on its own
     response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; img-src {image_sources}; style-src 'unsafe-inline'; "
-        "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; "
+        f"{_body_policy(image_sources)}; frame-ancestors 'self'; "
         "sandbox allow-popups allow-popups-to-escape-sandbox")
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Referrer-Policy"] = "no-referrer"
