@@ -5,7 +5,8 @@ Too large a file shows the limit's error and nothing typed is lost; a file picke
 button and one dropped onto the dialog show as chips, one is removed by keyboard, the mail that
 leaves through the outbox has the other; a forward of a mail with a PDF carries the PDF to the
 sent mail; a changed draft is saved to Drafts by itself (autosave, no click) with its file, and
-reopened from Drafts it still has it. Screenshots (German, and the dialog in English) go to
+reopened from Drafts it still has it; text typed while "Save draft" is on its way is saved by the
+next autosave, and two saves never run at once (one copy in Drafts). Screenshots (German, and the dialog in English) go to
 ``<tmp>/screenshots``."""
 from __future__ import annotations
 
@@ -194,6 +195,22 @@ def walk_through(box, page):
     draft = on_server(box["server"], "Drafts", "Skizze Zahnrad")
     assert draft is not None and attachments_of(draft) == {"Skizze.txt": b"Zahnrad, 32 Zaehne\n"}
     shot(page, "compose-4-autosaved-de")
+
+    # -- typed while "Save draft" is on its way: the next autosave saves it ---------------------
+    page.evaluate("""() => {
+        document.getElementById('v2-save-draft').click();
+        document.querySelector('#v2-compose-form textarea[name=body]').value += ' Zweite Fassung.';
+    }""")
+    deadline, copies = time.monotonic() + 10, []
+    while time.monotonic() < deadline:
+        draft = on_server(box["server"], "Drafts", "Skizze Zahnrad")
+        copies = box["server"].search(["SUBJECT", "Skizze Zahnrad", "UNDELETED"])
+        if len(copies) == 1 and "Zweite Fassung." in draft.get_body(("plain",)).get_content():
+            break
+        time.sleep(0.3)
+    assert "Zweite Fassung." in draft.get_body(("plain",)).get_content()
+    assert len(copies) == 1  # one save at a time: the old copy goes before the next is stored
+    assert attachments_of(draft) == {"Skizze.txt": b"Zahnrad, 32 Zaehne\n"}
     dialog.locator("#v2-compose-cancel").click()
     expect(dialog).to_be_hidden()
 
@@ -208,7 +225,7 @@ def walk_through(box, page):
     page.keyboard.press("Enter")
     expect(dialog).to_be_visible()
     expect(page.locator("#v2-compose-title")).to_have_text("Entwurf bearbeiten")
-    expect(dialog.locator("textarea[name=body]")).to_have_value(re.compile(r"^Erste Fassung der Skizze\.\s*$"))
+    expect(dialog.locator("textarea[name=body]")).to_have_value(re.compile(r"^Erste Fassung der Skizze\. Zweite Fassung\.\s*$"))
     expect(chips).to_have_count(1)
     expect(chips.first).to_contain_text("Skizze.txt")
     shot(page, "compose-5-draft-reopened-de")

@@ -402,6 +402,9 @@
   var draftSaving = null;  // a save under way: sending waits for it (compose_files.js autosaves)
   function saveDraft() {
     if (sending) { return Promise.resolve(null); }
+    // One save at a time: two at once would each store a copy before either removed the old one.
+    if (draftSaving) { return draftSaving.then(saveDraft); }
+    emit("v2:draft-saving", {});  // compose_files.js notes what this save holds
     var values = formValues(), body = new URLSearchParams();
     Object.keys(values).forEach(function (name) {
       if (name === "attachments") { values[name].forEach(function (token) { body.append("attachment", token); }); }

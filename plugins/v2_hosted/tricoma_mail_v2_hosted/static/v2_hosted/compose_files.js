@@ -230,7 +230,11 @@
     setAttachments(event.detail && event.detail.attachments);
     startAutosave();
   });
-  root.addEventListener("v2:draft-saved", function () { saved = snapshot(); });
+  // What a save sent counts as saved when it answers, not what the form holds by then: text
+  // typed while a save is on its way is saved by the next autosave.
+  var beingSaved = null;
+  root.addEventListener("v2:draft-saving", function () { beingSaved = snapshot(); });
+  root.addEventListener("v2:draft-saved", function () { if (beingSaved !== null) { saved = beingSaved; } beingSaved = null; });
   dialog.addEventListener("close", function () { clearInterval(timer); timer = null; });
 
   // -- the reading pane: forward as attachment, and edit a draft ---------------------------------
