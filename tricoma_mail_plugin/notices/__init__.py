@@ -62,6 +62,11 @@ def notify(user_id: int | str, kind: str, text_key: str, params: dict | None = N
     forget_versions()  # this request's next count sees its own notice
 
 
+def _may_see(user, mailbox_id: int | None) -> bool:
+    """Whether ``user`` may see a notice about ``mailbox_id`` (none: about no mailbox)."""
+    return mailbox_id is None or "read" in effective_rights(user, mailbox_id)
+
+
 def _visible(user):
     """The condition of the notices ``user`` may see: their own, about no mailbox or about one
     they may read now."""
@@ -69,7 +74,7 @@ def _visible(user):
     session = db_session()
     mailbox_ids = session.scalars(select(Notice.mailbox_id).where(
         Notice.user_id == user_id, Notice.mailbox_id.is_not(None)).distinct())
-    readable = [mailbox_id for mailbox_id in mailbox_ids if "read" in effective_rights(user, mailbox_id)]
+    readable = [mailbox_id for mailbox_id in mailbox_ids if _may_see(user, mailbox_id)]
     return Notice.user_id == user_id, or_(Notice.mailbox_id.is_(None), Notice.mailbox_id.in_(readable))
 
 
@@ -81,7 +86,7 @@ _UNREAD_PER_MAILBOX = (select(Notice.mailbox_id, func.count(Notice.id))
 
 def unread_count(user) -> int:
     """How many unread notices ``user`` (a host user) may see: counted per mailbox, each
-    mailbox's count kept while the user may read it (the check :func:`_visible` makes). The
+    mailbox's count kept while the user may read it (:func:`_may_see`, as :func:`_visible`). The
     counts per mailbox are one query, which a web process remembers under the version of the
     notices (``cache_versions``; every page's navigation asks)."""
     user_id = str(user.get_id())
@@ -91,8 +96,7 @@ def unread_count(user) -> int:
                      db_session().execute(_UNREAD_PER_MAILBOX, {"user_id": user_id}))
 
     counts = versioned_cache().get_or_load("notices", ("unread", user_id), read) if has_request_context() else read()
-    return sum(count for mailbox_id, count in counts
-               if mailbox_id is None or "read" in effective_rights(user, mailbox_id))
+    return sum(count for mailbox_id, count in counts if _may_see(user, mailbox_id))
 
 
 def latest(user, limit: int = LATEST, unread_only: bool = False) -> list[NoticeView]:
