@@ -86,6 +86,8 @@ def add_banner(kind: str, **values) -> None:
 
 def take_banners() -> list[dict]:
     """The banners left for this page, once; a "sent" banner says whether undo is still possible."""
+    if BANNER_KEY not in session:
+        return []  # a pop would mark the session changed: a new cookie with every page
     banners = session.pop(BANNER_KEY, None) or []
     now = time.time()
     for banner in banners:

@@ -13,11 +13,15 @@ own: the host's usual directives plus inline styles (mail is styled inline; scri
 and the body's image sources. A larger body is loaded by the frame from the body route, which
 answers the same document with the CSP as a header, plus a CSP ``sandbox``, so even opened on its
 own it runs in an opaque origin; the v2 client and links to a body use that route too.
+
+The page's article (everything but the host's frame) is kept per web process under every value it
+shows (``reading_page_cache``, ``_article_key``): opening a message again builds only the frame.
 """
 from __future__ import annotations
 
 import re
 from email.utils import getaddresses
+from functools import lru_cache
 from urllib.parse import quote
 
 from flask import (
@@ -29,6 +33,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user
@@ -36,7 +41,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import escape
 
 from ..cache import bodies, intents
-from ..cache_versions import versioned_cache
+from ..cache_versions import versioned_cache, versions
 from ..errors import MessageNotFound
 from ..mail import trusted_senders
 from ..mail.message_view import RenderedMessage, render_message
@@ -50,8 +55,10 @@ from ..records.references import RecordDescription, describe_reference
 from ..rights import access
 from ..rights.directory import directory
 from . import render_cache
-from .mail_common import install, rights_on
+from .mail_common import BANNER_KEY, install, rights_on
 from .mail_views import folder_tree_without_counts
+from .message_rows import locale_and_zone
+from .reading_page_cache import article_cache
 from .redirects import safe_next
 
 blueprint = Blueprint("tricoma_mail_message", __name__, url_prefix="/mail/m/<int:mailbox_id>/messages",
@@ -166,6 +173,7 @@ def _sender_warnings(mailbox, cached, folder, backend=None) -> tuple:
     return warnings
 
 
+@lru_cache(maxsize=4096)  # every open parses the same few From headers again
 def _sender_address(from_header: str) -> str:
     for _name, address in getaddresses([from_header or ""]):
         if "@" in address:
@@ -217,7 +225,8 @@ def read(mailbox_id: int, message_pk: int):
     mark_read = not cached.seen and "write" in rights
     # A message rendered a moment ago (its frame, a second look) needs neither its body nor the
     # question whether the body is cached.
-    known = render_cache.get(_render_key(mailbox, cached, folder, allow_remote))
+    render_key = _render_key(mailbox, cached, folder, allow_remote)
+    known = render_cache.get(render_key)
     needs_server = mark_read or (known is None and not bodies.is_cached(cached.id))
     if needs_server:
         with backend_for(mailbox) as backend:
@@ -230,28 +239,35 @@ def read(mailbox_id: int, message_pk: int):
                                                    message_and_folder=(cached, folder))
         warnings = _sender_warnings(mailbox, cached, folder)
     parsed = rendered.message
-    view = request.args.get("view")
-    show_html = rendered.html is not None and view != "text"
+    show_html = rendered.html is not None and request.args.get("view") != "text"
     image_sources = _image_sources(rendered, allow_remote) if show_html else ""
-    inline_body = _inline_body(rendered, image_sources) if show_html else None
     tree = folder_tree_without_counts(mailbox)
-    node = next((n for n in tree if n.name == folder.name), None)
-    page = render_template(
-        "tricoma_mail/mail/message.html",
-        mailbox=mailbox, message=cached, folder=folder.name, folder_label=node.label if node else folder.name,
-        folder_role=node.role if node else None, parsed=parsed, rendered=rendered, rights=rights,
-        show_html=show_html, has_text=parsed.text is not None, sender=sender,
-        allow_remote=allow_remote, remote_reason=remote_reason,
-        truncated=rendered.html_truncated or parsed.truncated or nesting_cut,
-        body_url=url_for(".body", mailbox_id=mailbox.id, message_pk=cached.id,
-                         remote="1" if remote_reason == "once" else None),
-        inline_body=inline_body,
-        move_targets=[n for n in tree if n.selectable and n.name != folder.name],
-        inline_types=INLINE_TYPES,
-        linked_records=linked_records(mailbox.id, cached.message_id),
-        sender_warnings=warnings,
-        back=url_for("tricoma_mail_client.folder", mailbox_id=mailbox.id, folder=folder.name),
-    )
+    records = tuple(linked_records(mailbox.id, cached.message_id))
+
+    def render_article() -> tuple[str, bool]:
+        inline_body = _inline_body(rendered, image_sources) if show_html else None
+        node = next((n for n in tree if n.name == folder.name), None)
+        article = render_template(
+            "tricoma_mail/mail/_message_article.html",
+            mailbox=mailbox, message=cached, folder=folder.name, folder_label=node.label if node else folder.name,
+            folder_role=node.role if node else None, parsed=parsed, rendered=rendered, rights=rights,
+            show_html=show_html, has_text=parsed.text is not None, sender=sender,
+            allow_remote=allow_remote, remote_reason=remote_reason,
+            truncated=rendered.html_truncated or parsed.truncated or nesting_cut,
+            body_url=url_for(".body", mailbox_id=mailbox.id, message_pk=cached.id,
+                             remote="1" if remote_reason == "once" else None),
+            inline_body=inline_body,
+            move_targets=[n for n in tree if n.selectable and n.name != folder.name],
+            inline_types=INLINE_TYPES,
+            linked_records=records,
+            sender_warnings=warnings,
+            back=url_for("tricoma_mail_client.folder", mailbox_id=mailbox.id, folder=folder.name),
+        )
+        return article, inline_body is not None
+
+    key = _article_key(render_key, mailbox, cached, folder, rights, remote_reason, tree, records, warnings)
+    article, body_inline = article_cache().get_or_render(key, render_article)
+    page = render_template("tricoma_mail/mail/message.html", mailbox=mailbox, parsed=parsed, article=article)
     if show_html and current_app.testing and current_app.config.get("TRICOMA_MAIL_UNSAFE_RENDERING_FOR_TESTS"):
         # TEST ONLY (config.py): the raw HTML in the app's page instead of the sandboxed frame, no CSP.
         start = page.index('<iframe class="mail-body"')
@@ -260,9 +276,23 @@ def read(mailbox_id: int, message_pk: int):
         unsafe.headers["Content-Security-Policy"] = "default-src * data: blob: 'unsafe-inline' 'unsafe-eval'"
         return unsafe
     response = make_response(page)
-    if inline_body is not None:
+    if body_inline:
         response.headers["Content-Security-Policy"] = _reading_page_policy(image_sources)
     return response
+
+
+def _article_key(render_key: tuple, mailbox, cached, folder, rights: frozenset[str], remote_reason: str | None,
+                 tree: tuple, records: tuple, warnings: tuple) -> tuple | None:
+    """Every value the reading page's article shows (``_message_article.html``), as read for
+    this request: the key it is remembered under (``reading_page_cache``). ``None`` (render,
+    do not remember) while banners wait for the page or the tags' version is unknown."""
+    tags_version = versions().get("tags")
+    if tags_version is None or BANNER_KEY in session:
+        return None
+    locale, zone = locale_and_zone()
+    return (render_key, str(locale), str(zone), request.script_root, request.full_path, mailbox.title,
+            folder.name, cached.from_, cached.flags, cached.flagged, cached.date, rights, remote_reason, tree,
+            records, warnings, tags_version)
 
 
 @blueprint.get("/<int:message_pk>/body")
