@@ -9,6 +9,7 @@ item name), so the rest of the code does not care which parser ran.
 """
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -85,6 +86,51 @@ def read_fetch(imap, tag: bytes) -> dict[int, dict]:
             found[uid].update(items)
         else:
             found[uid] = items
+
+
+def read_answer(stream, tag: bytes) -> bytes:
+    """The bytes of the answer to the command sent under ``tag``, up to and including its tagged
+    line, taken from ``stream`` (a buffered reader: imaplib's ``file``) by what it holds, not line
+    by line: literals are skipped by their announced size, and nothing after the tagged line is
+    consumed (the answer to a command sent after this one may be waiting behind it). Parse the
+    bytes with :func:`parse_answer`. Raises :class:`ConnectionLost` when the connection ends."""
+    done = tag + b" "
+    pieces: list[bytes] = []
+    literal = 0  # bytes of a literal still to come
+    partial = b""  # the start of a line the stream holds no more of yet
+    while True:
+        held = stream.peek(1 << 16)
+        if not held:
+            raise ConnectionLost("the connection was closed inside a FETCH response")
+        position, size = 0, len(held)
+        while position < size:
+            if literal:
+                taken = min(literal, size - position)
+                position += taken
+                literal -= taken
+                continue
+            end = held.find(b"\n", position)
+            if end < 0:
+                partial += held[position:]
+                position = size
+                break
+            line = partial + held[position:end + 1] if partial else held[position:end + 1]
+            partial = b""
+            position = end + 1
+            if line.startswith(done):
+                pieces.append(stream.read(position))
+                return b"".join(pieces)
+            body = line.rstrip(b"\r\n")
+            if body.endswith(b"}"):
+                brace = body.rfind(b"{")
+                if brace >= 0 and body[brace + 1:-1].isdigit():
+                    literal = int(body[brace + 1:-1])
+        pieces.append(stream.read(position))
+
+
+def parse_answer(answer: bytes, tag: bytes) -> dict[int, dict]:
+    """:func:`read_fetch` over an answer :func:`read_answer` read (in a worker process, say)."""
+    return read_fetch(io.BytesIO(answer), tag)
 
 
 _LITERAL_KEYS: dict[bytes, bytes] = {}  # an item as the server names it → imapclient's key

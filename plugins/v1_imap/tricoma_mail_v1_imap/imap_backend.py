@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import re
+from collections import deque
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Iterable, Iterator, Sequence
 
@@ -31,11 +34,11 @@ from tricoma_mail_plugin import (
     uses_token,
 )
 
-from . import connection_test
+from . import connection_test, parse_workers
 from .checked_imap import CheckedIMAPClient, oauth_login
 from .discovery_settings import discovery_for
 from .errors import translated_imap_errors
-from .fetch_parser import FetchParseError, read_fetch
+from .fetch_parser import FetchParseError, read_answer, read_fetch
 from .i18n import lazy_gettext as _l
 from .summaries import fetch_items, stored_flags, summary_from_fetch
 
@@ -226,10 +229,19 @@ class ImapBackend(MailboxBackend):
                               with_bytes: bool = False) -> Iterator[FetchedBatch]:
         """Pipelined: the UID FETCH of the next batch goes out before a batch is parsed and
         handed to the caller, so the server reads and sends it while the caller parses and
-        stores this one (one command in flight ahead, whose answer waits in the socket)."""
+        stores this one (one command in flight ahead, whose answer waits in the socket).
+
+        From ``parse_workers.PROCESSES_FROM`` messages on (summaries only), answers are read as
+        bytes and parsed in worker processes: this process reads the next batch while the
+        workers parse the ones before it and the caller stores the one before those."""
         items = self._summary_items(("BODY.PEEK[]",) if with_bytes else ())
         ordered = sorted(set(uids))
         batches = [ordered[offset:offset + batch_size] for offset in range(0, len(ordered), batch_size)]
+        # Not with the full bytes (the journal): sending them to a worker and back cost more
+        # than their parsing here (archive_bench: 2.15 s against 1.9 s for 10,000 mails).
+        if len(ordered) >= parse_workers.PROCESSES_FROM and not with_bytes:
+            yield from self._batches_parsed_aside(batches, items, with_bytes)
+            return
         in_flight: list[bytes] = []
         try:
             with translated_imap_errors():
@@ -250,6 +262,62 @@ class ImapBackend(MailboxBackend):
                     self._read_fetch(in_flight)
                 except Exception:  # noqa: BLE001 - a broken connection is closed instead
                     self.close()
+
+    def _batches_parsed_aside(self, batches: list[list[int]], items: str,
+                              with_bytes: bool) -> Iterator[FetchedBatch]:
+        """:meth:`fetch_summary_batches` with the parsing in worker processes (in this one
+        while they start): ``WORKERS`` batches are parsed while the next is read."""
+        in_flight: list[bytes] = []
+        parsing: deque[tuple[list[int], list[tuple[bytes, bytes]], Future]] = deque()
+        arrived: parse_workers.Parsed = {}  # a server may answer a later command's UIDs early
+        try:
+            with translated_imap_errors():
+                if batches:
+                    in_flight = self._send_fetch(batches[0], items)
+            for index, batch in enumerate(batches):
+                with translated_imap_errors():
+                    answers = self._read_answers(in_flight)
+                    in_flight = self._send_fetch(batches[index + 1], items) if index + 1 < len(batches) else []
+                parsing.append((batch, answers, _parse_started(answers, with_bytes)))
+                if len(parsing) > parse_workers.WORKERS:
+                    yield self._parsed_batch(*parsing.popleft(), arrived, with_bytes)
+            while parsing:
+                yield self._parsed_batch(*parsing.popleft(), arrived, with_bytes)
+        finally:
+            for _batch, _answers, parsed in parsing:
+                parsed.cancel()
+            if in_flight:  # the caller stopped early: drain the answer in flight, or drop the connection
+                try:
+                    self._read_fetch(in_flight)
+                except Exception:  # noqa: BLE001 - a broken connection is closed instead
+                    self.close()
+
+    @staticmethod
+    def _parsed_batch(batch: list[int], answers: list[tuple[bytes, bytes]], parsed: Future,
+                      arrived: parse_workers.Parsed, with_bytes: bool) -> FetchedBatch:
+        try:
+            try:
+                arrived.update(parsed.result())
+            except BrokenProcessPool as error:  # the worker died (killed, out of memory): parse here
+                parse_workers.parse_pool.broken(error)
+                arrived.update(parse_workers.parse_answers(answers, with_bytes))
+        except FetchParseError as error:
+            raise MailError(str(error)) from error
+        found = [arrived.pop(uid) for uid in batch if uid in arrived]
+        summaries = tuple(map(parse_workers.summary_of, [fields for fields, _raw in found]))
+        raws = tuple(raw for _summary, raw in found) if with_bytes else None
+        return FetchedBatch(tuple(batch), summaries, raws)
+
+    def _read_answers(self, tags: list[bytes]) -> list[tuple[bytes, bytes]]:
+        """The answers to the FETCH commands sent under ``tags``, as bytes (parsed elsewhere)."""
+        imap = self.client._imap
+        answers = []
+        for tag in tags:
+            try:
+                answers.append((tag, read_answer(imap.file, tag)))
+            finally:
+                imap.tagged_commands.pop(tag, None)
+        return answers
 
     def _summary_items(self, extra: tuple[str, ...] = ()) -> str:
         """The FETCH items of a summary (and ``extra`` ones), as the command writes them."""
@@ -388,6 +456,26 @@ class ImapBackend(MailboxBackend):
 
     def submission(self) -> SmtpSession:
         return SmtpSession(self.settings.smtp)
+
+
+def _parse_started(answers: list[tuple[bytes, bytes]], with_bytes: bool) -> Future:
+    """The parsing of ``answers``, by a worker process once they run, else done here."""
+    pool = parse_workers.parse_pool.ready()
+    if pool is not None:
+        try:
+            return pool.submit(parse_workers.parse_answers, answers, with_bytes)
+        except BrokenProcessPool as error:
+            parse_workers.parse_pool.broken(error)
+    return _parsed_here(answers, with_bytes)
+
+
+def _parsed_here(answers: list[tuple[bytes, bytes]], with_bytes: bool) -> Future:
+    parsed: Future = Future()
+    try:
+        parsed.set_result(parse_workers.parse_answers(answers, with_bytes))
+    except FetchParseError as error:
+        parsed.set_exception(error)
+    return parsed
 
 
 def _copyuid(response) -> dict[int, int]:
