@@ -78,6 +78,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         os.environ.get("HOSTAPP_DATABASE_URL")
         or "sqlite:///" + os.path.join(app.instance_path, "hostapp.sqlite"),
     )
+    if (app.config["SQLALCHEMY_ENGINE_OPTIONS"] is DEFAULTS["SQLALCHEMY_ENGINE_OPTIONS"]
+            and app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")):
+        # A database file has no server to drop a pooled connection: no ping before every request.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**DEFAULTS["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(app.instance_path)
 
@@ -98,6 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import admin, auth, cli, health, home
     from .navigation import navigation_sections
+    from .page_frame import frame_urls
 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(home.blueprint)
@@ -105,7 +110,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.blueprint)
     cli.register(app)
     app.context_processor(
-        lambda: {"navigation_sections": navigation_sections, "get_locale": get_locale}
+        lambda: {"navigation_sections": navigation_sections, "get_locale": get_locale, "frame_urls": frame_urls}
     )
     app.after_request(_security_headers)
     return app
@@ -116,8 +121,9 @@ def select_locale() -> str:
     a request (CLI, jobs) the default locale."""
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if current_user and current_user.is_authenticated and current_user.language:
-        return current_user.language
+    user = current_user._get_current_object()
+    if user is not None and user.is_authenticated and user.language:
+        return user.language
     if session.get("language") in ("de", "en"):
         return session["language"]
     return request.accept_languages.best_match(["de", "en"]) or "en"

@@ -20,18 +20,23 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, session
-from sqlalchemy import bindparam, delete, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import String, bindparam, cast, delete, func, or_, select, update
 
 from .extensions import db
-from .models import LoginSession, User, utcnow
+from .models import LoginSession, User, group_members, utcnow
 
 SESSION_KEY = "_hostapp_session"
 #: ``last_seen_at`` is written at most this often (seconds), not on every request.
 TOUCH_INTERVAL_SECONDS = 60
-# Built once: a statement made per request costs more than the query itself.
-_SESSION_WITH_USER = (select(LoginSession, User).join(User, User.id == LoginSession.user_id)
-                      .options(joinedload(User.groups)).where(LoginSession.token_hash == bindparam("token_hash")))
+# Built once: a statement made per request costs more than the query itself. The session's
+# columns (no row object to track) and the user with its group ids as one text, not its group
+# rows: one row whatever the number of groups.
+_GROUP_IDS = (select(func.aggregate_strings(cast(group_members.c.group_id, String), ","))
+              .where(group_members.c.user_id == User.id).scalar_subquery())
+_SESSION_WITH_USER = (select(LoginSession.id, LoginSession.user_id, LoginSession.created_at,
+                             LoginSession.last_seen_at, User, _GROUP_IDS)
+                      .join(User, User.id == LoginSession.user_id)
+                      .where(LoginSession.token_hash == bindparam("token_hash")))
 
 
 def start(user_id: int) -> None:
@@ -45,25 +50,26 @@ def start(user_id: int) -> None:
 
 
 def current_user(claimed_user_id: int) -> User | None:
-    """The user of the request's session, with its groups, if the session is still open on the
+    """The user of the request's session, with its group ids, if the session is still open on the
     server and belongs to ``claimed_user_id`` (what Flask-Login found in the cookie); ``None``
     otherwise, and the cookie's claim is dropped. One query: every page asks."""
     token = session.get(SESSION_KEY)
-    found = db.session.execute(_SESSION_WITH_USER, {"token_hash": _hash(token)}).unique().first() \
+    row = db.session.execute(_SESSION_WITH_USER, {"token_hash": _hash(token)}).first() \
         if isinstance(token, str) else None
-    row, user = found if found is not None else (None, None)
     if row is None or row.user_id != claimed_user_id:
         _forget_in_cookie()
         return None
     now = utcnow()
     if _expired(row, now):
-        db.session.delete(row)
+        db.session.execute(delete(LoginSession).where(LoginSession.id == row.id))
         db.session.commit()
         _forget_in_cookie()
         return None
     if (now - _aware(row.last_seen_at)).total_seconds() >= _touch_interval():
-        row.last_seen_at = now
+        db.session.execute(update(LoginSession).where(LoginSession.id == row.id).values(last_seen_at=now))
         db.session.commit()
+    user, group_ids = row[-2], row[-1]
+    user.keep_group_ids_read(frozenset(int(each) for each in group_ids.split(",")) if group_ids else frozenset())
     return user
 
 
@@ -98,7 +104,7 @@ def _drop_expired() -> None:
     db.session.commit()
 
 
-def _expired(row: LoginSession, now: datetime) -> bool:
+def _expired(row, now: datetime) -> bool:
     config = current_app.config
     return (now - _aware(row.created_at) > timedelta(seconds=config["HOSTAPP_SESSION_MAX_SECONDS"])
             or now - _aware(row.last_seen_at) > timedelta(seconds=config["HOSTAPP_SESSION_IDLE_SECONDS"]))

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     delete,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -69,11 +70,28 @@ class User(UserMixin, db.Model):
     @property
     def group_ids(self) -> frozenset[int]:
         """The ids of the user's groups: what tricoma mail's rights are granted to."""
+        # The request's login query reads the ids with the user (login_sessions.py); once the
+        # groups themselves are loaded or assigned, or the user is expired by a commit, they answer.
+        read = self.__dict__.get(_GROUP_IDS_READ)
+        if read is not None and "groups" not in self.__dict__:
+            return read
         return frozenset(group.id for group in self.groups)
+
+    def keep_group_ids_read(self, group_ids: frozenset[int]) -> None:
+        """Remember ``group_ids`` as read with this user (until the user is expired)."""
+        self.__dict__[_GROUP_IDS_READ] = group_ids
 
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+
+_GROUP_IDS_READ = "_hostapp_group_ids_read"
+
+
+@event.listens_for(User, "expire")
+def _forget_group_ids_read(user: User, attributes) -> None:
+    user.__dict__.pop(_GROUP_IDS_READ, None)
 
 
 class Group(db.Model):

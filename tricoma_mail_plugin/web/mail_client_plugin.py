@@ -13,6 +13,10 @@ from ..mailboxes.info import MailboxInfo
 from ..mailboxes.overview import readable_infos_with_unread
 from ..plugins.ui import MenuItem, mailbox_client_url
 from . import compose_views, mail_api, mail_views, message_views
+from .page_urls import page_urls
+
+# The client's page frame (mail/_page.html) frames plugins' pages too: its URLs for every template.
+mail_views.blueprint.add_app_template_global(page_urls, "tricoma_mail_page_urls")
 
 
 @hookimpl(trylast=True)

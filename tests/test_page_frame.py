@@ -1,0 +1,141 @@
+"""What every page's frame does once per process or once per request (issue 14): the host's
+navigation entries and the layout's URLs are built once per language, script root and admin
+flag; the user's groups come with the login query as ids. Each must still follow a change made
+by another connection at the next request."""
+from __future__ import annotations
+
+from app_fixtures import login
+from sqlalchemy import event, select, update
+
+from hostapp.extensions import db
+from hostapp.models import Group, User
+from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.rights import access
+
+
+def _signed_in(app, username: str):
+    client = app.test_client()
+    assert login(client, username).status_code == 302
+    return client
+
+
+def _statements(app, client, path: str) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_rights_through_each_of_several_groups_come_with_the_login_query(app, make_user):
+    owner = make_user("olga", language="en")
+    make_user("gina", language="en", groups=("first", "second", "third"))
+    with app.app_context():
+        groups = {g.name: g.id for g in db.session.scalars(select(Group))}
+        # each mailbox is readable through one group only: every id of the list must be read
+        mailboxes = {name: service.create_mailbox(f"Box {name}", owner).id for name in ("first", "third")}
+        for name, mailbox_id in mailboxes.items():
+            access.grant(mailbox_id, "group", groups[name], "read", actor="test")
+    client = _signed_in(app, "gina")
+    for mailbox_id in mailboxes.values():
+        assert client.get(f"/mail/m/{mailbox_id}/").status_code == 200
+    statements = _statements(app, client, f"/mail/m/{mailbox_id}/")
+    assert sum("hostapp_login_session" in s for s in statements) == 1, statements
+    assert not [s for s in statements if "FROM hostapp_group " in s or "JOIN hostapp_group " in s], statements
+
+    with app.app_context():  # another connection takes gina out of the third group
+        gina = db.session.scalar(select(User).where(User.username == "gina"))
+        gina.groups = [g for g in gina.groups if g.name != "third"]
+        db.session.commit()
+    assert client.get(f"/mail/m/{mailboxes['third']}/").status_code == 404
+    assert client.get(f"/mail/m/{mailboxes['first']}/").status_code == 200
+
+
+def test_group_ids_follow_the_groups_once_they_are_loaded_or_the_user_is_expired(app, make_user):
+    make_user("gina", groups=("first",))
+    with app.app_context():
+        gina = db.session.scalar(select(User).where(User.username == "gina"))
+        first = db.session.scalar(select(Group).where(Group.name == "first"))
+        gina.keep_group_ids_read(frozenset({first.id}))
+        assert gina.group_ids == {first.id}
+        second = Group(name="second")
+        gina.groups.append(second)  # loads and changes the groups: they answer now
+        db.session.flush()
+        assert gina.group_ids == {first.id, second.id}
+        gina.keep_group_ids_read(frozenset({first.id}))
+        db.session.commit()  # expires the user: what the login read is forgotten
+        assert gina.group_ids == {first.id, second.id}
+
+
+def test_the_admin_entries_follow_the_admin_flag_at_the_next_request(app, make_user):
+    make_user("root", admin=True, language="en")
+    make_user("ulla", language="en")
+    root, ulla = _signed_in(app, "root"), _signed_in(app, "ulla")
+    assert "Users and groups" in root.get("/").get_data(as_text=True)
+    assert "Users and groups" not in ulla.get("/").get_data(as_text=True)
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "ulla").values(is_admin=True))
+        db.session.execute(update(User).where(User.username == "root").values(is_admin=False))
+        db.session.commit()
+    assert "Users and groups" in ulla.get("/").get_data(as_text=True)
+    assert "Users and groups" not in root.get("/").get_data(as_text=True)
+
+
+def test_the_navigation_and_the_frame_follow_the_language(app, make_user):
+    make_user("ulla", language="en")
+    client = _signed_in(app, "ulla")
+    english = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in english and ">Log out<" in english and "<h2>Mail</h2>" in english
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "ulla").values(language="de"))
+        db.session.commit()
+    german = client.get("/").get_data(as_text=True)
+    assert '<html lang="de">' in german and ">Abmelden<" in german and "<h2>Mail</h2>" not in german
+    assert '<option value="de" selected>' in german
+
+
+def test_the_frame_urls_follow_the_script_root(app, make_user):
+    make_user("ulla", language="en")
+    client = _signed_in(app, "ulla")
+    plain = client.get("/").get_data(as_text=True)
+    assert 'href="/static/hostapp/style.css"' in plain and 'action="/logout"' in plain
+    mounted = client.get("/", environ_overrides={"SCRIPT_NAME": "/erp"}).get_data(as_text=True)
+    assert 'href="/erp/static/hostapp/style.css"' in mounted and 'action="/erp/logout"' in mounted
+    assert 'class="brand" href="/erp/"' in mounted
+    again = client.get("/").get_data(as_text=True)
+    assert 'href="/static/hostapp/style.css"' in again and "/erp/" not in again
+
+
+def test_no_ping_before_each_request_on_a_database_file_but_on_a_server(tmp_path):
+    from hostapp import create_app
+
+    def pings(uri: str) -> bool:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "x", "TESTING": True})
+        with app.app_context():
+            return db.engine.pool._pre_ping
+
+    assert pings(f"sqlite:///{tmp_path / 'host.sqlite'}") is False
+    # a server may drop a pooled connection (a restart, an idle timeout): asked before use
+    assert pings("postgresql+psycopg://nobody@127.0.0.1:1/none") is True
+
+
+def test_what_a_process_keeps_per_script_root_stays_bounded(app, make_user):
+    from hostapp import navigation, page_frame
+    from tricoma_mail_plugin.web import page_urls
+
+    make_user("ulla", language="en")
+    client = _signed_in(app, "ulla")
+    for number in range(page_frame.MAX_ROOTS + 8):  # a client may send any root (gunicorn's SCRIPT_NAME header)
+        for path in ("/", "/mail/unified"):
+            assert client.get(path, environ_overrides={"SCRIPT_NAME": f"/root{number}"}).status_code == 200
+    assert 0 < len(app.extensions["hostapp_frame_urls"]) <= page_frame.MAX_ROOTS
+    assert 0 < len(app.extensions["tricoma_mail_page_urls"]) <= page_urls.MAX_ROOTS
+    assert 0 < len(app.extensions["hostapp_navigation_parts"]) <= navigation.MAX_PARTS
