@@ -64,3 +64,43 @@ def test_a_stranger_learns_nothing(app, mailbox_ids):
     assert client.get(f"/mail/v2/m/{mailbox_ids[0]}/").status_code == 404
     answer = client.get(f"/mail/v2/api/m/{mailbox_ids[0]}/messages")
     assert answer.status_code == 404 and answer.is_json
+
+
+def test_the_navigation_asks_once_per_page_which_mailboxes_open_in_v2(app, mailbox_ids, make_user):
+    """Which client each readable mailbox opens in is one query per page, not one per mailbox;
+    a mark made in the same request counts at once."""
+    from sqlalchemy import event
+
+    from tricoma_mail_v2_hosted import marks
+
+    owner = make_user("many", language="de")
+    with app.app_context():
+        boxes = [Mailbox(title=f"Postfach {n}", kind="imap") for n in range(6)]
+        db.session.add_all(boxes)
+        db.session.commit()
+        ids = [box.id for box in boxes]
+        for box_id in ids:
+            access.grant(box_id, "user", owner.id, "read")
+        marks.mark(ids[0])
+        engine = db.engine
+    client = app.test_client()
+    assert login(client, "many").status_code == 302
+    asked = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "v2_hosted_mailbox" in statement and statement.lstrip().upper().startswith("SELECT"):
+            asked.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = client.get("/").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert f"/mail/v2/m/{ids[0]}/" in page and f"/mail/m/{ids[1]}/" in page
+    assert len(asked) == 1, asked
+    with app.test_request_context("/"):
+        assert not marks.is_v2(ids[2])
+        marks.mark(ids[2])
+        assert marks.is_v2(ids[2])
+        marks.unmark(ids[2])
+        assert not marks.is_v2(ids[2])
