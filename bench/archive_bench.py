@@ -87,6 +87,51 @@ def database_size(app, workdir: Path, name: str, kind: str) -> int:
     return int(size)
 
 
+def profile_threads(sync) -> None:
+    """cProfile the sync's threads apart (cProfile sees only the thread that enables it): the
+    sync's own thread, the batch writer's and, on PostgreSQL, the journal's own transaction; with
+    each thread's CPU time."""
+    import threading
+
+    from tricoma_mail_plugin.archive import journal
+    from tricoma_mail_plugin.cache import sync as cache_sync
+
+    profiles: dict[str, cProfile.Profile] = {}
+    cpu: dict[str, float] = {}
+    guard = threading.Lock()
+
+    def profiled(role: str, call):
+        def wrapper(*args, **kwargs):
+            with guard:
+                profiler = profiles.setdefault(f"{role} ({threading.current_thread().name})", cProfile.Profile())
+            started = time.thread_time()
+            profiler.enable()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                profiler.disable()
+                with guard:
+                    cpu[role] = cpu.get(role, 0.0) + time.thread_time() - started
+        return wrapper
+
+    store, committed = cache_sync._BatchWriter._store, journal._archive_committed
+    cache_sync._BatchWriter._store = profiled("batch writer", store)
+    journal._archive_committed = profiled("journal transaction", committed)
+    main = profiles["sync thread"] = cProfile.Profile()
+    started = time.thread_time()
+    main.enable()
+    try:
+        sync()
+    finally:
+        main.disable()
+        cpu["sync thread"] = time.thread_time() - started
+        cache_sync._BatchWriter._store, journal._archive_committed = store, committed
+    for name, profiler in profiles.items():
+        log(f"\n===== {name} =====")
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+    log("thread CPU: " + ", ".join(f"{role} {seconds:.2f} s" for role, seconds in cpu.items()))
+
+
 def raw_server_share(profile, email: str, password: str, runs: int) -> dict[bool, float]:
     """Median wall time of the server's answer to our summary FETCH of every message, without
     and with the full bytes, over a plain socket that only reads (the floor of any client)."""
@@ -199,12 +244,9 @@ def main() -> int:
                   "smtp_port": profile.smtp_port, "cert": str(stack.cert)}
         warm = timed_initial_sync(workdir, "warm", params, journal=True, kind=kind, cleanups=cleanups)
         log(f"warm-up sync with the journal: {warm['seconds']:.2f} s")
-        if args.profile:  # only the profile, no timed runs
-            profiler = cProfile.Profile()
-            profiler.enable()
-            timed_initial_sync(workdir, "profiled", params, journal=True, kind=kind, cleanups=cleanups)
-            profiler.disable()
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+        if args.profile:  # only the profiles, no timed runs
+            profile_threads(lambda: timed_initial_sync(workdir, "profiled", params, journal=True, kind=kind,
+                                                       cleanups=cleanups))
             return 0
         server = raw_server_share(profile, email, password, args.runs)
         log(f"raw server FETCH 1:* (median): summary items {server[False]:.2f} s, with BODY.PEEK[] {server[True]:.2f} s")

@@ -8,7 +8,7 @@ import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import JSON, Boolean, Column, Integer, LargeBinary, MetaData, String, Table, insert, select, text
+from sqlalchemy import JSON, Boolean, Column, Integer, LargeBinary, MetaData, String, Table, func, insert, select, text
 
 from hostapp.extensions import db
 from tricoma_mail_plugin.bulk_insert import insert_rows, one_of
@@ -102,3 +102,22 @@ def test_one_of_whole_numbers_is_one_parameter_whatever_the_length(app, table):
         assert list(db.session.scalars(select(table.c.id).where(one_of(db.session, table.c.at, [first])))) == ids[:1]
         flagged = select(table.c.id).where(one_of(db.session, table.c.flag, [False]))
         assert set(db.session.scalars(flagged)) == set(ids)
+
+
+def test_sqlite_inserts_many_rows_in_one_statement_not_one_per_row(app, table):
+    """executemany would let go of the interpreter lock for each row (a journaled sync's writer
+    then waits for it behind the sync's parsing thread, row after row)."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's statements")
+        statements: list[str] = []
+        raw = db.session.connection().connection.driver_connection
+        raw.set_trace_callback(statements.append)
+        try:
+            insert_rows(db.session, table, _rows([f"s{n:04d}" for n in range(500)]))
+            insert_rows(db.session, table, _rows([f"s{n:04d}" for n in range(400, 900)]), ignore_conflicts=True)
+        finally:
+            raw.set_trace_callback(None)
+        db.session.commit()
+        assert len([sql for sql in statements if sql.lstrip().upper().startswith("INSERT")]) == 2
+        assert db.session.scalar(select(func.count()).select_from(table)) == 900

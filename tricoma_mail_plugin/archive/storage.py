@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .._state import mail_state
-from ..bulk_insert import insert_rows, one_of
+from ..bulk_insert import insert_rows
 from ..models import ArchiveBlob
 from .s3_storage import S3Storage
 from .thread_pools import ProcessPool
@@ -130,16 +130,18 @@ class DatabaseStorage:
 
     def put_started(self, blobs: Mapping[str, bytes]) -> Callable[[], None]:
         """Compression runs on the pool while the caller writes its other rows; the returned
-        call inserts the compressed bytes into the same transaction."""
+        call inserts the compressed bytes into the same transaction.
+
+        Bytes already stored (the same mail archived for another mailbox: rare, as the journal
+        skips what the mailbox has) are compressed too and then skipped by the insert, which
+        costs less than asking for them first in every batch."""
         session = mail_state().db.session
-        present = set(session.scalars(
-            select(ArchiveBlob.sha256).where(one_of(session, ArchiveBlob.sha256, list(blobs)))))
-        missing = [(sha, raw) for sha, raw in blobs.items() if sha not in present]
-        packed = compress_started([raw for _sha, raw in missing])
+        items = list(blobs.items())
+        packed = compress_started([raw for _sha, raw in items])
 
         def finish() -> None:
-            rows = [{"sha256": sha, "data": data, "size": len(raw)} for (sha, raw), data in zip(missing, packed())]
-            insert_rows(session, ArchiveBlob.__table__, rows)
+            rows = [{"sha256": sha, "data": data, "size": len(raw)} for (sha, raw), data in zip(items, packed())]
+            insert_rows(session, ArchiveBlob.__table__, rows, ignore_conflicts=True)
         return finish
 
     def get(self, sha256: str) -> bytes | None:
