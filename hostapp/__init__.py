@@ -21,6 +21,11 @@ from .extensions import babel, csrf, db, login_manager, mail, mailer, migrate
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
+#: The host's Content-Security-Policy; tricoma mail builds a reading page's own from it
+#: (TRICOMA_MAIL_CONTENT_SECURITY_POLICY below).
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                           "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'")
+
 DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "BABEL_DEFAULT_LOCALE": "en",
@@ -51,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "HOSTAPP_RESET_FREE_REQUESTS": 3,
     "HOSTAPP_RESET_FREE_REQUESTS_PER_ADDRESS": 10,
     "TRICOMA_MAIL_BASE_TEMPLATE": "hostapp/layout.html",
+    "TRICOMA_MAIL_CONTENT_SECURITY_POLICY": CONTENT_SECURITY_POLICY,
 }
 
 
@@ -130,11 +136,7 @@ def select_locale() -> str:
 
 
 def _security_headers(response):
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'",
-    )
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response

@@ -737,3 +737,25 @@ def test_forged_post_without_csrf_token_is_refused(make_app, make_user):
         forged = client.post(url, data={"action": "delete", "ids": ["1"], "confirm": "1"})
         assert forged.status_code == 400, url
         assert "CSRF" in page(forged)
+
+
+def test_a_reading_page_with_its_body_inline_keeps_the_hosts_own_policy(app, account, owner):
+    """The page's CSP is the host's (TRICOMA_MAIL_CONTENT_SECURITY_POLICY) with inline styles and
+    the body's image sources: a directive only this host uses stays, and scripts stay as strict."""
+    from tricoma_mail_plugin.web.message_views import policy_for_inline_body
+
+    app.config["TRICOMA_MAIL_CONTENT_SECURITY_POLICY"] = (
+        "default-src 'self'; script-src 'self' https://erp.example; style-src 'self' https://cdn.example; "
+        "connect-src 'self' https://api.erp.example; frame-ancestors 'none'")
+    mailbox_id, _server, _email = account([html_mail("Newsletter", "<p>Hallo <b>Welt</b></p>")])
+    client = owner()
+    response = client.get(f"/mail/m/{mailbox_id}/messages/{pk_of(app, mailbox_id, 'Newsletter')}")
+    assert 'srcdoc="' in page(response)
+    csp = response.headers["Content-Security-Policy"]
+    assert csp == ("default-src 'self'; script-src 'self' https://erp.example; "
+                   "style-src 'self' https://cdn.example 'unsafe-inline'; connect-src 'self' https://api.erp.example; "
+                   "frame-ancestors 'none'; img-src 'self' data:")
+    assert policy_for_inline_body("default-src 'self'", "'self' data:") == (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
+    assert policy_for_inline_body("style-src 'unsafe-inline'; img-src *", "'self'") == (
+        "style-src 'unsafe-inline'; img-src 'self'")

@@ -86,6 +86,13 @@ DEFAULTS: dict[str, Any] = {
     # (``srcdoc``: one request to open a message) up to this many bytes; a larger body is
     # loaded by the frame from its own route instead, so a huge mail does not weigh on the page.
     "TRICOMA_MAIL_INLINE_BODY_MAX_BYTES": 256 * 1024,
+    # The host's Content-Security-Policy. A reading page that carries its body in ``srcdoc``
+    # answers its own policy (a srcdoc frame inherits the page's): this one with inline styles
+    # added to style-src and img-src set to the body's image sources; every other directive as
+    # the host wrote it. Set it to the policy the host sends on its other pages.
+    "TRICOMA_MAIL_CONTENT_SECURITY_POLICY": ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                                             "script-src 'self'; frame-ancestors 'self'; form-action 'self'; "
+                                             "base-uri 'none'; object-src 'none'"),
     # Network access of server autodiscovery, replaceable (tests keep it on 127.0.0.1):
     # a resolver object with srv(name) and mx(domain), and http_get(url, timeout) -> (status, body).
     # None: the real DNS and HTTPS.

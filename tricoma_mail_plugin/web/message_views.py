@@ -156,10 +156,26 @@ def _reading_page_policy(image_sources: str) -> str:
     """The CSP of a reading page that carries its body in ``srcdoc``. Such a frame inherits the
     page's policy (its own ``<meta>`` policy applies as well), so the page must allow what the
     body needs: inline styles, since mail is styled inline (scripts stay forbidden, on the page
-    and in the frame), and the body's image sources. The rest are the host's usual directives."""
-    return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            f"img-src {image_sources}; frame-ancestors 'self'; form-action 'self'; base-uri 'none'; "
-            "object-src 'none'")
+    and in the frame), and the body's image sources. The rest are the host's directives
+    (``TRICOMA_MAIL_CONTENT_SECURITY_POLICY``)."""
+    return policy_for_inline_body(current_app.config["TRICOMA_MAIL_CONTENT_SECURITY_POLICY"], image_sources)
+
+
+@lru_cache(maxsize=256)
+def policy_for_inline_body(host_policy: str, image_sources: str) -> str:
+    """``host_policy`` with ``'unsafe-inline'`` added to its style-src (``'self'`` when it has
+    none) and img-src replaced by ``image_sources``; its other directives, in order, as written."""
+    directives: dict[str, str] = {}
+    for directive in host_policy.split(";"):
+        name, _, sources = directive.strip().partition(" ")
+        if name:
+            directives[name.lower()] = sources.strip()
+    style = directives.get("style-src", "'self'").split()
+    if "'unsafe-inline'" not in style:
+        style.append("'unsafe-inline'")
+    directives["style-src"] = " ".join(style)
+    directives["img-src"] = image_sources
+    return "; ".join(f"{name} {sources}".strip() for name, sources in directives.items())
 
 
 def _sender_warnings(mailbox, cached, folder, backend=None) -> tuple:
