@@ -4,35 +4,14 @@ flag; the user's groups come with the login query as ids. Each must still follow
 by another connection at the next request."""
 from __future__ import annotations
 
-from app_fixtures import login
-from sqlalchemy import event, select, update
+from test_cache_versions import queries_of
+from test_cache_versions_pages import client_of
+from sqlalchemy import select, update
 
 from hostapp.extensions import db
 from hostapp.models import Group, User
 from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.rights import access
-
-
-def _signed_in(app, username: str):
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
-
-
-def _statements(app, client, path: str) -> list[str]:
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return seen
 
 
 def test_rights_through_each_of_several_groups_come_with_the_login_query(app, make_user):
@@ -44,10 +23,10 @@ def test_rights_through_each_of_several_groups_come_with_the_login_query(app, ma
         mailboxes = {name: service.create_mailbox(f"Box {name}", owner).id for name in ("first", "third")}
         for name, mailbox_id in mailboxes.items():
             access.grant(mailbox_id, "group", groups[name], "read", actor="test")
-    client = _signed_in(app, "gina")
+    client = client_of(app, "gina")
     for mailbox_id in mailboxes.values():
         assert client.get(f"/mail/m/{mailbox_id}/").status_code == 200
-    statements = _statements(app, client, f"/mail/m/{mailbox_id}/")
+    statements = queries_of(app, client, f"/mail/m/{mailbox_id}/")
     assert sum("hostapp_login_session" in s for s in statements) == 1, statements
     assert not [s for s in statements if "FROM hostapp_group " in s or "JOIN hostapp_group " in s], statements
 
@@ -78,7 +57,7 @@ def test_group_ids_follow_the_groups_once_they_are_loaded_or_the_user_is_expired
 def test_the_admin_entries_follow_the_admin_flag_at_the_next_request(app, make_user):
     make_user("root", admin=True, language="en")
     make_user("ulla", language="en")
-    root, ulla = _signed_in(app, "root"), _signed_in(app, "ulla")
+    root, ulla = client_of(app, "root"), client_of(app, "ulla")
     assert "Users and groups" in root.get("/").get_data(as_text=True)
     assert "Users and groups" not in ulla.get("/").get_data(as_text=True)
     with app.app_context():
@@ -91,7 +70,7 @@ def test_the_admin_entries_follow_the_admin_flag_at_the_next_request(app, make_u
 
 def test_the_navigation_and_the_frame_follow_the_language(app, make_user):
     make_user("ulla", language="en")
-    client = _signed_in(app, "ulla")
+    client = client_of(app, "ulla")
     english = client.get("/").get_data(as_text=True)
     assert '<html lang="en">' in english and ">Log out<" in english and "<h2>Mail</h2>" in english
     with app.app_context():
@@ -104,7 +83,7 @@ def test_the_navigation_and_the_frame_follow_the_language(app, make_user):
 
 def test_the_frame_urls_follow_the_script_root(app, make_user):
     make_user("ulla", language="en")
-    client = _signed_in(app, "ulla")
+    client = client_of(app, "ulla")
     plain = client.get("/").get_data(as_text=True)
     assert 'href="/static/hostapp/style.css"' in plain and 'action="/logout"' in plain
     mounted = client.get("/", environ_overrides={"SCRIPT_NAME": "/erp"}).get_data(as_text=True)
@@ -132,7 +111,7 @@ def test_what_a_process_keeps_per_script_root_stays_bounded(app, make_user):
     from tricoma_mail_plugin.web import page_urls
 
     make_user("ulla", language="en")
-    client = _signed_in(app, "ulla")
+    client = client_of(app, "ulla")
     for number in range(page_frame.MAX_ROOTS + 8):  # a client may send any root (gunicorn's SCRIPT_NAME header)
         for path in ("/", "/mail/unified"):
             assert client.get(path, environ_overrides={"SCRIPT_NAME": f"/root{number}"}).status_code == 200
