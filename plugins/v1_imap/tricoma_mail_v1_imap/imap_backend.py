@@ -257,11 +257,7 @@ class ImapBackend(MailboxBackend):
                 raws = tuple(data.get(b"BODY[]") for _uid, data in found) if with_bytes else None
                 yield FetchedBatch(tuple(batch), summaries, raws)
         finally:
-            if in_flight:  # the caller stopped early: drain the answer in flight, or drop the connection
-                try:
-                    self._read_fetch(in_flight)
-                except Exception:  # noqa: BLE001 - a broken connection is closed instead
-                    self.close()
+            self._drain(in_flight)
 
     def _batches_parsed_aside(self, batches: list[list[int]], items: str,
                               with_bytes: bool) -> Iterator[FetchedBatch]:
@@ -286,11 +282,7 @@ class ImapBackend(MailboxBackend):
         finally:
             for _batch, _answers, parsed in parsing:
                 parsed.cancel()
-            if in_flight:  # the caller stopped early: drain the answer in flight, or drop the connection
-                try:
-                    self._read_fetch(in_flight)
-                except Exception:  # noqa: BLE001 - a broken connection is closed instead
-                    self.close()
+            self._drain(in_flight)
 
     @staticmethod
     def _parsed_batch(batch: list[int], answers: list[tuple[bytes, bytes]], parsed: Future,
@@ -307,6 +299,14 @@ class ImapBackend(MailboxBackend):
         summaries = tuple(map(parse_workers.summary_of, [fields for fields, _raw in found]))
         raws = tuple(raw for _summary, raw in found) if with_bytes else None
         return FetchedBatch(tuple(batch), summaries, raws)
+
+    def _drain(self, in_flight: list[bytes]) -> None:
+        """After a caller stopped early: read the answer still in flight, or drop the connection."""
+        if in_flight:
+            try:
+                self._read_fetch(in_flight)
+            except Exception:  # noqa: BLE001 - a broken connection is closed instead
+                self.close()
 
     def _read_answers(self, tags: list[bytes]) -> list[tuple[bytes, bytes]]:
         """The answers to the FETCH commands sent under ``tags``, as bytes (parsed elsewhere)."""
