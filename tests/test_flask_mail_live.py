@@ -16,6 +16,7 @@ from sqlalchemy import select
 from fault_smtp import FaultySmtp
 from tricoma_mail_plugin import TricomaMail, migration_metadata
 from tricoma_mail_plugin.archive.guard import guard_lifted
+from tricoma_mail_plugin.jobs.background import stop_background_work
 from tricoma_mail_plugin.models import OutboxItem, utcnow
 from tricoma_mail_plugin.sending import outbox
 
@@ -27,7 +28,8 @@ def make_host(database_url: str, **mail_config) -> Flask:
     line for tricoma mail."""
     app = Flask(__name__)
     # Not in TESTING mode, where Flask-Mail would keep quiet on its own; the test runs the outbox
-    # itself, so the background threads stay off.
+    # itself (no polling, no sync), and the factory stops the background work the first request
+    # starts.
     app.config.update(SECRET_KEY="flask-mail-host", SQLALCHEMY_DATABASE_URI=database_url,
                       WTF_CSRF_ENABLED=False, SERVER_NAME="erp.example.test", PREFERRED_URL_SCHEME="https",
                       TRICOMA_MAIL_LOAD_ENTRYPOINTS=False, TRICOMA_MAIL_UNDO_SEND_SECONDS=0,
@@ -63,6 +65,7 @@ def host_factory(database_url) -> Iterator:
 
     yield make
     for app in apps:
+        stop_background_work(app, wait=1.0)  # its first request started them (not TESTING)
         with app.app_context():
             database = app.extensions["sqlalchemy"]
             with database.engine.begin() as connection, guard_lifted(connection):

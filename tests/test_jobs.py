@@ -148,12 +148,12 @@ def test_the_embedded_runner_runs_the_periodic_jobs_in_process_and_hands_back_on
                                     size=1, data=b"x", created_at=utcnow() - timedelta(days=2)))
         db.session.commit()
         (mailbox_id,) = usable_mailboxes(1)
-    syncing = threading.Event()
+    syncing, answered = threading.Event(), threading.Event()
 
     def stuck_sync(mailbox_id, *, worker):
         assert take_sync_lease(mailbox_id)
         syncing.set()
-        time.sleep(30)  # a server that never answers
+        answered.wait(30)  # a server that does not answer before the runner stops
         return "synced"
 
     monkeypatch.setitem(tasks.TASKS, "sync", tasks.Task("sync", tasks.SYNC_QUEUE, stuck_sync))
@@ -179,10 +179,13 @@ def test_the_embedded_runner_runs_the_periodic_jobs_in_process_and_hands_back_on
     finally:
         handed = runner.stop(wait=0.5)
     assert handed >= 2  # the running job and its mailbox's sync lease
-    with app.app_context():
-        row = db.session.scalar(select(JobRun).where(JobRun.key == job.key))
-        assert row.state == "retry" and row.lease_until is None  # due again at once, elsewhere
-        assert lease_is_free(mailbox_id)
+    try:
+        with app.app_context():
+            row = db.session.scalar(select(JobRun).where(JobRun.key == job.key))
+            assert row.state == "retry" and row.lease_until is None  # due again at once, elsewhere
+            assert lease_is_free(mailbox_id)
+    finally:
+        answered.set()  # the stuck job's thread ends
 
 
 @pytest.mark.parametrize("backend", ["embedded", "redis"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from types import SimpleNamespace
 
 from sqlalchemy import select
@@ -33,11 +32,11 @@ def test_health_says_alive_and_ready_says_whether_the_database_and_queue_answer(
 
 def test_a_stopping_worker_is_not_ready_and_hands_back_its_jobs_when_it_exits(make_app, monkeypatch):
     app = make_app(TRICOMA_MAIL_SYNC_INTERVAL=0, TRICOMA_MAIL_OUTBOX_POLL_SECONDS=0, TRICOMA_MAIL_CLEANUP_INTERVAL=0)
-    running = threading.Event()
+    running, finish = threading.Event(), threading.Event()
 
     def long_job(*, worker):
         running.set()
-        time.sleep(30)
+        finish.wait(30)  # still running when the worker exits
         return "done"
 
     monkeypatch.setitem(tasks.TASKS, "long", tasks.Task("long", tasks.SYNC_QUEUE, long_job))
@@ -64,6 +63,9 @@ def test_a_stopping_worker_is_not_ready_and_hands_back_its_jobs_when_it_exits(ma
     server = SimpleNamespace(log=SimpleNamespace(info=lambda *args: None))
     gunicorn_conf.worker_exit(server, worker)
     assert mail_state(app).background is None
-    with app.app_context():
-        row = db.session.scalar(select(JobRun).where(JobRun.key == "long:1"))
-        assert row.state == "retry" and row.lease_until is None
+    try:
+        with app.app_context():
+            row = db.session.scalar(select(JobRun).where(JobRun.key == "long:1"))
+            assert row.state == "retry" and row.lease_until is None
+    finally:
+        finish.set()

@@ -66,6 +66,7 @@ except ImportError:  # a host without Flask-Migrate creates its schema itself
 from ._state import mail_state
 from .archive.guard import guard_lifted
 from .extension import migration_metadata
+from .jobs.background import stop_background_work
 from .mailboxes import service
 from .records.references import Reference
 from .rights import access
@@ -221,6 +222,8 @@ def make_app(pytestconfig: pytest.Config, tricoma_mail_database: str,
         return app
 
     yield make
+    for app in apps:  # a test that started an app's background work must not leave it running
+        stop_background_work(app, wait=1.0)
     if apps:
         with apps[0].app_context():
             _empty_tables()

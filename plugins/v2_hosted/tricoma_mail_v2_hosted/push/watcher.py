@@ -166,8 +166,10 @@ _embedded_lock = threading.Lock()
 
 
 def ensure_embedded(app: Flask) -> Watcher | None:
-    """Start this process's watcher for ``app`` once, when the app runs the embedded default."""
-    if app.config.get("TRICOMA_MAIL_V2_PUSH", "embedded") != "embedded":
+    """Start this process's watcher for ``app`` once, when the app runs the embedded default.
+    Like core's background work, not in a test app (``TESTING``) unless its config asks for it:
+    a watcher outlives the test and would sync the next test's mailboxes."""
+    if app.config.get("TRICOMA_MAIL_V2_PUSH", "testing" if app.testing else "embedded") != "embedded":
         return None
     with _embedded_lock:
         watcher = _embedded.get(id(app))
