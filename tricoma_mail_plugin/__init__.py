@@ -9,6 +9,7 @@ from .cache.refresh import run_sync as sync_mailbox_now
 from .cache.search import SearchQuery
 from .cache.search import search as search_messages
 from .cache.sync import cached_folders
+from .cache_versions import add_cache_kind, drop_cache_kind, forget_versions, versioned_cache
 from .errors import (
     CapabilityError,
     FolderNotFound,
@@ -153,6 +154,10 @@ __all__ = [
     "UndoDelete",
     "cached_folder_ids",
     "cached_folders",
+    "add_cache_kind",
+    "drop_cache_kind",
+    "forget_versions",
+    "versioned_cache",
     "cancel_outbox_item",
     "compose_prefill",
     "ComposeUpload",
