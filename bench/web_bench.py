@@ -24,7 +24,7 @@ What it does (against a mail stack of its own, never the demo's or the tests'):
    sandboxed frame loads the body from the body route, a body above the inline limit, that route
    as the frame asks for it right after, timed as a row of its own), a subject search and a body
    search (full-text index). Opens rotate over 40 messages per kind, more than the in-process
-   render cache holds, so each open parses and sanitizes (one row shows a repeated open);
+   render cache holds, so each open parses and sanitizes (two rows show a repeated open);
 6. does the same over real HTTP (werkzeug's threaded server in a thread, one keep-alive
    ``http.client`` connection, the session cookie of the login) unless ``--no-http``;
 7. prints the table with p50/p95, the targets and Roundcube's figures, PASS/FAIL; for each target
@@ -517,6 +517,7 @@ def main() -> int:
                 "open multipart/alternative: body route (frame)"),
             Row("open with attachment (+HTML): reading view", "open", [], pairs("attachment+html"),
                 "open with attachment (+HTML): body route (frame)"),
+            Row("open text/plain, same message again", None, [pairs("plain")[0][0]]),
             Row("open multipart/alternative, same message again", None, [], pairs("alternative")[:1],
                 "  … its body route, same message again"),
             Row(f"search subject “{SUBJECT_WORD}” ({hits(subject_url)} shown)", "subject", [subject_url]),
