@@ -240,7 +240,7 @@ class ImapBackend(MailboxBackend):
         # Not with the full bytes (the journal): sending them to a worker and back cost more
         # than their parsing here (archive_bench: 2.15 s against 1.9 s for 10,000 mails).
         if len(ordered) >= parse_workers.PROCESSES_FROM and not with_bytes:
-            yield from self._batches_parsed_aside(batches, items, with_bytes)
+            yield from self._batches_parsed_aside(batches, items)
             return
         in_flight: list[bytes] = []
         try:
@@ -259,8 +259,7 @@ class ImapBackend(MailboxBackend):
         finally:
             self._drain(in_flight)
 
-    def _batches_parsed_aside(self, batches: list[list[int]], items: str,
-                              with_bytes: bool) -> Iterator[FetchedBatch]:
+    def _batches_parsed_aside(self, batches: list[list[int]], items: str) -> Iterator[FetchedBatch]:
         """:meth:`fetch_summary_batches` with the parsing in worker processes (in this one
         while they start): ``WORKERS`` batches are parsed while the next is read."""
         in_flight: list[bytes] = []
@@ -274,11 +273,11 @@ class ImapBackend(MailboxBackend):
                 with translated_imap_errors():
                     answers = self._read_answers(in_flight)
                     in_flight = self._send_fetch(batches[index + 1], items) if index + 1 < len(batches) else []
-                parsing.append((batch, answers, _parse_started(answers, with_bytes)))
+                parsing.append((batch, answers, _parse_started(answers)))
                 if len(parsing) > parse_workers.WORKERS:
-                    yield self._parsed_batch(*parsing.popleft(), arrived, with_bytes)
+                    yield self._parsed_batch(*parsing.popleft(), arrived)
             while parsing:
-                yield self._parsed_batch(*parsing.popleft(), arrived, with_bytes)
+                yield self._parsed_batch(*parsing.popleft(), arrived)
         finally:
             for _batch, _answers, parsed in parsing:
                 parsed.cancel()
@@ -286,19 +285,17 @@ class ImapBackend(MailboxBackend):
 
     @staticmethod
     def _parsed_batch(batch: list[int], answers: list[tuple[bytes, bytes]], parsed: Future,
-                      arrived: parse_workers.Parsed, with_bytes: bool) -> FetchedBatch:
+                      arrived: parse_workers.Parsed) -> FetchedBatch:
         try:
             try:
                 arrived.update(parsed.result())
             except BrokenProcessPool as error:  # the worker died (killed, out of memory): parse here
                 parse_workers.parse_pool.broken(error)
-                arrived.update(parse_workers.parse_answers(answers, with_bytes))
+                arrived.update(parse_workers.parse_answers(answers))
         except FetchParseError as error:
             raise MailError(str(error)) from error
         found = [arrived.pop(uid) for uid in batch if uid in arrived]
-        summaries = tuple(map(parse_workers.summary_of, [fields for fields, _raw in found]))
-        raws = tuple(raw for _summary, raw in found) if with_bytes else None
-        return FetchedBatch(tuple(batch), summaries, raws)
+        return FetchedBatch(tuple(batch), tuple(map(parse_workers.summary_of, found)), None)
 
     def _drain(self, in_flight: list[bytes]) -> None:
         """After a caller stopped early: read the answer still in flight, or drop the connection."""
@@ -458,21 +455,21 @@ class ImapBackend(MailboxBackend):
         return SmtpSession(self.settings.smtp)
 
 
-def _parse_started(answers: list[tuple[bytes, bytes]], with_bytes: bool) -> Future:
+def _parse_started(answers: list[tuple[bytes, bytes]]) -> Future:
     """The parsing of ``answers``, by a worker process once they run, else done here."""
     pool = parse_workers.parse_pool.ready()
     if pool is not None:
         try:
-            return pool.submit(parse_workers.parse_answers, answers, with_bytes)
+            return pool.submit(parse_workers.parse_answers, answers)
         except BrokenProcessPool as error:
             parse_workers.parse_pool.broken(error)
-    return _parsed_here(answers, with_bytes)
+    return _parsed_here(answers)
 
 
-def _parsed_here(answers: list[tuple[bytes, bytes]], with_bytes: bool) -> Future:
+def _parsed_here(answers: list[tuple[bytes, bytes]]) -> Future:
     parsed: Future = Future()
     try:
-        parsed.set_result(parse_workers.parse_answers(answers, with_bytes))
+        parsed.set_result(parse_workers.parse_answers(answers))
     except FetchParseError as error:
         parsed.set_exception(error)
     return parsed

@@ -32,17 +32,18 @@ PROCESSES_FROM = 2_000
 #: batches are parsed at once while this process reads and stores.
 WORKERS = 2
 
-Parsed = dict[int, tuple[tuple, bytes | None]]  # uid → (the summary's fields, full bytes when asked for)
+Parsed = dict[int, tuple]  # uid → the fields of its summary
 
 
-def parse_answers(answers: Sequence[tuple[bytes, bytes]], with_bytes: bool) -> Parsed:
-    """The summaries (and full bytes) of FETCH answers, each ``(tag, answer bytes)``; in the
-    worker process or, as the fallback, in the caller's. Each summary comes as the tuple of its
-    fields (:func:`summary_of`): a tuple crosses between processes in a quarter of the time."""
+def parse_answers(answers: Sequence[tuple[bytes, bytes]]) -> Parsed:
+    """The summaries of FETCH answers, each ``(tag, answer bytes)``; in the worker process or, as
+    the fallback, in the caller's. Each summary comes as the tuple of its fields
+    (:func:`summary_of`): a tuple crosses between processes in a quarter of the time. Summaries
+    only: a sync that fetches the full bytes too (the journal's) parses in its own process."""
     parsed: Parsed = {}
     for tag, answer in answers:
         for uid, data in parse_answer(answer, tag).items():
-            parsed[uid] = (astuple(summary_from_fetch(uid, data)), data.get(b"BODY[]") if with_bytes else None)
+            parsed[uid] = astuple(summary_from_fetch(uid, data))
     return parsed
 
 
