@@ -264,7 +264,7 @@ def test_who_is_answering_and_a_colleagues_reply(app, shared):
         sent = presence.stop(alice, mailbox_id, started.thread_id, sent=True)
         assert sent.answering == () and sent.last_reply[0].label == "Alice"
         assert state.conversation_state(bob, mailbox_id, ids).as_json(str(bob.id))["last_reply"]["label"] == "Alice"
-        events = db.session.scalars(select(MailEvent.payload).where(MailEvent.name == "team")).all()
+        events = db.session.scalars(select(MailEvent.payload).where(MailEvent.name == "team").order_by(MailEvent.id)).all()
         assert [(e["action"], e.get("answering")) for e in events] == [("presence", True), ("presence", False)]
 
 

@@ -22,6 +22,7 @@ from ..models import Mailbox, utcnow
 log = logging.getLogger(__name__)
 
 WAIT_STEP_SECONDS = 0.2
+_held = threading.local()  # .mailbox_ids: the mailboxes whose sync lease this thread holds
 
 
 def lease_seconds() -> int:
@@ -48,6 +49,12 @@ def release_sync_lease(mailbox_id: int) -> None:
     session.execute(update(Mailbox).where(Mailbox.id == mailbox_id).values(sync_lease_until=None)
                     .execution_options(synchronize_session=False))
     session.commit()
+
+
+def holds_sync_lease(mailbox_id: int) -> bool:
+    """Whether this thread runs inside :func:`sync_lease` of the mailbox: then no other sync of
+    it runs, and the next one starts only after this one ended or lost its lease."""
+    return mailbox_id in getattr(_held, "mailbox_ids", ())
 
 
 def lease_is_free(mailbox_id: int) -> bool:
@@ -92,9 +99,14 @@ def sync_lease(mailbox_id: int, wait: float = 0) -> Iterator[None]:
         if time.monotonic() >= deadline:
             raise SyncBusy()
         time.sleep(WAIT_STEP_SECONDS)
+    held = getattr(_held, "mailbox_ids", None)
+    if held is None:
+        held = _held.mailbox_ids = set()
+    held.add(mailbox_id)
     try:
         with Heartbeat(mail_state().db.engine, mailbox_id, seconds):
             yield
     finally:
+        held.discard(mailbox_id)
         mail_state().db.session.rollback()
         release_sync_lease(mailbox_id)

@@ -37,7 +37,9 @@ def run_sync(mailbox: Mailbox, folders: Iterable[str] | None = None,
 def _sync_holding_the_lease(mailbox: Mailbox, folders: Iterable[str] | None,
                             progress: Progress | None) -> list[FolderSyncResult]:
     session = _session()
-    deliver_pending()  # what a process that stopped after a commit left undelivered
+    # What a process that stopped after a commit left undelivered, with the events an earlier
+    # sync of the mailbox recorded leased to itself (sync.store_new_messages): that sync is over.
+    deliver_pending(taking_over=mailbox.id)
     try:
         with backend_for(mailbox) as backend:
             recover_intents(mailbox, backend)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Callable, Iterable, Sequence
@@ -21,11 +22,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .._state import concurrent_writers, mail_state
 from ..archive.arrivals import archive_synced, journals_folder
 from ..bulk_insert import insert_rows
-from ..events.outbox import RecordedEvents, deliver_recorded, record_events
+from ..events.outbox import RecordedEvents, deliver_recorded, record_events, sync_events_owner
 from ..events.values import received_payload
 from ..mailboxes.backend import FetchedBatch, FolderStatus, MailboxBackend, MessageSummary
 from ..mailboxes.folders import Folder
 from ..models import CachedFolder, CachedMessage, Mailbox, utcnow
+from .lease import holds_sync_lease
 
 log = logging.getLogger(__name__)
 
@@ -217,15 +219,20 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
         progress(name, 0, total)
     # The backend pipelines: the server reads and sends the next batch while this one is stored.
     batches = backend.fetch_summary_batches(new_uids, BATCH_SIZE, with_bytes=journals_folder(folder))
+    owner = _events_owner(mailbox.id)
     if total < WRITER_FROM or not _own_connections_possible():
-        for batch in batches:
-            store_new_messages(mailbox, folder, batch)
-            done += len(batch.uids)
-            if progress:
-                progress(name, done, total)
+        outer, _recording.owner = getattr(_recording, "owner", None), owner  # a hook may sync a folder
+        try:
+            for batch in batches:
+                store_new_messages(mailbox, folder, batch)
+                done += len(batch.uids)
+                if progress:
+                    progress(name, done, total)
+        finally:
+            _recording.owner = outer
         return total
     _session().commit()  # the writer below updates the folder's row: hold no lock on it here
-    with _BatchWriter(mailbox.id, folder.id, deliver_aside=concurrent_writers()) as writer:
+    with _BatchWriter(mailbox.id, folder.id, owner, deliver_aside=concurrent_writers()) as writer:
         for batch in batches:  # reads and parses the next batch while the writer stores this one
             stored = writer.store(batch)
             if stored is not None:
@@ -237,6 +244,14 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
         progress(name, done, total)
     _session().commit()  # ends any snapshot of this session: the writer moved the checkpoint and count
     return total
+
+
+def _events_owner(mailbox_id: int) -> str:
+    """Who holds the events this sync records, from their INSERT until they are delivered right
+    after each commit (no claim per batch). Under the mailbox's sync lease, its sync: should the
+    process stop in between, the next sync takes them over at once (refresh.run_sync); else a
+    one-off owner, whose events a stopped process leaves to wait for their lease to run out."""
+    return sync_events_owner(mailbox_id) if holds_sync_lease(mailbox_id) else uuid.uuid4().hex
 
 
 def _own_connections_possible() -> bool:
@@ -260,8 +275,10 @@ class _BatchWriter:
     writer stores the next batch. Deliveries stay in order, one at a time; an error in one is
     raised in the writer's thread at its next batch, or by :meth:`finish`."""
 
-    def __init__(self, mailbox_id: int, folder_id: int, deliver_aside: bool = False) -> None:
+    def __init__(self, mailbox_id: int, folder_id: int, events_owner: str | None = None,
+                 deliver_aside: bool = False) -> None:
         self._ids = (mailbox_id, folder_id)
+        self._events_owner = events_owner
         app = current_app._get_current_object()
         self._context = app.app_context()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tricoma-sync-store",
@@ -277,6 +294,7 @@ class _BatchWriter:
 
     def _start_writer(self) -> None:
         self._context.push()
+        _recording.owner = self._events_owner
         if self._deliverer is not None:
             _delivered_aside.writer = self
 
@@ -339,11 +357,12 @@ class _BatchWriter:
                 self._pool.shutdown()
 
     def _stop_writer(self) -> None:
-        _delivered_aside.writer = None
+        _delivered_aside.writer = _recording.owner = None
         self._context.pop()
 
 
 _delivered_aside = threading.local()  # .writer: the _BatchWriter whose thread this is, when it delivers aside
+_recording = threading.local()  # .owner: the lease owner of the events the sync in this thread records
 
 
 def _deliver(recorded: RecordedEvents, received: list[MessageSummary]) -> None:
@@ -354,7 +373,8 @@ def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBat
     """Where new messages enter the cache: one fetched batch is stored, journaled (with the
     archive on: docs/archive.md) and committed with its checkpoint and a ``received`` event per
     message this call stored; the events are then delivered from the values in memory (by the
-    batch writer's delivering thread when it has one, while it stores the next batch)."""
+    batch writer's delivering thread when it has one, while it stores the next batch). Within a
+    sync the events are stored leased to it (:func:`_events_owner`) and delivered unclaimed."""
     session = _session()
     summaries = batch.summaries
     store_archived = archive_synced(mailbox, folder, batch.raws) if batch.raws is not None else None
@@ -362,7 +382,8 @@ def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBat
     folder.uidnext = batch.uids[-1] + 1
     folder.messages = (folder.messages or 0) + len(summaries)
     received = [summary for summary in summaries if summary.uid in stored]
-    recorded = record_events("received", mailbox.id, [received_payload(folder.name, summary) for summary in received])
+    recorded = record_events("received", mailbox.id, [received_payload(folder.name, summary) for summary in received],
+                             getattr(_recording, "owner", None))
     if store_archived:
         store_archived()  # the journal's bytes, compressed while the rows above were written
     session.commit()

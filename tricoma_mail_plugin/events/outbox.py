@@ -6,6 +6,12 @@ event row is marked delivered after its hooks were called; a process that stops 
 leaves it pending, and the next delivery run (the outbox worker, the sync, or the next change
 in any process) delivers it. Two processes never deliver one event at the same time: a
 delivering process holds its events with a lease.
+
+A sync records its events already leased (:func:`record_events` with an owner), so it delivers
+them without a claim of its own. Where it holds the mailbox's sync lease, the owner names that
+sync (:func:`sync_events_owner`): should the process stop between the commit and the delivery,
+the next holder of the lease takes the events over at once (:func:`deliver_pending` with
+``taking_over``) instead of waiting for their lease to run out.
 """
 from __future__ import annotations
 
@@ -50,40 +56,83 @@ def record_event(name: str, mailbox_id: int | None, payload: dict) -> None:
 @dataclass(frozen=True)
 class RecordedEvents:
     """Events of one kind this process just added to its transaction, with the values they were
-    recorded from: after the commit they are delivered from memory (:func:`deliver_recorded`)."""
+    recorded from: after the commit they are delivered from memory (:func:`deliver_recorded`).
+    ``lease_owner`` and ``lease_until`` when they were recorded already leased."""
 
     name: str
     mailbox_id: int | None
     ids: list[int]
     payloads: list[dict]
     created_at: datetime
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
 
 
-def record_events(name: str, mailbox_id: int | None, payloads: list[dict]) -> RecordedEvents:
-    """:func:`record_event` for many events of one kind, in one statement."""
+def record_events(name: str, mailbox_id: int | None, payloads: list[dict],
+                  lease_owner: str | None = None) -> RecordedEvents:
+    """:func:`record_event` for many events of one kind, in one statement. With ``lease_owner``
+    they are stored leased to it (for ``TRICOMA_MAIL_EVENT_LEASE_SECONDS``): no other delivery
+    takes them meanwhile, and :func:`deliver_recorded` needs no claim of them (a sync saves a
+    statement and a commit per batch). Give an owner only to events this process delivers right
+    after the commit: a process that stops in between leaves them to wait for the lease, unless
+    the owner is a sync's (:func:`sync_events_owner`)."""
     if name not in EVENT_NAMES:
         raise ValueError(f"unknown event {name!r}")
     now = utcnow()
     ids: list[int] = []
+    lease_until = now + _event_lease() if lease_owner is not None else None
     if payloads:
         table = MailEvent.__table__
+        leased = {"lease_owner": lease_owner, "lease_until": lease_until} if lease_owner is not None else {}
         ids = insert_rows(_session(), table, [{"name": name, "mailbox_id": mailbox_id, "payload": payload,
-                                               "created_at": now} for payload in payloads], returning=table.c.id)
-    return RecordedEvents(name, mailbox_id, ids, payloads, now)
+                                               "created_at": now, **leased} for payload in payloads],
+                          returning=table.c.id)
+    return RecordedEvents(name, mailbox_id, ids, payloads, now, lease_owner, lease_until)
+
+
+def sync_events_owner(mailbox_id: int) -> str:
+    """A lease owner for the events a sync of the mailbox records while it holds the mailbox's
+    sync lease; unique per call. The next holder takes them over (:func:`deliver_pending`)."""
+    return f"{_sync_prefix(mailbox_id)}{uuid.uuid4().hex}"
+
+
+def _release(event_ids: list[int], owner: str) -> None:
+    session = _session()
+    session.execute(
+        update(MailEvent).where(one_of(session, MailEvent.id, event_ids), MailEvent.lease_owner == owner,
+                                MailEvent.delivered_at.is_(None))
+        .values(lease_owner=None, lease_until=None).execution_options(synchronize_session=False))
+    session.commit()
+
+
+def _sync_prefix(mailbox_id: int) -> str:
+    return f"sync:{mailbox_id}:"
+
+
+def _event_lease() -> timedelta:
+    return timedelta(seconds=current_app.config["TRICOMA_MAIL_EVENT_LEASE_SECONDS"])
 
 
 def deliver_recorded(recorded: RecordedEvents, summaries: Sequence[MessageSummary] | None = None) -> int:
     """Deliver events recorded by :func:`record_events` and committed since, from the values in
     memory instead of reading them back: claim them by id in one statement (an event another
-    process claimed first is left to it), call the hooks, mark them delivered. ``summaries`` are
-    the ``received`` events' summaries, in the same order. Like :func:`deliver_after_commit`, a
-    database error leaves the events pending for the next run. Returns how many were delivered."""
-    if not recorded.ids or getattr(_delivering, "active", False):
+    process claimed first is left to it) unless they were recorded leased, call the hooks, mark
+    them delivered. ``summaries`` are the ``received`` events' summaries, in the same order.
+    Like :func:`deliver_after_commit`, a database error leaves the events pending for the next
+    run. Returns how many were delivered."""
+    if not recorded.ids:
+        return 0
+    if getattr(_delivering, "active", False):  # recorded by a hook: the running delivery's next run takes them
+        if recorded.lease_owner is not None:
+            _release(recorded.ids, recorded.lease_owner)
         return 0
     _delivering.active = True
-    owner = uuid.uuid4().hex
+    owner = recorded.lease_owner or uuid.uuid4().hex
     try:
-        claimed = set(_claim_ids(recorded.ids, owner))
+        if _still_held(recorded):
+            claimed = set(recorded.ids)  # leased by the INSERT: no one else has taken them
+        else:
+            claimed = set(_claim_ids(recorded.ids, owner, held=recorded.lease_owner))
         if not claimed:
             return 0
         listening = _listening()
@@ -133,12 +182,23 @@ class _RecordedEvent:
         return Event.of_values(self.id, self.name, self.mailbox_id, self._payload, self._recorded.created_at)
 
 
-def _claim_ids(event_ids: list[int], owner: str) -> list[int]:
-    """Lease the undelivered, unleased events among ``event_ids`` to ``owner``; their ids."""
+def _still_held(recorded: RecordedEvents) -> bool:
+    """Whether events recorded leased still have at least half their lease ahead: time enough
+    for the hooks, as after a claim. Later (a delivery held up) they are claimed again."""
+    if recorded.lease_until is None:
+        return False
+    return recorded.lease_until - utcnow() >= _event_lease() / 2
+
+
+def _claim_ids(event_ids: list[int], owner: str, held: str | None = None) -> list[int]:
+    """Lease the undelivered, unleased events among ``event_ids`` to ``owner``, and those
+    still leased to ``held``; their ids."""
     session = _session()
     now = utcnow()
     free = or_(MailEvent.lease_until.is_(None), MailEvent.lease_until < now)
-    lease = timedelta(seconds=current_app.config["TRICOMA_MAIL_EVENT_LEASE_SECONDS"])
+    if held is not None:
+        free = or_(free, MailEvent.lease_owner == held)
+    lease = _event_lease()
     _commit_asynchronously(session)
     claimed = list(session.scalars(
         update(MailEvent).where(one_of(session, MailEvent.id, event_ids), MailEvent.delivered_at.is_(None), free)
@@ -159,11 +219,16 @@ def deliver_after_commit() -> int:
         return 0
 
 
-def deliver_pending() -> int:
+def deliver_pending(taking_over: int | None = None) -> int:
     """Call the hooks of every pending event, oldest first, and mark the events delivered after
     their hooks ran: a batch at a time, in one commit with what the hooks wrote and did not
     commit. Returns how many were delivered. Within one thread a call made from inside a hook
-    returns at once: the running delivery picks up what the hook caused."""
+    returns at once: the running delivery picks up what the hook caused.
+
+    ``taking_over`` a mailbox id: the events an earlier sync of it recorded leased
+    (:func:`sync_events_owner`) are delivered too, whatever their lease. Only the holder of the
+    mailbox's sync lease passes it, before it records events itself: the sync that leased them
+    has ended (its process stopped after a commit) or lost the sync lease."""
     if getattr(_delivering, "active", False):
         return 0
     _delivering.active = True
@@ -171,7 +236,7 @@ def deliver_pending() -> int:
     delivered = 0
     try:
         while True:
-            claimed = _claim(owner)
+            claimed = _claim(owner, taking_over)
             if not claimed:
                 return delivered
             mailboxes: dict[int, MailboxInfo | None] = {}
@@ -204,10 +269,12 @@ def _deliver_alone(event, owner: str, mailboxes: dict[int, MailboxInfo | None],
         _mark_delivered([event.id], owner)
 
 
-def _claim(owner: str) -> list[Event]:
+def _claim(owner: str, taking_over: int | None = None) -> list[Event]:
     session = _session()
     now = utcnow()
     free = or_(MailEvent.lease_until.is_(None), MailEvent.lease_until < now)
+    if taking_over is not None:
+        free = or_(free, MailEvent.lease_owner.startswith(_sync_prefix(taking_over), autoescape=True))
     ids = list(session.scalars(
         select(MailEvent.id).where(MailEvent.delivered_at.is_(None), free)
         .order_by(MailEvent.id).limit(CLAIM_BATCH)))
