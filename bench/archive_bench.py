@@ -26,6 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import fcntl
 import os
@@ -62,13 +63,39 @@ def timed_initial_sync(workdir: Path, name: str, params: dict, journal: bool, ki
     mailbox_id = sync_bench._make_mailbox(app, params)
     size_before = database_size(app, workdir, name, kind)
     cpu = time.process_time()
-    seconds, result = sync_bench._timed_sync(app, mailbox_id)
+    with writer_timing() as writer:
+        seconds, result = sync_bench._timed_sync(app, mailbox_id)
     cpu = time.process_time() - cpu
     growth = database_size(app, workdir, name, kind) - size_before
     with app.app_context():
         db.engine.dispose()
     return {"seconds": seconds, "cpu": cpu, "new": result.new, "app": app, "mailbox_id": mailbox_id,
-            "db_growth": growth}
+            "db_growth": growth, **writer}
+
+
+@contextlib.contextmanager
+def writer_timing():
+    """Wall seconds the batch writer spent storing batches ("writer") and the sync's thread spent
+    waiting for it ("waited"): which of the two threads holds the sync up."""
+    from tricoma_mail_plugin.cache import sync as cache_sync
+
+    spent = {"writer": 0.0, "waited": 0.0}
+    store, wait = cache_sync._BatchWriter._store, cache_sync._BatchWriter._wait
+
+    def timed(key, call):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                spent[key] += time.perf_counter() - started
+        return wrapper
+
+    cache_sync._BatchWriter._store, cache_sync._BatchWriter._wait = timed("writer", store), timed("waited", wait)
+    try:
+        yield spent
+    finally:
+        cache_sync._BatchWriter._store, cache_sync._BatchWriter._wait = store, wait
 
 
 def database_size(app, workdir: Path, name: str, kind: str) -> int:
@@ -208,6 +235,8 @@ def main() -> int:
     parser.add_argument("--port-offset", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="leave the stack running")
     parser.add_argument("--profile", action="store_true", help="only cProfile one sync with the journal")
+    parser.add_argument("--profile-without", action="store_true",
+                        help="with --profile: profile a sync without the journal (the baseline to compare)")
     parser.add_argument("--postgres", action="store_true",
                         help=f"sync into PostgreSQL ({sync_bench.POSTGRES_URL}, a fresh schema per run), "
                              "not SQLite")
@@ -245,7 +274,8 @@ def main() -> int:
         warm = timed_initial_sync(workdir, "warm", params, journal=True, kind=kind, cleanups=cleanups)
         log(f"warm-up sync with the journal: {warm['seconds']:.2f} s")
         if args.profile:  # only the profiles, no timed runs
-            profile_threads(lambda: timed_initial_sync(workdir, "profiled", params, journal=True, kind=kind,
+            journal = not args.profile_without
+            profile_threads(lambda: timed_initial_sync(workdir, "profiled", params, journal=journal, kind=kind,
                                                        cleanups=cleanups))
             return 0
         server = raw_server_share(profile, email, password, args.runs)
@@ -258,7 +288,8 @@ def main() -> int:
                 assert run["new"] == n, run
                 runs[journal].append(run)
                 log(f"run {index + 1}: {'with' if journal else 'without'} journal {run['seconds']:.2f} s "
-                    f"(CPU {run['cpu']:.2f} s)")
+                    f"(CPU {run['cpu']:.2f} s; batch writer busy {run['writer']:.2f} s, "
+                    f"the sync's thread waited for it {run['waited']:.2f} s)")
         plain = statistics.median(run["seconds"] for run in runs[False])
         journaled = statistics.median(run["seconds"] for run in runs[True])
         last = runs[True][-1]
