@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Callable, Iterable, Sequence
@@ -246,12 +245,14 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
     return total
 
 
-def _events_owner(mailbox_id: int) -> str:
+def _events_owner(mailbox_id: int) -> str | None:
     """Who holds the events this sync records, from their INSERT until they are delivered right
-    after each commit (no claim per batch). Under the mailbox's sync lease, its sync: should the
-    process stop in between, the next sync takes them over at once (refresh.run_sync); else a
-    one-off owner, whose events a stopped process leaves to wait for their lease to run out."""
-    return sync_events_owner(mailbox_id) if holds_sync_lease(mailbox_id) else uuid.uuid4().hex
+    after each commit (no claim per batch): under the mailbox's sync lease, its sync, so should
+    the process stop in between, the next sync takes them over at once (refresh.run_sync).
+    Without the lease (an action syncing its target folder, beside the lease's holder maybe) no
+    one: its events are stored free and claimed after the commit, so a stop in between leaves
+    them to the next delivery run, not to a lease."""
+    return sync_events_owner(mailbox_id) if holds_sync_lease(mailbox_id) else None
 
 
 def _own_connections_possible() -> bool:
@@ -374,7 +375,8 @@ def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBat
     archive on: docs/archive.md) and committed with its checkpoint and a ``received`` event per
     message this call stored; the events are then delivered from the values in memory (by the
     batch writer's delivering thread when it has one, while it stores the next batch). Within a
-    sync the events are stored leased to it (:func:`_events_owner`) and delivered unclaimed."""
+    sync under the mailbox's sync lease the events are stored leased to it (:func:`_events_owner`)
+    and delivered unclaimed."""
     session = _session()
     summaries = batch.summaries
     store_archived = archive_synced(mailbox, folder, batch.raws) if batch.raws is not None else None

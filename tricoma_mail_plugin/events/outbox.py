@@ -7,11 +7,11 @@ leaves it pending, and the next delivery run (the outbox worker, the sync, or th
 in any process) delivers it. Two processes never deliver one event at the same time: a
 delivering process holds its events with a lease.
 
-A sync records its events already leased (:func:`record_events` with an owner), so it delivers
-them without a claim of its own. Where it holds the mailbox's sync lease, the owner names that
-sync (:func:`sync_events_owner`): should the process stop between the commit and the delivery,
-the next holder of the lease takes the events over at once (:func:`deliver_pending` with
-``taking_over``) instead of waiting for their lease to run out.
+A sync that holds the mailbox's sync lease records its events already leased to itself
+(:func:`record_events` with :func:`sync_events_owner`), so it delivers them without a claim:
+should the process stop between the commit and the delivery, the next holder of the lease takes
+the events over at once (:func:`deliver_pending` with ``taking_over``) instead of waiting for
+their lease to run out.
 """
 from __future__ import annotations
 
