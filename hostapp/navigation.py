@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from flask import current_app, request, url_for
+from flask import request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from tricoma_mail_plugin import MenuItem, menu_items
+from tricoma_mail_plugin import MenuItem, menu_items, remembered_per_app
 
 _HOST_PARTS_KEY = "hostapp_navigation_parts"
 MAX_PARTS = 128
@@ -41,15 +41,11 @@ def navigation_sections() -> list[tuple[str, list[MenuItem]]]:
 def _host_part(is_admin: bool) -> _HostPart:
     """The section titles and the host's own entries: the same on every page in one language
     under one script root, so each process builds them once per language, root and admin flag."""
-    key = (str(get_locale()), request.script_root, is_admin)
-    held = current_app.extensions.setdefault(_HOST_PARTS_KEY, {})
-    found = held.get(key)
-    if found is None:
-        if len(held) >= MAX_PARTS:  # the root can come from a request header: bounded
-            held.clear()
+    def built() -> _HostPart:
         entries = [MenuItem(_("Start"), url_for("home.index"), "mail", 0)]
         if is_admin:
             entries.append(MenuItem(_("Users and groups"), url_for("admin.index"), "admin", 10))
         titles = (("mail", _("Mail")), ("apps", _("Apps")), ("admin", _("Administration")))
-        found = held[key] = _HostPart(titles, tuple(entries))
-    return found
+        return _HostPart(titles, tuple(entries))
+
+    return remembered_per_app(_HOST_PARTS_KEY, (str(get_locale()), request.script_root, is_admin), built, MAX_PARTS)

@@ -3,6 +3,7 @@
 This module is the plugin API: plugins import from here and nowhere else in core.
 """
 from ._state import db_session
+from .app_memo import remembered_per_app
 from .cache.listing import ListedMessage, MessagePage, list_messages
 from .cache.listing import folder_ids as cached_folder_ids
 from .cache.refresh import run_sync as sync_mailbox_now
@@ -158,6 +159,7 @@ __all__ = [
     "drop_cache_kind",
     "forget_versions",
     "versioned_cache",
+    "remembered_per_app",
     "cancel_outbox_item",
     "compose_prefill",
     "ComposeUpload",

@@ -4,7 +4,9 @@ of asking the URL map three times per page. Core's and plugins' pages share the 
 helper is a global of every template (``mail_client_plugin``)."""
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import request, url_for
+
+from ..app_memo import remembered_per_app
 
 _KEY = "tricoma_mail_page_urls"
 MAX_ROOTS = 32
@@ -12,17 +14,13 @@ MAX_ROOTS = 32
 
 def page_urls() -> dict[str, str]:
     """``{"mail_css", "tag_colours_css", "mail_js"}`` for the request's script root."""
-    held = current_app.extensions.setdefault(_KEY, {})
-    root = request.script_root
-    urls = held.get(root)
-    if urls is None:
-        if len(held) >= MAX_ROOTS:  # the root can come from a request header: bounded
-            held.clear()
+    return remembered_per_app(_KEY, request.script_root, _built, MAX_ROOTS)
 
-        def static(filename: str) -> str:
-            return url_for("tricoma_mail_client.static", filename=filename)
 
-        urls = held[root] = {"mail_css": static("tricoma_mail/mail.css"),
-                             "tag_colours_css": static("tricoma_mail/tag_colours.css"),
-                             "mail_js": static("tricoma_mail/mail.js")}
-    return urls
+def _built() -> dict[str, str]:
+    def static(filename: str) -> str:
+        return url_for("tricoma_mail_client.static", filename=filename)
+
+    return {"mail_css": static("tricoma_mail/mail.css"),
+            "tag_colours_css": static("tricoma_mail/tag_colours.css"),
+            "mail_js": static("tricoma_mail/mail.js")}

@@ -9,6 +9,7 @@ from email.message import EmailMessage
 
 import pytest
 from app_fixtures import _fresh_account
+from fetch_steps import fetch_steps
 from sqlalchemy import select
 
 from hostapp.extensions import db
@@ -127,19 +128,10 @@ def test_the_worker_process_parses_what_this_process_would(app, filled, started_
 
 @pytest.mark.live
 def test_three_batches_are_in_hand_at_once(app, filled, started_worker):
-    steps = []
     with app.app_context(), service.backend_for(db.session.get(Mailbox, filled)) as backend:
         backend.select("INBOX")
         uids = backend.search_uids()
-        send = backend._send_fetch
-
-        def recording_send(batch, items):
-            steps.append(f"ask {batch[0]}")
-            return send(batch, items)
-
-        backend._send_fetch = recording_send
-        for batch in backend.fetch_summary_batches(uids, 50):
-            steps.append(f"got {batch.uids[0]} ({len(batch.summaries)})")
+        steps = fetch_steps(backend, uids, 50)
         first, second, third = uids[0], uids[50], uids[100]
         # batch 1 is parsed while batch 2 is read and batch 3 is on its way
         assert steps == [f"ask {first}", f"ask {second}", f"ask {third}", f"got {first} (50)",

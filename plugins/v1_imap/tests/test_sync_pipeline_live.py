@@ -6,6 +6,7 @@ from email.message import EmailMessage
 
 import pytest
 from app_fixtures import _fresh_account
+from fetch_steps import fetch_steps
 from sqlalchemy import event, select
 
 from hostapp.extensions import db
@@ -38,19 +39,10 @@ def filled(app, make_mailbox, mailstack, imap_client):
 
 def test_the_next_batch_is_asked_for_before_a_batch_is_handed_out(app, filled):
     mailbox_id, _other = filled
-    steps = []
     with app.app_context(), service.backend_for(db.session.get(Mailbox, mailbox_id)) as backend:
         backend.select("INBOX")
         uids = backend.search_uids()
-        send = backend._send_fetch
-
-        def recording_send(batch, items):
-            steps.append(f"ask {batch[0]}")
-            return send(batch, items)
-
-        backend._send_fetch = recording_send
-        for batch in backend.fetch_summary_batches(uids, 50):
-            steps.append(f"got {batch.uids[0]} ({len(batch.summaries)})")
+        steps = fetch_steps(backend, uids, 50)
     first, second, third = uids[0], uids[50], uids[100]
     assert steps == [f"ask {first}", f"ask {second}", f"got {first} (50)", f"ask {third}",
                      f"got {second} (50)", f"got {third} (20)"]
