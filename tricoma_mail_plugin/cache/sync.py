@@ -220,15 +220,11 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
     batches = backend.fetch_summary_batches(new_uids, BATCH_SIZE, with_bytes=journals_folder(folder))
     owner = _events_owner(mailbox.id)
     if total < WRITER_FROM or not _own_connections_possible():
-        outer, _recording.owner = getattr(_recording, "owner", None), owner  # a hook may sync a folder
-        try:
-            for batch in batches:
-                store_new_messages(mailbox, folder, batch)
-                done += len(batch.uids)
-                if progress:
-                    progress(name, done, total)
-        finally:
-            _recording.owner = outer
+        for batch in batches:
+            store_new_messages(mailbox, folder, batch, owner)
+            done += len(batch.uids)
+            if progress:
+                progress(name, done, total)
         return total
     _session().commit()  # the writer below updates the folder's row: hold no lock on it here
     with _BatchWriter(mailbox.id, folder.id, owner, deliver_aside=concurrent_writers()) as writer:
@@ -295,7 +291,6 @@ class _BatchWriter:
 
     def _start_writer(self) -> None:
         self._context.push()
-        _recording.owner = self._events_owner
         if self._deliverer is not None:
             _delivered_aside.writer = self
 
@@ -339,7 +334,7 @@ class _BatchWriter:
             session.expire_on_commit = False
             mailbox_id, folder_id = self._ids
             self._rows = (session.get(Mailbox, mailbox_id), session.get(CachedFolder, folder_id))
-        store_new_messages(*self._rows, batch)
+        store_new_messages(*self._rows, batch, self._events_owner)
         return len(batch.uids)
 
     def __exit__(self, *exc_info) -> None:
@@ -358,25 +353,25 @@ class _BatchWriter:
                 self._pool.shutdown()
 
     def _stop_writer(self) -> None:
-        _delivered_aside.writer = _recording.owner = None
+        _delivered_aside.writer = None
         self._context.pop()
 
 
 _delivered_aside = threading.local()  # .writer: the _BatchWriter whose thread this is, when it delivers aside
-_recording = threading.local()  # .owner: the lease owner of the events the sync in this thread records
 
 
 def _deliver(recorded: RecordedEvents, received: list[MessageSummary]) -> None:
     deliver_recorded(recorded, received)  # looked up when called (tests replace it)
 
 
-def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBatch) -> None:
+def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBatch,
+                       events_owner: str | None = None) -> None:
     """Where new messages enter the cache: one fetched batch is stored, journaled (with the
     archive on: docs/archive.md) and committed with its checkpoint and a ``received`` event per
     message this call stored; the events are then delivered from the values in memory (by the
-    batch writer's delivering thread when it has one, while it stores the next batch). Within a
-    sync under the mailbox's sync lease the events are stored leased to it (:func:`_events_owner`)
-    and delivered unclaimed."""
+    batch writer's delivering thread when it has one, while it stores the next batch). With
+    ``events_owner`` (a sync under the mailbox's sync lease: :func:`_events_owner`) the events are
+    stored leased to it and delivered unclaimed."""
     session = _session()
     summaries = batch.summaries
     store_archived = archive_synced(mailbox, folder, batch.raws) if batch.raws is not None else None
@@ -385,7 +380,7 @@ def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBat
     folder.messages = (folder.messages or 0) + len(summaries)
     received = [summary for summary in summaries if summary.uid in stored]
     recorded = record_events("received", mailbox.id, [received_payload(folder.name, summary) for summary in received],
-                             getattr(_recording, "owner", None))
+                             events_owner)
     if store_archived:
         store_archived()  # the journal's bytes, compressed while the rows above were written
     session.commit()

@@ -68,9 +68,9 @@ def test_batches_are_stored_by_a_writer_thread_once_and_in_order(app, filled, mo
     writers, steps = set(), []
     store = sync.store_new_messages
 
-    def recording_store(mailbox, folder, batch):
+    def recording_store(mailbox, folder, batch, events_owner=None):
         writers.add(threading.current_thread().name)
-        store(mailbox, folder, batch)
+        store(mailbox, folder, batch, events_owner)
 
     monkeypatch.setattr(sync, "store_new_messages", recording_store)
     result, messages, uidnext = run(app, mailbox_id, lambda folder, done, total: steps.append((done, total)))
