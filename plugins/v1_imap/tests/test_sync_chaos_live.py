@@ -13,12 +13,12 @@ from email.message import EmailMessage
 
 import pytest
 from fault_proxy import FaultProxy
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hostapp.extensions import db
 from tricoma_mail_plugin import MailboxConnectionError
 from tricoma_mail_plugin.cache.lease import lease_is_free
-from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox
+from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox, MailEvent
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -145,4 +145,11 @@ def test_sync_survives_random_cuts_and_stalls(app, make_mailbox, mailstack, imap
         result, _ = cli_sync(app, mailbox_id)
         assert result.exit_code == 0, f"{where}, the clean sync: {result.output}"
         assert cache_state(app, mailbox_id) == server_state(client), where
+        with app.app_context():  # the events of every sync, cut or not, are delivered by now
+            assert undelivered_events(mailbox_id) == 0, where
     assert faults >= ROUNDS // 2
+
+
+def undelivered_events(mailbox_id: int) -> int:
+    return db.session.scalar(select(func.count(MailEvent.id)).where(
+        MailEvent.mailbox_id == mailbox_id, MailEvent.delivered_at.is_(None)))
