@@ -332,3 +332,36 @@ def flows(app, base, ids, page, tmp_path):
     page.goto(reading_url)
     expect(page.locator("h1")).to_have_text("Angebot 2026-117")
     assert not [p for p in page.problems if "Content Security Policy" in p or "Uncaught" in p], page.problems
+
+
+def test_a_file_chosen_while_the_page_still_loads_its_script_is_uploaded(live_app, browser_page, tmp_path):
+    """On a slow connection a user can choose a file before mail.js runs (it is deferred): the
+    upload starts when the script does, instead of the choice being ignored by a listener that
+    came too late."""
+    from playwright.sync_api import expect
+
+    _app, base, ids = live_app
+    page = browser_page
+    page.goto(base + "/login")
+    page.fill("#username", "owner")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit].primary")
+    expect(page.locator("nav.sidebar")).to_contain_text("Alle Posteingänge")
+
+    held = []
+    page.route("**/mail.js*", lambda route: held.append(route))
+    page.goto(base + f"/mail/m/{ids['sales']}/compose", wait_until="commit")
+    page.wait_for_selector("#compose-files", state="attached")
+    attachment = tmp_path / "Lieferschein.txt"
+    attachment.write_text("Lieferschein 17\n", encoding="utf-8")
+    page.set_input_files("#compose-files", str(attachment))
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page never asked for mail.js"
+    assert page.get_attribute("#compose-form", "data-completion") is None  # the script has not run yet
+    for route in held:
+        route.continue_()
+    expect(page.locator("#upload-list li.upload input[name=attachment]")).to_have_count(1)
+    expect(page.locator("#upload-list")).to_contain_text("Lieferschein.txt")

@@ -240,10 +240,12 @@
     var files = document.getElementById("compose-files");
     var list = document.getElementById("upload-list");
     if (files && list && window.XMLHttpRequest && window.FormData) {
-      files.addEventListener("change", function () {
+      var uploadChosen = function () {
         Array.prototype.forEach.call(files.files, function (file) { upload(form, list, file); });
         files.value = "";  // uploaded already: not sent again with the form
-      });
+      };
+      files.addEventListener("change", uploadChosen);
+      if (files.files.length) { uploadChosen(); }  // chosen while this script was still loading
     }
     form.addEventListener("submit", function () {
       var when = form.elements.send_at && form.elements.send_at.value;
