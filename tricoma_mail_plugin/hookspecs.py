@@ -312,6 +312,18 @@ def tricoma_mail_register_blueprints():
 
 
 @hookspec
+def tricoma_mail_stop_background_work(app, wait):
+    """The process is ending gracefully (gunicorn's ``worker_exit``, a test app's teardown): stop
+    what this plugin runs in the background for ``app`` in this process (threads, connections,
+    watchers), within ``wait`` seconds, and hand back what it holds.
+
+    Called by :func:`stop_background_work` after core's own jobs stopped, for every installed
+    plugin, enabled or not (a plugin switched off meanwhile may still have threads running).
+    Return how many held pieces of work were handed back (or ``None``). Collecting.
+    """
+
+
+@hookspec
 def tricoma_mail_register_jobs():
     """Return a list of :class:`JobTask` values: background jobs this plugin runs.
 

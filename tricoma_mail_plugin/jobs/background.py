@@ -93,10 +93,20 @@ def start_background_work(app: Flask) -> EmbeddedRunner | bool:
 
 def stop_background_work(app: Flask, wait: float = 10.0) -> int:
     """The graceful end of a web process (gunicorn's ``worker_exit``): let the jobs under way
-    finish for up to ``wait`` seconds, then hand back what is left. Returns how much was handed
+    finish for up to ``wait`` seconds, then hand back what is left; then each plugin stops its
+    own background work (``tricoma_mail_stop_background_work``). Returns how much was handed
     back."""
-    runner = mail_state(app).background
-    if not isinstance(runner, EmbeddedRunner):
-        return 0
-    mail_state(app).background = None
-    return runner.stop(wait)
+    state = mail_state(app)
+    handed = 0
+    runner = state.background
+    if isinstance(runner, EmbeddedRunner):
+        state.background = None
+        handed = runner.stop(wait)
+    caller = state.plugin_manager.hook.tricoma_mail_stop_background_work
+    arguments = {"app": app, "wait": wait}
+    for impl in caller.get_hookimpls():  # enabled or not: a plugin switched off may still run threads
+        try:
+            handed += int(impl.function(*(arguments[name] for name in impl.argnames)) or 0)
+        except Exception:  # noqa: BLE001 - one plugin's failure must not keep the others running
+            log.exception("plugin %s failed to stop its background work", impl.plugin_name)
+    return handed

@@ -131,3 +131,21 @@ def test_the_watch_command_holds_the_connections_and_records_changes(app, watche
     assert result.exit_code == 0, result.output
     assert "status watching=1 idling=1" in result.output
     assert [c.kind for c in _feed(app, watched["id"])] == ["new"]
+
+
+def test_the_embedded_watcher_ends_with_the_process(app, watched, monkeypatch):
+    """gunicorn's ``worker_exit`` (``stop_background_work``) closes the embedded watcher's IDLE
+    connections and ends its thread; the ending process starts no other."""
+    from tricoma_mail_v2_hosted.push import watcher as push_watcher
+
+    from tricoma_mail_plugin import stop_background_work
+
+    monkeypatch.setitem(app.config, "TRICOMA_MAIL_V2_PUSH", "embedded")
+    embedded = push_watcher.ensure_embedded(app)
+    assert embedded is not None and push_watcher.ensure_embedded(app) is embedded
+    assert wait_for(lambda: embedded.engine.stats.idling, 10), "the embedded watcher did not connect"
+    thread = embedded._thread
+
+    stop_background_work(app, wait=5.0)
+    assert not thread.is_alive()
+    assert push_watcher.ensure_embedded(app) is None

@@ -17,6 +17,7 @@ from .change_feed import record_change
 from .marks import is_v2
 from .move import runs as move_runs
 from .move_views import move_pages
+from .push.watcher import stop_embedded
 from .portal_views import portal_pages
 from .tables import metadata
 from .views import api, client_url, pages
@@ -37,6 +38,12 @@ def tricoma_mail_register_jobs():
 @hookimpl
 def tricoma_mail_register_migrations():
     return [MigrationSet(metadata, os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations", "versions"))]
+
+
+@hookimpl
+def tricoma_mail_stop_background_work(app, wait):
+    # The embedded push watcher's IDLE connections and sync threads end with the process.
+    stop_embedded(app, wait)
 
 
 @hookimpl

@@ -163,6 +163,7 @@ def change_kind(results) -> str | None:
 
 _embedded: dict[int, Watcher] = {}
 _embedded_lock = threading.Lock()
+_STOPPED_KEY = "tricoma_mail_v2_push_stopped"
 
 
 def ensure_embedded(app: Flask) -> Watcher | None:
@@ -172,8 +173,23 @@ def ensure_embedded(app: Flask) -> Watcher | None:
     if app.config.get("TRICOMA_MAIL_V2_PUSH", "testing" if app.testing else "embedded") != "embedded":
         return None
     with _embedded_lock:
+        if app.extensions.get(_STOPPED_KEY):  # the process is ending: no new watcher
+            return None
         watcher = _embedded.get(id(app))
         if watcher is None:
             watcher = _embedded[id(app)] = Watcher(app)
             watcher.start_thread()
         return watcher
+
+
+def stop_embedded(app: Flask, wait: float) -> bool:
+    """End this process's watcher for ``app`` (the process is ending gracefully): its IDLE
+    connections are closed and its syncs finished, within ``wait`` seconds; none is started
+    afterwards. True when one was running."""
+    with _embedded_lock:
+        app.extensions[_STOPPED_KEY] = True
+        watcher = _embedded.pop(id(app), None)
+    if watcher is None:
+        return False
+    watcher.stop(wait)
+    return True
