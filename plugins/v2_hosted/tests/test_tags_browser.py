@@ -181,3 +181,39 @@ def walk_through(v2, page):
     expect(page.locator(".flash, .flashes, [role=status], .success").first).to_contain_text("kunde_s&apw-d")
     expect(page.locator("table.tags .tag-chip.tag-996600")).to_have_text("Kunde Süd")
     shot(page, "tags-6-settings-de")
+
+
+ASKED_FOR = """window.askedFor = [];
+const fetchNow = window.fetch;
+window.fetch = function (url) { window.askedFor.push(String(url)); return fetchNow.apply(this, arguments); };"""
+
+
+def test_the_v2_list_is_asked_for_once_a_team_script_still_loading_runs(tagged_v2, page):
+    """On a slow connection team_tags.js may still be loading when client.js runs (both are
+    deferred): client.js asks for the list and opens the live stream only at DOMContentLoaded,
+    when every script of the page runs, so no team script misses the first v2:list-rendered or
+    v2:live, and data-ready="1" (what the browser tests wait for) means that all of them listen."""
+    from playwright.sync_api import expect
+
+    page.sign_in(tagged_v2["url"], "owner", PASSWORD)
+    page.add_init_script(ASKED_FOR)
+    held = []
+    page.route("**/team_tags.js*", lambda route: held.append(route))
+    page.goto(f"{tagged_v2['url']}/mail/v2/m/{tagged_v2['id']}/", wait_until="commit")
+    client = page.locator("#v2-client")
+    expect(client).to_have_attribute("data-team", "ready")  # client.js and team_state.js (before it) ran
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page never asked for team_tags.js"
+    assert client.get_attribute("data-tags-ready") is None  # team_tags.js has not run yet
+    assert not [url for url in page.evaluate("window.askedFor") if url.endswith("/folders") or "/messages?" in url]
+    for route in held:
+        route.continue_()
+    expect(client).to_have_attribute("data-ready", "1")
+    expect(client).to_have_attribute("data-tags-ready", "1")
+    rows = page.locator("#v2-items > li.v2-row")
+    expect(rows).to_have_count(3)
+    expect(rows.filter(has_text="Rechnung 4711").locator(".v2-tag[data-keyword='$label3']")).to_have_text("Persönlich")
+    assert not page.problems, page.problems

@@ -194,10 +194,19 @@
     }) || uploadedTokens(form).length > 0;
   }
 
+  /* The form as the server sent it (a reset copy): what was typed before this deferred script
+     ran counts as changed and is saved at the first interval. */
+  function sentSnapshot(form) {
+    var copy = form.cloneNode(true);
+    copy.reset();
+    return snapshot(copy);
+  }
+
   function setUpDrafts(form) {
     var status = document.getElementById("draft-status");
     var seconds = parseInt(form.getAttribute("data-autosave-seconds"), 10) || 30;
-    var saved = snapshot(form), busy = false, submitting = false;
+    var saved = sentSnapshot(form), busy = false, submitting = false;
+    if (snapshot(form) !== saved) { form.setAttribute("data-draft", "dirty"); }
     form.addEventListener("submit", function () { submitting = true; });
     // data-draft tells whether what the form holds now is on the server ("saved") or not yet
     // ("dirty"); the browser tests wait for it.

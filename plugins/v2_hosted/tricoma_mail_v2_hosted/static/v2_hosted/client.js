@@ -631,7 +631,13 @@
     });
   }
 
+  // The first list and the live stream wait for DOMContentLoaded: the team scripts, compose_files.js
+  // and reply_templates.js are deferred after this one and have attached their listeners by then
+  // (on a slow connection they may still be loading when this runs), so none misses the first
+  // v2:list-rendered or v2:live, and data-ready="1" means that every script of the page runs.
   applyWidths();
-  loadFolders().then(loadList).then(function () { itemsEl.focus(); root.dataset.ready = "1"; });
-  listen();
+  document.addEventListener("DOMContentLoaded", function () {
+    loadFolders().then(loadList).then(function () { itemsEl.focus(); root.dataset.ready = "1"; });
+    listen();
+  });
 }());
