@@ -340,6 +340,27 @@ def flows(app, base, ids, page, tmp_path):
     assert not [p for p in page.problems if "Content Security Policy" in p or "Uncaught" in p], page.problems
 
 
+def compose_with_mail_js_held_back(page, base: str, mailbox_id: int) -> list:
+    """The compose page as a slow connection shows it: its form is there, mail.js (deferred) not
+    yet. Returns the held requests for :func:`let_mail_js_run`."""
+    held: list = []
+    page.route("**/mail.js*", lambda route: held.append(route))
+    page.goto(base + f"/mail/m/{mailbox_id}/compose", wait_until="commit")
+    page.wait_for_selector("#compose-files", state="attached")
+    return held
+
+
+def let_mail_js_run(page, held: list) -> None:
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page never asked for mail.js"
+    assert page.get_attribute("#compose-form", "data-completion") is None  # the script has not run yet
+    for route in held:
+        route.continue_()
+
+
 def test_a_file_chosen_while_the_page_still_loads_its_script_is_uploaded(live_app, browser_page, tmp_path):
     """On a slow connection a user can choose a file before mail.js runs (it is deferred): the
     upload starts when the script does, instead of the choice being ignored by a listener that
@@ -350,21 +371,11 @@ def test_a_file_chosen_while_the_page_still_loads_its_script_is_uploaded(live_ap
     page = browser_page
     sign_in(page, base)
 
-    held = []
-    page.route("**/mail.js*", lambda route: held.append(route))
-    page.goto(base + f"/mail/m/{ids['sales']}/compose", wait_until="commit")
-    page.wait_for_selector("#compose-files", state="attached")
+    held = compose_with_mail_js_held_back(page, base, ids["sales"])
     attachment = tmp_path / "Lieferschein.txt"
     attachment.write_text("Lieferschein 17\n", encoding="utf-8")
     page.set_input_files("#compose-files", str(attachment))
-    for _ in range(100):
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "the page never asked for mail.js"
-    assert page.get_attribute("#compose-form", "data-completion") is None  # the script has not run yet
-    for route in held:
-        route.continue_()
+    let_mail_js_run(page, held)
     expect(page.locator("#upload-list li.upload input[name=attachment]")).to_have_count(1)
     expect(page.locator("#upload-list")).to_contain_text("Lieferschein.txt")
 
@@ -379,21 +390,11 @@ def test_a_mail_typed_while_the_page_still_loads_its_script_is_saved_as_a_draft(
     page = browser_page
     sign_in(page, base)
 
-    held = []
-    page.route("**/mail.js*", lambda route: held.append(route))
-    page.goto(base + f"/mail/m/{ids['sales']}/compose", wait_until="commit")
-    page.wait_for_selector("#compose-files", state="attached")
+    held = compose_with_mail_js_held_back(page, base, ids["sales"])
     page.fill("#compose-to", "Einkauf <einkauf@example.test>")
     page.fill("#compose-subject", "Lieferung am Montag")
     page.fill("#compose-body", "Die Lieferung kommt am Montag.")
-    for _ in range(100):
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "the page never asked for mail.js"
-    assert page.get_attribute("#compose-form", "data-completion") is None  # the script has not run yet
-    for route in held:
-        route.continue_()
+    let_mail_js_run(page, held)
     page.wait_for_selector("#compose-form[data-draft=saved]", state="attached", timeout=10000)
     expect(page.locator("#draft-status")).to_contain_text("Entwurf gespeichert")
     expect(page.locator("#compose-form input[name=draft_uid]")).not_to_have_value("")
