@@ -16,8 +16,8 @@ from hostapp.extensions import db
 from tricoma_mail_plugin.cache import sync
 from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox, MailEvent
-from tricoma_mail_v1_imap import parse_workers
-from tricoma_mail_v1_imap.fetch_parser import ConnectionLost, read_answer, read_fetch
+from tricoma_mail_v1_imap import imap_backend, parse_workers
+from tricoma_mail_v1_imap.fetch_parser import ConnectionLost, read_answer, read_answer_apart, read_fetch
 
 TAG = b"A0042"
 HEADER_KEY = b"BODY[HEADER.FIELDS (FROM SUBJECT)]"
@@ -53,10 +53,36 @@ def test_answers_parse_to_the_summaries_of_the_in_process_parser():
     answer = (b'* 1 FETCH (UID 9 FLAGS (\\Seen \\Recent) RFC822.SIZE 120 INTERNALDATE "01-Dec-2026 15:26:25 +0100" '
               + HEADER_KEY + b" {%d}\r\n" % len(header) + header + b" BODY[] {5}\r\nHello)\r\n"
               + TAG + b" OK done\r\n")
-    [(uid, fields)] = parse_workers.parse_answers([(TAG, answer)]).items()
+    taken: list[bytes] = []
+    apart = read_answer_apart(small_buffers(answer), TAG, taken)
+    [(uid, (fields, index))] = parse_workers.parse_answers([(TAG, apart)]).items()
     summary = parse_workers.summary_of(fields)
     assert uid == 9 and summary.subject == "Grüße" and summary.from_ == "M <m@x.test>"
     assert summary.flags == ("\\Seen",) and summary.size == 120
+    assert taken[index] == b"Hello"
+
+
+@pytest.mark.db_independent
+@pytest.mark.parametrize("buffer_size", [1, 7, 8192])
+def test_full_bytes_are_read_apart_and_the_answer_keeps_their_index(buffer_size):
+    """For the journal's sync the worker gets each answer without its messages' full bytes: they
+    stay in this process, the answer holds their index; every other literal stays in place."""
+    header = b"Subject: A0042 OK inside\r\n\r\n"
+    full = [b"Subject: A0042 OK inside\r\n\r\nBODY[] {99}\r\n)\r\n" * 3, b"x"]
+    answer = b"".join(
+        b"* %d FETCH (UID %d " % (n + 1, 7 + n) + HEADER_KEY + b" {%d}\r\n" % len(header) + header
+        + b" BODY[] {%d}\r\n" % len(raw) + raw + b")\r\n" for n, raw in enumerate(full)) + TAG + b" OK done\r\n"
+    after = b"* 3 FETCH (UID 9 FLAGS ())\r\nA0043 OK done\r\n"
+    stream = small_buffers(answer + after, buffer_size)
+    taken = [b"from an earlier answer"]
+    apart = read_answer_apart(stream, TAG, taken)
+    assert stream.read() == after
+    assert taken == [b"from an earlier answer", *full]
+    parsed = read_fetch(io.BytesIO(apart), TAG)
+    assert [(uid, items[HEADER_KEY], items[b"BODY[]"]) for uid, items in parsed.items()] == [
+        (7, header, b"1"), (8, header, b"2")]
+    with pytest.raises(ConnectionLost):
+        read_answer_apart(small_buffers(answer[:answer.index(b"BODY[] {") + 30], buffer_size), TAG, [])
 
 
 # -- against Dovecot -----------------------------------------------------------------------------
@@ -76,17 +102,22 @@ def message(number: int) -> bytes:
 
 
 @pytest.fixture
-def filled(app, make_mailbox, mailstack, imap_client, monkeypatch):
+def filled(filled_account):
+    return filled_account[0]
+
+
+@pytest.fixture
+def filled_account(app, make_mailbox, mailstack, imap_client, monkeypatch):
     """A mailbox whose INBOX holds COUNT messages, synced in batches of BATCH, every sync big
-    enough for the worker process."""
+    enough for the worker process: (its id, the account's address, its password)."""
     email, password = _fresh_account(mailstack, 1)
     mailbox_id = make_mailbox(1, email, password)
     imap_client(1, email, password).multiappend("INBOX", [message(n) for n in range(COUNT)])
     monkeypatch.setattr(sync, "BATCH_SIZE", BATCH)
     monkeypatch.setattr(sync, "WRITER_FROM", BATCH + 1)
     monkeypatch.setattr(parse_workers, "PROCESSES_FROM", 1)
-    monkeypatch.setitem(app.config, "TRICOMA_MAIL_ARCHIVE_ENABLED", False)  # the journal's bytes are parsed here
-    return mailbox_id
+    monkeypatch.setitem(app.config, "TRICOMA_MAIL_ARCHIVE_ENABLED", False)  # a test switches the journal on
+    return mailbox_id, email, password
 
 
 @pytest.fixture
@@ -124,6 +155,35 @@ def test_the_worker_process_parses_what_this_process_would(app, filled, started_
     assert [message_id for _uid, _s, _f, message_id, *_rest in summaries] == [
         f"<aside-{n}@example.test>" for n in range(COUNT)]
     assert all(size > 0 and date is not None for *_head, size, date in summaries)
+
+
+@pytest.mark.live
+def test_the_journals_sync_is_parsed_by_the_worker_and_archives_each_mails_own_bytes(
+        app, filled_account, started_worker, imap_client, monkeypatch):
+    """With the archive on, the worker parses the summaries while the full bytes stay here: each
+    archive entry holds the very bytes the server has for its message."""
+    import hashlib
+
+    from tricoma_mail_plugin.models import ArchiveEntry
+
+    def not_here(*_args, **_kwargs):
+        raise AssertionError("parsed in the sync's process")
+
+    monkeypatch.setattr(parse_workers, "summary_from_fetch", not_here)
+    monkeypatch.setattr(imap_backend, "summary_from_fetch", not_here)  # the pipelined parsing in the sync's thread
+    monkeypatch.setitem(app.config, "TRICOMA_MAIL_ARCHIVE_ENABLED", True)
+    mailbox_id, email, password = filled_account
+    result, summaries, events = sync_inbox(app, mailbox_id)
+    assert result.new == COUNT and events == COUNT
+    assert [subject for _uid, subject, *_rest in summaries] == [f"Nachricht {n} – Grüße" for n in range(COUNT)]
+    with app.app_context():
+        archived = {(entry.message_id, entry.sha256) for entry in db.session.scalars(
+            select(ArchiveEntry).where(ArchiveEntry.mailbox_id == mailbox_id))}
+    client = imap_client(1, email, password)
+    client.select_folder("INBOX", readonly=True)
+    on_server = client.fetch("1:*", ["BODY.PEEK[]"])
+    assert archived == {(f"<aside-{n}@example.test>", hashlib.sha256(on_server[uid][b"BODY[]"]).hexdigest())
+                        for n, uid in enumerate(sorted(on_server))}
 
 
 @pytest.mark.live

@@ -128,6 +128,38 @@ def read_answer(stream, tag: bytes) -> bytes:
         pieces.append(stream.read(position))
 
 
+def read_answer_apart(stream, tag: bytes, taken: list[bytes]) -> bytes:
+    """:func:`read_answer` for a FETCH that asked for the full bytes too (``BODY.PEEK[]``): each
+    message's full bytes are appended to ``taken`` instead, and the answer holds, in their place,
+    a literal of their index there (``BODY[] {2}\r\n17``). The answer stays small to hand to a
+    worker process; :func:`parse_answer` reads the index as the item's value."""
+    done = tag + b" "
+    pieces: list[bytes] = []
+    while True:
+        line = stream.readline()
+        if not line.endswith(b"\n"):
+            raise ConnectionLost("the connection was closed inside a FETCH response")
+        if line.startswith(done):
+            pieces.append(line)
+            return b"".join(pieces)
+        body = line.rstrip(b"\r\n")
+        brace = body.rfind(b"{") if body.endswith(b"}") else -1
+        if brace < 0 or not body[brace + 1:-1].isdigit():
+            pieces.append(line)
+            continue
+        size = int(body[brace + 1:-1])
+        content = stream.read(size)
+        if len(content) != size:
+            raise ConnectionLost("the connection was closed inside a FETCH literal")
+        if _literal_key(body[:brace])[1] == b"BODY[]":
+            index = str(len(taken)).encode("ascii")
+            taken.append(content)
+            pieces.append(b"%s{%d}\r\n%s" % (body[:brace], len(index), index))
+        else:
+            pieces.append(line)
+            pieces.append(content)
+
+
 def parse_answer(answer: bytes, tag: bytes) -> dict[int, dict]:
     """:func:`read_fetch` over an answer :func:`read_answer` read (in a worker process, say)."""
     return read_fetch(io.BytesIO(answer), tag)

@@ -32,18 +32,21 @@ PROCESSES_FROM = 2_000
 #: batches are parsed at once while this process reads and stores.
 WORKERS = 2
 
-Parsed = dict[int, tuple]  # uid → the fields of its summary
+Parsed = dict[int, tuple[tuple, int | None]]  # uid → (the fields of its summary, the index of its full bytes)
 
 
 def parse_answers(answers: Sequence[tuple[bytes, bytes]]) -> Parsed:
     """The summaries of FETCH answers, each ``(tag, answer bytes)``; in the worker process or, as
     the fallback, in the caller's. Each summary comes as the tuple of its fields
-    (:func:`summary_of`): a tuple crosses between processes in a quarter of the time. Summaries
-    only: a sync that fetches the full bytes too (the journal's) parses in its own process."""
+    (:func:`summary_of`): a tuple crosses between processes in a quarter of the time. With it, the
+    index of the message's full bytes where the answer was read by ``read_answer_apart`` (a
+    sync for the journal: the bytes stay in the sync's process, only their index travels), else
+    ``None``."""
     parsed: Parsed = {}
     for tag, answer in answers:
         for uid, data in parse_answer(answer, tag).items():
-            parsed[uid] = astuple(summary_from_fetch(uid, data))
+            index = data.get(b"BODY[]")
+            parsed[uid] = (astuple(summary_from_fetch(uid, data)), int(index) if index is not None else None)
     return parsed
 
 
