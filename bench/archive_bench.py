@@ -41,6 +41,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+from sync_cpu import SyncCpu, application_name_url  # noqa: E402
 import sync_bench  # its generator, loader and app helpers; it puts scripts/ and the repo on the path)
 
 STATE_DIR = "/tmp/tricoma-mailstack-archive-bench"
@@ -60,7 +61,7 @@ def timed_initial_sync(workdir: Path, name: str, params: dict, journal: bool, ki
     application_name = None
     if kind == "postgres":  # our connections' server processes are found by this name
         application_name = f"archive-bench-{name}"
-        url += f"&application_name={application_name}"
+        url = application_name_url(url, application_name)
     if cleanup is not None and cleanups is not None:
         cleanups.append(cleanup)
     app = sync_bench._build_app(url, params["cert"])
@@ -68,7 +69,7 @@ def timed_initial_sync(workdir: Path, name: str, params: dict, journal: bool, ki
     mailbox_id = sync_bench._make_mailbox(app, params)
     size_before = database_size(app, workdir, name, kind)
     cpu = time.process_time()
-    sync_cpu = SyncCpu(dovecot_pidfile, application_name)
+    sync_cpu = SyncCpu(dovecot_pidfile, application_name, sync_bench.POSTGRES_URL)
     used = sync_cpu.seconds()
     with writer_timing() as writer:
         seconds, result = sync_bench._timed_sync(app, mailbox_id)
@@ -79,55 +80,6 @@ def timed_initial_sync(workdir: Path, name: str, params: dict, journal: bool, ki
         db.engine.dispose()
     return {"seconds": seconds, "cpu": cpu, "sync_cpu": used, "new": result.new, "app": app,
             "mailbox_id": mailbox_id, "db_growth": growth, **writer}
-
-
-class SyncCpu:
-    """CPU seconds used so far by the processes a sync keeps busy, whatever else the machine
-    runs: this process and its children (the parse workers), the mail stack's Dovecot (its master
-    with every process under it, and what ended ones used) and, on PostgreSQL, the server
-    processes of the connections named ``application_name``."""
-
-    def __init__(self, dovecot_pidfile: Path, application_name: str | None = None) -> None:
-        self.roots = [os.getpid(), int(dovecot_pidfile.read_text().split()[0])]
-        self.application_name = application_name
-
-    def seconds(self) -> float:
-        by_parent: dict[int, list[int]] = {}
-        used: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # ended meanwhile
-            # after the name: state, ppid, …, utime (12th), stime, cutime, cstime
-            by_parent.setdefault(int(fields[1]), []).append(int(entry))
-            used[int(entry)] = sum(int(value) for value in fields[11:15])
-        ticks, waiting = 0, list(self.roots) + self._database_pids()
-        seen: set[int] = set()
-        while waiting:
-            pid = waiting.pop()
-            if pid in seen or pid not in used:
-                continue
-            seen.add(pid)
-            ticks += used[pid]
-            waiting.extend(by_parent.get(pid, ()))
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-    def _database_pids(self) -> list[int]:
-        if self.application_name is None:
-            return []
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(sync_bench.POSTGRES_URL)
-        try:
-            with engine.connect() as connection:
-                return list(connection.scalars(text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
-                                               {"name": self.application_name}))
-        finally:
-            engine.dispose()
 
 
 @contextlib.contextmanager
