@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from . import (
+    login_sessions,
     password_checks,
     sqlite_tuning,
     transport_security,
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ``HOSTAPP_DATABASE_URL``, else an SQLite file in the instance folder.
     """
     app = Flask(__name__, instance_relative_config=True)
+    app.session_interface = login_sessions.CheckedCookieSessions()
     app.config.update(DEFAULTS)
     app.config.from_prefixed_env("HOSTAPP")
     for key in DEFAULTS:
