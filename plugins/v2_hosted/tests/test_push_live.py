@@ -146,6 +146,6 @@ def test_the_embedded_watcher_ends_with_the_process(app, watched, monkeypatch):
     assert wait_for(lambda: embedded.engine.stats.idling, 10), "the embedded watcher did not connect"
     thread = embedded._thread
 
-    stop_background_work(app, wait=5.0)
+    stop_background_work(app, wait=15.0)  # as gunicorn's worker_exit gives it by default
     assert not thread.is_alive()
     assert push_watcher.ensure_embedded(app) is None

@@ -61,7 +61,7 @@ class Watcher:
         except asyncio.CancelledError:
             pass  # stopped
         finally:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)  # a sync under way ends; none starts
 
     async def serve(self) -> None:
         self.loop = asyncio.get_running_loop()
