@@ -147,5 +147,16 @@ def test_the_embedded_watcher_ends_with_the_process(app, watched, monkeypatch):
     thread = embedded._thread
 
     stop_background_work(app, wait=15.0)  # as gunicorn's worker_exit gives it by default
-    assert not thread.is_alive()
+    assert not thread.is_alive(), _stacks_of_live_threads()
     assert push_watcher.ensure_embedded(app) is None
+
+
+def _stacks_of_live_threads() -> str:
+    """Where every thread of this process is, to tell what kept a watcher from ending."""
+    import sys
+    import threading
+    import traceback
+
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return "\n".join(f"--- {names.get(ident, ident)}\n" + "".join(traceback.format_stack(frame))
+                     for ident, frame in sys._current_frames().items())
