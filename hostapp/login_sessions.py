@@ -181,7 +181,7 @@ class CheckedCookieSessions(SecureCookieSessionInterface):
         if not cookie or not app.secret_key:
             return super().open_session(app, request)
         max_age = int(app.permanent_session_lifetime.total_seconds())
-        key = (cookie, app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        key = (cookie, app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))  # fallbacks: Flask 3.1+
         held = self._checked.get(key)
         if held is not None and 0 <= int(time.time()) - held[0] <= max_age:
             return self.session_class(held[1])
