@@ -115,7 +115,8 @@ def test_move_a_mailbox_on_the_page_killed_half_way_and_resumed(app, live_server
     page.evaluate("window.sameDocument = true")  # gone if the page reloads
 
     # the bar moves while the job copies; then the server (and the job with it) is killed
-    page.wait_for_function("() => document.getElementById('move-bar').value > 0", timeout=15000)
+    # the URL changes before the new page is parsed: until its bar is there, keep asking
+    page.wait_for_function("() => (document.getElementById('move-bar') || {value: 0}).value > 0", timeout=15000)
     deadline = time.monotonic() + 30
     while (run_row(app).handled or 0) < total // 4 and time.monotonic() < deadline:
         time.sleep(0.02)
