@@ -11,7 +11,8 @@ class SyncCpu:
     """CPU seconds used so far by the processes a sync keeps busy, whatever else the machine
     runs: this process and its children (the parse workers), the mail stack's Dovecot (its master
     with every process under it, and what ended ones used) and, on PostgreSQL, the server
-    processes of the connections named ``application_name``."""
+    processes of the connections named ``application_name`` — looked up at each reading, so a
+    connection that closes during the sync is missed (the app's pool keeps them open)."""
 
     def __init__(self, dovecot_pidfile: Path, application_name: str | None = None,
                  database_url: str | None = None) -> None:

@@ -47,7 +47,7 @@ _SESSION_WITH_USER = (select(_sessions.c.id, _sessions.c.user_id, _sessions.c.cr
                              _sessions.c.last_seen_at, _GROUP_IDS, *_users.c)
                       .join(_users, _users.c.id == _sessions.c.user_id)
                       .where(_sessions.c.token_hash == bindparam("token_hash")))
-_USER_VALUES = slice(5, None)  # where the user's columns start in a row of _SESSION_WITH_USER
+_USER_VALUES = slice(-len(_users.c), None)  # the user's columns: the last of a row of _SESSION_WITH_USER
 
 
 def start(user_id: int) -> None:
@@ -89,7 +89,8 @@ def _user_in_session(user_id: int, values) -> User:
     """User ``user_id`` with ``values`` (its columns, in table order) as a row of the request's
     database session, as a query of the entity would load it (no SQL): changes to it are saved
     by the next commit, its groups load when asked. A user the session holds already is that
-    object, as a query would answer too."""
+    object, as a query would answer too. What a query's load would add is skipped: should User
+    get a mutable-tracked column or a ``load`` event listener, load it with a query instead."""
     held = db.session.identity_map.get(User.__mapper__.identity_key_from_primary_key((user_id,)))
     if held is not None:
         return held

@@ -16,4 +16,5 @@ def test_hook_stop_background_work(make_app):
     with app.app_context():
         mail_state().plugin_states.set_enabled("stop_recorder_plugin", False, changed_by="test")
     assert stop_background_work(app, wait=1.5) == 2  # what the recorder handed back
-    assert stop_recorder_plugin.stopped == [1.5]
+    [given] = stop_recorder_plugin.stopped
+    assert 0 < given <= 1.5  # what is left of the one grace

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 
 from flask import Flask
@@ -96,6 +97,7 @@ def stop_background_work(app: Flask, wait: float = 10.0) -> int:
     finish for up to ``wait`` seconds, then hand back what is left; then each plugin stops its
     own background work (``tricoma_mail_stop_background_work``). Returns how much was handed
     back."""
+    deadline = time.monotonic() + wait  # one grace for all: gunicorn kills the process after it
     state = mail_state(app)
     handed = 0
     runner = state.background
@@ -103,8 +105,10 @@ def stop_background_work(app: Flask, wait: float = 10.0) -> int:
         state.background = None
         handed = runner.stop(wait)
     caller = state.plugin_manager.hook.tricoma_mail_stop_background_work
-    arguments = {"app": app, "wait": wait}
     for impl in caller.get_hookimpls():  # enabled or not: a plugin switched off may still run threads
+        if impl.hookwrapper or getattr(impl, "wrapper", False):
+            continue  # nothing to wrap: each implementation is called on its own
+        arguments = {"app": app, "wait": max(0.0, deadline - time.monotonic())}
         try:
             handed += int(impl.function(*(arguments[name] for name in impl.argnames)) or 0)
         except Exception:  # noqa: BLE001 - one plugin's failure must not keep the others running

@@ -63,6 +63,19 @@ def test_answers_parse_to_the_summaries_of_the_in_process_parser():
 
 
 @pytest.mark.db_independent
+def test_a_fetch_nobody_asked_for_in_a_later_answer_does_not_replace_the_message():
+    """A batch goes out as several UID FETCH commands; a flag another client changed may come as
+    an unasked FETCH of a message in a later command's answer: it adds to the message's items."""
+    header = b"Subject: Angebot\r\n\r\n"
+    first = (b'* 1 FETCH (UID 7 FLAGS () RFC822.SIZE 120 INTERNALDATE "01-Dec-2026 15:26:25 +0100" '
+             + HEADER_KEY + b" {%d}\r\n" % len(header) + header + b")\r\n" + TAG + b" OK done\r\n")
+    later = b"* 1 FETCH (UID 7 FLAGS (\\Seen))\r\nA0043 OK done\r\n"
+    [(uid, (fields, _index))] = parse_workers.parse_answers([(TAG, first), (b"A0043", later)]).items()
+    summary = parse_workers.summary_of(fields)
+    assert (uid, summary.subject, summary.size, summary.flags) == (7, "Angebot", 120, ("\\Seen",))
+
+
+@pytest.mark.db_independent
 @pytest.mark.parametrize("buffer_size", [1, 7, 8192])
 def test_full_bytes_are_read_apart_and_the_answer_keeps_their_index(buffer_size):
     """For the journal's sync the worker gets each answer without its messages' full bytes: they

@@ -336,7 +336,8 @@ class ImapBackend(MailboxBackend):
         response: dict[int, dict] = {}
         for tag in tags:
             try:
-                response.update(read_fetch(imap, tag))
+                for uid, items in read_fetch(imap, tag).items():  # a later answer may hold an unasked FETCH of it
+                    response.setdefault(uid, {}).update(items)
             except FetchParseError as error:
                 raise MailError(str(error)) from error
             finally:

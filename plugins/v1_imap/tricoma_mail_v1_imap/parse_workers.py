@@ -42,11 +42,15 @@ def parse_answers(answers: Sequence[tuple[bytes, bytes]]) -> Parsed:
     index of the message's full bytes where the answer was read by ``read_answer_apart`` (a
     sync for the journal: the bytes stay in the sync's process, only their index travels), else
     ``None``."""
-    parsed: Parsed = {}
+    merged: dict[int, dict] = {}
     for tag, answer in answers:
         for uid, data in parse_answer(answer, tag).items():
-            index = data.get(b"BODY[]")
-            parsed[uid] = (astuple(summary_from_fetch(uid, data)), int(index) if index is not None else None)
+            # a FETCH nobody asked for (a flag another client changed) may come in a later answer
+            merged.setdefault(uid, {}).update(data)
+    parsed: Parsed = {}
+    for uid, data in merged.items():
+        index = data.get(b"BODY[]")
+        parsed[uid] = (astuple(summary_from_fetch(uid, data)), int(index) if index is not None else None)
     return parsed
 
 

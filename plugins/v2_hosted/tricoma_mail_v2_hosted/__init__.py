@@ -17,8 +17,8 @@ from .change_feed import record_change
 from .marks import is_v2
 from .move import runs as move_runs
 from .move_views import move_pages
-from .push.watcher import stop_embedded
 from .portal_views import portal_pages
+from .push.watcher import stop_embedded
 from .tables import metadata
 from .views import api, client_url, pages
 

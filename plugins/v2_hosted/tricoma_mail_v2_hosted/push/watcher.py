@@ -184,12 +184,14 @@ def ensure_embedded(app: Flask) -> Watcher | None:
 
 def stop_embedded(app: Flask, wait: float) -> bool:
     """End this process's watcher for ``app`` (the process is ending gracefully): its IDLE
-    connections are closed and its syncs finished, within ``wait`` seconds; none is started
-    afterwards. True when one was running."""
+    connections are closed, queued syncs dropped and a sync under way let finish; its thread is
+    waited for up to ``wait`` seconds. None is started afterwards. True when one was running."""
     with _embedded_lock:
         app.extensions[_STOPPED_KEY] = True
         watcher = _embedded.pop(id(app), None)
     if watcher is None:
         return False
     watcher.stop(wait)
+    if watcher._thread is not None and watcher._thread.is_alive():
+        log.warning("the embedded push watcher did not end within %.0f s (a sync under way)", wait)
     return True
