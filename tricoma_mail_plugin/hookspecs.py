@@ -315,7 +315,8 @@ def tricoma_mail_register_blueprints():
 def tricoma_mail_stop_background_work(app, wait):
     """The process is ending gracefully (gunicorn's ``worker_exit``, a test app's teardown): stop
     what this plugin runs in the background for ``app`` in this process (threads, connections,
-    watchers), within ``wait`` seconds, and hand back what it holds.
+    watchers), within ``wait`` seconds (what is left of the process's grace), and hand back what
+    it holds.
 
     Called by :func:`stop_background_work` after core's own jobs stopped, for every installed
     plugin, enabled or not (a plugin switched off meanwhile may still have threads running).
