@@ -44,3 +44,29 @@ def test_the_feed_names_what_a_sync_found():
     assert feed_kind([Result(flag_changes=1)]) == "flags"
     assert feed_kind([Result(expunged=3)]) == "expunged"
     assert feed_kind([Result()]) is None
+
+
+def test_stopping_ends_a_watch_that_let_the_first_cancel_pass():
+    """On Python 3.11 ``asyncio.wait_for`` swallows a cancel that comes as its awaitable finishes;
+    a watch that let a cancel pass so is told again until it ends (the engine's stop once waited
+    for it forever)."""
+    import asyncio
+
+    from tricoma_mail_v2_hosted.push.engine import EngineTiming, PushEngine
+
+    async def deaf_once() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            pass  # as wait_for does when its awaitable finished at the same moment
+        await asyncio.sleep(3600)
+
+    async def scenario() -> None:
+        engine = PushEngine(lambda target, kind: None, EngineTiming())
+        task = asyncio.create_task(deaf_once())
+        await asyncio.sleep(0)
+        engine._tasks[("mailbox", "INBOX")] = (None, task)
+        await asyncio.wait_for(engine.stop(), 5)
+        assert task.cancelled()
+
+    asyncio.run(scenario())

@@ -113,11 +113,12 @@ class PushEngine:
         self.stats.watching = len(self._tasks)
 
     async def stop(self) -> None:
-        tasks = [task for _target, task in self._tasks.values()]
+        pending = {task for _target, task in self._tasks.values()}
         self._tasks.clear()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        while pending:  # a task that let a cancel pass (a library that swallows one) is told again
+            for task in pending:
+                task.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=1.0)
         self.stats.watching = 0
 
     # -- one folder ------------------------------------------------------------------------------

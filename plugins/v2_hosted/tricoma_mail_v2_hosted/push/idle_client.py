@@ -67,10 +67,13 @@ class IdleConnection:
         addresses = await loop.run_in_executor(None, server.policy.resolve, server.host, server.port)
         context = tls_context(server.ca_file) if server.security != "none" else None
         address = addresses[0][4][0]
-        self._reader, self._writer = await asyncio.wait_for(asyncio.open_connection(
-            address, server.port, limit=MAX_LINE,
-            ssl=context if server.security == "tls" else None,
-            server_hostname=server.host if server.security == "tls" else None), server.timeout)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that comes
+        # as its awaitable finishes, and a watcher told to stop would go on watching
+        async with asyncio.timeout(server.timeout):
+            self._reader, self._writer = await asyncio.open_connection(
+                address, server.port, limit=MAX_LINE,
+                ssl=context if server.security == "tls" else None,
+                server_hostname=server.host if server.security == "tls" else None)
         greeting = await self._line(server.timeout)
         if not greeting.startswith(b"* OK"):
             raise IdleError(f"unexpected greeting {greeting[:80]!r}")
@@ -95,12 +98,14 @@ class IdleConnection:
             return
         try:
             writer.write(b"z LOGOUT\r\n")
-            await asyncio.wait_for(writer.drain(), 2)
+            async with asyncio.timeout(2):
+                await writer.drain()
         except (TimeoutError, OSError, ssl.SSLError):
             pass
         writer.close()
         try:
-            await asyncio.wait_for(writer.wait_closed(), 2)
+            async with asyncio.timeout(2):
+                await writer.wait_closed()
         except (TimeoutError, OSError, ssl.SSLError):
             pass
 
@@ -169,7 +174,8 @@ class IdleConnection:
     async def _line(self, timeout: float) -> bytes:
         if self._reader is None:
             raise IdleError("not connected")
-        line = await asyncio.wait_for(self._reader.readline(), timeout)
+        async with asyncio.timeout(timeout):
+            line = await self._reader.readline()
         if not line:
             raise IdleError("the server closed the connection")
         return line.rstrip(b"\r\n")
