@@ -160,6 +160,14 @@ def read_answer_apart(stream, tag: bytes, taken: list[bytes]) -> bytes:
             pieces.append(content)
 
 
+def merge_fetched(into: dict[int, dict], found: dict[int, dict]) -> None:
+    """Add ``found`` (:func:`read_fetch`'s answer) to ``into`` item by item, not message by
+    message: a FETCH nobody asked for (a flag another client changed) may name a message again,
+    in a later command's answer, with only some of its items."""
+    for uid, items in found.items():
+        into.setdefault(uid, {}).update(items)
+
+
 def parse_answer(answer: bytes, tag: bytes) -> dict[int, dict]:
     """:func:`read_fetch` over an answer :func:`read_answer` read (in a worker process, say)."""
     return read_fetch(io.BytesIO(answer), tag)

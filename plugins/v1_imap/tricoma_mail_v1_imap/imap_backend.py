@@ -39,7 +39,7 @@ from . import connection_test, parse_workers
 from .checked_imap import CheckedIMAPClient, oauth_login
 from .discovery_settings import discovery_for
 from .errors import translated_imap_errors
-from .fetch_parser import FetchParseError, read_answer, read_answer_apart, read_fetch
+from .fetch_parser import FetchParseError, merge_fetched, read_answer, read_answer_apart, read_fetch
 from .i18n import lazy_gettext as _l
 from .summaries import fetch_items, stored_flags, summary_from_fetch
 
@@ -222,7 +222,7 @@ class ImapBackend(MailboxBackend):
             response = {}
             with translated_imap_errors():
                 for chunk in compress_uids(batch):
-                    response.update(self._fetch_raw(chunk, items))
+                    merge_fetched(response, self._fetch_raw(chunk, items))
             for uid in sorted(response):
                 yield uid, response[uid]
 
@@ -250,7 +250,7 @@ class ImapBackend(MailboxBackend):
             arrived: dict[int, dict] = {}  # a server may answer a later command's UIDs early
             for index, batch in enumerate(batches):
                 with translated_imap_errors():
-                    arrived.update(self._read_fetch(in_flight))
+                    merge_fetched(arrived, self._read_fetch(in_flight))
                     in_flight = self._send_fetch(batches[index + 1], items) if index + 1 < len(batches) else []
                 found = [(uid, arrived.pop(uid)) for uid in batch if uid in arrived]
                 summaries = tuple(summary_from_fetch(uid, data) for uid, data in found)
@@ -336,8 +336,7 @@ class ImapBackend(MailboxBackend):
         response: dict[int, dict] = {}
         for tag in tags:
             try:
-                for uid, items in read_fetch(imap, tag).items():  # a later answer may hold an unasked FETCH of it
-                    response.setdefault(uid, {}).update(items)
+                merge_fetched(response, read_fetch(imap, tag))
             except FetchParseError as error:
                 raise MailError(str(error)) from error
             finally:

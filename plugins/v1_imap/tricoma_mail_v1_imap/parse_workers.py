@@ -21,7 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 from tricoma_mail_plugin import MessageSummary
 
-from .fetch_parser import parse_answer
+from .fetch_parser import merge_fetched, parse_answer
 from .summaries import summary_from_fetch
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,7 @@ def parse_answers(answers: Sequence[tuple[bytes, bytes]]) -> Parsed:
     ``None``."""
     merged: dict[int, dict] = {}
     for tag, answer in answers:
-        for uid, data in parse_answer(answer, tag).items():
-            # a FETCH nobody asked for (a flag another client changed) may come in a later answer
-            merged.setdefault(uid, {}).update(data)
+        merge_fetched(merged, parse_answer(answer, tag))
     parsed: Parsed = {}
     for uid, data in merged.items():
         index = data.get(b"BODY[]")

@@ -75,12 +75,15 @@ class Watcher:
         self._ready.wait(10)
         return self._thread
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """End a watcher started with :meth:`start_thread`: close every connection, wait."""
+    def stop(self, timeout: float = 10.0) -> bool:
+        """End a watcher started with :meth:`start_thread`: close every connection, wait up to
+        ``timeout`` seconds. Whether its thread has ended."""
         if self.loop is not None and self._main is not None:
             self.loop.call_soon_threadsafe(self._main.cancel)
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     # -- what to watch -----------------------------------------------------------------------
     async def targets(self) -> list[WatchTarget]:
@@ -191,7 +194,6 @@ def stop_embedded(app: Flask, wait: float) -> bool:
         watcher = _embedded.pop(id(app), None)
     if watcher is None:
         return False
-    watcher.stop(wait)
-    if watcher._thread is not None and watcher._thread.is_alive():
+    if not watcher.stop(wait):
         log.warning("the embedded push watcher did not end within %.0f s (a sync under way)", wait)
     return True
