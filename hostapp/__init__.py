@@ -110,6 +110,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import admin, auth, cli, health, home
     from .navigation import navigation_sections
+    from .page_chrome import page_chrome
     from .page_frame import frame_urls
 
     app.register_blueprint(auth.blueprint)
@@ -117,9 +118,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(health.blueprint)
     cli.register(app)
-    app.context_processor(
-        lambda: {"navigation_sections": navigation_sections, "get_locale": get_locale, "frame_urls": frame_urls}
-    )
+    # globals, not a context processor: those run again for every template a page renders
+    app.jinja_env.globals.update(navigation_sections=navigation_sections, get_locale=get_locale,
+                                 frame_urls=frame_urls, page_chrome=page_chrome)
     app.after_request(_security_headers)
     return app
 

@@ -4,6 +4,8 @@ flag; the user's groups come with the login query as ids. Each must still follow
 by another connection at the next request."""
 from __future__ import annotations
 
+import re
+
 from test_cache_versions import queries_of
 from test_cache_versions_pages import client_of
 from sqlalchemy import select, update
@@ -118,3 +120,86 @@ def test_what_a_process_keeps_per_script_root_stays_bounded(app, make_user):
     assert 0 < len(app.extensions["hostapp_frame_urls"]) <= page_frame.MAX_ROOTS
     assert 0 < len(app.extensions["tricoma_mail_page_urls"]) <= page_urls.MAX_ROOTS
     assert 0 < len(app.extensions["hostapp_navigation_parts"]) <= navigation.MAX_PARTS
+
+
+# -- the layout's chrome, remembered per process (hostapp/page_chrome.py) --------------------------
+
+def _chrome_renders(app, client, url: str, times: int) -> int:
+    from flask import template_rendered
+
+    rendered = []
+
+    def record(sender, template, context, **extra):
+        if template.name == "hostapp/_chrome.html":
+            rendered.append(template.name)
+
+    template_rendered.connect(record, app)
+    try:
+        for _ in range(times):
+            assert client.get(url).status_code == 200
+    finally:
+        template_rendered.disconnect(record, app)
+    return len(rendered)
+
+
+def _csrf_tokens(page: str) -> list[str]:
+    return re.findall(r'name="csrf_token" value="([^"]+)"', page)
+
+
+def test_the_chrome_is_rendered_once_for_pages_that_show_the_same(app, make_user):
+    make_user("ulla", language="en")
+    client = client_of(app, "ulla")
+    client.get("/")  # the process learns the chrome of this page
+    assert _chrome_renders(app, client, "/", 5) == 0
+    assert _chrome_renders(app, client, "/?tab=2", 1) == 1  # another page (the language form's "next")
+
+
+def test_the_chrome_carries_each_request_s_own_csrf_token(app, make_user):
+    make_user("ulla", language="en")
+    make_user("olga", language="en")
+    ulla, olga = client_of(app, "ulla"), client_of(app, "olga")
+    first = ulla.get("/").get_data(as_text=True)
+    with app.app_context():  # both show the same chrome but for the name: make the names equal
+        db.session.execute(update(User).where(User.username == "olga").values(display_name="Ulla"))
+        db.session.commit()
+    second = olga.get("/").get_data(as_text=True)
+    ulla_tokens, olga_tokens = _csrf_tokens(first), _csrf_tokens(second)
+    assert len(ulla_tokens) == len(olga_tokens) == 2  # the language and the logout form
+    assert set(ulla_tokens).isdisjoint(olga_tokens)
+    assert "csrf-mark-" not in first + second
+    # each token is good for its own session: logging out works
+    assert olga.post("/logout", data={"csrf_token": olga_tokens[1]}).status_code == 302
+    assert ulla.get("/").status_code == 200
+
+
+def test_the_chrome_follows_the_user_s_name_and_the_navigation_s_badges(app, make_user):
+    from tricoma_mail_plugin.models import CachedFolder
+
+    owner = make_user("olga", language="en")
+    with app.app_context():
+        mailbox_id = service.create_mailbox("Support", owner).id
+        access.grant(mailbox_id, "user", owner.id, "read", actor="test")
+        db.session.add(CachedFolder(mailbox_id=mailbox_id, name="INBOX", unseen=3))
+        db.session.commit()
+    client = client_of(app, "olga")
+    page = client.get("/").get_data(as_text=True)
+    assert '<span class="who">Olga</span>' in page and 'Support <span class="badge">3</span>' in page
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "olga").values(display_name="Olga Berg"))
+        db.session.execute(update(CachedFolder).where(CachedFolder.mailbox_id == mailbox_id).values(unseen=5))
+        db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert '<span class="who">Olga Berg</span>' in page and 'Support <span class="badge">5</span>' in page
+    assert '<span class="who">Olga</span>' not in page
+
+
+def test_the_chrome_marks_the_current_page_in_the_navigation(app, make_user):
+    owner = make_user("olga", language="en")
+    with app.app_context():
+        mailbox_id = service.create_mailbox("Support", owner).id
+        access.grant(mailbox_id, "user", owner.id, "read", actor="test")
+    client = client_of(app, "olga")
+    folder = client.get(f"/mail/m/{mailbox_id}/").get_data(as_text=True)
+    assert f'<a href="/mail/m/{mailbox_id}/" aria-current="page">Support' in folder
+    home = client.get("/").get_data(as_text=True)
+    assert 'aria-current="page">Start</a>' in home and f'<a href="/mail/m/{mailbox_id}/">Support' in home

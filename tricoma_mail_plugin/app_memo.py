@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
-from flask import current_app
+from flask import current_app, has_request_context, request, url_for
 
 T = TypeVar("T")
 
@@ -22,3 +22,19 @@ def remembered_per_app(name: str, key: Hashable, build: Callable[[], T], limit: 
             held.clear()
         found = held[key] = build()
     return found
+
+
+_URLS_KEY = "tricoma_mail_remembered_urls"
+#: URLs one process keeps before it starts again (one per endpoint, values and script root)
+MAX_URLS = 4096
+
+
+def remembered_url(endpoint: str, **values: str | int) -> str:
+    """``url_for(endpoint, **values)``, built once per process for the request's script root:
+    for the URLs every page's navigation asks again (the URL map's build costs more than the
+    rest of a menu entry). Only for endpoints whose URL depends on nothing but the values (no
+    ``url_defaults`` reading the request). Outside a request it is ``url_for``'s answer."""
+    if not has_request_context():
+        return url_for(endpoint, **values)
+    key = (request.script_root, endpoint, tuple(sorted(values.items())))
+    return remembered_per_app(_URLS_KEY, key, lambda: url_for(endpoint, **values), MAX_URLS)

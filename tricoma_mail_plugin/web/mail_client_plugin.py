@@ -4,9 +4,10 @@ client its ``mailbox_client`` answer names (v1 unless a plugin claims it), and t
 inbox with the total."""
 from __future__ import annotations
 
-from flask import has_request_context, url_for
+from flask import has_request_context
 from flask_babel import gettext as _
 
+from ..app_memo import remembered_url
 from ..cache_versions import versioned_cache
 from ..hookspecs import hookimpl
 from ..mailboxes.info import MailboxInfo
@@ -26,7 +27,7 @@ def tricoma_mail_register_blueprints():
 
 @hookimpl(trylast=True)
 def tricoma_mail_mailbox_client(mailbox):
-    return url_for("tricoma_mail_client.folder", mailbox_id=mailbox.id)
+    return remembered_url("tricoma_mail_client.folder", mailbox_id=mailbox.id)
 
 
 @hookimpl(trylast=True)
@@ -36,7 +37,7 @@ def tricoma_mail_menu_items(user):
     readable = _readable_with_unread(user)
     if not readable:
         return []
-    items = [MenuItem(_("Unified inbox"), url_for("tricoma_mail_client.unified"), "mail", 10,
+    items = [MenuItem(_("Unified inbox"), remembered_url("tricoma_mail_client.unified"), "mail", 10,
                       badge=sum(unread for _info, unread in readable) or None)]
     for info, unread in readable:
         items.append(MenuItem(info.title, mailbox_client_url(info), "mail", 20, badge=unread or None))

@@ -7,6 +7,7 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from .. import notices
+from ..app_memo import remembered_url
 from ..hookspecs import hookimpl
 from ..mail.reply_templates import refuse_unfilled
 from ..plugins.ui import MenuItem, SettingsPanel
@@ -23,7 +24,7 @@ def tricoma_mail_menu_items(user):
     if not getattr(user, "is_authenticated", False):
         return []
     count = notices.unread_count(user)
-    return [MenuItem(_("Notices"), url_for("tricoma_mail_notices.index"), "mail", 870, badge=count or None)]
+    return [MenuItem(_("Notices"), remembered_url("tricoma_mail_notices.index"), "mail", 870, badge=count or None)]
 
 
 @hookimpl(trylast=True)
