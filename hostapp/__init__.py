@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from . import (
+    csrf_tokens,
     login_sessions,
     password_checks,
     sqlite_tuning,
@@ -105,6 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     password_checks.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+    csrf_tokens.init_app(app)
     mailer.init_app(app)  # before tricoma mail, which takes over its sending
     mail.init_app(app)
 

@@ -203,3 +203,44 @@ def test_the_chrome_marks_the_current_page_in_the_navigation(app, make_user):
     assert f'<a href="/mail/m/{mailbox_id}/" aria-current="page">Support' in folder
     home = client.get("/").get_data(as_text=True)
     assert 'aria-current="page">Start</a>' in home and f'<a href="/mail/m/{mailbox_id}/">Support' in home
+
+
+# -- the signed CSRF token, once per second and session (hostapp/csrf_tokens.py) -----------------
+
+def test_the_signed_csrf_token_is_signed_once_per_second_and_still_checked(app, make_user, monkeypatch):
+    import itsdangerous
+    from flask_wtf import csrf as flask_wtf_csrf
+
+    make_user("ulla", language="en")
+    make_user("olga", language="en")
+    ulla, olga = client_of(app, "ulla"), client_of(app, "olga")
+    app.config["WTF_CSRF_ENABLED"] = True
+    ulla.get("/"), olga.get("/")  # each session holds its raw token now
+    signed = []
+    real_dumps = itsdangerous.URLSafeTimedSerializer.dumps
+
+    def counting_dumps(self, value, *args, **kwargs):
+        if isinstance(value, str):  # a raw CSRF token (the session cookie's payload is a dict)
+            signed.append(value)
+        return real_dumps(self, value, *args, **kwargs)
+
+    monkeypatch.setattr(flask_wtf_csrf.URLSafeTimedSerializer, "dumps", counting_dumps)
+    import time
+
+    clock = [int(time.time()) + 0.2]  # near now: the session cookie's age is checked with it too
+    monkeypatch.setattr("hostapp.csrf_tokens.time.time", lambda: clock[0])
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: clock[0])
+
+    pages = [ulla.get("/").get_data(as_text=True) for _ in range(4)]
+    tokens = {token for page in pages for token in _csrf_tokens(page)}
+    assert len(tokens) == 1 and len(signed) == 1  # four pages in one second: signed once
+    olga_token = set(_csrf_tokens(olga.get("/").get_data(as_text=True)))
+    assert len(signed) == 2 and olga_token.isdisjoint(tokens)  # each session its own
+
+    clock[0] += 1.0  # the next second: a new stamp, signed again
+    later = set(_csrf_tokens(ulla.get("/").get_data(as_text=True)))
+    assert len(signed) == 3 and later.isdisjoint(tokens)
+
+    # the remembered token is Flask-WTF's own: a form sent with it is accepted, a forged one not
+    assert ulla.post("/language", data={"language": "de", "next": "/", "csrf_token": "forged"}).status_code == 400
+    assert ulla.post("/language", data={"language": "de", "next": "/", "csrf_token": tokens.pop()}).status_code == 302
