@@ -27,7 +27,7 @@ from flask import Flask, Request, current_app, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature
 from sqlalchemy import String, bindparam, cast, delete, func, or_, select, update
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 
 from .extensions import db
 from .models import LoginSession, User, group_members, utcnow
@@ -91,10 +91,15 @@ def _user_in_session(user_id: int, values) -> User:
     by the next commit, its groups load when asked. A user the session holds already is that
     object, as a query would answer too. What a query's load would add is skipped: should User
     get a mutable-tracked column or a ``load`` event listener, load it with a query instead."""
-    held = db.session.identity_map.get(User.__mapper__.identity_key_from_primary_key((user_id,)))
+    mapper = User.__mapper__
+    if not mapper.configured:
+        # A query configures the mappers first; a new process's first request may come here
+        # before any query did, and without it the user's attributes have no loaders yet.
+        configure_mappers()
+    held = db.session.identity_map.get(mapper.identity_key_from_primary_key((user_id,)))
     if held is not None:
         return held
-    user = User.__mapper__.class_manager.new_instance()
+    user = mapper.class_manager.new_instance()
     user.__dict__.update(zip(_USER_ATTRIBUTES, values))  # loaded values, as the ORM's loader sets them
     make_transient_to_detached(user)
     db.session.add(user)

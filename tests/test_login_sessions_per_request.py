@@ -127,3 +127,36 @@ def test_a_plain_cookie_is_checked_once_per_process(app, monkeypatch):
     forged = cookie[:-1] + ("A" if cookie[-1] != "A" else "B")
     with app.test_request_context("/", headers={"Cookie": f"session={forged}"}):
         assert "language" not in session
+
+
+# -- a new process ---------------------------------------------------------------------------------
+
+_FIRST_REQUEST = """
+import json, sys
+from hostapp import create_app
+client = create_app(json.loads(sys.argv[1])).test_client()
+client.set_cookie("session", sys.argv[2])
+answer = client.get("/mail/")
+print(answer.status_code, answer.headers.get("Location"))
+"""
+
+
+def test_a_new_process_serves_a_signed_in_user_s_request_as_its_first(app, make_user):
+    """A gunicorn worker just started (a deploy, ``max_requests``) whose first request is a
+    signed-in user's: the user is made an ORM row by hand before any query configured the
+    mappers (it answered 500, seen in the side-by-side bench)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    make_user("ulla", language="en")
+    cookie = _signed_in(app).get_cookie("session").value
+    config = {key: value for key, value in app.config.items()
+              if key in ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "HOSTAPP_PASSWORD_HASH_METHOD")
+              or key.startswith("TRICOMA_MAIL_")}
+    done = subprocess.run([sys.executable, "-c", _FIRST_REQUEST, json.dumps(config, default=list), cookie],
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[0] == "200", done.stdout + done.stderr[-3000:]
