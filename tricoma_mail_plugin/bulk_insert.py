@@ -36,20 +36,34 @@ def insert_rows(session, table: Table, rows: Sequence[Mapping[str, Any]], *, ign
     without, an empty list."""
     if not rows:
         return []
+    names = list(rows[0])
+    pick = itemgetter(*names)
+    values = [list(pick(row)) for row in rows] if len(names) > 1 else [[pick(row)] for row in rows]
+    return insert_values(session, table, names, values, ignore_conflicts=ignore_conflicts, returning=returning)
+
+
+def insert_values(session, table: Table, names: Sequence[str], values: list[list], *,
+                  ignore_conflicts: bool = False, returning: Column | None = None) -> list:
+    """:func:`insert_rows` for rows given as lists of their values in the order of ``names``
+    (column names): no dict per row where the caller makes the values anyway (a sync, thousands
+    per batch). The lists are bound in place and belong to this call."""
+    if not values:
+        return []
     connection = session.connection()
     dialect = connection.dialect
+    names = list(names)
     if dialect.name not in ("postgresql", "sqlite"):
+        rows = [dict(zip(names, line)) for line in values]
         if ignore_conflicts:
             raise NotImplementedError(f"ON CONFLICT DO NOTHING on {dialect.name}")
         if returning is not None:
             statement = insert(table).returning(returning, sort_by_parameter_order=True)
-            return list(session.scalars(statement, [dict(row) for row in rows]))
-        session.execute(insert(table), [dict(row) for row in rows])
+            return list(session.scalars(statement, rows))
+        session.execute(insert(table), rows)
         return []
-    names = list(rows[0])
     defaults = _defaults(table, names)
     columns = [table.c[name] for name in names] + [column for column, _value in defaults]
-    values = _bound_values(dialect, columns, names, defaults, rows)
+    _bind_values(dialect, columns, len(names), defaults, values)
     raw = connection.connection.driver_connection
     if dialect.name == "postgresql":
         return _postgresql(raw, table, columns, values, ignore_conflicts, returning, dialect)
@@ -68,21 +82,20 @@ def _defaults(table: Table, names: list[str]) -> list[tuple[Column, Any]]:
     return found
 
 
-def _bound_values(dialect, columns: list[Column], names: list[str], defaults, rows) -> list[list]:
-    """Each row's values in the order of ``columns``, bound as SQLAlchemy would bind them. A
+def _bind_values(dialect, columns: list[Column], given_count: int, defaults, values: list[list]) -> None:
+    """Bind each row's values (in the order of ``columns``, the first ``given_count`` given) in
+    place, as SQLAlchemy would bind them, and add the defaults of the columns after those. A
     callable default is called per row, like SQLAlchemy does; a scalar one is bound once."""
     processors = [column.type._cached_bind_processor(dialect) for column in columns]
-    given = [(index, process) for index, process in enumerate(processors[:len(names)]) if process]
-    scalars = [(len(names) + offset, default.arg) for offset, (_column, default) in enumerate(defaults)
+    given = [(index, process) for index, process in enumerate(processors[:given_count]) if process]
+    scalars = [(given_count + offset, default.arg) for offset, (_column, default) in enumerate(defaults)
                if not default.is_callable]
-    callables = [(len(names) + offset, default.arg) for offset, (_column, default) in enumerate(defaults)
+    callables = [(given_count + offset, default.arg) for offset, (_column, default) in enumerate(defaults)
                  if default.is_callable]
     tail = [None] * len(defaults)
     for index, value in scalars:
         process = processors[index]
-        tail[index - len(names)] = value if process is None else process(value)
-    pick = itemgetter(*names)
-    values = [list(pick(row)) for row in rows] if len(names) > 1 else [[pick(row)] for row in rows]
+        tail[index - given_count] = value if process is None else process(value)
     for index, process in given:
         # Column by column; a value that is the same object as the row before's (one time for
         # every row, a flag) is bound once.
@@ -99,7 +112,6 @@ def _bound_values(dialect, columns: list[Column], names: list[str], defaults, ro
             for index, make in callables:
                 process = processors[index]
                 line[index] = make(None) if process is None else process(make(None))
-    return values
 
 
 _UNSET = object()

@@ -12,6 +12,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from operator import itemgetter
 from typing import Callable, Iterable, Sequence
 
 from flask import current_app
@@ -20,9 +21,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .._state import concurrent_writers, mail_state
 from ..archive.arrivals import archive_synced, journals_folder
-from ..bulk_insert import insert_rows
+from ..bulk_insert import insert_values
 from ..events.outbox import RecordedEvents, deliver_recorded, record_events, sync_events_owner
-from ..events.values import received_payload
+from ..events.values import received_payloads
 from ..mailboxes.backend import FetchedBatch, FolderStatus, MailboxBackend, MessageSummary
 from ..mailboxes.folders import Folder
 from ..models import CachedFolder, CachedMessage, Mailbox, utcnow
@@ -375,12 +376,11 @@ def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBat
     session = _session()
     summaries = batch.summaries
     store_archived = archive_synced(mailbox, folder, batch.raws) if batch.raws is not None else None
-    stored = _insert_new(session, [_row(folder.id, summary) for summary in summaries]) if summaries else set()
+    stored = _insert_new(session, folder.id, summaries) if summaries else set()
     folder.uidnext = batch.uids[-1] + 1
     folder.messages = (folder.messages or 0) + len(summaries)
     received = [summary for summary in summaries if summary.uid in stored]
-    recorded = record_events("received", mailbox.id, [received_payload(folder.name, summary) for summary in received],
-                             events_owner)
+    recorded = record_events("received", mailbox.id, received_payloads(folder.name, received), events_owner)
     if store_archived:
         store_archived()  # the journal's bytes, compressed while the rows above were written
     session.commit()
@@ -398,11 +398,12 @@ def _insert_folders(session, mailbox_id: int, names: list[str]) -> None:
                                 for name in names])
 
 
-def _insert_new(session, rows: list[dict]) -> set[int]:
+def _insert_new(session, folder_id: int, summaries: Sequence[MessageSummary]) -> set[int]:
     """Insert summaries; a row another sync of the same folder stored meanwhile is kept as is.
     Returns the UIDs this call stored. One round trip per batch (bulk_insert)."""
     table = CachedMessage.__table__
-    return set(insert_rows(session, table, rows, ignore_conflicts=True, returning=table.c.uid))
+    rows = [_row(folder_id, summary) for summary in summaries]
+    return set(insert_values(session, table, _ROW_COLUMNS, rows, ignore_conflicts=True, returning=table.c.uid))
 
 
 def _insert_ignoring_duplicates(session, table):
@@ -415,19 +416,20 @@ _COLUMN_NAMES = {attribute.key: attribute.columns[0].name
                  for attribute in CachedMessage.__mapper__.column_attrs}
 
 _SUMMARY_FIELDS = tuple(field.name for field in fields(MessageSummary) if field.name != "flags")
+_summary_values = itemgetter(*_SUMMARY_FIELDS)  # of a summary's vars()
+_DATE = _SUMMARY_FIELDS.index("date")
+# The columns of :func:`_row`'s values, in their order.
+_ROW_COLUMNS = (*(_COLUMN_NAMES[name] for name in _SUMMARY_FIELDS), "folder_id", "flags", "seen", "flagged")
 
 
-_SUMMARY_COLUMNS = tuple((_COLUMN_NAMES[name], name) for name in _SUMMARY_FIELDS)
-
-
-def _row(folder_id: int, summary: MessageSummary) -> dict:
-    """The cached message's row, keyed by column name."""
-    values = vars(summary)
-    row = {column: values[name] for column, name in _SUMMARY_COLUMNS}
-    row["date"] = summary.date or summary.internal_date  # lists sort by it; never leave it empty
+def _row(folder_id: int, summary: MessageSummary) -> list:
+    """The cached message's row: its values in the order of ``_ROW_COLUMNS`` (a sync makes one
+    per new message: no dict)."""
+    row = [*_summary_values(vars(summary)), folder_id]
+    if summary.date is None:
+        row[_DATE] = summary.internal_date  # lists sort by it; never leave it empty
     flags = summary.flags
-    row.update(folder_id=folder_id, flags=" ".join(flags), seen="\\Seen" in flags,
-               flagged="\\Flagged" in flags)
+    row += (" ".join(flags), "\\Seen" in flags, "\\Flagged" in flags)
     return row
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .._state import mail_state
-from ..bulk_insert import insert_rows, one_of
+from ..bulk_insert import insert_values, one_of
 from ..errors import SendVetoed
 from ..mailboxes.backend import MessageSummary
 from ..mailboxes.info import MailboxInfo
@@ -83,10 +83,13 @@ def record_events(name: str, mailbox_id: int | None, payloads: list[dict],
     lease_until = now + _event_lease() if lease_owner is not None else None
     if payloads:
         table = MailEvent.__table__
-        leased = {"lease_owner": lease_owner, "lease_until": lease_until} if lease_owner is not None else {}
-        ids = insert_rows(_session(), table, [{"name": name, "mailbox_id": mailbox_id, "payload": payload,
-                                               "created_at": now, **leased} for payload in payloads],
-                          returning=table.c.id)
+        columns = ["name", "mailbox_id", "payload", "created_at"]
+        leased: tuple = ()
+        if lease_owner is not None:
+            columns += ["lease_owner", "lease_until"]
+            leased = (lease_owner, lease_until)
+        rows = [[name, mailbox_id, payload, now, *leased] for payload in payloads]
+        ids = insert_values(_session(), table, columns, rows, returning=table.c.id)
     return RecordedEvents(name, mailbox_id, ids, payloads, now, lease_owner, lease_until)
 
 

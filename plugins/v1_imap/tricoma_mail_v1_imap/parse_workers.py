@@ -11,7 +11,6 @@ worker died, answers are parsed in the sync's process.
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import multiprocessing
 import os
@@ -22,7 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from tricoma_mail_plugin import MessageSummary
 
 from .fetch_parser import merge_fetched, parse_answer
-from .summaries import summary_from_fetch
+from .summaries import summary_from_fetch, tuple_of
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +47,12 @@ def parse_answers(answers: Sequence[tuple[bytes, bytes]]) -> Parsed:
     parsed: Parsed = {}
     for uid, data in merged.items():
         index = data.get(b"BODY[]")
-        parsed[uid] = (astuple(summary_from_fetch(uid, data)), int(index) if index is not None else None)
+        parsed[uid] = (summary_from_fetch(uid, data, tuple_of), int(index) if index is not None else None)
     return parsed
-
-
-def astuple(summary: MessageSummary) -> tuple:
-    """The fields of ``summary`` in their order (not copied deep, unlike ``dataclasses.astuple``)."""
-    return tuple(map(vars(summary).__getitem__, _FIELDS))
 
 
 def summary_of(fields: tuple) -> MessageSummary:
     return MessageSummary(*fields)
-
-
-_FIELDS = tuple(field.name for field in dataclasses.fields(MessageSummary))
 
 
 def _ready() -> bool:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
 
 from tricoma_mail_plugin import MessageSummary, address_list_text, decode_header_text
 
@@ -88,25 +90,27 @@ def _declared_charset(block: bytes) -> str | None:
 
 
 _PLAIN_DATE = re.compile(r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d\d)(?::(\d\d))?"
-                         r"\s+([+-])(\d\d)(\d\d)\s*$")
+                         r"\s+([+-]\d{4})\s*$")
 _MONTHS = {name: number for number, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_ZONES: dict[str, timezone] = {}  # "+0100" → its zone: a sync sees the same few message after message
 
 
 def parse_date(value: str) -> datetime | None:
     if not value:
         return None
     plain = _PLAIN_DATE.match(value)
-    if plain is not None and plain.group(2).lower() in _MONTHS:
+    if plain is not None:
         # The form nearly every mail's Date has, read without the general parser (same result).
-        day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = plain.groups()
-        offset = timedelta(hours=int(zone_hours), minutes=int(zone_minutes))
-        try:
-            moment = datetime(int(year), _MONTHS[month.lower()], int(day), int(hour), int(minute), int(second or 0),
-                              tzinfo=timezone(-offset if sign == "-" else offset))
-            return moment.astimezone(timezone.utc)
-        except (ValueError, OverflowError):
-            pass  # the general parser decides
+        day, month_name, year, hour, minute, second, zone_text = plain.groups()
+        month = _MONTHS.get(month_name.lower())
+        if month is not None:
+            try:
+                zone = _ZONES.get(zone_text) or _zone(zone_text)
+                moment = datetime(int(year), month, int(day), int(hour), int(minute), int(second or 0), tzinfo=zone)
+                return moment if zone is timezone.utc else moment.astimezone(timezone.utc)
+            except (ValueError, OverflowError):
+                pass  # the general parser decides
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -121,34 +125,70 @@ def parse_date(value: str) -> datetime | None:
         return None
 
 
-def summary_from_fetch(uid: int, data: dict) -> MessageSummary:
+def _zone(text: str) -> timezone:
+    """The zone of an offset as a Date header writes it (``+0100``, ``-0530``); remembered."""
+    offset = timedelta(hours=int(text[1:3]), minutes=int(text[3:5]))
+    zone = timezone.utc if not offset else timezone(-offset if text[0] == "-" else offset)
+    if len(_ZONES) < 256:
+        _ZONES[text] = zone
+    return zone
+
+
+T = TypeVar("T")
+
+
+def summary_from_fetch(uid: int, data: dict, make: Callable[..., T] = MessageSummary) -> T:
+    """The summary of a message's FETCH items (``data``, keyed as :func:`fetch_parser.read_fetch`
+    keys them). ``make`` gets the summary's fields positionally, in :class:`MessageSummary`'s
+    order: a worker process that sends them on as a tuple (``tuple_of``) skips the value."""
     fields = parse_header_block(data.get(_HEADER_KEY) or _header_block(data))
-    flags = stored_flags(data.get(b"FLAGS", ()))
+    get = fields.get
     internal_date = data.get(b"INTERNALDATE")
-    if isinstance(internal_date, datetime) and internal_date.tzinfo is not timezone.utc:
-        if internal_date.tzinfo is None:
-            internal_date = internal_date.replace(tzinfo=timezone.utc)
-        internal_date = internal_date.astimezone(timezone.utc)
-    content_type = fields.get("content-type", "").lower()
+    if isinstance(internal_date, datetime):
+        if internal_date.tzinfo is not timezone.utc:
+            if internal_date.tzinfo is None:
+                internal_date = internal_date.replace(tzinfo=timezone.utc)
+            internal_date = internal_date.astimezone(timezone.utc)
+    else:
+        internal_date = None
+    content_type = get("content-type")
     preview = data.get(b"PREVIEW")
     modseq = data.get(b"MODSEQ")
-    return MessageSummary(
-        uid=uid,
-        flags=flags,
-        size=int(data.get(b"RFC822.SIZE") or 0),
-        internal_date=internal_date if isinstance(internal_date, datetime) else None,
-        from_=fields.get("from", ""),
-        to=fields.get("to", ""),
-        cc=fields.get("cc", ""),
-        subject=fields.get("subject", ""),
-        date=parse_date(fields.get("date", "")),
-        message_id=fields.get("message-id", "").strip()[:998],
-        in_reply_to=fields.get("in-reply-to", "").strip(),
-        references=fields.get("references", "").strip(),
-        has_attachment=content_type.startswith("multipart/mixed") or content_type.startswith("application/"),
-        preview=" ".join(_text(preview).split())[:200] if preview else "",
-        modseq=int(modseq[0]) if isinstance(modseq, (tuple, list)) and modseq else None,
+    return make(
+        uid,
+        stored_flags(data.get(b"FLAGS", ())),
+        int(data.get(b"RFC822.SIZE") or 0),
+        internal_date,
+        get("from", ""),
+        get("to", ""),
+        get("cc", ""),
+        get("subject", ""),
+        parse_date(get("date", "")),
+        get("message-id", "").strip()[:998],
+        get("in-reply-to", "").strip(),
+        get("references", "").strip(),
+        content_type.lower().startswith(_ATTACHMENT_TYPES) if content_type else False,
+        _preview_text(preview) if preview else "",
+        int(modseq[0]) if isinstance(modseq, (tuple, list)) and modseq else None,
     )
+
+
+def _preview_text(preview) -> str:
+    """The preview on one line, whitespace runs as one space, at most 200 characters."""
+    text = _text(preview)
+    # Printable text has no whitespace but the space (str.isprintable): most previews are
+    # already one line with single spaces, and split-and-join would give them back unchanged.
+    if not (text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "):
+        text = " ".join(text.split())
+    return text[:200]
+
+
+def tuple_of(*fields) -> tuple:
+    """``make`` for :func:`summary_from_fetch`: the fields as they are."""
+    return fields
+
+
+_ATTACHMENT_TYPES = ("multipart/mixed", "application/")  # a message with these has attachments
 
 
 def stored_flags(raw_flags) -> tuple[str, ...]:
