@@ -9,9 +9,18 @@ on a free port of 127.0.0.1), Roundcube by its nginx + php-fpm. Prints p50/p95 p
 ratio ours ÷ Roundcube of the medians; targets: ≤ 0.5 for the list and opening a message, ≤ 1.0
 for opening a message the first time (against Roundcube's default open), and ≥ 1.0× Roundcube's
 requests per second with 8 concurrent clients on the list.
+
+Every row is timed through python-requests (the peer's client), whose own work per request
+(1.5-2 ms here, printed per run: the proxy settings read from the environment, its cookie jar,
+URL parsing) is the same for both servers and pulls a ratio towards 1. The opens are timed a second time through a
+lean client (:class:`Lean`: ``http.client`` on one keep-alive connection, the same cookies and
+headers, sessions of their own), whose ratio is the servers' cost per request: those rows carry
+the target, the requests rows of the opens are information; the report says how much of each
+open was python-requests' own.
 """
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import json
 import os
@@ -28,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 PEER_BENCH = REPO.parent / "shared" / "peers" / "roundcube" / "bench.py"
@@ -151,6 +161,49 @@ class Ours:
         return answer
 
 
+class Lean:
+    """One logged-in session (``session``: a requests.Session after its login, whose cookies and
+    headers it takes) timed through ``http.client`` on one keep-alive connection: the thinnest
+    client Python has. python-requests spends 1.5-2 ms of its own per request on this machine
+    (the proxy settings read from the environment, its cookie jar, URL parsing): the same for
+    both servers, it pulls every ratio towards 1. Set-Cookie answers update the cookies."""
+
+    HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Accept-Language")
+
+    def __init__(self, base: str, session) -> None:
+        url = urlsplit(base)
+        self.host, self.port, self.prefix = url.hostname, url.port or 80, url.path.rstrip("/")
+        self.cookies = {cookie.name: cookie.value for cookie in session.cookies}
+        self.headers = {name: session.headers[name] for name in self.HEADERS if name in session.headers}
+        self.connection: http.client.HTTPConnection | None = None
+
+    def get(self, path: str, expect: str) -> bytes:
+        for attempt in (1, 2):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
+            cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+            try:
+                self.connection.request("GET", self.prefix + path, headers={**self.headers, "Cookie": cookie})
+                answer = self.connection.getresponse()
+                data = answer.read()
+            except (OSError, http.client.HTTPException):
+                self.connection.close()
+                self.connection = None
+                if attempt == 2:
+                    raise
+                continue  # the server closed the idle connection: once more on a new one
+            for header in answer.headers.get_all("Set-Cookie") or ():
+                name, _sep, value = header.split(";", 1)[0].partition("=")
+                self.cookies[name.strip()] = value.strip()
+            if answer.will_close:
+                self.connection.close()
+                self.connection = None
+            if answer.status != 200 or expect.encode() not in data:
+                raise RuntimeError(f"GET {path} answered {answer.status}: {data[:300]!r}")
+            return data
+        raise AssertionError("unreachable")
+
+
 # ================================================================================================
 # Set-up: our mailbox on the peer's account
 # ================================================================================================
@@ -267,6 +320,18 @@ def open_ours(client: Ours, base: str, pk: int) -> None:
     frame = re.search(r'<iframe class="mail-body" src="([^"]+)"', page)
     if frame:
         client.get(unescape(frame.group(1)), "<body>")
+
+
+def open_ours_lean(client: Lean, base: str, pk: int) -> None:
+    """:func:`open_ours` through the lean client."""
+    page = client.get(f"{base}/messages/{pk}", 'class="mail-message"').decode()
+    frame = re.search(r'<iframe class="mail-body" src="([^"]+)"', page)
+    if frame:
+        client.get(unescape(frame.group(1)), "<body>")
+
+
+def median_ms(row: Row, client: str) -> float:
+    return statistics.median(row.times[client]) * 1000
 
 
 def rotating(values: list, action: Callable[[object], None]) -> Callable[[], None]:
@@ -453,15 +518,36 @@ def _measure(args, peer, server: Gunicorn, app, mailbox_id: int, uid_to_pk: dict
             lambda: by_key["list_p1"](rc), lambda: ours.get(f"/api/mail/m/{mailbox_id}/messages?folder=INBOX",
                                                            '"messages"')),
     ]
+    # The opens twice: through python-requests like every other row (information), and through the
+    # lean client, whose ratio is the servers' (the target): each with a session of its own.
+    lean_rc_session = peer.RC(args.roundcube)
+    peer.prepare(lean_rc_session)
+    lean_rc = Lean(args.roundcube, lean_rc_session.s)
+    lean_ours = Lean(server.base, Ours(server.base, "bench").s)
+
+    def rc_preview_path(uid) -> str:  # under the base URL's path (Lean puts it in front)
+        return "/?" + urlencode(
+            {"_task": "mail", "_caps": peer.CAPS, "_uid": uid, "_mbox": "INBOX", "_framed": 1, "_action": "preview"})
+
     for kind in ("html", "plain", "attach"):
         uid = int(picked[kind])
-        rows.append(Row(f"open {kind} (RC preview ↔ our reading view [+ body frame]), uid {uid}", TARGET_RATIO,
+        rows.append(Row(f"open {kind} (RC preview ↔ our reading view [+ body frame]), uid {uid}", None,
                         lambda uid=uid: rc_preview(rc, uid), lambda uid=uid: open_ours(ours, base, uid_to_pk[uid])))
+    for kind in ("html", "plain", "attach"):
+        uid = int(picked[kind])
+        rows.append(Row(f"open {kind}, lean client (http.client), uid {uid}", TARGET_RATIO,
+                        lambda uid=uid: lean_rc.get(rc_preview_path(uid), 'id="messagebody"'),
+                        lambda uid=uid: open_ours_lean(lean_ours, base, uid_to_pk[uid])))
     rows += [
         Row("search subject 'invoice'", None, lambda: by_key["search_subject"](rc), ours_search("subject=invoice")),
         Row("search body 'prototype'", None, lambda: by_key["search_body"](rc), ours_search("q=prototype")),
     ]
     run_rows(rows, args.reps, args.warmup)
+    plain_requests = next(row for row in rows if row.label.startswith("open plain (RC preview"))
+    plain_lean = next(row for row in rows if row.label.startswith("open plain, lean client"))
+    info.append("python-requests' own cost per open of the plain message (its median minus the lean client's, "
+                f"same message, same run): Roundcube {median_ms(plain_requests, 'roundcube') - median_ms(plain_lean, 'roundcube'):.1f} ms, "
+                f"ours {median_ms(plain_requests, 'ours') - median_ms(plain_lean, 'ours'):.1f} ms")
 
     first = Row("first open of a read message (RC default config ↔ ours)", TARGET_FIRST_OPEN,
                 rotating(fresh_rc[:first_reps], lambda uid: rc_preview(rc_default, uid)),
