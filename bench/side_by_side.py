@@ -198,6 +198,8 @@ class Lean:
             if answer.will_close:
                 self.connection.close()
                 self.connection = None
+            if answer.getheader("Content-Encoding"):  # sent on as python-requests asks; never decoded here
+                raise RuntimeError(f"GET {path} answered compressed ({answer.getheader('Content-Encoding')})")
             if answer.status != 200 or expect.encode() not in data:
                 raise RuntimeError(f"GET {path} answered {answer.status}: {data[:300]!r}")
             return data
