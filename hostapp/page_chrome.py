@@ -64,7 +64,7 @@ def page_chrome() -> Chrome:
         pieces = held[key] = tuple(_MARKS.split(_rendered(locale, signed_in, user, sections)))
     values = {"csrf": generate_csrf(),
               "next": str(escape(request.full_path if request.query_string else request.path))}
-    path = request.path
+    path = request.script_root + request.path  # the entries' URLs hold the script root
     for index, entry in enumerate(entries):
         values[f"current{index}"] = _CURRENT if entry.url == path else ""
         if entry.badge:

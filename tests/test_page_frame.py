@@ -264,3 +264,10 @@ def test_the_signed_csrf_token_is_signed_once_per_second_and_still_checked(app, 
     # the remembered token is Flask-WTF's own: a form sent with it is accepted, a forged one not
     assert ulla.post("/language", data={"language": "de", "next": "/", "csrf_token": "forged"}).status_code == 400
     assert ulla.post("/language", data={"language": "de", "next": "/", "csrf_token": tokens.pop()}).status_code == 302
+
+
+def test_the_current_page_is_marked_under_a_script_root_too(app, make_user):
+    make_user("olga", language="en")
+    client = client_of(app, "olga")
+    page = client.get("/", base_url="http://localhost/erp/").get_data(as_text=True)
+    assert '<a href="/erp/" aria-current="page">Start</a>' in page
