@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import JSON, Boolean, Column, Integer, LargeBinary, MetaData, String, Table, func, insert, select, text
 
 from hostapp.extensions import db
-from tricoma_mail_plugin.bulk_insert import insert_rows, one_of
+from tricoma_mail_plugin.bulk_insert import insert_rows, insert_values, one_of
 from tricoma_mail_plugin.models import UtcDateTime
 
 _counter = itertools.count(1)
@@ -121,3 +121,43 @@ def test_sqlite_inserts_many_rows_in_one_statement_not_one_per_row(app, table):
         db.session.commit()
         assert len([sql for sql in statements if sql.lstrip().upper().startswith("INSERT")]) == 2
         assert db.session.scalar(select(func.count()).select_from(table)) == 900
+
+
+# -- insert_values: rows as value lists (the sync's writer) ---------------------------------------
+
+def _values(keys, base=datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))):
+    return [[key, base + timedelta(minutes=n), {"n": n, "name": f"Grüße {n}"}, n % 2 == 0]
+            for n, key in enumerate(keys)]
+
+
+def test_value_lists_are_stored_as_the_same_rows_as_dicts(app, table):
+    names = ["key", "at", "payload", "flag"]
+    with app.app_context():
+        as_lists = _values([f"l{n:04d}" for n in range(700)])
+        as_dicts = [dict(zip(names, line)) for line in _values([f"d{n:04d}" for n in range(700)])]
+        ids = insert_values(db.session, table, names, [list(line) for line in as_lists], returning=table.c.id)
+        insert_rows(db.session, table, as_dicts)
+        db.session.commit()
+        assert len(ids) == 700 and ids == sorted(ids)
+        stored = {row.key: row for row in db.session.execute(select(table))}
+        for row_id, (key, at, payload, flag) in zip(ids, as_lists):
+            got = stored[key]
+            assert (got.id, got.at, got.payload, got.flag) == (row_id, at, payload, flag)
+            twin = stored["d" + key[1:]]
+            assert (twin.at, twin.payload, twin.flag) == (got.at, got.payload, got.flag)
+        assert len({row.serial for row in stored.values()}) == 1400  # a callable default per row
+        as_text = dict(db.session.execute(text(
+            f"SELECT key, CAST(at AS VARCHAR(60)) FROM {table.name} WHERE key IN ('l0005', 'd0005')")).all())
+        assert as_text["l0005"] == as_text["d0005"]
+
+
+def test_value_lists_colliding_with_a_unique_key_are_skipped(app, table):
+    names = ["key", "at", "payload", "flag"]
+    with app.app_context():
+        insert_values(db.session, table, names, _values(["a", "c"]))
+        db.session.commit()
+        fresh = insert_values(db.session, table, names, _values(["a", "b", "c", "d"]), ignore_conflicts=True,
+                              returning=table.c.key)
+        db.session.commit()
+        assert sorted(fresh) == ["b", "d"]
+        assert insert_values(db.session, table, names, []) == []

@@ -1,83 +1,17 @@
-"""The sync's writer builds its rows without a dict per row: ``insert_values`` (value lists in
-the order of named columns) stores exactly what ``insert_rows`` stores, a cached message's row is
-its summary's values under the right columns, and a batch's ``received`` payloads are each
-summary's payload."""
+"""The sync's writer builds its rows without a dict per row (``insert_values``: its tests are in
+test_bulk_insert.py): a cached message's row is its summary's values under the right columns, and
+a batch's ``received`` payloads are each summary's payload."""
 from __future__ import annotations
 
-import itertools
 from dataclasses import fields
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, select, text
 
-from hostapp.extensions import db
 from tricoma_mail_plugin import MessageSummary
-from tricoma_mail_plugin.bulk_insert import insert_rows, insert_values
 from tricoma_mail_plugin.cache import sync
 from tricoma_mail_plugin.events.values import received_payload, received_payloads
-from tricoma_mail_plugin.models import CachedMessage, UtcDateTime
-
-_counter = itertools.count(1)
-metadata = MetaData()
-probe = Table(
-    "tricoma_mail_test_values_probe", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("key", String(40), unique=True, nullable=False),
-    Column("at", UtcDateTime()),
-    Column("payload", JSON, default=dict),
-    Column("flag", Boolean, default=False),
-    Column("serial", Integer, default=lambda: next(_counter)),
-)
-
-
-@pytest.fixture
-def table(app):
-    with app.app_context():
-        probe.create(db.engine)
-        try:
-            yield probe
-        finally:
-            db.session.rollback()
-            probe.drop(db.engine)
-
-
-def _values(keys, base=datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))):
-    return [[key, base + timedelta(minutes=n), {"n": n, "name": f"Grüße {n}"}, n % 2 == 0]
-            for n, key in enumerate(keys)]
-
-
-def test_value_lists_are_stored_as_the_same_rows_as_dicts(app, table):
-    names = ["key", "at", "payload", "flag"]
-    with app.app_context():
-        as_lists = _values([f"l{n:04d}" for n in range(700)])
-        as_dicts = [dict(zip(names, line)) for line in _values([f"d{n:04d}" for n in range(700)])]
-        ids = insert_values(db.session, table, names, [list(line) for line in as_lists], returning=table.c.id)
-        insert_rows(db.session, table, as_dicts)
-        db.session.commit()
-        assert len(ids) == 700 and ids == sorted(ids)
-        stored = {row.key: row for row in db.session.execute(select(table))}
-        for row_id, (key, at, payload, flag) in zip(ids, as_lists):
-            got = stored[key]
-            assert (got.id, got.at, got.payload, got.flag) == (row_id, at, payload, flag)
-            twin = stored["d" + key[1:]]
-            assert (twin.at, twin.payload, twin.flag) == (got.at, got.payload, got.flag)
-        assert len({row.serial for row in stored.values()}) == 1400  # a callable default per row
-        as_text = dict(db.session.execute(text(
-            f"SELECT key, CAST(at AS VARCHAR(60)) FROM {table.name} WHERE key IN ('l0005', 'd0005')")).all())
-        assert as_text["l0005"] == as_text["d0005"]
-
-
-def test_value_lists_colliding_with_a_unique_key_are_skipped(app, table):
-    names = ["key", "at", "payload", "flag"]
-    with app.app_context():
-        insert_values(db.session, table, names, _values(["a", "c"]))
-        db.session.commit()
-        fresh = insert_values(db.session, table, names, _values(["a", "b", "c", "d"]), ignore_conflicts=True,
-                              returning=table.c.key)
-        db.session.commit()
-        assert sorted(fresh) == ["b", "d"]
-        assert insert_values(db.session, table, names, []) == []
+from tricoma_mail_plugin.models import CachedMessage
 
 
 def _summary(**changes) -> MessageSummary:
