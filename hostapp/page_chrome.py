@@ -18,11 +18,13 @@ import re
 import secrets
 from typing import NamedTuple
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
+
+from tricoma_mail_plugin import remembered_per_app
 
 from .navigation import navigation_sections
 
@@ -50,18 +52,15 @@ def page_chrome() -> Chrome:
     locale = str(get_locale())
     user = current_user._get_current_object()
     signed_in = bool(user.is_authenticated)
+    user_name = user.name if signed_in else None
     sections = navigation_sections() if signed_in else []
     entries = [entry for _title, section in sections for entry in section]
     # a label's type counts: Markup is shown as it is, text escaped
-    key = (locale, request.script_root, signed_in, user.name if signed_in else None,
+    key = (locale, request.script_root, signed_in, user_name,
            tuple((title, tuple((type(e.label), e.label, e.url, bool(e.badge)) for e in section))
                  for title, section in sections))
-    held = current_app.extensions.setdefault(_EXTENSION_KEY, {})
-    pieces = held.get(key)
-    if pieces is None:
-        if len(held) >= MAX_ENTRIES:
-            held.clear()
-        pieces = held[key] = tuple(_MARKS.split(_rendered(locale, signed_in, user, sections)))
+    pieces = remembered_per_app(_EXTENSION_KEY, key, lambda: tuple(
+        _MARKS.split(_rendered(locale, signed_in, user_name, sections))), MAX_ENTRIES)
     values = {"csrf": generate_csrf(),
               "next": str(escape(request.full_path if request.query_string else request.path))}
     path = request.script_root + request.path  # the entries' URLs hold the script root
@@ -74,7 +73,7 @@ def page_chrome() -> Chrome:
                                          for position, piece in enumerate(pieces))))
 
 
-def _rendered(locale: str, signed_in: bool, user, sections) -> str:
+def _rendered(locale: str, signed_in: bool, user_name: str | None, sections) -> str:
     numbered, index = [], 0
     for title, section in sections:
         marked = []
@@ -83,4 +82,4 @@ def _rendered(locale: str, signed_in: bool, user, sections) -> str:
             index += 1
         numbered.append((title, marked))
     return render_template("hostapp/_chrome.html", locale=locale, csrf=_mark("csrf"), next_url=_mark("next"),
-                           signed_in=signed_in, user_name=user.name if signed_in else None, sections=numbered)
+                           signed_in=signed_in, user_name=user_name, sections=numbered)
