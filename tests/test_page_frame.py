@@ -146,28 +146,38 @@ def _csrf_tokens(page: str) -> list[str]:
     return re.findall(r'name="csrf_token" value="([^"]+)"', page)
 
 
-def test_the_chrome_is_rendered_once_whatever_page_and_badge_it_frames(app, make_user):
+def _readable_mailbox(app, owner, unread: int | None = None) -> int:
+    """A mailbox "Support" that ``owner`` may read; with ``unread``, an INBOX holding that many."""
     from tricoma_mail_plugin.models import CachedFolder
 
-    owner = make_user("olga", language="en")
     with app.app_context():
         mailbox_id = service.create_mailbox("Support", owner).id
         access.grant(mailbox_id, "user", owner.id, "read", actor="test")
-        db.session.add(CachedFolder(mailbox_id=mailbox_id, name="INBOX", unseen=3))
+        if unread is not None:
+            db.session.add(CachedFolder(mailbox_id=mailbox_id, name="INBOX", unseen=unread))
+            db.session.commit()
+    return mailbox_id
+
+
+def _set_unread(app, mailbox_id: int, unread: int) -> None:
+    from tricoma_mail_plugin.models import CachedFolder
+
+    with app.app_context():
+        db.session.execute(update(CachedFolder).where(CachedFolder.mailbox_id == mailbox_id).values(unseen=unread))
         db.session.commit()
+
+
+def test_the_chrome_is_rendered_once_whatever_page_and_badge_it_frames(app, make_user):
+    mailbox_id = _readable_mailbox(app, make_user("olga", language="en"), unread=3)
     client = client_of(app, "olga")
     client.get("/")  # the process learns the chrome of this user's navigation
     # other pages, another query, another unread count: the same chrome, filled in per request
     assert _chrome_renders(app, client, "/", 3) == 0
     assert _chrome_renders(app, client, f"/mail/m/{mailbox_id}/", 1) == 0
     assert _chrome_renders(app, client, "/?tab=2", 1) == 0
-    with app.app_context():
-        db.session.execute(update(CachedFolder).where(CachedFolder.mailbox_id == mailbox_id).values(unseen=2))
-        db.session.commit()
+    _set_unread(app, mailbox_id, 2)
     assert _chrome_renders(app, client, "/", 1) == 0
-    with app.app_context():  # no unread mail left: the badge goes, a new look
-        db.session.execute(update(CachedFolder).where(CachedFolder.mailbox_id == mailbox_id).values(unseen=0))
-        db.session.commit()
+    _set_unread(app, mailbox_id, 0)  # no unread mail left: the badge goes, a new look
     assert _chrome_renders(app, client, "/", 1) == 1
     page = client.get("/?tab=<2>").get_data(as_text=True)
     assert 'name="next" value="/?tab=%3C2%3E"' in page or 'name="next" value="/?tab=&lt;2&gt;"' in page
@@ -186,38 +196,28 @@ def test_the_chrome_carries_each_request_s_own_csrf_token(app, make_user):
     ulla_tokens, olga_tokens = _csrf_tokens(first), _csrf_tokens(second)
     assert len(ulla_tokens) == len(olga_tokens) == 2  # the language and the logout form
     assert set(ulla_tokens).isdisjoint(olga_tokens)
-    assert "csrf-mark-" not in first + second
+    assert "csrf-mark-" not in first + second and "chrome-" not in first + second
     # each token is good for its own session: logging out works
     assert olga.post("/logout", data={"csrf_token": olga_tokens[1]}).status_code == 302
     assert ulla.get("/").status_code == 200
 
 
 def test_the_chrome_follows_the_user_s_name_and_the_navigation_s_badges(app, make_user):
-    from tricoma_mail_plugin.models import CachedFolder
-
-    owner = make_user("olga", language="en")
-    with app.app_context():
-        mailbox_id = service.create_mailbox("Support", owner).id
-        access.grant(mailbox_id, "user", owner.id, "read", actor="test")
-        db.session.add(CachedFolder(mailbox_id=mailbox_id, name="INBOX", unseen=3))
-        db.session.commit()
+    mailbox_id = _readable_mailbox(app, make_user("olga", language="en"), unread=3)
     client = client_of(app, "olga")
     page = client.get("/").get_data(as_text=True)
     assert '<span class="who">Olga</span>' in page and 'Support <span class="badge">3</span>' in page
     with app.app_context():
         db.session.execute(update(User).where(User.username == "olga").values(display_name="Olga Berg"))
-        db.session.execute(update(CachedFolder).where(CachedFolder.mailbox_id == mailbox_id).values(unseen=5))
         db.session.commit()
+    _set_unread(app, mailbox_id, 5)
     page = client.get("/").get_data(as_text=True)
     assert '<span class="who">Olga Berg</span>' in page and 'Support <span class="badge">5</span>' in page
     assert '<span class="who">Olga</span>' not in page
 
 
 def test_the_chrome_marks_the_current_page_in_the_navigation(app, make_user):
-    owner = make_user("olga", language="en")
-    with app.app_context():
-        mailbox_id = service.create_mailbox("Support", owner).id
-        access.grant(mailbox_id, "user", owner.id, "read", actor="test")
+    mailbox_id = _readable_mailbox(app, make_user("olga", language="en"))
     client = client_of(app, "olga")
     folder = client.get(f"/mail/m/{mailbox_id}/").get_data(as_text=True)
     assert f'<a href="/mail/m/{mailbox_id}/" aria-current="page">Support' in folder
