@@ -118,8 +118,12 @@ def test_two_web_servers_and_two_workers_on_one_database_send_once_and_sync_once
     for mailbox_id, _imap in mailboxes:
         found = sorted(periods[mailbox_id])
         assert len(found) >= 4, f"mailbox {mailbox_id} synced only in periods {found}"
-        # every period from its first to its last had its sync (a job still waiting skips one)
-        assert len(found) >= found[-1] - found[0], found
+        # Every period after the first had its sync (a job still waiting skips one). The first
+        # sync of a new mailbox (every folder looked up and cached) may, on a loaded machine, still
+        # run when the next periods begin, and they are skipped by design (no second turn beside
+        # one that has not run: schedule.py); later ones are short.
+        later = found[1:]
+        assert len(later) >= later[-1] - later[0], found
 
     # What the workers ran, as RQ recorded it: each ledger key ran once; a second delivery of
     # a key (none is expected, the ledger makes one scheduler queue it) would have done nothing.

@@ -13,6 +13,7 @@ import pytest
 from redis import Redis
 from rq import Queue
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from hostapp.extensions import db
 from tricoma_mail_plugin.cache.lease import lease_is_free, take_sync_lease
@@ -75,6 +76,29 @@ def test_a_periodic_job_is_queued_once_per_period_however_many_schedulers_run(ap
             ledger.finish(job.key, "host:1:1", "done")
         order = [job.args[0] for job in Scheduler().due(now + 180) if job.name == "sync"]
         assert order == [ids[1], ids[2], ids[0]]
+
+
+def test_a_scheduler_whose_database_failed_queues_the_period_at_its_next_tick(app, monkeypatch):
+    app.config.update(TRICOMA_MAIL_SYNC_INTERVAL=60, TRICOMA_MAIL_OUTBOX_POLL_SECONDS=0,
+                      TRICOMA_MAIL_CLEANUP_INTERVAL=0, TRICOMA_MAIL_TEAM_INTERVAL=0)
+    with app.app_context():
+        ids = usable_mailboxes(2)
+        scheduler = Scheduler()
+        record_new = ledger.record_new
+
+        def locked(jobs):
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+        monkeypatch.setattr(ledger, "record_new", locked)
+        now = 7000 * 60.0
+        with pytest.raises(OperationalError):
+            scheduler.due(now)
+        monkeypatch.setattr(ledger, "record_new", record_new)
+        db.session.rollback()
+        # the next tick, still in the same period: its turns are queued, not lost
+        assert sorted(job.key for job in scheduler.due(now + 1)) == sorted(
+            f"sync:{mailbox_id}:@7000" for mailbox_id in ids)
+        assert scheduler.due(now + 2) == []
 
 
 def test_a_duplicate_delivery_of_a_job_does_not_run_it_twice(app, monkeypatch):

@@ -54,15 +54,20 @@ class Scheduler:
         ledger; only those this scheduler recorded first are returned (for it to queue)."""
         now = time.time() if now is None else now
         jobs: list[NewJob] = []
+        looked_at: dict[str, int] = {}
         for name, interval in _intervals().items():
             if interval <= 0:
                 continue
             period = int(now // interval)
             if self._seen.get(name) == period:
                 continue
-            self._seen[name] = period
+            looked_at[name] = period
             if name == "sync":
                 jobs.extend(sync_jobs(period, interval))
             elif not ledger.waiting_args(name, utcnow() - timedelta(seconds=2 * interval)):
                 jobs.append(NewJob(f"{name}:@{period}", name))
-        return ledger.record_new(jobs)
+        recorded = ledger.record_new(jobs)
+        # only now: a database that failed (locked, gone for a moment) leaves the period to the
+        # next tick instead of losing its turns
+        self._seen.update(looked_at)
+        return recorded
