@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, false, func, literal, or_, select
+from sqlalchemy import ScalarSelect, Select, and_, false, func, literal, or_, select
 
 from .._state import mail_state
 from ..models import CachedFolder, CachedMessage, Mailbox
@@ -88,10 +88,10 @@ def decode_cursor(cursor: str):
     return value, message_pk
 
 
-def list_messages(folder_ids: list[int] | Select, sort: str = "date", descending: bool = True,
+def list_messages(folder_ids: list[int] | Select | ScalarSelect, sort: str = "date", descending: bool = True,
                   cursor: str | None = None, limit: int = PAGE_SIZE, keyword: str | None = None) -> MessagePage:
-    """One page of the messages in ``folder_ids`` (a list, or :func:`folders_named`), after
-    ``cursor``; with ``keyword``, only the messages tagged with it."""
+    """One page of the messages in ``folder_ids`` (a list, :func:`folders_named` or
+    :func:`folder_named`), after ``cursor``; with ``keyword``, only the messages tagged with it."""
     column = SORT_COLUMNS.get(sort)
     if column is None:
         raise ValueError(f"unknown sort {sort!r}")
@@ -102,10 +102,15 @@ def list_messages(folder_ids: list[int] | Select, sort: str = "date", descending
         query = with_keyword(query, keyword)
     if cursor:
         value, last_pk = decode_cursor(cursor)
-        before = (column < value) if descending else (column > value)
-        same = and_(column == value, CachedMessage.id < last_pk if descending else CachedMessage.id > last_pk)
-        query = query.where(or_(before, same) if value is not None else
-                            (CachedMessage.id < last_pk if descending else CachedMessage.id > last_pk))
+        after_pk = CachedMessage.id < last_pk if descending else CachedMessage.id > last_pk
+        if value is None:
+            query = query.where(after_pk)
+        else:
+            before = (column < value) if descending else (column > value)
+            # The bound alone (``<=``) repeats what the OR says: a planner seeks the index there
+            # instead of reading the folder from its start (SQLite cannot range-scan an OR).
+            bound = (column <= value) if descending else (column >= value)
+            query = query.where(bound, or_(before, and_(column == value, after_pk)))
     order = (column.desc(), CachedMessage.id.desc()) if descending else (column.asc(), CachedMessage.id.asc())
     rows = mail_state().db.session.execute(query.order_by(*order).limit(limit + 1)).all()
     messages = listed_messages(rows[:limit])
@@ -123,14 +128,20 @@ _LISTED = (CachedMessage.id, CachedFolder.mailbox_id, Mailbox.title, CachedFolde
            CachedMessage.preview, CachedMessage.message_id, CachedMessage.in_reply_to, CachedMessage.references)
 
 
-def messages_in(folder_ids: list[int]):
+def messages_in(folder_ids: list[int] | Select | ScalarSelect):
     """The query of every cached message in ``folder_ids`` with its folder and mailbox; callers
     add filters, order and limit and hand the rows to :func:`listed_messages`."""
+    if isinstance(folder_ids, ScalarSelect) or isinstance(folder_ids, list) and len(folder_ids) == 1:
+        # one folder by equality: the database reads its index on (folder, date, id) in order and
+        # stops after the page, where "IN" made it collect and sort every row after the cursor
+        in_folders = CachedMessage.folder_id == (folder_ids if isinstance(folder_ids, ScalarSelect) else folder_ids[0])
+    else:
+        in_folders = CachedMessage.folder_id.in_(folder_ids)
     return (
         select(*_LISTED)
         .join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
         .join(Mailbox, Mailbox.id == CachedFolder.mailbox_id)
-        .where(CachedMessage.folder_id.in_(folder_ids))
+        .where(in_folders)
     )
 
 
@@ -163,6 +174,12 @@ def folders_named(mailbox_id: int, names: list[str] | None = None) -> Select:
     if names is not None:
         query = query.where(CachedFolder.name.in_(names))
     return query
+
+
+def folder_named(mailbox_id: int, name: str) -> ScalarSelect:
+    """The id of the mailbox's folder ``name`` as a scalar subquery (``NULL``: no such folder), for
+    :func:`list_messages`: one folder's list read in the order of its index."""
+    return folders_named(mailbox_id, [name]).scalar_subquery()
 
 
 def inbox_folder_ids(mailbox_ids: list[int]) -> list[int]:

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..cache.listing import SORT_COLUMNS, folder_ids, folders_named, list_messages
+from ..cache.listing import SORT_COLUMNS, folder_ids, folder_named, list_messages
 from ..errors import InvalidSettings, MessageNotFound
 from ..mail.address_book import correspondents
 from ..rights import access
@@ -36,7 +36,7 @@ def messages(mailbox_id: int):
         sort = "date"
     descending = request.args.get("order") != "asc"
     try:
-        page = list_messages(folders_named(mailbox.id, [name]), sort, descending, request.args.get("cursor") or None)
+        page = list_messages(folder_named(mailbox.id, name), sort, descending, request.args.get("cursor") or None)
     except ValueError as error:
         raise InvalidSettings(_("This page of the list does not exist any more; start again from the first page."),
                               field="cursor") from error

@@ -32,7 +32,7 @@ from ..cache import sync
 from ..cache.listing import (
     SORT_COLUMNS,
     folder_ids,
-    folders_named,
+    folder_named,
     MessagePage,
     inbox_folder_ids,
     list_messages,
@@ -159,7 +159,7 @@ def folder(mailbox_id: int):
     sort, descending, cursor = _list_arguments()
     tag = (request.args.get("tag") or "").strip()[:100] or None  # only the messages with this tag (keyword)
     try:
-        page = list_messages(folders_named(mailbox.id, [name]), sort, descending, cursor, keyword=tag)
+        page = list_messages(folder_named(mailbox.id, name), sort, descending, cursor, keyword=tag)
     except ValueError:
         return redirect(url_for(".folder", mailbox_id=mailbox.id, folder=name, sort=sort, tag=tag))
     if (progress.never_synced and mailbox.usable and not progress.running
