@@ -11,16 +11,20 @@ up turns of one mailbox before the others have had theirs.
 """
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .._state import mail_state
 from ..models import Mailbox, utcnow
 from . import ledger
 from .ledger import NewJob
+
+log = logging.getLogger(__name__)
 
 
 def _intervals() -> dict[str, float]:
@@ -48,26 +52,36 @@ class Scheduler:
 
     def __init__(self) -> None:
         self._seen: dict[str, int] = {}
+        self._failed_in: dict[str, int] = {}  # the period whose failure was logged, per job
 
     def due(self, now: float | None = None) -> list[NewJob]:
         """The periodic jobs whose new period began since the last call, recorded in the
-        ledger; only those this scheduler recorded first are returned (for it to queue)."""
+        ledger; only those this scheduler recorded first are returned (for it to queue).
+
+        Each job's period counts as looked at once its turns are recorded: when the database
+        fails (locked, gone for a moment) the next call tries that period again instead of losing
+        its turns, and the other jobs' turns are recorded meanwhile."""
         now = time.time() if now is None else now
-        jobs: list[NewJob] = []
-        looked_at: dict[str, int] = {}
+        recorded: list[NewJob] = []
         for name, interval in _intervals().items():
             if interval <= 0:
                 continue
             period = int(now // interval)
             if self._seen.get(name) == period:
                 continue
-            looked_at[name] = period
-            if name == "sync":
-                jobs.extend(sync_jobs(period, interval))
-            elif not ledger.waiting_args(name, utcnow() - timedelta(seconds=2 * interval)):
-                jobs.append(NewJob(f"{name}:@{period}", name))
-        recorded = ledger.record_new(jobs)
-        # only now: a database that failed (locked, gone for a moment) leaves the period to the
-        # next tick instead of losing its turns
-        self._seen.update(looked_at)
+            try:
+                if name == "sync":
+                    jobs = sync_jobs(period, interval)
+                elif ledger.waiting_args(name, utcnow() - timedelta(seconds=2 * interval)):
+                    jobs = []
+                else:
+                    jobs = [NewJob(f"{name}:@{period}", name)]
+                recorded += ledger.record_new(jobs)
+            except SQLAlchemyError:
+                mail_state().db.session.rollback()
+                if self._failed_in.get(name) != period:  # once per period, not at every tick
+                    self._failed_in[name] = period
+                    log.exception("the %s jobs of this period could not be recorded; trying again", name)
+                continue
+            self._seen[name] = period
         return recorded
