@@ -11,6 +11,8 @@ from datetime import timedelta
 
 import pytest
 from redis import Redis
+from redis.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -21,7 +23,9 @@ from tricoma_mail_plugin.jobs import ledger, rq_queue, server_slots, tasks
 from tricoma_mail_plugin.jobs.embedded import EmbeddedRunner
 from tricoma_mail_plugin.jobs.ledger import NewJob
 from tricoma_mail_plugin.jobs.runner import DEFERRED, DUPLICATE, run_job
+from tricoma_mail_plugin.jobs.background import start_job
 from tricoma_mail_plugin.jobs.schedule import Scheduler
+from tricoma_mail_plugin.jobs.worker import schedule_once
 from tricoma_mail_plugin.models import JobRun, Mailbox, StoredUpload, utcnow
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -136,6 +140,33 @@ def test_a_duplicate_delivery_of_a_job_does_not_run_it_twice(app, monkeypatch):
     with app.app_context():
         row = db.session.scalar(select(JobRun).where(JobRun.key == "slow:1"))
         assert row.state == "done" and row.attempts == 1
+
+
+def test_jobs_redis_refused_leave_no_ledger_row_and_their_period_is_tried_again(broker_app, monkeypatch):
+    broker_app.config.update(TRICOMA_MAIL_SYNC_INTERVAL=0, TRICOMA_MAIL_OUTBOX_POLL_SECONDS=3600,
+                             TRICOMA_MAIL_CLEANUP_INTERVAL=0, TRICOMA_MAIL_TEAM_INTERVAL=0)
+    execute = Pipeline.execute
+
+    def refused(self, *args, **kwargs):
+        raise RedisConnectionError("Redis is restarting")
+
+    with broker_app.app_context():
+        outbox = Queue(rq_queue.queue_name("send"), connection=Redis.from_url(REDIS_URL))
+        scheduler = Scheduler()
+        monkeypatch.setattr(Pipeline, "execute", refused)
+        with pytest.raises(RedisConnectionError):
+            schedule_once(scheduler)
+        with pytest.raises(RedisConnectionError):
+            start_job(broker_app, "sync:1:now:refused", "sync", (1,))
+        # no phantom "queued" job for the admins, nothing on a queue
+        assert db.session.scalars(select(JobRun.key)).all() == []
+        monkeypatch.setattr(Pipeline, "execute", execute)
+        # Redis is back: the next tick queues the period's turn, and the one-off job starts
+        schedule_once(scheduler)
+        assert start_job(broker_app, "sync:1:now:refused", "sync", (1,))
+        keys = sorted(db.session.scalars(select(JobRun.key)))
+        assert keys[0].startswith("outbox:@") and keys[1:] == ["sync:1:now:refused"]
+        assert outbox.count == 1
 
 
 def test_a_failing_job_is_retried_with_backoff_on_the_queue_and_then_failed(broker_app, monkeypatch):

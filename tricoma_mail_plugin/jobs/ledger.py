@@ -145,6 +145,20 @@ def hand_back(process: str, keys: Iterable[str] = ()) -> int:
     return changed
 
 
+def forget_unqueued(keys: Sequence[str]) -> int:
+    """Delete the rows of jobs :func:`record_new` just inserted that never reached their queue
+    (the broker failed): no phantom "queued" job stays for the admins, and their next turn is
+    recorded anew. A row that ran before (a deferred job going back) is kept."""
+    if not keys:
+        return 0
+    session = _session()
+    gone = session.execute(delete(JobRun).where(JobRun.key.in_(list(keys)), JobRun.state == "queued",
+                                                JobRun.attempts == 0)
+                           .execution_options(synchronize_session=False)).rowcount
+    session.commit()
+    return gone
+
+
 def waiting_args(name: str, since: datetime) -> list[list]:
     """The arguments of each job ``name`` queued, running or waiting for a retry that was
     queued since ``since``: the scheduler queues no second turn beside one that has not run."""

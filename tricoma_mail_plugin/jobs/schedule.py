@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 
 from flask import current_app
@@ -85,3 +86,9 @@ class Scheduler:
                 continue
             self._seen[name] = period
         return recorded
+
+    def look_again(self, jobs: Sequence[NewJob]) -> None:
+        """``jobs`` of :meth:`due` did not reach their queue (and the ledger forgot them): the
+        next call looks at their periods once more."""
+        for job in jobs:
+            self._seen.pop(job.name, None)

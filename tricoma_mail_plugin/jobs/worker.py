@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 
 from flask import Flask
+from redis.exceptions import RedisError
 
 from . import ledger, rq_queue
 from .runner import process_name
@@ -31,10 +32,21 @@ def _schedule_until(app: Flask, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             with app.app_context():
-                rq_queue.enqueue(scheduler.due())
+                schedule_once(scheduler)
         except Exception:  # a failing database or Redis: try again next tick
             log.exception("the job scheduler failed; it tries again")
         stop.wait(TICK_SECONDS)
+
+
+def schedule_once(scheduler: Scheduler) -> None:
+    """One tick: queue the periodic jobs whose period began; when Redis refuses them, their
+    period is tried again at the next tick."""
+    due = scheduler.due()
+    try:
+        rq_queue.enqueue(due)
+    except RedisError:
+        scheduler.look_again(due)
+        raise
 
 
 class _StopNow(Exception):
