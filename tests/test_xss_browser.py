@@ -92,14 +92,18 @@ SENTINEL = """
   }
 })();
 """
-# In the top page: did the title or the DOM change against the HTML the server sent?
-TOP_PAGE_CHANGED = """
+# In the top page, in one round trip: did the title or the DOM change against the HTML the server
+# sent; what the sentinel caught; the body frame's sandbox and whether it carries ``srcdoc``.
+TOP_PAGE = """
 (html) => {
   const sent = new DOMParser().parseFromString(html, "text/html");
   const changes = [];
   if (sent.title !== document.title) changes.push("title: " + JSON.stringify(document.title));
   if (sent.documentElement.outerHTML !== document.documentElement.outerHTML) changes.push("dom");
-  return changes;
+  const frames = document.querySelectorAll("iframe.mail-body");
+  const frame = frames.length === 1 ? frames[0] : null;
+  return {changes, xss: Array.isArray(window.__xss) ? window.__xss.slice() : [], bodyFrames: frames.length,
+          sandbox: frame ? frame.getAttribute("sandbox") : null, srcdoc: frame ? frame.hasAttribute("srcdoc") : false};
 }
 """
 # Own payloads, one per detection channel: in the unsafe run each must be caught by its channel.
@@ -285,15 +289,20 @@ def open_message(page, probe: Probe, served: Served, subject: str, *, body_frame
     assert response.status == 200, (subject, response.status)
     page.wait_for_timeout(SETTLE_MS)
     hits = list(probe.hits)
+    top = None
     if page.url != url:
         hits.append(f"top page navigated to {page.url}")
     else:
         try:
-            hits += [f"top page changed: {change}" for change in page.evaluate(TOP_PAGE_CHANGED, response.text())]
+            top = page.evaluate(TOP_PAGE, response.text())
         except Exception as error:  # noqa: BLE001 - a navigation destroyed the context
             hits.append(f"top page unreadable: {str(error)[:120]}")
+        else:
+            hits += [f"top page changed: {change}" for change in top["changes"]]
+            hits += [f"__xss in {page.url}: {entry}" for entry in top["xss"]]
     for frame in page.frames:
-        if frame.is_detached() or not frame.url.startswith((served.base + "/", "about:", "data:", "blob:")):
+        if frame == page.main_frame or frame.is_detached() or \
+                not frame.url.startswith((served.base + "/", "about:", "data:", "blob:")):
             continue  # error pages and view-source: frames run no page script (and may never answer)
         try:
             found = frame.evaluate("() => Array.isArray(window.__xss) ? window.__xss.slice() : []")
@@ -303,16 +312,16 @@ def open_message(page, probe: Probe, served: Served, subject: str, *, body_frame
     hits += [f"beacon reached the app: {path}" for path in served.beacons[beacons_before:]]
     result = {"subject": subject, "hits": sorted(set(hits)), "blocked": list(probe.notes)}
     if body_frame:
-        iframe = page.locator("iframe.mail-body")
-        sandbox = iframe.get_attribute("sandbox")
-        tokens = set((sandbox or "").split())
-        assert sandbox is not None and not tokens & {"allow-scripts", "allow-same-origin"}, (subject, sandbox)
-        frame = iframe.element_handle().content_frame()
+        assert top is not None and top["bodyFrames"] == 1, (subject, hits)
+        tokens = set((top["sandbox"] or "").split())
+        assert top["sandbox"] is not None and not tokens & {"allow-scripts", "allow-same-origin"}, (subject, top)
+        # the page's one iframe.mail-body is its main frame's one child frame
+        (frame,) = page.main_frame.child_frames
         if body_frame == "srcdoc":
-            assert iframe.get_attribute("srcdoc") is not None and frame.url == "about:srcdoc", (subject, frame.url)
+            assert top["srcdoc"] and frame.url == "about:srcdoc", (subject, frame.url)
             assert not probe.body_status, f"{subject}: the body was asked for ({probe.body_status})"
         else:
-            assert iframe.get_attribute("srcdoc") is None, subject
+            assert not top["srcdoc"], subject
             assert 200 in probe.body_status, f"{subject}: the body frame was not delivered ({probe.body_status})"
             assert re.search(r"/messages/\d+/body$", frame.url), (subject, frame.url)
         assert frame.locator('meta[http-equiv="Content-Security-Policy"]').count() == 1, subject
