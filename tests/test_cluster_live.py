@@ -115,17 +115,24 @@ def test_two_web_servers_and_two_workers_on_one_database_send_once_and_sync_once
     for job in syncs:
         mailbox_id, period = job.key.split(":")[1], job.key.split("@")[1]
         periods[int(mailbox_id)][int(period)] = job
+    synced_in = {period for found in periods.values() for period in found}
+    unexplained = set()
     for mailbox_id, _imap in mailboxes:
         found = sorted(periods[mailbox_id])
         assert len(found) >= 4, f"mailbox {mailbox_id} synced only in periods {found}"
         # Every period from the first to the last had its sync, but for those a sync of the mailbox
         # had not ended when they began: no second turn is queued beside one that has not run
         # (schedule.py; a new mailbox's first sync, on a loaded machine, can take a few periods).
+        # A second of slack: a sync's end is stamped before its commit waits for SQLite's lock.
         for before, after in zip(found, found[1:]):
             ended = periods[mailbox_id][before].finished_at
-            for skipped in range(before + 1, after):
-                assert ended is None or ended.timestamp() > skipped * SYNC_INTERVAL, \
-                    f"mailbox {mailbox_id}: no sync in period {skipped}, the one of {before} had ended ({found})"
+            unexplained |= {skipped for skipped in range(before + 1, after)
+                            if ended is not None and ended.timestamp() <= skipped * SYNC_INTERVAL - 1}
+    # Else at most one period in which no scheduler got to look at all (both stalled for a whole
+    # period on a loaded machine; a period is never made up for later, by design): no mailbox
+    # synced in it.
+    assert len(unexplained) <= 1 and not unexplained & synced_in, \
+        (sorted(unexplained), {mailbox_id: sorted(found) for mailbox_id, found in periods.items()})
 
     # What the workers ran, as RQ recorded it: each ledger key ran once; a second delivery of
     # a key (none is expected, the ledger makes one scheduler queue it) would have done nothing.

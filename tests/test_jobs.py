@@ -25,6 +25,7 @@ from tricoma_mail_plugin.jobs.ledger import NewJob
 from tricoma_mail_plugin.jobs.runner import DEFERRED, DUPLICATE, run_job
 from tricoma_mail_plugin.jobs.background import start_job
 from tricoma_mail_plugin.jobs.schedule import Scheduler
+from tricoma_mail_plugin.jobs import worker
 from tricoma_mail_plugin.jobs.worker import schedule_once
 from tricoma_mail_plugin.models import JobRun, Mailbox, StoredUpload, utcnow
 
@@ -142,31 +143,85 @@ def test_a_duplicate_delivery_of_a_job_does_not_run_it_twice(app, monkeypatch):
         assert row.state == "done" and row.attempts == 1
 
 
-def test_jobs_redis_refused_leave_no_ledger_row_and_their_period_is_tried_again(broker_app, monkeypatch):
-    broker_app.config.update(TRICOMA_MAIL_SYNC_INTERVAL=0, TRICOMA_MAIL_OUTBOX_POLL_SECONDS=3600,
-                             TRICOMA_MAIL_CLEANUP_INTERVAL=0, TRICOMA_MAIL_TEAM_INTERVAL=0)
-    execute = Pipeline.execute
+def refuse_redis(monkeypatch):
+    """Redis refuses every queueing (its pipeline) and every ping until the returned undo runs."""
+    execute, ping = Pipeline.execute, Redis.ping
 
     def refused(self, *args, **kwargs):
         raise RedisConnectionError("Redis is restarting")
 
+    monkeypatch.setattr(Pipeline, "execute", refused)
+    monkeypatch.setattr(Redis, "ping", refused)
+
+    def undo():
+        monkeypatch.setattr(Pipeline, "execute", execute)
+        monkeypatch.setattr(Redis, "ping", ping)
+    return undo
+
+
+def test_jobs_redis_refused_leave_no_ledger_row_and_their_period_is_tried_again(broker_app, monkeypatch):
+    broker_app.config.update(TRICOMA_MAIL_SYNC_INTERVAL=0, TRICOMA_MAIL_OUTBOX_POLL_SECONDS=3600,
+                             TRICOMA_MAIL_CLEANUP_INTERVAL=0, TRICOMA_MAIL_TEAM_INTERVAL=0)
     with broker_app.app_context():
         outbox = Queue(rq_queue.queue_name("send"), connection=Redis.from_url(REDIS_URL))
         scheduler = Scheduler()
-        monkeypatch.setattr(Pipeline, "execute", refused)
+        redis_back = refuse_redis(monkeypatch)
         with pytest.raises(RedisConnectionError):
             schedule_once(scheduler)
         with pytest.raises(RedisConnectionError):
             start_job(broker_app, "sync:1:now:refused", "sync", (1,))
         # no phantom "queued" job for the admins, nothing on a queue
         assert db.session.scalars(select(JobRun.key)).all() == []
-        monkeypatch.setattr(Pipeline, "execute", execute)
+        redis_back()
         # Redis is back: the next tick queues the period's turn, and the one-off job starts
         schedule_once(scheduler)
         assert start_job(broker_app, "sync:1:now:refused", "sync", (1,))
         keys = sorted(db.session.scalars(select(JobRun.key)))
         assert keys[0].startswith("outbox:@") and keys[1:] == ["sync:1:now:refused"]
         assert outbox.count == 1
+
+
+def test_a_deferred_job_redis_refuses_to_queue_again_keeps_its_row(broker_app, monkeypatch):
+    runs = []
+
+    def busy(*, worker):
+        runs.append(worker)
+        raise server_slots.ServerBusy()  # its mail server had no free slot: the job goes back
+
+    monkeypatch.setitem(tasks.TASKS, "busy", tasks.Task("busy", tasks.SYNC_QUEUE, busy))
+    with broker_app.app_context():
+        (job,) = ledger.record_new([NewJob("busy:1", "busy")])
+        refuse_redis(monkeypatch)
+        with pytest.raises(RedisConnectionError):  # RQ retries the delivery later
+            rq_queue.perform(job.key, job.name, [])
+        status = ledger.status("busy:1")
+        assert runs and status is not None and (status.state, status.attempts) == ("queued", 0)
+
+
+def test_a_scheduler_asks_a_refusing_redis_first_and_warns_once(broker_app, monkeypatch, caplog):
+    broker_app.config.update(TRICOMA_MAIL_SYNC_INTERVAL=0, TRICOMA_MAIL_OUTBOX_POLL_SECONDS=1,
+                             TRICOMA_MAIL_CLEANUP_INTERVAL=0, TRICOMA_MAIL_TEAM_INTERVAL=0)
+    recorded = []
+    record_new = ledger.record_new
+
+    def counted(jobs):
+        recorded.extend(jobs)
+        return record_new(jobs)
+
+    monkeypatch.setattr(ledger, "record_new", counted)
+    monkeypatch.setattr(worker, "TICK_SECONDS", 0.05)
+    refuse_redis(monkeypatch)
+    stop = threading.Event()
+    ticking = threading.Thread(target=worker._schedule_until, args=(broker_app, stop))
+    ticking.start()
+    time.sleep(1.0)
+    stop.set()
+    ticking.join(5)
+    # about twenty ticks: one recorded the outbox's turn, the others found Redis down by a ping
+    assert len(recorded) == 1
+    assert len([r for r in caplog.records if "Redis refuses" in r.getMessage()]) == 1
+    with broker_app.app_context():
+        assert db.session.scalars(select(JobRun.key)).all() == []
 
 
 def test_a_failing_job_is_retried_with_backoff_on_the_queue_and_then_failed(broker_app, monkeypatch):

@@ -316,7 +316,9 @@ def open_message(page, probe: Probe, served: Served, subject: str, *, body_frame
         tokens = set((top["sandbox"] or "").split())
         assert top["sandbox"] is not None and not tokens & {"allow-scripts", "allow-same-origin"}, (subject, top)
         # the page's one iframe.mail-body is its main frame's one child frame
-        (frame,) = page.main_frame.child_frames
+        frames = page.main_frame.child_frames
+        assert len(frames) == 1, (subject, hits, [each.url for each in frames])
+        frame = frames[0]
         if body_frame == "srcdoc":
             assert top["srcdoc"] and frame.url == "about:srcdoc", (subject, frame.url)
             assert not probe.body_status, f"{subject}: the body was asked for ({probe.body_status})"

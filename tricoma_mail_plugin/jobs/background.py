@@ -14,6 +14,7 @@ import time
 import uuid
 
 from flask import Flask
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from .._state import mail_state
@@ -69,7 +70,11 @@ def start_job(app: Flask, key: str, name: str, args: tuple = ()) -> bool:
     if not recorded:
         return False
     if broker_configured(app):
-        rq_queue.enqueue(recorded)
+        try:
+            rq_queue.enqueue(recorded)
+        except RedisError:
+            ledger.forget_unqueued([job.key for job in recorded])  # no phantom "queued" job
+            raise
         return True
 
     def run() -> None:

@@ -146,9 +146,9 @@ def hand_back(process: str, keys: Iterable[str] = ()) -> int:
 
 
 def forget_unqueued(keys: Sequence[str]) -> int:
-    """Delete the rows of jobs :func:`record_new` just inserted that never reached their queue
-    (the broker failed): no phantom "queued" job stays for the admins, and their next turn is
-    recorded anew. A row that ran before (a deferred job going back) is kept."""
+    """Delete the rows of jobs the caller's :func:`record_new` just inserted and Redis refused
+    to queue: no phantom "queued" job stays for the admins, and their next turn is recorded anew.
+    Only for rows just recorded: a deferred job put back is "queued" too."""
     if not keys:
         return 0
     session = _session()

@@ -13,12 +13,10 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 from redis import Redis
-from redis.exceptions import RedisError
 from rq import Queue, Retry, SimpleWorker
 from rq.exceptions import StopRequested
 from rq.timeouts import TimerDeathPenalty
 
-from . import ledger
 from .ledger import NewJob
 from .redis_link import redis_connection
 from .runner import DEFERRED, process_name, retry_delays, run_job
@@ -48,7 +46,8 @@ def perform(key: str, name: str, args: list) -> str:
 
 def enqueue(jobs: Sequence[NewJob]) -> None:
     """Put ledger jobs on their queues, in order, in one round trip (a transaction: all or none).
-    When Redis fails, the jobs' ledger rows are forgotten before the error is raised."""
+    A caller that has just recorded the jobs forgets their rows when Redis refuses them
+    (``ledger.forget_unqueued``); a job going back to its queue keeps its row."""
     if not jobs:
         return
     connection = redis_connection()
@@ -61,11 +60,7 @@ def enqueue(jobs: Sequence[NewJob]) -> None:
                 perform, args=(job.key, job.name, list(job.args)), timeout=timeout,
                 result_ttl=RESULT_SECONDS, failure_ttl=FAILED_SECONDS, description=job.key,
                 retry=Retry(max=len(delays), interval=delays) if delays else None, pipeline=pipe)
-        try:
-            pipe.execute()
-        except RedisError:
-            ledger.forget_unqueued([job.key for job in jobs])
-            raise
+        pipe.execute()
 
 
 class ThreadWorker(SimpleWorker):

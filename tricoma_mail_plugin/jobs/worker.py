@@ -13,38 +13,53 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Sequence
 
 from flask import Flask
 from redis.exceptions import RedisError
 
 from . import ledger, rq_queue
+from .redis_link import redis_connection
 from .runner import process_name
 from .schedule import Scheduler
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+REDIS_WARNING_SECONDS = 60.0  # while Redis is down, a warning at most this often
 
 
 def _schedule_until(app: Flask, stop: threading.Event) -> None:
     scheduler = Scheduler()
+    redis_down, warned_at = False, 0.0
     while not stop.is_set():
         try:
             with app.app_context():
-                schedule_once(scheduler)
-        except Exception:  # a failing database or Redis: try again next tick
+                # while Redis is down, ask it first: recording a period's jobs only to forget them
+                # again would write every mailbox's row twice a second
+                if not redis_down or redis_connection().ping():
+                    schedule_once(scheduler)
+                redis_down = False
+        except RedisError as error:
+            redis_down = True
+            if time.monotonic() - warned_at > REDIS_WARNING_SECONDS:
+                warned_at = time.monotonic()
+                log.warning("Redis refuses the periodic jobs (%s); the scheduler tries again", error)
+        except Exception:  # a failing database: try again next tick
             log.exception("the job scheduler failed; it tries again")
         stop.wait(TICK_SECONDS)
 
 
 def schedule_once(scheduler: Scheduler) -> None:
-    """One tick: queue the periodic jobs whose period began; when Redis refuses them, their
-    period is tried again at the next tick."""
+    """One tick: queue the periodic jobs whose period began. When Redis refuses them, their
+    ledger rows are forgotten (no phantom "queued" job) and their period is tried again at the
+    next tick; the error is raised."""
     due = scheduler.due()
     try:
         rq_queue.enqueue(due)
     except RedisError:
+        ledger.forget_unqueued([job.key for job in due])
         scheduler.look_again(due)
         raise
 
