@@ -52,10 +52,15 @@ def other_process(app, statement) -> None:
 
 
 def queries_of(app, client, url: str) -> list[str]:
+    return [statement for statement, _parameters in statements_of(app, client, url)]
+
+
+def statements_of(app, client, url: str) -> list[tuple[str, object]]:
+    """The SQL statements the request to ``url`` ran, each with its parameters."""
     seen = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
+        seen.append((statement, parameters))
 
     with app.app_context():
         engine = db.engine

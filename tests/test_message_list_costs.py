@@ -10,7 +10,8 @@ from html import unescape
 import pytest
 from app_fixtures import login
 from flask_babel import Domain
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
+from test_cache_versions import statements_of
 from werkzeug.routing.map import MapAdapter
 
 from hostapp.extensions import db
@@ -137,21 +138,9 @@ def test_the_json_list_shows_the_rows_of_the_page_page_by_page(folder_with, owne
 def sqlite_list_query_plan(app, client, url: str) -> str:
     """SQLite's plan of the message list's query (the one with ORDER BY … LIMIT) that the request
     to ``url`` ran, as text."""
-    statements = []
-
-    def remember(conn, cursor, statement, parameters, context, executemany):
-        if "FROM tricoma_mail_message" in statement and "LIMIT" in statement:
-            statements.append((statement, parameters))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", remember)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", remember)
-    (statement, parameters), = statements
-    with engine.connect() as connection:
+    (statement, parameters), = [(statement, parameters) for statement, parameters in statements_of(app, client, url)
+                                if "FROM tricoma_mail_message" in statement and "LIMIT" in statement]
+    with app.app_context(), db.engine.connect() as connection:
         rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
     return "\n".join(str(row[-1]) for row in rows)
 
