@@ -37,7 +37,7 @@ def _schedule_until(app: Flask, stop: threading.Event) -> None:
         try:
             with app.app_context():
                 # while Redis is down, ask it first: recording a period's jobs only to forget them
-                # again would write every mailbox's row twice a second
+                # again would insert and delete every mailbox's row each second
                 if not redis_down or redis_connection().ping():
                     schedule_once(scheduler)
                 redis_down = False
