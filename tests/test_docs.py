@@ -112,3 +112,50 @@ def test_writing_plugins_shows_the_example_files_as_they_are(path):
     assert shown_files()[path] == file.read_text(encoding="utf-8").removesuffix("\n"), (
         f"the code shown for {path} in docs/writing_plugins.md differs from the file"
     )
+
+
+# A link in a page: [text](target); the target's part after "#" is a heading's anchor.
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+FENCED = re.compile(r"^```.*?^```", re.M | re.S)
+
+
+def anchors_of(path: Path) -> set[str]:
+    """The anchors GitHub gives the headings of a page: lower case, punctuation dropped (but
+    ``-`` and ``_``), spaces as ``-``."""
+    text = FENCED.sub("", path.read_text(encoding="utf-8"))
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+            for heading in re.findall(r"^#+ (.+)$", text, re.M)}
+
+
+def test_links_between_the_docs_lead_somewhere():
+    broken = []
+    for page in [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]:
+        for target in LINK.findall(FENCED.sub("", page.read_text(encoding="utf-8"))):
+            if re.match(r"[a-z]+:", target):
+                continue  # https:, mailto:
+            name, _sep, anchor = target.partition("#")
+            linked = (page.parent / name) if name else page
+            if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in anchors_of(linked)):
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not broken, f"links that lead nowhere: {broken}"
+
+
+def test_team_mail_is_documented_with_its_hooks_and_what_is_not_built():
+    """docs/team_mail.md (issue 15): every part of team mail, the pages it leaves to others, each
+    team hook linked to its heading, the keys, and why assignee and status are no IMAP keywords."""
+    from tricoma_mail_plugin.events.team_hooks import TEAM_HOOKS
+
+    text = (DOCS / "team_mail.md").read_text(encoding="utf-8")
+    for words in ("### Assign and status", "### Views", "unified inbox", "### Who is answering",
+                  "### Internal notes", "### Snooze", "### Follow-up reminders", "### On the linked record",
+                  "### Tags", "### Audit and export", "audit.csv", "### Hook events",
+                  "### Not built: assignee and status as IMAP keywords"):
+        assert words in text, words
+    for page in ("notes_and_templates.md", "tags.md", "plugin_hooks.md", "rights.md"):
+        assert f"]({page}" in text, page
+    headings = documented_hooks()
+    for hook in TEAM_HOOKS:
+        anchor = re.sub(r"[^\w\- ]", "", headings[hook].lower()).replace(" ", "-")
+        assert f"(plugin_hooks.md#{anchor})" in text, hook
+    for key in ("`y`", "`i`", "`d`", "`s`", "`b`", "`g`", "`n`", "`Alt+T`"):
+        assert f"| {key}" in text, key

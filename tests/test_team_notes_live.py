@@ -7,6 +7,9 @@ mail server's store and its SMTP log are searched for a note's words.
 """
 from __future__ import annotations
 
+import csv
+import html
+import io
 import re
 import subprocess
 import uuid
@@ -272,3 +275,207 @@ def test_templates_fill_invoice_fields_and_a_missing_one_blocks_sending(app, tea
     assert "Order number ({{ order_number }})" in refused.get_data(as_text=True).replace("&#34;", '"')
     with app.app_context():
         assert db.session.scalar(select(db.func.count(OutboxItem.id))) == 0
+
+
+def _dialog_key(client, reference: str) -> str:
+    dialog = client.get(f"/mail/compose/app/?reference={reference}").get_data(as_text=True)
+    return re.search(r'name="key" value="([^"]+)"', dialog).group(1)
+
+
+def _unescaped(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def test_a_mail_sent_on_behalf_of_the_mailbox_is_in_its_audit_csv(app, team):
+    """Build point 7: "sent on behalf of the mailbox" is a team action of the mailbox's audit log
+    and of its CSV export, with who sent what to whom from which record."""
+    mailbox_id, number = team["id"], team["number"]
+    alice, bob = _client(app, "alice"), _client(app, "bob")
+    reference = f"invoice:{team['invoice']}"
+    subject = f"Invoice {number} (copy)"
+    sent = alice.post("/mail/compose/app/", data={
+        "reference": reference, "key": _dialog_key(alice, reference), "mailbox": str(mailbox_id),
+        "to": "k@kunde.test", "subject": subject, "text": "Dear Berger Bau GmbH,\n\nplease find the invoice."})
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    with app.app_context():
+        [item] = db.session.scalars(select(OutboxItem)).all()
+        [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "send_on_behalf")).all()
+        assert entry.mailbox_id == mailbox_id and entry.details["outbox_item"] == item.id
+    answer = alice.get(f"/api/mail/team/m/{mailbox_id}/audit.csv")  # Alice manages the mailbox
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == ["When (UTC)", "Who", "Action", "Details"]
+    [row] = [row for row in rows[1:] if row[2] == "Sent on behalf"]
+    assert row[1] == "Alice"
+    assert row[3].startswith(f"“{subject}” to k@kunde.test · from ") and number in row[3]
+    assert rows[1] == row  # the newest entry first
+    # the same line on the rights page's log; Bob (reads, does not manage) gets no export
+    assert f"“{subject}” to k@kunde.test" in _unescaped(alice.get(f"/mail/settings/mailboxes/{mailbox_id}/rights"))
+    assert bob.get(f"/api/mail/team/m/{mailbox_id}/audit.csv").status_code == 403
+
+
+# what a reply template tries beyond its values: Python's insides through a string, a global of
+# the template engine, an item, the attr filter
+ESCAPES = ("{{ ''.__class__.__mro__ }}", "{{ cycler.__init__.__globals__ }}",
+           "{{ customer_name['__class__'] }}", "{{ customer_name|attr('__class__') }}",
+           "{{ lipsum(1) }}", "{% for c in range(3) %}{{ c }}{% endfor %}")
+
+
+def test_reply_templates_are_refused_what_the_sandbox_would_not_give_them(app, team):
+    """Rendered in the sandbox of the mail templates: a template that reaches for more than its
+    values is refused with a clear message when saved, and a row that holds one anyway (saved
+    before the check) is refused when chosen, without being rendered."""
+    mailbox_id = team["id"]
+    alice = _client(app, "alice")
+    for source in ESCAPES:
+        for field in ("body", "subject"):
+            refused = _save(alice, scope=str(mailbox_id), name="Escape", subject=source if field == "subject" else "",
+                            body=source if field == "body" else "Hello")
+            assert refused.status_code == 400, (source, field)
+            text = _unescaped(refused)
+            assert "which belongs to the program, not to the mail. Use only the variables listed below." in text, \
+                (source, text)
+    assert "__mro__, __class__" in _unescaped(_save(alice, name="Escape", body=ESCAPES[0]))
+    assert "__globals__, __init__, cycler" in _unescaped(_save(alice, name="Escape", body=ESCAPES[1]))
+    # a variable named like an engine global, set by the template itself, is its own
+    assert _save(alice, name="Own", body="{% set items = 'a' %}{{ items }} {{ my_name }}").status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(ReplyTemplate.name)).all() == ["Own"]
+        owner_id = str(db.session.scalar(select(User.id).where(User.username == "alice")))
+        # rows as an older version (or a direct write) may have stored them
+        for index, source in enumerate(ESCAPES):
+            db.session.add(ReplyTemplate(mailbox_id=mailbox_id, owner_id=None, kind="template", name=f"Old {index}",
+                                         language="en", subject="", body=source, updated_by=owner_id))
+        db.session.commit()
+        old = dict(db.session.execute(select(ReplyTemplate.name, ReplyTemplate.id)).all())
+    for index, source in enumerate(ESCAPES):
+        answer = alice.post(f"/mail/templates/api/{old[f'Old {index}']}/render",
+                            json={"reference": f"invoice:{team['invoice']}", "mailbox_id": mailbox_id})
+        assert answer.status_code == 400, source
+        data = answer.get_json()
+        assert set(data) == {"error"}  # no text at all: "[0, 1, 2]", lorem ipsum or a class list never made
+        assert data["error"].startswith("The template reads ") and "belongs to the program" in data["error"]
+    german = _client(app, "bob")
+    with app.app_context():
+        db.session.scalar(select(User).where(User.username == "bob")).language = "de"
+        db.session.commit()
+    answer = german.post(f"/mail/templates/api/{old['Old 1']}/render", json={"mailbox_id": mailbox_id})
+    assert answer.get_json()["error"] == ("Die Vorlage liest __globals__, __init__, cycler; das gehört zum Programm, "
+                                          "nicht zur Mail. Verwenden Sie nur die unten aufgeführten Variablen.")
+
+
+PAYMENT_REMINDER = ("Dear {{ customer_name }},\n\ninvoice {{ invoice_number }} over {{ amount }} is due on "
+                    "{{ due_date }}.\n\n{{ my_name }}")
+
+
+def _payment_reminder(app, team) -> int:
+    alice = _client(app, "alice")
+    assert _save(alice, scope=str(team["id"]), name="Payment reminder", subject="Invoice {{ invoice_number }}",
+                 body=PAYMENT_REMINDER).status_code == 302
+    with app.app_context():
+        return db.session.scalar(select(ReplyTemplate.id).where(ReplyTemplate.name == "Payment reminder"))
+
+
+def _chosen(client, mailbox_id: int, template_id: int, **about) -> dict:
+    """What the compose page's picker does when the template is chosen: list, then fill in."""
+    listed = client.get(f"/mail/templates/api/available?mailbox={mailbox_id}").get_json()["templates"]
+    assert template_id in [t["id"] for t in listed]
+    answer = client.post(f"/mail/templates/api/{template_id}/render", json={"mailbox_id": mailbox_id, **about})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()
+
+
+def _queued(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(db.func.count(OutboxItem.id)))
+
+
+def test_a_template_field_left_missing_stops_a_v1_and_a_v2_compose_send(app, team):
+    """A plain compose page (v1 and v2), no record: Bob chooses the invoice template, its invoice
+    fields stay as {{ … }} and are named; sending is refused naming them, nothing is queued; once
+    filled in, the same mail leaves."""
+    mailbox_id = team["id"]
+    template_id = _payment_reminder(app, team)
+    bob = _client(app, "bob")
+    filled = _chosen(bob, mailbox_id, template_id)
+    assert [field["name"] for field in filled["missing"]] == ["amount", "customer_name", "due_date", "invoice_number"]
+    assert filled["body"].startswith("Dear {{ customer_name }},") and filled["body"].endswith("\n\nBob")
+    assert filled["subject"] == "Invoice {{ invoice_number }}"
+    named = ("Invoice number ({{ invoice_number }})", "Due on ({{ due_date }})")
+
+    # v1: the compose form as the browser posts it
+    form = {"from": str(mailbox_id), "to": "k@kunde.test", "subject": "Invoice 2026-0042", "body": filled["body"],
+            "compose_id": uuid.uuid4().hex, "action": "send"}
+    refused = bob.post(f"/mail/m/{mailbox_id}/compose", data=form)
+    assert refused.status_code == 400
+    text = _unescaped(refused)
+    assert "The mail still holds a template field without a value:" in text and all(name in text for name in named)
+    # only the subject left unfilled: refused as well, naming that one field
+    subject_only = bob.post(f"/mail/m/{mailbox_id}/compose", data={**form, "subject": filled["subject"],
+                                                                     "body": "Dear customer", "compose_id": uuid.uuid4().hex})
+    assert subject_only.status_code == 400 and named[0] in _unescaped(subject_only)
+    assert named[1] not in _unescaped(subject_only)
+
+    # v2: the compose dialog's send
+    message = {"to": "k@kunde.test", "subject": "Invoice 2026-0042", "body": filled["body"], "compose_id": uuid.uuid4().hex}
+    answer = bob.post(f"/mail/v2/api/m/{mailbox_id}/send", json=message)
+    assert answer.status_code == 400
+    error = answer.get_json()["error"]
+    assert error.startswith("The mail still holds a template field without a value:") and all(n in error for n in named)
+    assert _queued(app) == 0
+
+    # filled in by hand: both leave
+    written = (filled["body"].replace("{{ customer_name }}", "Berger Bau GmbH").replace("{{ invoice_number }}", "2026-0042")
+               .replace("{{ amount }}", "449,07 €").replace("{{ due_date }}", "19.12.2026"))
+    assert bob.post(f"/mail/m/{mailbox_id}/compose", data={**form, "body": written}).status_code == 302
+    assert bob.post(f"/mail/v2/api/m/{mailbox_id}/send", json={**message, "body": written}).status_code == 200
+    assert _queued(app) == 2
+
+
+class _WithoutDueDate:
+    """An invoice as an app whose invoices may lack a due date gives it: the record kit's invoices
+    always have one (their column is required), so the test reads the real invoice with it empty."""
+
+    promised_on = None
+
+    def __init__(self, record):
+        self._record = record
+
+    def __getattr__(self, name):
+        return getattr(self._record, name)
+
+
+def test_an_invoice_without_a_due_date_blocks_the_send_naming_the_field(app, team, monkeypatch):
+    mailbox_id, number = team["id"], team["number"]
+    template_id = _payment_reminder(app, team)
+    real_get_record = store.get_record
+
+    def get_record(record_app, record_id, include_deleted=False):
+        record = real_get_record(record_app, record_id, include_deleted)
+        return _WithoutDueDate(record) if record is not None and record.id == team["invoice"] else record
+
+    monkeypatch.setattr(store, "get_record", get_record)
+    alice, bob = _client(app, "alice"), _client(app, "bob")
+    _n, amount, _due = _invoice_values(app, team["invoice"])
+    reference = f"invoice:{team['invoice']}"
+
+    # from the invoice's mail dialog: number and amount filled in, the due date named as missing
+    filled = _chosen(alice, mailbox_id, template_id, reference=reference)
+    assert filled["missing"] == [{"name": "due_date", "label": "Due on"}]
+    assert filled["body"] == (f"Dear Berger Bau GmbH,\n\ninvoice {number} over {amount} is due on {{{{ due_date }}}}."
+                              "\n\nAlice")
+    refused = alice.post("/mail/compose/app/", data={
+        "reference": reference, "key": _dialog_key(alice, reference), "mailbox": str(mailbox_id),
+        "to": "k@kunde.test", "subject": filled["subject"], "text": filled["body"]})
+    assert refused.status_code == 400
+    assert ("The mail still holds a template field without a value: Due on ({{ due_date }}). Fill it in before "
+            "sending.") in _unescaped(refused)
+
+    # Bob answers the customer's mail (linked to the invoice) in v2: the same field is named and blocks
+    answer = _chosen(bob, mailbox_id, template_id, message_ids=[team["ids"][1]])
+    assert answer["reference"] == reference and answer["missing"] == [{"name": "due_date", "label": "Due on"}]
+    sent = bob.post(f"/mail/v2/api/m/{mailbox_id}/send", json={
+        "to": "k@kunde.test", "subject": f"AW: Invoice {number}", "body": answer["body"],
+        "in_reply_to": team["ids"][1], "references": " ".join(team["ids"]), "compose_id": uuid.uuid4().hex})
+    assert sent.status_code == 400 and "Due on ({{ due_date }})" in sent.get_json()["error"]
+    assert _queued(app) == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -341,6 +342,56 @@ def test_follow_up_comes_due_without_a_reply_and_a_reply_cancels_it(app, shared,
         assert state.conversation_state(user("alice"), mailbox_id, ids).reminders == ()
         monkeypatch.setattr(reminders, "utcnow", lambda: in_three_days + timedelta(hours=1))
         assert reminders.run_due().reminded == 0
+
+
+def test_a_snooze_shows_on_the_linked_record_while_it_lasts(app, shared, monkeypatch, make_record):
+    """As its follow-ups do, a conversation's snooze shows on the record its mail is linked to:
+    "Snoozed until …" (German "Zurückgestellt bis …"), to users who may read the mailbox only,
+    and no longer once the snooze has ended."""
+    mailbox_id, ids = shared["id"], shared["ids"]
+    invoice_id, _number = make_record(INVOICES, None)
+    invoice = f"invoice:{invoice_id}"
+    with app.app_context():
+        # the answer in Sent was written from the invoice (the link names one mail, as sent)
+        db.session.add(RecordLink(reference=invoice, mailbox_id=mailbox_id, message_id=ids[1].upper(),
+                                  direction="sent", subject="Re: Anfrage Lager <b>", counterpart="k@kunde.test"))
+        user("dave").language = "de"  # reads the mailbox through the group "support"
+        db.session.commit()
+        assert reminders.snoozes_for_reference(invoice) == []
+        until = datetime.now(UTC) + timedelta(days=2)
+        thread_id = reminders.snooze(user("bob"), mailbox_id, ids, until, subject="Anfrage Lager").thread_id
+        [shown] = reminders.snoozes_for_reference(invoice)
+        assert (shown.thread_id, shown.mailbox_title, shown.user_label, shown.until, shown.subject) == (
+            thread_id, "Info", "Bob", until, "Re: Anfrage Lager <b>")
+        assert reminders.snoozes_for_reference(invoice, user("carol")) == []
+        assert len(reminders.snoozes_for_reference(invoice, user("dave"))) == 1
+    clients = {}
+    for name in ("alice", "dave", "carol"):
+        clients[name] = app.test_client()
+        login(clients[name], name)
+
+    def page(name: str) -> str:
+        answer = clients[name].get(f"/invoices/{invoice_id}")
+        assert answer.status_code == 200
+        return answer.get_data(as_text=True)
+
+    english = page("alice")
+    assert "Snoozed conversations of this record&#39;s mail" in english
+    item = re.search(rf'<li class="history-snooze" id="history-snooze-{thread_id}">([^<]*)</li>', english)
+    assert item and item.group(1).startswith("Snoozed until ")
+    assert item.group(1).endswith(" by Bob: “Re: Anfrage Lager &lt;b&gt;” (Info).")  # the subject as text
+    german = page("dave")
+    assert "Zurückgestellte Unterhaltungen zur E-Mail dieses Vorgangs" in german
+    assert re.search(rf'id="history-snooze-{thread_id}">Zurückgestellt bis [^<]+ von Bob: „Re: Anfrage Lager &lt;b&gt;“ '
+                     r"\(Info\)\.</li>", german)
+    assert "history-snooze" not in page("carol")  # no right on the mailbox: nothing of it
+    # the job ends the snooze (the clock moved past it): the record no longer shows it
+    with app.app_context():
+        monkeypatch.setattr(reminders, "utcnow", lambda: until + timedelta(minutes=1))
+        assert reminders.run_due().woken == 1
+        monkeypatch.undo()
+        assert reminders.snoozes_for_reference(invoice) == []
+    assert "history-snooze" not in page("alice")
 
 
 def test_a_reply_the_hook_missed_still_cancels_the_reminder_when_the_job_looks(app, shared, monkeypatch):

@@ -4,10 +4,11 @@ personal, in German or English, with ``{{ variables }}`` from the record the mai
 The variables come from the apps (the ``template_fields`` hook: an invoice offers
 ``invoice_number``, ``amount``, ``due_date``…) and from core (``my_name``, ``mailbox_name``).
 A template is rendered in the sandbox of the record mail templates (``render_mail_template``):
-it reads the values it is given and nothing else. A variable the record has no value for is not
-filled in: it stays in the text as ``{{ name }}`` and is named to the writer, and
-:func:`refuse_unfilled` (``before_send``) keeps every mail holding one from being queued, so
-nothing ever leaves with ``{{…}}`` in it.
+it reads the values it is given and nothing else; one that tries more (``{{ ''.__class__ }}``,
+``{{ cycler }}``) is refused when saved, and not rendered should such a row exist. A variable
+the record has no value for is not filled in: it stays in the text as ``{{ name }}`` and is
+named to the writer, and :func:`refuse_unfilled` (``before_send``) keeps every mail holding one
+from being queued, so nothing ever leaves with ``{{…}}`` in it.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from sqlalchemy import or_, select
 from .._state import db_session
 from ..errors import InvalidSettings, MailboxNotFound, SendVetoed
 from ..models import Mailbox, ReplyTemplate, is_row_id, utcnow
-from ..records.mail_templates import TemplateFailed, render_mail_template, template_variables
+from ..records.mail_templates import TemplateFailed, forbidden_reads, render_mail_template, template_variables
 from ..records.template_fields import TemplateField, declared_fields
 from ..rights import access
 
@@ -176,6 +177,9 @@ def save(user, template_id: int | None, *, scope: str, kind: str, name: str, lan
             raise InvalidSettings(str(_l("No app offers the variable %(names)s. Use one of the variables listed "
                                          "below.", names=", ".join("{{ %s }}" % n for n in unknown))),
                                   field=field_name)
+        forbidden = forbidden_reads(text, name=name)
+        if forbidden:
+            raise InvalidSettings(_forbidden_message(forbidden), field=field_name)
     session = db_session()
     row = get(user, template_id, for_editing=True) if template_id is not None else ReplyTemplate()
     row.mailbox_id, row.owner_id = mailbox_id, (str(user.get_id()) if mailbox_id is None else None)
@@ -192,9 +196,19 @@ def delete(user, template_id: int) -> None:
     db_session().commit()
 
 
+def _forbidden_message(forbidden: list[str]) -> str:
+    return str(_l("The template reads %(names)s, which belongs to the program, not to the mail. Use only the "
+                  "variables listed below.", names=", ".join(forbidden)))
+
+
 def render(row: ReplyTemplate, fields: list[TemplateField]) -> Rendered:
     """Fill ``row`` in with ``fields``' values; a variable without a value stays ``{{ name }}``
-    and is named in ``missing``. Raises :class:`TemplateFailed` for a broken template."""
+    and is named in ``missing``. Raises :class:`TemplateFailed` for a broken template, and for
+    one that reads more than its values (saved before :func:`save` refused that): it is not
+    rendered at all."""
+    forbidden = forbidden_reads(row.subject, row.name) + forbidden_reads(row.body, row.name)
+    if forbidden:
+        raise TemplateFailed(_forbidden_message(list(dict.fromkeys(forbidden))))
     values = {field.name: field.value for field in fields if field.value not in (None, "")}
     labels = {field.name: field.label for field in declared_fields()}
     labels.update({field.name: field.label for field in fields})

@@ -32,7 +32,7 @@ from ..records.mail_links import history
 from ..records.references import Reference
 from ..sending.on_behalf import app_mailboxes
 from ..team.notes import notes_for_reference
-from ..team.reminders import follow_ups_for_reference
+from ..team.reminders import follow_ups_for_reference, snoozes_for_reference
 from . import demo, record_mail, record_pdf, store
 from .amounts import InvalidInput, totals
 from .page_helpers import page_helpers, require_admin
@@ -81,6 +81,7 @@ def record_blueprint(record_app: RecordApp) -> Blueprint:
             PAGES + "detail.html", record=record, totals=totals(record.lines), history=mail, can_send=can_send,
             notes=notes_for_reference(Reference(kind.name, str(record_id)), current_user),
             follow_ups=follow_ups_for_reference(Reference(kind.name, str(record_id)), current_user),
+            snoozes=snoozes_for_reference(Reference(kind.name, str(record_id)), current_user),
             template_error=record_mail.template_error(record_app, record, current_user) if can_send else None,
             send_url=url_for("tricoma_mail_app_compose.dialog", reference=f"{kind.name}:{record.id}",
                              next=url_for(".detail", **{kind.id_argument: record.id})))

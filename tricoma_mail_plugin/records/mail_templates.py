@@ -3,7 +3,7 @@ template can read the values it is given and nothing else, and a broken one name
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import MailError
@@ -37,6 +37,41 @@ def template_variables(source: str, name: str = "template") -> set[str]:
     except TemplateSyntaxError as error:
         raise TemplateFailed(_("Template %(name)s, line %(line)d: %(error)s",
                                name=name, line=error.lineno or 0, error=error.message)) from None
+
+
+def forbidden_reads(source: str, name: str = "template") -> list[str]:
+    """What ``source`` reads besides its values and their text, in order, without repeats: an
+    attribute or item whose name starts with ``_`` (``''.__class__``, ``x['__globals__']``, also
+    as a filter's argument), the ``attr`` filter, and the names the template engine itself
+    provides (``cycler``, ``range``, ``lipsum``, ``self``…). The sandbox refuses the first kind
+    when rendering; a template that is saved is refused all of them at once, so it never gets
+    that far. Raises :class:`TemplateFailed` for a template that does not parse."""
+    try:
+        tree = _ENVIRONMENT.parse(source)
+    except TemplateSyntaxError as error:
+        raise TemplateFailed(_("Template %(name)s, line %(line)d: %(error)s",
+                               name=name, line=error.lineno or 0, error=error.message)) from None
+    own = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
+    engine = set(_ENVIRONMENT.globals) | {"self"}
+    found: dict[str, None] = {}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Test, nodes.Name)):
+        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+            found.setdefault(node.attr)
+        elif isinstance(node, nodes.Getitem) and _private(node.arg):
+            found.setdefault(node.arg.value)
+        elif isinstance(node, (nodes.Filter, nodes.Test)):
+            if node.name == "attr":
+                found.setdefault("|attr")
+            for argument in [*node.args, *(keyword.value for keyword in node.kwargs)]:
+                if _private(argument):
+                    found.setdefault(argument.value)
+        elif isinstance(node, nodes.Name) and node.ctx == "load" and node.name in engine and node.name not in own:
+            found.setdefault(node.name)
+    return list(found)
+
+
+def _private(node) -> bool:
+    return isinstance(node, nodes.Const) and isinstance(node.value, str) and node.value.startswith("_")
 
 
 def _line_of(error: BaseException) -> int:

@@ -10,7 +10,8 @@ from the mailbox's own address) cancels it: at once when sync stores the reply (
 ``messages_received`` hook of ``web/team_plugin.py``) and, whatever was missed, when the job looks. A
 reminder that comes due gives its user a notice and records ``follow_up_due``. For a
 conversation linked to a record (an invoice, say), the reminder names the record, so the
-record's page shows it too (:func:`follow_ups_for_reference`).
+record's page shows it too (:func:`follow_ups_for_reference`); so does a snooze of such a
+conversation while it lasts (:func:`snoozes_for_reference`).
 """
 from __future__ import annotations
 
@@ -133,6 +134,53 @@ def follow_ups_for_reference(reference, user=None) -> list[FollowUp]:
         found.append(FollowUp(row.id, row.mailbox_id, mailbox.title if mailbox else "—",
                               (person(row.user_id) or person("?")).label, row.due_at, row.state))
     return found
+
+
+@dataclass(frozen=True)
+class Snooze:
+    """A snoozed conversation as a record's page shows it."""
+
+    thread_id: int
+    mailbox_id: int
+    mailbox_title: str
+    user_label: str  # who snoozed it
+    until: datetime
+    subject: str  # of the linked mail the conversation was found by
+
+
+def snoozes_for_reference(reference, user=None, now: datetime | None = None) -> list[Snooze]:
+    """The conversations snoozed now whose mail is linked to ``reference`` (a :class:`Reference`
+    or its text), the one back soonest first; with ``user``, only those of mailboxes the user
+    may read. Found by the links' Message-IDs at the time of asking, as the record's notes."""
+    session = _session()
+    links = session.execute(select(RecordLink.mailbox_id, RecordLink.message_id, RecordLink.subject)
+                            .where(RecordLink.reference == str(reference), RecordLink.mailbox_id.is_not(None))
+                            .order_by(RecordLink.id)).all()
+    by_mailbox: dict[int, dict[str, str]] = {}
+    for mailbox_id, message_id, subject in links:
+        for value in normal_ids([message_id]):
+            by_mailbox.setdefault(mailbox_id, {}).setdefault(value, subject or "")
+    now = now or utcnow()
+    found: dict[int, Snooze] = {}
+    for mailbox_id, subjects in by_mailbox.items():
+        if user is not None and "read" not in access.effective_rights(user, mailbox_id):
+            continue
+        mailbox = session.get(Mailbox, mailbox_id)
+        if mailbox is None or mailbox.deleted_at is not None:
+            continue
+        rows = session.execute(
+            select(TeamThread, TeamThreadMessage.message_id)
+            .join(TeamThreadMessage, TeamThreadMessage.thread_id == TeamThread.id)
+            .where(TeamThreadMessage.mailbox_id == mailbox_id, TeamThreadMessage.message_id.in_(sorted(subjects)),
+                   TeamThread.mailbox_id == mailbox_id, TeamThread.snoozed_until.is_not(None),
+                   TeamThread.snoozed_until > now)
+            .order_by(TeamThreadMessage.id)).all()
+        for thread, message_id in rows:
+            if thread.id not in found:
+                found[thread.id] = Snooze(thread.id, mailbox_id, mailbox.title,
+                                          (person(thread.snoozed_by) or person("?")).label, thread.snoozed_until,
+                                          subjects.get(message_id, ""))
+    return sorted(found.values(), key=lambda snooze: (snooze.until, snooze.thread_id))
 
 
 # -- replies ----------------------------------------------------------------------------------------

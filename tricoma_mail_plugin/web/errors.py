@@ -26,6 +26,7 @@ from ..errors import (
     MailError,
     MessageNotFound,
     NotAllowed,
+    SendVetoed,
 )
 from ..mime.build import InvalidMessage
 from ..plugins.ui import JSON_API_FLAG
@@ -77,13 +78,14 @@ def wants_json() -> bool:
 
 
 def status_of(error: MailError) -> int:
-    """Unknown or foreign mailboxes and messages: 404; a missing right: 403; a refused value:
-    400; the mail server's trouble: 502."""
+    """Unknown or foreign mailboxes and messages: 404; a missing right: 403; a refused value,
+    or a mail a plugin's ``before_send`` refused (a template field left unfilled, say): 400; the
+    mail server's trouble: 502."""
     if isinstance(error, (MailboxNotFound, MessageNotFound)):
         return 404
     if isinstance(error, NotAllowed):
         return 403
-    if isinstance(error, (InvalidSettings, InvalidMessage)):
+    if isinstance(error, (InvalidSettings, InvalidMessage, SendVetoed)):
         return 400
     return 502
 
