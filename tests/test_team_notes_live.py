@@ -314,6 +314,52 @@ def test_a_mail_sent_on_behalf_of_the_mailbox_is_in_its_audit_csv(app, team):
     assert bob.get(f"/api/mail/team/m/{mailbox_id}/audit.csv").status_code == 403
 
 
+def test_mail_a_person_sends_from_a_shared_mailbox_is_in_its_audit_csv(app, team, make_mailbox, mailstack):
+    """Build point 7: sending as the shared mailbox from the client (v1 form, v2 dialog) is in the
+    mailbox's audit log and CSV with who sent what to whom; a send repeated under the same key is
+    one entry; a personal mailbox's mail is not audited."""
+    mailbox_id = team["id"]
+    bob = _client(app, "bob")
+    form = {"from": str(mailbox_id), "to": "k@kunde.test", "subject": "Ihr Angebot", "body": "Guten Tag",
+            "compose_id": uuid.uuid4().hex, "action": "send"}
+    assert bob.post(f"/mail/m/{mailbox_id}/compose", data=form).status_code == 302
+    assert bob.post(f"/mail/m/{mailbox_id}/compose", data=form).status_code == 302  # the same key again
+    message = {"to": "x@kunde.test, y@kunde.test", "subject": "Lieferung", "body": "Hallo", "compose_id": uuid.uuid4().hex}
+    assert bob.post(f"/mail/v2/api/m/{mailbox_id}/send", json=message).status_code == 200
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "sent_from_shared")
+                                     .order_by(AuditEntry.id)).all()
+        items = db.session.scalars(select(OutboxItem).order_by(OutboxItem.id)).all()
+        assert [entry.details["outbox_item"] for entry in entries] == [item.id for item in items]
+        assert [entry.details["subject"] for entry in entries] == ["Ihr Angebot", "Lieferung"]
+        bob_id = str(team["users"]["bob"].id)
+        assert {entry.actor for entry in entries} == {bob_id}
+    rows = list(csv.reader(io.StringIO(_client(app, "alice").get(f"/api/mail/team/m/{mailbox_id}/audit.csv")
+                                       .get_data(as_text=True).lstrip("\ufeff"))))
+    sent = [row for row in rows[1:] if row[2] == "Sent from the shared mailbox"]
+    assert [(row[1], row[3]) for row in sent] == [("Bob", "“Lieferung” to x@kunde.test, y@kunde.test"),
+                                                  ("Bob", "“Ihr Angebot” to k@kunde.test")]
+
+    # Carol's own mailbox (only she holds rights on it): her mail is hers, not audited
+    email, password = _fresh_account(mailstack, 1)
+    own = make_mailbox(1, email, password, title="Carol")
+    with app.app_context():
+        owner_id = db.session.scalar(select(User.id).where(User.username == "owner"))
+        for right in ("read", "write", "delete", "send", "send_from_apps", "manage"):
+            access.grant(own, "user", team["users"]["carol"].id, right)
+            access.revoke(own, "user", owner_id, right, actor="test")
+        assert not access.is_shared(own)
+    with app.test_request_context():
+        sync_now(own, v2=False)
+    carol = _client(app, "carol")
+    answer = carol.post(f"/mail/m/{own}/compose", data={**form, "from": str(own), "compose_id": uuid.uuid4().hex})
+    assert answer.status_code == 302, [line for line in _unescaped(answer).splitlines() if 'error' in line][:5]
+    with app.app_context():
+        assert db.session.scalar(select(OutboxItem.id).where(OutboxItem.mailbox_id == own)) is not None
+        assert db.session.scalars(select(AuditEntry).where(AuditEntry.mailbox_id == own,
+                                                           AuditEntry.action == "sent_from_shared")).all() == []
+
+
 # what a reply template tries beyond its values: Python's insides through a string, a global of
 # the template engine, an item, the attr filter
 ESCAPES = ("{{ ''.__class__.__mro__ }}", "{{ cycler.__init__.__globals__ }}",

@@ -241,8 +241,7 @@ def _subjects(messages) -> list[str]:
 def _audit_if_shared(user, mailbox_id: int, action: str, folder: str, count: int, subjects: list[str]) -> None:
     """A deletion in a shared mailbox (more than one user or a group holds a right on it) goes
     into the mailbox's audit log, with the subjects of the mail; a personal mailbox's does not."""
-    holders = access.grants_of(mailbox_id)
-    if len(holders) < 2 and not any(kind == "group" for kind, _id in holders):
+    if not access.is_shared(mailbox_id):
         return
     access.audit(str(user.get_id()), mailbox_id, action, folder=folder, count=count, subjects=subjects)
 

@@ -144,6 +144,13 @@ def grants_of(mailbox_id: int) -> dict[tuple[str, str], set[str]]:
     return result
 
 
+def is_shared(mailbox_id: int) -> bool:
+    """More than one user, or a group, holds a right on the mailbox: what its people do there
+    (delete, send as the mailbox) goes into its audit log; a personal mailbox's does not."""
+    holders = grants_of(mailbox_id)
+    return len(holders) > 1 or any(kind == "group" for kind, _id in holders)
+
+
 def explain(user, mailbox_id: int) -> dict[str, list[str]]:
     """Why ``user`` holds each right: ``{right: ["user", "group:<id>", "admin"]}``."""
     sources: dict[str, list[str]] = {}

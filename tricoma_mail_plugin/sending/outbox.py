@@ -93,9 +93,16 @@ def enqueue(mailbox: Mailbox, user, outgoing: OutgoingMessage, *, idempotency_ke
             send_at: datetime | None = None, reference: Reference | None = None,
             right: str = "send") -> OutboxItem:
     """Check ``right``, run ``before_send``, build and queue the message. The same idempotency
-    key twice for one mailbox gives the first item back and queues nothing."""
+    key twice for one mailbox gives the first item back and queues nothing. A person's mail
+    from a shared mailbox (``right`` "send": written in the client, not an app's, which
+    ``send_on_behalf`` audits) goes into the mailbox's audit log."""
     access.require(user, mailbox.id, right)
-    return _queue(mailbox, user, outgoing, idempotency_key, send_at, reference)
+    audited = right == "send" and access.is_shared(mailbox.id) and find_by_key(mailbox, idempotency_key) is None
+    item = _queue(mailbox, user, outgoing, idempotency_key, send_at, reference)
+    if audited:
+        access.audit(str(user.get_id()), mailbox.id, "sent_from_shared", outbox_item=item.id,
+                     recipients=", ".join(item.recipients), subject=item.subject)
+    return item
 
 
 def enqueue_as_operator(mailbox: Mailbox, outgoing: OutgoingMessage, *, idempotency_key: str | None = None,

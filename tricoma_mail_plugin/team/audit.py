@@ -19,6 +19,7 @@ TEAM_ACTION_LABELS = {
     "team_follow_up": _l("Follow-up reminder set"),
     "team_follow_up_due": _l("Follow-up reminder due"),
     "team_note_added": _l("Internal note added"),
+    "sent_from_shared": _l("Sent from the shared mailbox"),
     "deleted": _l("Moved to the trash"),
     "deleted_permanently": _l("Deleted for good"),
 }

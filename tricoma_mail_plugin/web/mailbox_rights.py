@@ -248,7 +248,7 @@ def _audit_lines(mailbox_id: int, limit: int = 200) -> list[AuditLine]:
                      principal=principal_text(kind, principal_id))
         elif entry.action == "admin_read":
             text = _("Reason: %(reason)s", reason=details.get("reason", ""))
-        elif entry.action == "send_on_behalf":
+        elif entry.action in ("send_on_behalf", "sent_from_shared"):
             text = _("“%(subject)s” to %(recipients)s", subject=details.get("subject", ""),
                      recipients=details.get("recipients", ""))
             if details.get("reference"):
