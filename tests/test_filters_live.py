@@ -1,7 +1,8 @@
 """Filters and vacation over ManageSieve (issue 12, point 4), on the real Dovecot + Pigeonhole of
-the local mail stack: rules made on the page file mail delivered over SMTP → LMTP → Sieve, the
-vacation reply answers each sender once per interval, a broken script shows the server's error
-with its line."""
+the local mail stack: rules made on the page file mail delivered over SMTP → LMTP → Sieve (or
+mark it read, or throw it away), the vacation reply answers each sender once per interval, a
+broken script shows the server's error with its line; every condition and action round-trips
+through the script."""
 from __future__ import annotations
 
 import datetime as dt
@@ -162,3 +163,56 @@ def test_rules_round_trip_through_the_script():
     assert sieve_rules.edited_by_hand(script.replace("stop;", "keep;"), filters)
     assert 'header :contains "List-Id" "a \\"b\\""' in script and 'redirect "x@example.test"' in script
     assert 'currentdate :value "ge" "date" ["2026-01-02"]' in script and "if false" in script
+
+
+def test_from_and_to_conditions_and_the_discard_and_mark_read_actions_round_trip():
+    rules = (
+        sieve_rules.Rule("Chefin", (sieve_rules.Condition("from", "is", "chefin@example.test"),),
+                         (sieve_rules.Action("mark_read"),)),
+        sieve_rules.Rule("Verteiler", (sieve_rules.Condition("to", "contains", "alle@"),
+                                       sieve_rules.Condition("from", "not_contains", "example.test")),
+                         (sieve_rules.Action("discard"),), match="all"),
+        sieve_rules.Rule("Nicht an mich", (sieve_rules.Condition("to", "not_is", "info@example.test"),),
+                         (sieve_rules.Action("mark_read"), sieve_rules.Action("stop"))),
+    )
+    filters = sieve_rules.FilterSet(rules)
+    script = sieve_rules.render(filters)
+    assert sieve_rules.parse(script) == filters
+    assert not sieve_rules.edited_by_hand(script, filters)
+    assert 'address :is "from" "chefin@example.test"' in script
+    assert 'address :contains ["to","cc"] "alle@"' in script.replace(", ", ",")
+    assert 'not address :contains "from" "example.test"' in script  # Sieve has no :notcontains
+    assert 'not address :is ["to","cc"] "info@example.test"' in script.replace(", ", ",")
+    assert 'addflag "\\\\Seen";' in script and "discard;" in script
+    assert sieve_rules.edited_by_hand(script.replace("discard;", "keep;"), filters)
+
+
+def test_mark_read_and_discard_rules_made_on_the_page_act_on_delivered_mail(filter_box, imap_client, smtp_client,
+                                                                            fresh_user):
+    """Delivered over SMTP → LMTP → Sieve: mail from the boss arrives read, a circular to "alle@"
+    from outside is thrown away, the rest arrives unread."""
+    _, email, password, client, url = filter_box
+    boss, boss_password = fresh_user(1)
+    other, other_password = fresh_user(1)
+    for rule in ({"name": "Chefin", "cond_field_0": "from", "cond_operator_0": "is", "cond_value_0": boss,
+                  "action_kind_0": "mark_read"},
+                 {"name": "Verteiler", "cond_field_0": "to", "cond_operator_0": "contains", "cond_value_0": "alle@",
+                  "action_kind_0": "discard"}):
+        response = client.post(url, data={"action": "save_rule", "rule": "", "match": "all", **rule})
+        assert response.status_code == 302, response.get_data(as_text=True)
+    listed = client.get(url).get_data(as_text=True)
+    assert "Chefin" in listed and "Verteiler" in listed
+
+    smtp_client(1, boss, boss_password).sendmail(boss, [email], _mail(boss, email, "Von der Chefin"))
+    smtp = smtp_client(1, other, other_password)
+    smtp.sendmail(other, [email], _mail(other, "alle@example.test", "Rundschreiben"))
+    smtp.sendmail(other, [email], _mail(other, email, "Persönlich"))
+    imap = imap_client(1, email, password)
+    assert _wait_for(lambda: sorted(_subjects(imap, "INBOX")) == ["Persönlich", "Von der Chefin"])
+    time.sleep(0.5)  # the circular was delivered before the last mail: discarded, not late
+    assert sorted(_subjects(imap, "INBOX")) == ["Persönlich", "Von der Chefin"]
+    imap.select_folder("INBOX", readonly=True)
+    fetched = imap.fetch(imap.search("ALL"), ["FLAGS", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"]).values()
+    seen = {str(make_header(decode_header(data[b"BODY[HEADER.FIELDS (SUBJECT)]"].decode().split(":", 1)[1].strip()))):
+            b"\\Seen" in data[b"FLAGS"] for data in fetched}
+    assert seen == {"Von der Chefin": True, "Persönlich": False}

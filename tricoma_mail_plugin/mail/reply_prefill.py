@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import getaddresses
 
 from flask_babel import format_datetime
@@ -95,7 +96,8 @@ def prefill(mailbox: Mailbox, message_pk: int, mode: str) -> ComposeStart:
             in_reply_to=parsed.in_reply_to or "", references=parsed.references,
             attachments=_attachments(raw, parsed), replaces_draft_uid=cached.uid)
     if mode in ("reply", "reply_all"):
-        return _reply(mailbox, parsed, mode == "reply_all")
+        # without a Date header the quote line names when the server received the message
+        return _reply(mailbox, parsed, mode == "reply_all", cached.internal_date or cached.date)
     if mode == "forward":
         return ComposeStart(subject=forward_subject(parsed.subject),
                             body="\n\n" + _forward_block(parsed), attachments=_attachments(raw, parsed))
@@ -104,7 +106,7 @@ def prefill(mailbox: Mailbox, message_pk: int, mode: str) -> ComposeStart:
                         attachments=(AttachmentData(f"{name}.eml", "message/rfc822", raw),))
 
 
-def _reply(mailbox: Mailbox, parsed: ParsedMessage, to_all: bool) -> ComposeStart:
+def _reply(mailbox: Mailbox, parsed: ParsedMessage, to_all: bool, received: datetime | None = None) -> ComposeStart:
     own = own_addresses(mailbox)
     primary = list(parsed.reply_to or parsed.from_)
     if all(address.email.lower() in own for address in primary) and parsed.to:
@@ -120,7 +122,8 @@ def _reply(mailbox: Mailbox, parsed: ParsedMessage, to_all: bool) -> ComposeStar
     if parsed.message_id and parsed.message_id not in references:
         references.append(parsed.message_id)
     sender = parsed.from_[0] if parsed.from_ else Address("", "")
-    when = format_datetime(parsed.date, "medium") if parsed.date else "?"
+    sent = parsed.date or received
+    when = format_datetime(sent, "medium") if sent else "?"
     attribution = _("On %(date)s, %(sender)s wrote:", date=when, sender=str(sender) or "?")
     text = body_text(parsed)
     body = "\n\n" + attribution + "\n" + (quote(text) if text else ">") + "\n"

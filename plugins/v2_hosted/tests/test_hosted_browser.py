@@ -9,9 +9,9 @@ Postfix + Dovecot (LMTP, Sieve, ManageSieve) fed by the hosting portal, which is
   "subject contains Rechnung → folder Rechnungen" made in the rule editor files a mail delivered
   through Postfix → LMTP → Sieve there; the vacation reply set on the page answers each sender
   once within its interval; a broken script in the raw editor shows the server's error with its
-  line.
+  line. The same pages in German: the rule editor, the vacation reply, the raw editor's error.
 
-Screenshots go to ``<tmp>/screenshots``."""
+Screenshots (German and English) go to ``<tmp>/screenshots``."""
 from __future__ import annotations
 
 import datetime as dt
@@ -33,6 +33,7 @@ from hostapp.extensions import db
 from tricoma_mail_plugin import live_mailbox, sync_mailbox_now
 from tricoma_mail_plugin._state import mail_state
 from tricoma_mail_plugin.models import Mailbox
+from tricoma_mail_plugin.rights import access
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -257,3 +258,27 @@ def test_filters_and_vacation_of_an_imported_mailbox_in_chromium(app, live_serve
     page.goto(base + filters_url)
     expect(rule_row).to_have_count(1)  # the server kept the rule
     assert not page.problems, page.problems
+
+    # the same pages in German (formal "Sie"): the rule editor, the vacation reply, the raw editor
+    german = chromium("de-DE")
+    with app.app_context():
+        access.grant(links[login], "user", make_user("verwalterin", language="de").id, "manage")
+    german.sign_in(base, "verwalterin", PASSWORD)
+    german.goto(base + filters_url + "?edit=0")
+    expect(german.locator("#rule-heading")).to_have_text("Regel Rechnungen ändern")
+    expect(german.locator("table.filters tbody tr")).to_contain_text("Betreff enthält „Rechnung“")
+    expect(german.locator("#rule-name")).to_have_value("Rechnungen")
+    german.locator("#rule-heading").scroll_into_view_if_needed()
+    german.shot("filters-4-rule-editor-de")
+    vacation = german.locator("section[aria-labelledby=vacation-heading]")
+    expect(vacation.locator("h2")).to_have_text("Automatische Antwort (Abwesenheit)")
+    expect(german.locator("#vacation-subject")).to_have_value(f"Nicht im Büro {tag}")
+    vacation.screenshot(path=str(german.shots / "filters-5-vacation-de.png"))
+    german.get_by_role("link", name="Das Sieve-Skript direkt bearbeiten (für Fachleute)").click()
+    german.locator("#sieve-script").fill(broken)
+    german.get_by_role("button", name="Prüfen und speichern").click()
+    expect(german.locator("#sieve-rejected")).to_contain_text(
+        "Der Mailserver hat das Skript wegen Zeile 4 abgelehnt; es wurde nichts geändert.")
+    expect(german.locator("#sieve-rejected pre.sieve-line")).to_have_text('4:     fileinot "Somewhere";')
+    german.shot("filters-6-raw-error-de")
+    assert not german.problems, german.problems

@@ -3,11 +3,13 @@
 (imported from the portal on the real hosting stack) by a user who manages both.
 
 The move runs as a background job of the live server; the progress bar moves without a reload.
-The live server is killed half-way (the job with it) and started again: the page shows the move
-as interrupted, "Start again" resumes it, and afterwards every folder of the target holds
-exactly the source's messages (Message-IDs, flags, internal dates: none missing, none twice),
-the Sent folder in the hosted Sent; a further run copies nothing. The source is unchanged.
-Screenshots (German, English) go to ``<tmp>/screenshots``."""
+2,000 messages in 3 folders (loaded with MULTIAPPEND); the live server is killed half-way (the job
+with it) and started again: the page shows the move as interrupted, "Start again" resumes it, and
+afterwards every folder of the target holds exactly the source's messages (counts, Message-IDs,
+flags, internal dates: none missing, none twice), the folder literally named "Gesendet" (no
+SPECIAL-USE) in the hosted Sent; the people allowed on the external mailbox are allowed on the
+hosted one; a further run copies nothing. The source is unchanged. Screenshots (German, English)
+go to ``<tmp>/screenshots``."""
 from __future__ import annotations
 
 import re
@@ -24,12 +26,15 @@ from tricoma_mail_v2_hosted.tables import move_runs, portal_mailboxes
 
 from hostapp.extensions import db
 from hostapp.models import User
+from tricoma_mail_plugin import db_session, grant_mailbox_right
 from tricoma_mail_plugin._state import mail_state
+from tricoma_mail_plugin.rights.access import grants_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SOURCE_FOLDERS = {"INBOX": 300, "INBOX.Sent Mails": 300, "INBOX.Projekte": 300}
-TARGET_FOLDERS = {"INBOX": "INBOX", "INBOX.Sent Mails": "Sent", "INBOX.Projekte": "Projekte"}
+SOURCE_FOLDERS = {"INBOX": 700, "INBOX.Gesendet": 700, "INBOX.Projekte": 600}
+# the server's own (empty) "INBOX.Sent Mails" goes to Sent too
+TARGET_FOLDERS = {"INBOX": "INBOX", "INBOX.Gesendet": "Sent", "INBOX.Projekte": "Projekte"}
 FLAG_CYCLE = ((), (b"\\Seen",), (b"\\Seen", b"\\Flagged"), (b"\\Answered", b"\\Seen"), (b"\\Flagged",))
 
 
@@ -95,11 +100,16 @@ def test_move_a_mailbox_on_the_page_killed_half_way_and_resumed(app, live_server
         portal_import.save_connection(portal.url, token, actor="test")
         assert len(portal_import.import_mailboxes(owner).created) == 1
         target_id = db.session.scalar(select(portal_mailboxes.c.mailbox_id))
+        grant_mailbox_right(source_id, "user", "kollege", "read")  # carried over by the move
+        grant_mailbox_right(source_id, "group", "buchhaltung", "write")
+        db_session().commit()
+        assert ("user", "kollege") not in grants_of(target_id)
     source = imap_client(2, source_email, source_password, security="starttls")
     source.normalise_times = False
     seed(source)
     before = {folder: snapshot(source, folder) for folder in SOURCE_FOLDERS}
     total = sum(SOURCE_FOLDERS.values())
+    assert total == 2000 and before["INBOX.Gesendet"]
 
     live_server.start()
     base = live_server.url()
@@ -134,14 +144,14 @@ def test_move_a_mailbox_on_the_page_killed_half_way_and_resumed(app, live_server
     live_server.start()  # forked after Playwright started: it must end before Playwright does
     try:
         resume_and_check(app, page, base, source, before, total, killed, recorded, hostingstack,
-                         target_login, target_password)
+                         target_login, target_password, target_id)
     finally:
         live_server.stop()
         live_server._process.join(10)
 
 
 def resume_and_check(app, page, base, source, before, total, killed, recorded, hostingstack,
-                     target_login, target_password):
+                     target_login, target_password, target_id):
     from playwright.sync_api import expect
 
     expect(page.locator("#move-state")).to_have_text(
@@ -160,6 +170,9 @@ def resume_and_check(app, page, base, source, before, total, killed, recorded, h
     # the batch cut off by the kill was appended but not recorded: found, not appended again
     assert resumed.copied + resumed.skipped == total - recorded and resumed.skipped <= 50
     page.shot("move-4-done-de")
+    with app.app_context():
+        granted = grants_of(target_id)
+        assert "read" in granted[("user", "kollege")] and "write" in granted[("group", "buchhaltung")]
 
     target = IMAPClient(hostingstack.host, hostingstack.ports["imap"], ssl=False)
     target.starttls(hostingstack.client.ssl_context())
@@ -167,7 +180,10 @@ def resume_and_check(app, page, base, source, before, total, killed, recorded, h
     target.normalise_times = False
     try:
         for source_folder, target_folder in TARGET_FOLDERS.items():
-            assert snapshot(target, target_folder) == before[source_folder], f"{target_folder} ≠ {source_folder}"
+            found = snapshot(target, target_folder)
+            assert len(found) == SOURCE_FOLDERS[source_folder], (target_folder, len(found))
+            assert found == before[source_folder], f"{target_folder} ≠ {source_folder}"
+        assert not target.folder_exists("Gesendet") and not target.folder_exists("Sent Mails")
 
         # a further run copies nothing
         page.get_by_role("button", name="Erneut starten (fortsetzen)").click()

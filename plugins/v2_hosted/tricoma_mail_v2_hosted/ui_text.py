@@ -7,7 +7,7 @@ from .i18n import gettext as _
 #: (key, description) of each keyboard shortcut, in the order the help lists them
 SHORTCUTS = (
     ("j", "next"), ("k", "previous"), ("Enter", "open"), ("r", "reply"), ("a", "reply_all"),
-    ("f", "forward"), ("Delete", "delete"), ("e", "archive"), ("u", "mark_read"), ("/", "search"),
+    ("f", "forward"), ("Delete", "delete"), ("e", "archive"), ("m", "move"), ("u", "mark_read"), ("/", "search"),
     ("c", "compose"), ("z", "undo"),
     # team mail (team_state.js)
     ("y", "team_assign"), ("i", "team_assign_me"), ("d", "team_done"), ("w", "team_waiting"),
@@ -28,6 +28,7 @@ def shortcut_labels() -> dict[str, str]:
         "forward": _("Forward"),
         "delete": _("Delete"),
         "archive": _("Archive"),
+        "move": _("Move to a folder…"),
         "mark_read": _("Mark as read or unread"),
         "search": _("Search"),
         "compose": _("New message"),
@@ -119,6 +120,9 @@ def client_words() -> dict[str, str]:
         "body": _("Message"),
         "send": _("Send"),
         "send_later": _("Send later"),
+        "schedule": _("Schedule"),
+        "scheduled_at": _("Scheduled: the mail will be sent at %(time)s."),
+        "cancel_sending": _("Cancel sending"),
         "save_draft": _("Save as draft"),
         "send_at": _("Send at"),
         "cancel": _("Cancel"),
@@ -128,6 +132,11 @@ def client_words() -> dict[str, str]:
         "forward": _("Forward"),
         "archive": _("Archive"),
         "delete": _("Delete"),
+        "move": _("Move…"),
+        "move_title": _("Move to which folder?"),
+        "move_hint": _("Choose the folder with the arrow keys or its first letter and press Enter; Escape closes."),
+        "move_here": _("Move"),
+        "choose_first": _("Choose a message first."),
         "sent": _("The mail is being sent."),
         "scheduled": _("The mail will be sent at the chosen time."),
         "send_undone": _("The mail was not sent. It is back in the editor."),

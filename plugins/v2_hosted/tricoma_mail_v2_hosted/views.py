@@ -24,6 +24,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import format_datetime
 from flask_login import current_user
 
 from tricoma_mail_plugin import (
@@ -42,8 +43,10 @@ from tricoma_mail_plugin import (
     delete_messages,
     discard_compose_uploads,
     enqueue_mail,
+    forget_versions,
     keep_compose_attachments,
     list_messages,
+    menu_items,
     move_with_undo,
     outbox_attachments,
     require_mailbox_right,
@@ -243,8 +246,10 @@ def compose_start(mailbox_id: int):
 
 @api.post("/send")
 def send(mailbox_id: int):
-    """Queue the mail in core's outbox: it leaves after the undo window (or at ``send_at``).
-    Drafts are saved by v1's own draft endpoint (``tricoma_mail_compose.save_draft_now``)."""
+    """Queue the mail in core's outbox: it leaves after the undo window, or, with ``schedule``
+    (the dialog's "Send later"), at ``send_at`` (local time of the browser, ``tz_offset``
+    minutes west of UTC), as v1's "Schedule". Drafts are saved by v1's own draft endpoint
+    (``tricoma_mail_compose.save_draft_now``)."""
     mailbox = require_mailbox_right(current_user, mailbox_id, "send")
     data = request.get_json(silent=True, force=True) or {}
     text = {name: str(data.get(name) or "") for name in
@@ -256,7 +261,8 @@ def send(mailbox_id: int):
         subject=text["subject"],
         text=text["body"].replace("\r\n", "\n"), in_reply_to=text["in_reply_to"].strip() or None,
         references=tuple(text["references"].split()), attachments=compose_attachments(attached))
-    send_at = _send_at(text["send_at"], text["tz_offset"]) if text["send_at"] else None
+    schedule = data.get("schedule") is True or bool(text["send_at"])
+    send_at = _send_at(text["send_at"], text["tz_offset"]) if schedule else None
     item = enqueue_mail(mailbox, current_user, outgoing, send_at=send_at,
                         idempotency_key=f"v2-compose:{text['compose_id'] or uuid.uuid4().hex}")
     db_session().commit()
@@ -267,7 +273,8 @@ def send(mailbox_id: int):
                        replied_pk=_number(text["source"]), mode=text["mode"])
     not_before = item.not_before if item.not_before.tzinfo else item.not_before.replace(tzinfo=UTC)
     return jsonify(item_id=item.id, undo_seconds=max(0.0, not_before.timestamp() - time.time()),
-                   scheduled=send_at is not None)
+                   scheduled=send_at is not None,
+                   scheduled_text=format_datetime(not_before, "medium") if send_at is not None else None)
 
 
 def _number(text: str) -> int | None:
@@ -314,12 +321,19 @@ def layout(mailbox_id: int):
 
 @api.get("/events")
 def events(mailbox_id: int):
-    """Server-sent events: ``folders`` whenever a count or the change feed moved."""
+    """Server-sent events: ``folders`` whenever a count or the change feed moved, ``navigation``
+    whenever an unread count of the host's navigation did (the unified inbox's too)."""
     mailbox = require_mailbox_right(current_user, mailbox_id, "read")
     ensure_embedded(current_app._get_current_object())
     longest = float(current_app.config.get("TRICOMA_MAIL_V2_STREAM_SECONDS", 300))
     asked = request.args.get("seconds", type=float)  # a probe may ask for a shorter stream
-    stream = event_stream(mailbox, longest if asked is None else max(0.0, min(asked, longest)))
+    user = current_user._get_current_object()
+
+    def navigation() -> list[list]:
+        forget_versions()  # a stream is one long request: read the unread counts' version again
+        return [[item.url, item.badge or 0] for item in menu_items(user) if item.section == "mail"]
+
+    stream = event_stream(mailbox, longest if asked is None else max(0.0, min(asked, longest)), navigation)
     response = Response(stream_with_context(stream), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"

@@ -1,6 +1,7 @@
 """Which target folder each source folder goes to: a folder playing a role (Sent, Drafts, Trash,
-Junk, Archive: by the mailbox's folder mapping, SPECIAL-USE or well-known name) goes to the
-target's folder of that role; every other folder to the folder of the same name."""
+Junk, Archive: by the mailbox's folder mapping, SPECIAL-USE or well-known name, such as an
+external "Gesendet" without SPECIAL-USE) goes to the target's folder of that role, also when
+another source folder plays that role too; every other folder to the folder of the same name."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,12 +49,20 @@ def plan(source_mailbox, source_folders: list[Folder], target_mailbox, target_fo
     for folder in source_folders:
         if not folder.selectable:
             continue
-        role = source_roles.get(folder.name)
+        role = source_roles.get(folder.name) or _own_role(source_mailbox, folder)
         target = target_by_role.get(role) if role else None
         if target is None:
             target = _same_name(folder, target_prefix, target_delimiter)
         pairs.append(FolderPair(folder.name, target, role))
     return pairs
+
+
+def _own_role(mailbox, folder: Folder) -> str | None:
+    """The role ``folder`` would play on its own (SPECIAL-USE, a well-known name such as
+    "Gesendet") where another folder plays it already: a source with both "Sent Mails" and
+    "Gesendet" (one client's and another's) has its sent mail in both, and both go to the
+    target's Sent."""
+    return next((role for role in FOLDER_ROLES if resolve_folder(mailbox, role, [folder]) == folder.name), None)
 
 
 def _same_name(folder: Folder, prefix: str, delimiter: str) -> str:

@@ -1,5 +1,6 @@
 /* The v2 mail client: three panes, conversations, live updates (server-sent events), drag and
-   drop, range selection, keyboard shortcuts, compose with undo send. No page reload. */
+   drop or a folder picker (key m) to move, range selection, keyboard shortcuts, compose with undo
+   send and send later. No page reload. */
 (function () {
   "use strict";
   var root = document.getElementById("v2-client");
@@ -42,9 +43,10 @@
 
   // -- toast with undo ------------------------------------------------------------------------
   var toastTimer = null;
-  function toast(text, undo) {
+  function toast(text, undo, undoLabel) {
     $("v2-toast-text").textContent = text;
     $("v2-toast-undo").hidden = !undo;
+    $("v2-toast-undo").textContent = undoLabel || word("undo");
     state.lastUndo = undo || state.lastUndo;
     $("v2-toast").hidden = false;
     clearTimeout(toastTimer);
@@ -95,19 +97,23 @@
       folderList.appendChild(li);
     });
   }
-  // The host's navigation links this page with the INBOX's unread count: keep it live too.
-  function showInboxBadge(folders) {
-    var inbox = folders.filter(function (f) { return f.role === "inbox"; })[0];
-    var link = document.querySelector('nav a[aria-current="page"]');
-    if (!inbox || !link) { return; }
-    var badge = link.querySelector(".badge");
-    if (!badge && inbox.unseen) {
-      badge = document.createElement("span");
-      badge.className = "badge";
-      link.appendChild(document.createTextNode(" "));
-      link.appendChild(badge);
-    }
-    if (badge) { badge.textContent = inbox.unseen ? String(inbox.unseen) : ""; badge.hidden = !inbox.unseen; }
+  // The host's navigation shows each mailbox's INBOX unread count and their sum on the unified
+  // inbox ("Alle Posteingänge"): the event stream sends them ([[link URL, count], …]) as they change.
+  function showNavigationBadges(badges) {
+    var links = document.querySelectorAll("nav a[href]");
+    badges.forEach(function (pair) {
+      Array.prototype.forEach.call(links, function (link) {
+        if (link.getAttribute("href") !== pair[0]) { return; }
+        var badge = link.querySelector(".badge");
+        if (!badge && pair[1]) {
+          badge = document.createElement("span");
+          badge.className = "badge";
+          link.appendChild(document.createTextNode(" "));
+          link.appendChild(badge);
+        }
+        if (badge) { badge.textContent = pair[1] ? String(pair[1]) : ""; badge.hidden = !pair[1]; }
+      });
+    });
   }
   function openFolder(name) {
     state.folder = name;
@@ -308,12 +314,13 @@
     bar.setAttribute("aria-label", word("reading_pane"));
     [["reply", "r", function () { startCompose("reply"); }], ["reply_all", "a", function () { startCompose("reply_all"); }],
      ["forward", "f", function () { startCompose("forward"); }], ["archive", "e", function () { archive(); }],
-     ["delete", "Delete", function () { remove(); }]].forEach(function (spec) {
+     ["move", "m", function () { openMovePicker(); }], ["delete", "Delete", function () { remove(); }]].forEach(function (spec) {
       var button = document.createElement("button");
       button.type = "button";
       button.dataset.action = spec[0];
       button.textContent = word(spec[0]);
       button.setAttribute("aria-keyshortcuts", spec[1]);
+      if (spec[0] === "move") { button.setAttribute("aria-haspopup", "dialog"); }
       button.addEventListener("click", spec[2]);
       bar.appendChild(button);
     });
@@ -370,6 +377,63 @@
     if (target === state.folder) { return; }
     undoable({ action: "move", ids: ids, target: target }, function () { return word("moved", { folder: label }); });
   }
+
+  // -- the folder picker (key m, "Move…"): any folder without the mouse, then moveTo as a drop ---
+  var picker = $("v2-move-dialog"), pickerList = $("v2-move-list");
+  var picking = { ids: [], folders: [], index: 0 };
+  function openMovePicker() {
+    var ids = chosenIds();
+    if (!ids.length) { toast(word("choose_first"), null); return; }
+    picking = { ids: ids, folders: state.folders.filter(function (f) { return f.name !== state.folder; }), index: 0 };
+    pickerList.textContent = "";
+    picking.folders.forEach(function (folder, index) {
+      var option = document.createElement("li");
+      option.id = "v2-move-option-" + index;
+      option.setAttribute("role", "option");
+      option.dataset.folder = folder.name;
+      option.textContent = folder.label;
+      if (folder.label !== folder.name) { option.title = folder.name; }
+      option.addEventListener("click", function () { choosePicked(index); });
+      pickerList.appendChild(option);
+    });
+    pickFolder(0);
+    picker.showModal();
+    pickerList.focus();
+  }
+  function pickFolder(index) {
+    if (!picking.folders.length) { return; }
+    picking.index = Math.max(0, Math.min(picking.folders.length - 1, index));
+    Array.prototype.forEach.call(pickerList.children, function (option, at) {
+      option.setAttribute("aria-selected", at === picking.index ? "true" : "false");
+    });
+    var current = $("v2-move-option-" + picking.index);
+    pickerList.setAttribute("aria-activedescendant", current.id);
+    if (current.scrollIntoView) { current.scrollIntoView({ block: "nearest" }); }
+  }
+  function choosePicked(index) {
+    var folder = picking.folders[index];
+    picker.close();
+    if (folder) { moveTo(picking.ids, folder.name, folder.label); }
+  }
+  pickerList.addEventListener("keydown", function (event) {
+    var step = { ArrowDown: 1, ArrowUp: -1, PageDown: 5, PageUp: -5 }[event.key];
+    if (step) { pickFolder(picking.index + step); }
+    else if (event.key === "Home") { pickFolder(0); }
+    else if (event.key === "End") { pickFolder(picking.folders.length - 1); }
+    else if (event.key === "Enter" || event.key === " ") { choosePicked(picking.index); }
+    else if (event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      // type-ahead: the next folder whose name starts with the letter
+      var letter = event.key.toLocaleLowerCase(), count = picking.folders.length;
+      for (var n = 1; n <= count; n++) {
+        var at = (picking.index + n) % count;
+        if (picking.folders[at].label.toLocaleLowerCase().indexOf(letter) === 0) { pickFolder(at); break; }
+      }
+    } else { return; }
+    event.preventDefault();
+  });
+  $("v2-move-ok").addEventListener("click", function () { choosePicked(picking.index); });
+  $("v2-move-cancel").addEventListener("click", function () { picker.close(); });
+  picker.addEventListener("close", function () { itemsEl.focus(); });  // Escape closes it too
   function toggleRead() {
     var ids = chosenIds();
     if (!ids.length) { return; }
@@ -432,6 +496,7 @@
   root.addEventListener("v2:save-draft", function (event) { event.detail.saving = saveDraft(); });
   function fill(values) {
     FIELDS.forEach(function (name) { form.elements[name].value = values[name] || ""; });
+    $("v2-send-later").open = !!values.send_at;
     $("v2-draft-status").textContent = "";
     if (!form.elements.compose_id.value) { form.elements.compose_id.value = String(Date.now()) + Math.random().toString(16).slice(2); }
     emit("v2:compose-filled", { attachments: values.attachments || [] });  // compose_files.js shows them
@@ -470,17 +535,21 @@
     return values;
   }
   var sending = false;  // no draft is saved while the mail is on its way (it would outlive it)
-  function send() {
-    if (draftSaving) { draftSaving.then(send); return; }
+  // "Send" sends now (after the undo window); "Schedule" under "Send later" at the chosen time.
+  function send(schedule) {
+    schedule = schedule === true;
+    if (draftSaving) { draftSaving.then(function () { send(schedule); }); return; }
     if (sending) { return; }
     sending = true;
     var values = formValues();
-    call("POST", "/send", values).then(function (data) {
+    var asked = Object.assign({}, values, { schedule: schedule });
+    if (!schedule) { asked.send_at = ""; asked.tz_offset = ""; }
+    call("POST", "/send", asked).then(function (data) {
       sending = false;
       dialog.dataset.sent = "1";
       dialog.close();
       itemsEl.focus();
-      var text = data.scheduled ? word("scheduled") : word("sent");
+      var text = data.scheduled ? word("scheduled_at", { time: data.scheduled_text }) : word("sent");
       if (data.undo_seconds > 0.5) {
         toast(text, function () {
           call("POST", "/sent/" + data.item_id + "/undo", {}).then(function (result) {
@@ -489,7 +558,7 @@
             values.attachments = result.attachments || [];
             showCompose(values, "compose_title");
           }).catch(failed);
-        });
+        }, data.scheduled ? word("cancel_sending") : null);
       } else {
         toast(text, null);
       }
@@ -497,11 +566,14 @@
       sending = false;
       $("v2-compose-error").textContent = error.message;
       $("v2-compose-error").hidden = false;
+      if (schedule) { $("v2-send-later").open = true; }
     });
   }
+  $("v2-schedule").addEventListener("click", function () { send(true); });
   form.addEventListener("submit", function (event) { event.preventDefault(); send(); });
   form.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); send(); }
+    else if (event.key === "Enter" && event.target === form.elements.send_at) { event.preventDefault(); send(true); }
     if ((event.key === "s" || event.key === "S") && (event.ctrlKey || event.metaKey)) { event.preventDefault(); saveDraft(); }
   });
   $("v2-compose-cancel").addEventListener("click", function () { dialog.close(); itemsEl.focus(); });
@@ -554,6 +626,7 @@
       case "c": startCompose(null); break;
       case "Delete": case "#": remove(); break;
       case "e": archive(); break;
+      case "m": openMovePicker(); break;
       case "u": toggleRead(); break;
       case "z": undoLast(); break;
       case "/": searchEl.focus(); break;
@@ -625,10 +698,10 @@
       });
       var grew = data.folders.some(function (f) { return f.name === state.folder && before[f.name] && f.messages > +before[f.name].split(":")[0]; });
       showFolders(data.folders);
-      showInboxBadge(data.folders);
       if (moved) { loadList(); }
       if (grew || data.changes.indexOf("new") >= 0) { $("v2-live").textContent = word("new_mail"); }
     });
+    source.addEventListener("navigation", function (event) { showNavigationBadges(JSON.parse(event.data).badges); });
   }
 
   // The first list and the live stream wait for DOMContentLoaded: the team scripts, compose_files.js

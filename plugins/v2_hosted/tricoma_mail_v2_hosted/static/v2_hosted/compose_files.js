@@ -191,7 +191,12 @@
   }
   dialog.addEventListener("submit", holdWhileUploading, true);
   dialog.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { holdWhileUploading(event); }
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey || event.target.name === "send_at")) {
+      holdWhileUploading(event);
+    }
+  }, true);
+  dialog.addEventListener("click", function (event) {  // "Send later" → "Schedule"
+    if (event.target && event.target.id === "v2-schedule") { holdWhileUploading(event); }
   }, true);
 
   // -- autosave: every interval, only when changed, through core's draft service ----------------
