@@ -200,6 +200,23 @@ def test_filters_and_vacation_of_an_imported_mailbox_in_chromium(app, live_serve
     expect(page.locator("#sieve-port")).to_have_value(str(hostingstack.ports["sieve"]))
     expect(page.locator("#rules-heading + p")).to_have_text("No rules yet.")
     editor = page.locator("form.rule-editor")
+    # each row shows only what its choice uses: a header name for "Header", a folder or address
+    # for move and forward, "keep a copy" for forward
+    expect(editor.locator("input[name=cond_header_0]")).to_be_hidden()
+    expect(editor.locator("input[name=action_argument_0]")).to_be_hidden()
+    editor.locator("select[name=cond_field_1]").select_option("header")
+    expect(editor.locator("input[name=cond_header_1]")).to_be_visible()
+    editor.locator("select[name=action_kind_1]").select_option("forward")
+    expect(editor.locator("input[name=action_argument_1]")).to_be_visible()
+    expect(editor.locator("label.keep-copy").nth(1)).to_be_visible()
+    box = editor.locator("select[name=cond_field_1]").bounding_box()
+    assert abs(editor.locator("input[name=cond_header_1]").bounding_box()["y"] - box["y"]) < box["height"], \
+        "a condition's inputs stand on one line"
+    page.shot("filters-0-rule-editor-en")
+    editor.locator("select[name=cond_field_1]").select_option("")
+    editor.locator("select[name=action_kind_1]").select_option("")
+    expect(editor.locator("input[name=cond_header_1]")).to_be_hidden()
+    expect(editor.locator("label.keep-copy").nth(1)).to_be_hidden()
     editor.locator("#rule-name").fill("Rechnungen")
     editor.locator("select[name=cond_field_0]").select_option("subject")
     editor.locator("select[name=cond_operator_0]").select_option("contains")
