@@ -326,19 +326,33 @@ def test_mail_a_person_sends_from_a_shared_mailbox_is_in_its_audit_csv(app, team
     assert bob.post(f"/mail/m/{mailbox_id}/compose", data=form).status_code == 302  # the same key again
     message = {"to": "x@kunde.test, y@kunde.test", "subject": "Lieferung", "body": "Hallo", "compose_id": uuid.uuid4().hex}
     assert bob.post(f"/mail/v2/api/m/{mailbox_id}/send", json=message).status_code == 200
+    # sent later, and one taken back with undo: the log says so
+    later = bob.post(f"/mail/v2/api/m/{mailbox_id}/send", json={
+        **message, "subject": "Erinnerung", "compose_id": uuid.uuid4().hex, "schedule": True,
+        "send_at": "2099-01-02T09:30", "tz_offset": "0"})
+    assert later.status_code == 200 and later.get_json()["scheduled"] is True
+    undone = bob.post(f"/mail/v2/api/m/{mailbox_id}/send", json={**message, "subject": "Vertippt",
+                                                                   "compose_id": uuid.uuid4().hex})
+    item_id = undone.get_json()["item_id"]
+    assert bob.post(f"/mail/v2/api/m/{mailbox_id}/sent/{item_id}/undo").status_code == 200
     with app.app_context():
         entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "sent_from_shared")
                                      .order_by(AuditEntry.id)).all()
         items = db.session.scalars(select(OutboxItem).order_by(OutboxItem.id)).all()
         assert [entry.details["outbox_item"] for entry in entries] == [item.id for item in items]
-        assert [entry.details["subject"] for entry in entries] == ["Ihr Angebot", "Lieferung"]
+        assert [entry.details["subject"] for entry in entries] == ["Ihr Angebot", "Lieferung", "Erinnerung", "Vertippt"]
+        assert [entry.details.get("scheduled_for", "")[:16] for entry in entries] == ["", "", "2099-01-02T09:30", ""]
+        [cancelled] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "send_cancelled")).all()
+        assert cancelled.details["outbox_item"] == item_id and cancelled.details["subject"] == "Vertippt"
         bob_id = str(team["users"]["bob"].id)
-        assert {entry.actor for entry in entries} == {bob_id}
+        assert {entry.actor for entry in [*entries, cancelled]} == {bob_id}
     rows = list(csv.reader(io.StringIO(_client(app, "alice").get(f"/api/mail/team/m/{mailbox_id}/audit.csv")
                                        .get_data(as_text=True).lstrip("\ufeff"))))
-    sent = [row for row in rows[1:] if row[2] == "Sent from the shared mailbox"]
-    assert [(row[1], row[3]) for row in sent] == [("Bob", "“Lieferung” to x@kunde.test, y@kunde.test"),
-                                                  ("Bob", "“Ihr Angebot” to k@kunde.test")]
+    sent = [(row[1], row[2], row[3]) for row in rows[1:] if row[2] in ("Sent from the shared mailbox", "Sending cancelled")]
+    assert sent[0] == ("Bob", "Sending cancelled", "“Vertippt” to x@kunde.test, y@kunde.test")
+    assert sent[2][2].startswith("“Erinnerung” to x@kunde.test, y@kunde.test · scheduled for ") and "2099" in sent[2][2]
+    assert sent[3:] == [("Bob", "Sent from the shared mailbox", "“Lieferung” to x@kunde.test, y@kunde.test"),
+                        ("Bob", "Sent from the shared mailbox", "“Ihr Angebot” to k@kunde.test")]
 
     # Carol's own mailbox (only she holds rights on it): her mail is hers, not audited
     email, password = _fresh_account(mailstack, 1)

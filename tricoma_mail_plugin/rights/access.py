@@ -166,10 +166,14 @@ def explain(user, mailbox_id: int) -> dict[str, list[str]]:
 
 
 def audit(actor: str, mailbox_id: int | None, action: str, **details) -> None:
-    """Write an audit entry (committed with the change it describes)."""
-    session = mail_state().db.session
-    session.add(AuditEntry(actor=str(actor), mailbox_id=mailbox_id, action=action, details=details))
-    session.commit()
+    """Write an audit entry and commit (with the change it describes, if not committed yet)."""
+    add_audit(actor, mailbox_id, action, **details)
+    mail_state().db.session.commit()
+
+
+def add_audit(actor: str, mailbox_id: int | None, action: str, **details) -> None:
+    """Add an audit entry to the session's transaction; the caller commits it with its change."""
+    mail_state().db.session.add(AuditEntry(actor=str(actor), mailbox_id=mailbox_id, action=action, details=details))
 
 
 def audit_log(mailbox_id: int, limit: int = 200) -> list[AuditEntry]:

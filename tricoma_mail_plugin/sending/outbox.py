@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
@@ -95,14 +95,24 @@ def enqueue(mailbox: Mailbox, user, outgoing: OutgoingMessage, *, idempotency_ke
     """Check ``right``, run ``before_send``, build and queue the message. The same idempotency
     key twice for one mailbox gives the first item back and queues nothing. A person's mail
     from a shared mailbox (``right`` "send": written in the client, not an app's, which
-    ``send_on_behalf`` audits) goes into the mailbox's audit log."""
+    ``send_on_behalf`` audits) goes into the mailbox's audit log, in the transaction that
+    queues it (so a second request with the same key, refused by the key's unique index,
+    leaves no entry)."""
     access.require(user, mailbox.id, right)
-    audited = right == "send" and access.is_shared(mailbox.id) and find_by_key(mailbox, idempotency_key) is None
-    item = _queue(mailbox, user, outgoing, idempotency_key, send_at, reference)
-    if audited:
-        access.audit(str(user.get_id()), mailbox.id, "sent_from_shared", outbox_item=item.id,
-                     recipients=", ".join(item.recipients), subject=item.subject)
-    return item
+    audit = None
+    if right == "send" and access.is_shared(mailbox.id):
+        def audit(item: OutboxItem) -> None:
+            access.add_audit(str(user.get_id()), mailbox.id, "sent_from_shared", **sending_details(item, send_at))
+    return _queue(mailbox, user, outgoing, idempotency_key, send_at, reference, audit)
+
+
+def sending_details(item: OutboxItem, send_at: datetime | None = None) -> dict:
+    """What the audit log says of a mail in the outbox: its item, subject and recipients, and
+    when it leaves if it was scheduled."""
+    details = {"outbox_item": item.id, "recipients": ", ".join(item.recipients), "subject": item.subject}
+    if send_at is not None:
+        details["scheduled_for"] = item.not_before.isoformat()
+    return details
 
 
 def enqueue_as_operator(mailbox: Mailbox, outgoing: OutgoingMessage, *, idempotency_key: str | None = None,
@@ -112,7 +122,8 @@ def enqueue_as_operator(mailbox: Mailbox, outgoing: OutgoingMessage, *, idempote
 
 
 def _queue(mailbox: Mailbox, user, outgoing: OutgoingMessage, idempotency_key: str | None,
-           send_at: datetime | None, reference: Reference | None) -> OutboxItem:
+           send_at: datetime | None, reference: Reference | None,
+           on_new: Callable[[OutboxItem], None] | None = None) -> OutboxItem:
     if not mailbox.usable:
         raise InvalidSettings(_("This mailbox has not passed its connection test yet."))
     scope = f"mailbox:{mailbox.id}"
@@ -124,7 +135,7 @@ def _queue(mailbox: Mailbox, user, outgoing: OutgoingMessage, idempotency_key: s
     mail_state().hooks.call("before_send", message=built.message, mailbox=MailboxInfo.of(mailbox),
                             user=user, reference=reference)
     sent_copy = "skipped" if mailbox.provider_files_sent_mail else "pending"
-    return store_built(scope, mailbox.id, built, idempotency_key, send_at, reference, user, sent_copy)
+    return store_built(scope, mailbox.id, built, idempotency_key, send_at, reference, user, sent_copy, on_new)
 
 
 def find_by_key(mailbox: Mailbox, key: str | None) -> OutboxItem | None:
@@ -139,17 +150,20 @@ def _by_key(scope: str, key: str | None) -> OutboxItem | None:
 
 
 def store_built(scope: str, mailbox_id: int | None, built: BuiltMessage, key: str | None, send_at: datetime | None,
-           reference: Reference | None, user, sent_copy: str) -> OutboxItem:
+           reference: Reference | None, user, sent_copy: str,
+           on_new: Callable[[OutboxItem], None] | None = None) -> OutboxItem:
     return store_raw(scope, mailbox_id, built.as_bytes(), message_id=built.message_id, sender=built.sender,
                      recipients=built.recipients(), subject=str(built.message["Subject"] or ""), key=key,
-                     send_at=send_at, reference=reference, user=user, sent_copy=sent_copy)
+                     send_at=send_at, reference=reference, user=user, sent_copy=sent_copy, on_new=on_new)
 
 
 def store_raw(scope: str, mailbox_id: int | None, raw: bytes, *, message_id: str, sender: str,
               recipients: Sequence[str], subject: str, key: str | None = None, send_at: datetime | None = None,
-              reference: Reference | None = None, user=None, sent_copy: str = "skipped") -> OutboxItem:
+              reference: Reference | None = None, user=None, sent_copy: str = "skipped",
+              on_new: Callable[[OutboxItem], None] | None = None) -> OutboxItem:
     """Queue finished message bytes with their envelope as they are (nothing is rebuilt). The
-    same ``key`` twice in one ``scope`` gives the first item back and queues nothing."""
+    same ``key`` twice in one ``scope`` gives the first item back and queues nothing.
+    ``on_new`` adds to the transaction of a new item (an audit entry), never for one found."""
     session = _session()
     existing = _by_key(scope, key)
     if existing is not None:
@@ -171,6 +185,9 @@ def store_raw(scope: str, mailbox_id: int | None, raw: bytes, *, message_id: str
     )
     session.add(item)
     try:
+        if on_new is not None:
+            session.flush()  # the item's id
+            on_new(item)
         session.commit()
     except IntegrityError:
         session.rollback()

@@ -148,6 +148,8 @@ def cancel(user, item_id: int) -> OutboxItem:
     item = get_item(user, item_id)
     outbox.cancel(item)
     mail_state().db.session.refresh(item)
+    if item.mailbox_id is not None and access.is_shared(item.mailbox_id):
+        access.audit(str(user.get_id()), item.mailbox_id, "send_cancelled", **outbox.sending_details(item))
     return item
 
 

@@ -20,6 +20,7 @@ TEAM_ACTION_LABELS = {
     "team_follow_up_due": _l("Follow-up reminder due"),
     "team_note_added": _l("Internal note added"),
     "sent_from_shared": _l("Sent from the shared mailbox"),
+    "send_cancelled": _l("Sending cancelled"),
     "deleted": _l("Moved to the trash"),
     "deleted_permanently": _l("Deleted for good"),
 }

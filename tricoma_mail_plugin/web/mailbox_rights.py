@@ -22,6 +22,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -227,6 +228,13 @@ def _actor_text(actor: str) -> str:
     return principal_text("user", actor)
 
 
+def _moment_text(iso: str) -> str:
+    try:
+        return format_datetime(datetime.fromisoformat(iso), "medium")
+    except ValueError:
+        return iso
+
+
 def _record_text(reference: str) -> str:
     """The record's title (an invoice's number, say), or the reference when it is gone."""
     try:
@@ -248,11 +256,13 @@ def _audit_lines(mailbox_id: int, limit: int = 200) -> list[AuditLine]:
                      principal=principal_text(kind, principal_id))
         elif entry.action == "admin_read":
             text = _("Reason: %(reason)s", reason=details.get("reason", ""))
-        elif entry.action in ("send_on_behalf", "sent_from_shared"):
+        elif entry.action in ("send_on_behalf", "sent_from_shared", "send_cancelled"):
             text = _("“%(subject)s” to %(recipients)s", subject=details.get("subject", ""),
                      recipients=details.get("recipients", ""))
             if details.get("reference"):
                 text += " · " + _("from %(record)s", record=_record_text(str(details["reference"])))
+            if details.get("scheduled_for"):
+                text += " · " + _("scheduled for %(when)s", when=_moment_text(str(details["scheduled_for"])))
         elif entry.action.startswith("team_"):
             text = team_details_text(entry.action, details)
         elif entry.action in ("deleted", "deleted_permanently"):

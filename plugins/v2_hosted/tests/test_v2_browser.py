@@ -284,10 +284,16 @@ def move_by_keyboard(page, other):
     expect(choices.get_by_role("option", selected=True)).to_have_text("Kunden")
     expect(choices).to_have_attribute("aria-activedescendant", "v2-move-option-5")
     shot(page, "v2-7-move-picker-de")
+    reader = page.locator("#v2-reader")
+    reading = reader.inner_text()
     page.keyboard.press("Enter")
     expect(picker).to_be_hidden()
     expect(urgent).to_have_count(0)
     expect(page.locator("#v2-toast-text")).to_have_text("Nach Kunden verschoben.")
+    expect(page.locator("#v2-items")).to_be_focused()  # back where the picker was opened from
+    # the picker's Enter moved the mail and did nothing else (the list's Enter would open a mail)
+    page.wait_for_timeout(400)
+    assert reader.inner_text() == reading
     other.select_folder("Kunden")
     assert other.search(["SUBJECT", "Eilt: Neue Bestellung"])  # moved on the server
     page.keyboard.press("z")
@@ -318,6 +324,7 @@ def english_screens(page):
     shot(page, "v2-10-move-picker-en")
     picker.get_by_role("button", name="Cancel").click()
     expect(picker).to_be_hidden()
+    expect(page.get_by_role("button", name="Move…")).to_be_focused()  # focus back on its opener
     page.locator("#v2-items").focus()
     page.keyboard.press("r")
     dialog = page.locator("#v2-compose-dialog")

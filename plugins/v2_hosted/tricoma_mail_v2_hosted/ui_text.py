@@ -136,6 +136,7 @@ def client_words() -> dict[str, str]:
         "move_title": _("Move to which folder?"),
         "move_hint": _("Choose the folder with the arrow keys or its first letter and press Enter; Escape closes."),
         "move_here": _("Move"),
+        "no_other_folder": _("There is no other folder to move it to."),
         "choose_first": _("Choose a message first."),
         "sent": _("The mail is being sent."),
         "scheduled": _("The mail will be sent at the chosen time."),

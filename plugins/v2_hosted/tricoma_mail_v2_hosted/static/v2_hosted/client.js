@@ -380,11 +380,14 @@
 
   // -- the folder picker (key m, "Move…"): any folder without the mouse, then moveTo as a drop ---
   var picker = $("v2-move-dialog"), pickerList = $("v2-move-list");
-  var picking = { ids: [], folders: [], index: 0 };
+  var picking = { ids: [], folders: [], index: 0, opener: null };
   function openMovePicker() {
     var ids = chosenIds();
     if (!ids.length) { toast(word("choose_first"), null); return; }
-    picking = { ids: ids, folders: state.folders.filter(function (f) { return f.name !== state.folder; }), index: 0 };
+    var folders = state.folders.filter(function (f) { return f.name !== state.folder; });
+    if (!folders.length) { toast(word("no_other_folder"), null); return; }
+    // focus goes back where it came from (the "Move…" button or the list) when the dialog closes
+    picking = { ids: ids, folders: folders, index: 0, opener: document.activeElement };
     pickerList.textContent = "";
     picking.folders.forEach(function (folder, index) {
       var option = document.createElement("li");
@@ -430,10 +433,16 @@
       }
     } else { return; }
     event.preventDefault();
+    // the page's own keys (Enter opens, Space selects) must not act on the list behind the dialog
+    event.stopPropagation();
   });
   $("v2-move-ok").addEventListener("click", function () { choosePicked(picking.index); });
   $("v2-move-cancel").addEventListener("click", function () { picker.close(); });
-  picker.addEventListener("close", function () { itemsEl.focus(); });  // Escape closes it too
+  picker.addEventListener("close", function () {  // Escape closes it too
+    var back = picking.opener && document.contains(picking.opener) && picking.opener !== document.body
+      ? picking.opener : itemsEl;
+    back.focus();
+  });
   function toggleRead() {
     var ids = chosenIds();
     if (!ids.length) { return; }
