@@ -249,6 +249,48 @@ def test_the_unified_inbox_has_the_team_views(app, shared):
     assert "Anfrage Lager" not in alice.get("/mail/unified?team=mine").get_data(as_text=True)
 
 
+def test_assign_and_close_from_the_unified_inbox_list(app, shared):
+    """Build point 1: assigning and closing from the list of the unified inbox (its bulk
+    actions), for the conversations of the chosen mails: two mails of one conversation change it
+    once; a mailbox the user may not read refuses the whole request and changes nothing."""
+    mailbox_id, ids = shared["id"], shared["ids"]
+    with app.app_context():
+        pks = db.session.scalars(select(CachedMessage.id).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+                                 .where(CachedFolder.mailbox_id == mailbox_id, CachedFolder.name == "INBOX")
+                                 .order_by(CachedMessage.id)).all()
+    assert len(pks) == 2  # the question and the customer's answer: one conversation
+    chosen = [f"{mailbox_id}:{pk}" for pk in pks]
+    bob = app.test_client()
+    login(bob, "bob")
+    page = bob.get("/mail/unified").get_data(as_text=True)
+    assert 'value="assign_me"' in page and 'value="status_done"' in page
+
+    answer = bob.post("/mail/unified/actions", data={"ids": chosen, "action": "assign_me", "next": "/mail/unified"})
+    assert answer.status_code == 302
+    assert "1 conversation changed." in bob.get("/mail/unified").get_data(as_text=True)
+    with app.app_context():
+        found = state.conversation_state(user("bob"), mailbox_id, ids)
+        assert found.assignee.label == "Bob" and found.status == "open"
+    assert "Anfrage Lager" in bob.get("/mail/unified?team=mine").get_data(as_text=True)
+
+    assert bob.post("/mail/unified/actions", data={"ids": chosen[:1], "action": "status_done"}).status_code == 302
+    with app.app_context():
+        assert state.conversation_state(user("bob"), mailbox_id, ids).status == "done"
+        audited = db.session.scalars(select(AuditEntry.action).where(AuditEntry.mailbox_id == mailbox_id)
+                                     .order_by(AuditEntry.id)).all()
+        assert audited[-2:] == ["team_assigned", "team_status"]
+    assert "Anfrage Lager" in bob.get("/mail/unified?team=done").get_data(as_text=True)
+
+    # Carol reads nothing of info@: refused, nothing changes
+    carol = app.test_client()
+    login(carol, "carol")
+    assert carol.post("/mail/unified/actions", data={"ids": chosen, "action": "assign_me"}).status_code == 404
+    assert bob.post("/mail/unified/actions", data={"ids": chosen, "action": "assign_nobody"}).status_code == 302
+    with app.app_context():
+        found = state.conversation_state(user("bob"), mailbox_id, ids)
+        assert found.assignee is None and found.status == "done"
+
+
 def test_who_is_answering_and_a_colleagues_reply(app, shared):
     mailbox_id, ids = shared["id"], shared["ids"]
     with app.app_context():

@@ -50,6 +50,7 @@ from ..mailboxes.folders import ROLE_LABELS, Folder
 from ..mailboxes.overview import readable_with_unread
 from ..mailboxes.service import backend_for
 from ..rights import access
+from ..team import list_actions as team_list_actions
 from ..team import state as team_state
 from .mail_common import add_banner, install, remember_undo, rights_on, take_undo
 from .redirects import safe_next
@@ -125,7 +126,8 @@ def team_view_links() -> list[tuple[str, str]]:
 
 @blueprint.post("/unified/actions")
 def unified_actions():
-    """Flags and delete on messages of several mailboxes; each mailbox checks its own right."""
+    """Flags, delete and the team's assign and status on messages of several mailboxes; each
+    mailbox checks its own right."""
     action = request.form.get("action", "")
     chosen: dict[int, list[int]] = {}
     for value in request.form.getlist("ids"):
@@ -135,6 +137,10 @@ def unified_actions():
     back = safe_next(request.form.get("next")) or url_for(".unified")
     if not chosen:
         flash(_("Choose at least one message."), "error")
+        return redirect(back)
+    if action in team_list_actions.ACTIONS:
+        changed = team_list_actions.act_across(current_user, chosen, action)
+        flash(ngettext("%(num)d conversation changed.", "%(num)d conversations changed.", changed), "success")
         return redirect(back)
     if action not in FLAG_ACTIONS + ("delete",):
         abort(400)

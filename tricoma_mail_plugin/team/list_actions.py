@@ -1,0 +1,52 @@
+"""Assign and status from a message list of several mailboxes (the unified inbox's bulk
+actions): the chosen messages' conversations, each changed once, through the same services the
+v2 client's buttons call (notice, event, audit)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..errors import MessageNotFound
+from ..models import CachedFolder, CachedMessage, is_row_id
+from ..rights import access
+from . import state
+from .state import _session
+from .tables import STATUSES
+from .threads import normal_ids
+
+#: the list's actions: assign to the user who chose them, to nobody, or set a status
+ACTIONS = ("assign_me", "assign_nobody", *(f"status_{status}" for status in STATUSES))
+
+
+def act_across(user, chosen: dict[int, list[int]], action: str) -> int:
+    """``action`` on the conversations of the chosen messages (``{mailbox_id: [message pk]}``).
+    Every mailbox's *read* right and every message is checked before anything changes: one id
+    the user may not use refuses the whole request. Returns how many conversations changed."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    conversations: list[tuple[int, list[str], str]] = []  # (mailbox, its Message-IDs, subject)
+    for mailbox_id, pks in chosen.items():
+        access.require(user, mailbox_id, "read")
+        wanted = {pk for pk in pks if is_row_id(pk)}
+        rows = _session().execute(
+            select(CachedMessage.id, CachedMessage.message_id, CachedMessage.in_reply_to, CachedMessage.references,
+                   CachedMessage.subject)
+            .join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+            .where(CachedMessage.id.in_(sorted(wanted)), CachedFolder.mailbox_id == mailbox_id)).all()
+        if len(rows) != len(set(pks)):
+            raise MessageNotFound()
+        seen: set[str] = set()
+        for _pk, message_id, in_reply_to, references, subject in rows:
+            ids = normal_ids([message_id or "", in_reply_to or "", references or ""])
+            if ids and not seen.intersection(ids):  # two mails of one conversation change it once
+                seen.update(ids)
+                conversations.append((mailbox_id, ids, subject or ""))
+    changed = 0
+    me = str(user.get_id())
+    for mailbox_id, ids, subject in conversations:
+        before = state.conversation_state(user, mailbox_id, ids)
+        if action.startswith("status_"):
+            after = state.set_status(user, mailbox_id, ids, action.removeprefix("status_"), subject=subject)
+        else:
+            after = state.assign(user, mailbox_id, ids, me if action == "assign_me" else None, subject=subject)
+        changed += (before.assignee, before.status) != (after.assignee, after.status)
+    return changed
