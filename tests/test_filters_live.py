@@ -216,3 +216,27 @@ def test_mark_read_and_discard_rules_made_on_the_page_act_on_delivered_mail(filt
     seen = {str(make_header(decode_header(data[b"BODY[HEADER.FIELDS (SUBJECT)]"].decode().split(":", 1)[1].strip()))):
             b"\\Seen" in data[b"FLAGS"] for data in fetched}
     assert seen == {"Von der Chefin": True, "Persönlich": False}
+
+
+def test_create_mailbox_on_the_command_line_with_its_managesieve_port(app, mailstack, fresh_user, make_user):
+    """``flask mail create-mailbox --sieve-port`` (what ``./dev run`` gives its demo mailboxes):
+    the filters page then talks to that port at once; a port out of range is refused."""
+    email, password = fresh_user(1)
+    profile = mailstack.profile(1)
+    app.config["TRICOMA_MAIL_CA_FILE"] = str(mailstack.cert)
+    make_user("sieve-owner", language="en")
+    runner = app.test_cli_runner()
+    base = ["mail", "create-mailbox", "CLI box", "--email", email, "--password", password,
+            "--imap", f"127.0.0.1:{profile.imap_port}", "--imap-security", "starttls",
+            "--smtp", f"127.0.0.1:{profile.smtp_port}", "--grant", "user:sieve-owner:all"]
+    refused = runner.invoke(args=[*base, "--sieve-port", "70000"])
+    assert refused.exit_code != 0 and "70000" in refused.output
+    result = runner.invoke(args=[*base, "--sieve-port", str(profile.sieve_port)])
+    assert result.exit_code == 0 and result.output.strip().endswith("tested"), result.output
+    mailbox_id = int(result.output.split()[0])
+    with app.app_context():
+        assert db.session.get(Mailbox, mailbox_id).sieve_port == profile.sieve_port
+    client = app.test_client()
+    assert login(client, "sieve-owner").status_code == 302
+    page = client.get(f"/mail/settings/mailboxes/{mailbox_id}/filters").get_data(as_text=True)
+    assert 'id="sieve-unavailable"' not in page and 'id="rule-heading"' in page

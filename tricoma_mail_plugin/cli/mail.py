@@ -179,10 +179,12 @@ def outbox_command(state: str | None, limit: int) -> None:
 @click.option("--smtp", "smtp_server", required=True, help="HOST:PORT")
 @click.option("--smtp-security", type=click.Choice(["tls", "starttls", "none"]), default="starttls", show_default=True)
 @click.option("--sender-name", default="")
+@click.option("--sieve-port", type=click.IntRange(1, 65535), default=None,
+              help="The ManageSieve port of the IMAP host (filters and vacation); default 4190.")
 @click.option("--grant", "grants", multiple=True,
               help="user:NAME:RIGHT[,RIGHT…] or group:NAME:RIGHT[,RIGHT…] (repeatable); RIGHT 'all' = every core right.")
 def create_mailbox_command(title, email, password, imap_server, imap_security, smtp_server, smtp_security,
-                           sender_name, grants) -> None:
+                           sender_name, sieve_port, grants) -> None:
     """Create (or update, by e-mail address) a configured mailbox, test it and print its id."""
     session = mail_state().db.session
     mailbox = session.scalar(select(Mailbox).where(Mailbox.email == email, Mailbox.deleted_at.is_(None)))
@@ -201,6 +203,9 @@ def create_mailbox_command(title, email, password, imap_server, imap_security, s
             "smtp_username": email, "smtp_password": password})
     except MailError as error:
         raise click.ClickException(error.user_message) from None
+    if sieve_port is not None:
+        mailbox.sieve_port = sieve_port
+        session.commit()
     for grant in grants:
         kind, _sep, rest = grant.partition(":")
         name, _sep, rights = rest.partition(":")
