@@ -160,3 +160,29 @@ def _stacks_of_live_threads() -> str:
     names = {thread.ident: thread.name for thread in threading.enumerate()}
     return "\n".join(f"--- {names.get(ident, ident)}\n" + "".join(traceback.format_stack(frame))
                      for ident, frame in sys._current_frames().items())
+
+
+def test_one_watcher_watches_however_many_start(app, watched):
+    """Every web process of the embedded default starts a watcher: only the lease's holder
+    holds IDLE connections and syncs; another stands by with none and takes over at its next
+    look once the first ends (its lease released), or once the lease ran out (a holder that died)."""
+    from tricoma_mail_v2_hosted.push import leadership
+
+    first = watched["start"]()
+    second = Watcher(app, sync_on_connect=False)
+    assert second._read_targets() == [] and not second.leading
+    with app.app_context():
+        assert leadership.holder() == first.owner
+    assert [target.mailbox_id for target in first._read_targets()] == [watched["id"]]  # renews its own
+    assert first.stop() and not first.leading
+    with app.app_context():
+        assert leadership.holder() is None
+    assert [target.mailbox_id for target in second._read_targets()] == [watched["id"]] and second.leading
+    # a holder that stops renewing (killed): its lease runs out and a third watcher takes over
+    third = Watcher(app, sync_on_connect=False)
+    assert third._read_targets() == []
+    with app.app_context():
+        assert leadership.hold(second.owner, -1)  # as if its last renewal were over
+    assert [target.mailbox_id for target in third._read_targets()] == [watched["id"]] and third.leading
+    second._pool.shutdown()
+    third._pool.shutdown()

@@ -3,6 +3,7 @@ external mailbox into a hosted one, and run the push engine as a process of its 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 
 import click
@@ -92,11 +93,15 @@ def watch_command(catch_up: bool, status_every: float, renew_idle_after: float, 
         threading.Thread(target=_print_status, args=(watcher, status_every, finished), daemon=True).start()
     if for_seconds > 0:
         threading.Timer(for_seconds, watcher.stop).start()
+    # a SIGTERM (a service manager's stop) ends the watch gracefully: connections closed, the
+    # lease handed on to another watcher at once
+    before = signal.signal(signal.SIGTERM, lambda _signum, _frame: watcher.stop(0))
     try:
         watcher.run()
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, before)
         finished.set()
 
 

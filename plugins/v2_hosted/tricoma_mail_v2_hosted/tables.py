@@ -41,6 +41,16 @@ changes = Table(
     Index("ix_v2_hosted_change_mailbox", "mailbox_id", "id"),
 )
 
+#: Which watcher holds the IDLE connections (one row, id 1): every web process of the embedded
+#: default, or several ``watch`` processes, start a watcher, and only the one whose lease is live
+#: watches; the others take over when it ends or stops renewing (``push/leadership.py``).
+push_leader = Table(
+    "v2_hosted_push_leader", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("until", UtcDateTime(), nullable=False),
+)
+
 #: The hosting portal this installation imports its mailboxes from (one row, id 1): its URL and
 #: the API token, encrypted with core's secret box; ``token_hint`` is the token's first 12
 #: characters, which the portal shows too, so an admin can tell tokens apart.

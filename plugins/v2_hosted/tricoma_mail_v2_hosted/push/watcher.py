@@ -4,13 +4,18 @@ browsers' event streams read.
 
 Runs in its own process (``flask v2-hosted watch``) or, the embedded default, in a thread of the
 web process that the first open v2 page starts (``TRICOMA_MAIL_V2_PUSH = "embedded"``; set it
-to ``"process"`` when a separate watcher runs).
+to ``"process"`` when a separate watcher runs). However many watchers start (a web server's
+processes), one watches: the holder of the lease in ``leadership``; the others watch nothing and
+take over when it ends.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
@@ -25,6 +30,7 @@ from tricoma_mail_plugin import (
 
 from ..change_feed import forget_old_changes, record_change
 from ..marks import v2_mailbox_ids
+from . import leadership
 from .engine import EngineTiming, PushEngine, WatchTarget
 
 log = logging.getLogger(__name__)
@@ -34,6 +40,9 @@ SYNC_WAIT = 2.0  # seconds to wait for another process's sync of the same mailbo
 BUSY_RETRIES = 5  # …and how often to come back after such a wait
 BUSY = "busy"
 REFRESH_EVERY = 30.0
+#: How long the watcher's lease lasts: renewed every REFRESH_EVERY; a holder that died is
+#: replaced within this and one REFRESH_EVERY more.
+LEADER_SECONDS = 2 * REFRESH_EVERY
 
 
 class Watcher:
@@ -53,6 +62,8 @@ class Watcher:
         self._main: asyncio.Task | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.leading = False
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> None:
@@ -62,6 +73,18 @@ class Watcher:
             pass  # stopped
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)  # a sync under way ends; none starts
+            self._give_up_leading()
+
+    def _give_up_leading(self) -> None:
+        """Another watcher takes over at its next look instead of when the lease runs out."""
+        if not self.leading:
+            return
+        try:
+            with self.app.app_context():
+                leadership.release(self.owner)
+            self.leading = False
+        except Exception:  # noqa: BLE001 - the lease then runs out by itself
+            log.exception("the push watcher's lease could not be released")
 
     async def serve(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -79,7 +102,10 @@ class Watcher:
         """End a watcher started with :meth:`start_thread`: close every connection, wait up to
         ``timeout`` seconds. Whether its thread has ended."""
         if self.loop is not None and self._main is not None:
-            self.loop.call_soon_threadsafe(self._main.cancel)
+            try:
+                self.loop.call_soon_threadsafe(self._main.cancel)
+            except RuntimeError:  # its loop has ended: stopped before
+                pass
         if self._thread is None:
             return True
         self._thread.join(timeout)
@@ -91,6 +117,13 @@ class Watcher:
 
     def _read_targets(self) -> list[WatchTarget]:
         with self.app.app_context():
+            leading = leadership.hold(self.owner, LEADER_SECONDS)
+            if leading != self.leading:
+                log.info("push watcher %s %s", self.owner,
+                         "watches the v2 mailboxes" if leading else "stands by: another watcher watches")
+                self.leading = leading
+            if not leading:
+                return []
             forget_old_changes()
             targets = []
             for mailbox_id in v2_mailbox_ids():
