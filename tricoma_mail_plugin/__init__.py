@@ -49,6 +49,7 @@ from .jobs.readiness import mark_stopping, readiness_problems
 from .mail.after_sending import tidy_after_sending
 from .mail.message_actions import UndoDelete, move_with_undo, undo_delete, undo_move
 from .mail.message_actions import delete as delete_messages
+from .mail.message_actions import delete_permanently as delete_messages_for_good
 from .mail.message_actions import set_flags as set_message_flags
 from .mail.reply_prefill import ComposeStart, split_recipients
 from .mail.reply_prefill import prefill as compose_prefill
@@ -173,6 +174,7 @@ __all__ = [
     "size_text",
     "upload_too_large_message",
     "delete_messages",
+    "delete_messages_for_good",
     "enqueue_mail",
     "list_messages",
     "live_mailbox",

@@ -218,8 +218,11 @@ def _move_back(mailbox: Mailbox, undo: UndoDelete) -> int:
 
 
 def delete_permanently(user, mailbox_id: int, message_pks: Iterable[int]) -> int:
-    """Delete messages of Trash for good; the caller has asked the user. Needs *delete*."""
+    """Delete messages of Trash for good; the caller has asked the user. Needs *delete*.
+    Raises :class:`InvalidSettings` when one of them is not in Trash (nothing is deleted)."""
     mailbox, grouped = _chosen(user, mailbox_id, "delete", message_pks)
+    if any(not in_trash(mailbox, folder) for folder in grouped):
+        raise InvalidSettings(_("Only messages in Trash can be deleted for good."))
     deleted = 0
     with backend_for(mailbox) as backend:
         for folder, messages in grouped.items():

@@ -142,6 +142,8 @@ def client_words() -> dict[str, str]:
         "scheduled": _("The mail will be sent at the chosen time."),
         "send_undone": _("The mail was not sent. It is back in the editor."),
         "deleted": _("Moved to the trash."),
+        "delete_for_good_confirm": _("Delete the chosen messages (%(count)s) for good? This cannot be undone."),
+        "deleted_for_good": _("Deleted for good: %(count)s."),
         "moved": _("Moved to %(folder)s."),
         "undone": _("Undone."),
         "undo_failed": _("The messages could not be found any more; nothing was undone."),

@@ -41,6 +41,7 @@ from tricoma_mail_plugin import (
     compose_prefill,
     db_session,
     delete_messages,
+    delete_messages_for_good,
     discard_compose_uploads,
     enqueue_mail,
     forget_versions,
@@ -79,7 +80,7 @@ UNDO_KEPT = 5
 FLAG_ACTIONS = ("read", "unread", "flag", "unflag")
 #: the right each action needs, checked before anything else (a stranger learns nothing)
 ACTION_RIGHTS = {**{action: "write" for action in FLAG_ACTIONS}, "move": "write", "archive": "write",
-                 "delete": "delete"}
+                 "delete": "delete", "delete_for_good": "delete"}
 COMPOSE_MODES = ("reply", "reply_all", "forward", "forward_attachment", "draft")
 
 pages = Blueprint("v2_hosted", __name__, url_prefix="/mail/v2", template_folder="templates",
@@ -190,6 +191,8 @@ def actions(mailbox_id: int):
         return jsonify(done=set_message_flags(current_user, mailbox.id, ids, action))
     if action == "delete":
         return jsonify(**_undoable("delete", delete_messages(current_user, mailbox.id, ids)))
+    if action == "delete_for_good":  # in Trash, after the page asked (no undo)
+        return jsonify(done=delete_messages_for_good(current_user, mailbox.id, ids))
     if action == "move":
         target = str(data.get("target") or "")
     else:

@@ -366,8 +366,24 @@
       });
     }).catch(failed);
   }
+  function inTrash() {
+    var current = state.folders.filter(function (folder) { return folder.name === state.folder; })[0];
+    return Boolean(current && current.role === "trash");
+  }
   function remove() {
-    undoable({ action: "delete", ids: chosenIds() }, function () { return word("deleted"); });
+    var ids = chosenIds();
+    if (!ids.length) { return; }
+    if (!inTrash()) {
+      undoable({ action: "delete", ids: ids }, function () { return word("deleted"); });
+      return;
+    }
+    // in Trash a delete is for good: asked first, and no undo (as in v1 and Thunderbird)
+    if (!window.confirm(word("delete_for_good_confirm", { count: ids.length }))) { return; }
+    clearOpenIf(ids);
+    call("POST", "/actions", { action: "delete_for_good", ids: ids }).then(function (data) {
+      afterChange();
+      toast(word("deleted_for_good", { count: data.done }), null);
+    }).catch(failed);
   }
   function archive() {
     undoable({ action: "archive", ids: chosenIds() },
