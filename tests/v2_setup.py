@@ -82,3 +82,24 @@ def append_invoice_mail(server, address: str, pdf: bytes) -> None:
     message.set_content("Anbei die Rechnung.\n")
     message.add_attachment(pdf, "application", "pdf", filename="Rechnung-2026-17.pdf")
     server.append("INBOX", message.as_bytes())
+
+
+def append_numbered_mails(server, address: str, count: int, folder: str = "INBOX") -> None:
+    """Appends ``count`` mails "Bestellung 000" … to ``folder`` (``server``: an IMAP client), 50
+    in one MULTIAPPEND."""
+    mails = [thread_mail(f"Bestellung {n:03d}", "Kunde <k@kunde.test>", address, f"<b{n}-p@kunde.test>",
+                         day=1 + n % 28) for n in range(count)]
+    for start in range(0, count, 50):
+        server.multiappend(folder, mails[start:start + 50])
+
+
+def open_synced_v2(app, live_server, chromium, mailbox_id: int, username: str, password: str):
+    """Syncs the mailbox (marked v2) with its owner speaking English, starts the live server and
+    opens the v2 client in Chromium (en-US) as ``username``; → the page, once the client is ready."""
+    with app.app_context():
+        owner_speaks("en")
+        sync_now(mailbox_id)
+    live_server.start()
+    page = chromium("en-US")
+    open_v2(page, live_server.url(), mailbox_id, username, password, {"data-ready": "1"})
+    return page

@@ -5,7 +5,7 @@ user without *delete* gets nothing. Before, a delete in Trash did nothing and th
 from __future__ import annotations
 
 import pytest
-from app_fixtures import PASSWORD, _fresh_account, login
+from app_fixtures import _fresh_account, login
 from v2_setup import sync_now, thread_mail
 
 from tricoma_mail_plugin import live_mailbox, sync_mailbox_now

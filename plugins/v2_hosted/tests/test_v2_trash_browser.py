@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from app_fixtures import PASSWORD, _fresh_account
-from v2_setup import open_v2, owner_speaks, sync_now, thread_mail, v2_settings
+from v2_setup import open_synced_v2, thread_mail, v2_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,12 +22,7 @@ def test_delete_in_trash_asks_first_in_chromium(app, live_server, chromium, make
     mailbox_id = make_mailbox(1, address, password, title="Info")
     server = imap_client(1, address, password)
     server.append("Trash", thread_mail("Alt und weg", "Kunde <k@kunde.test>", address, "<weg-2@kunde.test>"))
-    with app.app_context():
-        owner_speaks("en")
-        sync_now(mailbox_id)
-    live_server.start()
-    page = chromium("en-US")
-    open_v2(page, live_server.url(), mailbox_id, "owner", PASSWORD, {"data-ready": "1"})
+    page = open_synced_v2(app, live_server, chromium, mailbox_id, "owner", PASSWORD)
     page.locator("#v2-folders").get_by_text("Trash", exact=True).click()
     rows = page.locator("#v2-items > li.v2-row")
     expect(rows).to_have_count(1)

@@ -141,6 +141,7 @@ def client_words() -> dict[str, str]:
         "sent": _("The mail is being sent."),
         "scheduled": _("The mail will be sent at the chosen time."),
         "send_undone": _("The mail was not sent. It is back in the editor."),
+        "load_more": _("Load older messages"),
         "deleted": _("Moved to the trash."),
         "delete_for_good_confirm": _("Delete the chosen messages (%(count)s) for good? This cannot be undone."),
         "deleted_for_good": _("Deleted for good: %(count)s."),

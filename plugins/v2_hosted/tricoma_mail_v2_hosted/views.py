@@ -75,6 +75,9 @@ from .push.watcher import ensure_embedded
 from .ui_text import SHORTCUTS, client_words, shortcut_labels, team_words
 
 LIST_LIMIT = 200
+#: the most messages one list answer holds: the page asks for LIST_LIMIT more each time the user
+#: scrolls to the end (a longer way back is a search)
+LIST_MAX = 5000
 UNDO_KEY = "v2_hosted_undo"
 UNDO_KEPT = 5
 FLAG_ACTIONS = ("read", "unread", "flag", "unflag")
@@ -129,25 +132,29 @@ def messages(mailbox_id: int):
     folder = request.args.get("folder") or "INBOX"
     text = (request.args.get("q") or "").strip()[:200]
     tag = (request.args.get("tag") or "").strip()[:100].lower()  # only messages with this tag (keyword)
+    limit = min(max(request.args.get("limit", type=int) or LIST_LIMIT, 1), LIST_MAX)
     in_folder = cached_folder_ids(mailbox.id, [folder])
     if text:
-        listed = search_messages(in_folder, SearchQuery(text=text), LIST_LIMIT).messages
+        listed = search_messages(in_folder, SearchQuery(text=text), limit + 1).messages
+        more = len(listed) > limit  # more matches than these
+        listed = listed[:limit]
         if tag:
             listed = [m for m in listed if tag in {keyword.lower() for keyword in m.keywords}]
     else:
-        listed = list_messages(in_folder, limit=LIST_LIMIT, keyword=tag or None).messages
+        found = list_messages(in_folder, limit=limit, keyword=tag or None)
+        listed, more = found.messages, found.next_cursor is not None  # older messages than these
     view = request.args.get("team") or ""
     if view not in TEAM_VIEWS:
         view = ""
     if request.args.get("conversations") != "1":
-        return jsonify(mode="messages", team_view=view,
+        return jsonify(mode="messages", team_view=view, more=more,
                        items=with_team_state(mailbox.id, [message_value(m) for m in listed], view))
     others = [name for name, role in folder_roles(mailbox, cached_folders(mailbox)).items()
               if role in ("inbox", "sent") and name != folder]
-    related = list_messages(cached_folder_ids(mailbox.id, others), limit=LIST_LIMIT * 2).messages if others else []
+    related = list_messages(cached_folder_ids(mailbox.id, others), limit=limit * 2).messages if others else []
     shown = {m.id for m in listed}
     threads = [c for c in conversations.group(listed + related) if any(m.id in shown for m in c.messages)]
-    return jsonify(mode="conversations", team_view=view,
+    return jsonify(mode="conversations", team_view=view, more=more,
                    items=with_team_state(mailbox.id, [conversation_value(c) for c in threads], view))
 
 

@@ -124,10 +124,15 @@
 
   // -- the list -------------------------------------------------------------------------------
   var listRequests = 0;
+  var LIST_STEP = 200;  // messages more each time the user reaches the end of the list…
+  var LIST_MAX = 5000;  // …up to the server's most (a longer way back is a search)
   function loadList() {
     var query = "?folder=" + encodeURIComponent(state.folder) + "&conversations=" + (state.layout.conversations ? "1" : "0");
     if (state.query) { query += "&q=" + encodeURIComponent(state.query); }
     if (root.dataset.listFilter) { query += "&" + root.dataset.listFilter; }
+    // another folder, search or filter starts with the newest LIST_STEP again
+    if (query !== state.listKey) { state.listKey = query; state.listLimit = LIST_STEP; }
+    query += "&limit=" + state.listLimit;
     var asked = ++listRequests;  // answers may come out of order: only the newest is shown
     return call("GET", "/messages" + query).then(function (data) {
       if (asked === listRequests) { showList(data); }
@@ -183,8 +188,38 @@
       return;
     }
     state.rows.forEach(function (row, index) { itemsEl.appendChild(rowElement(row, index)); });
+    if (state.lastData && state.lastData.more && state.listLimit < LIST_MAX) { itemsEl.appendChild(moreElement()); }
     if (state.cursor >= 0) { itemsEl.setAttribute("aria-activedescendant", "v2-row-" + state.cursor); }
     listRendered();
+  }
+
+  // The end of a long folder: older messages come when it scrolls into view, with the button, or
+  // with j / arrow down on the last row.
+  // Scrolled to, that is: a list that fits its pane (a filtered view, say) waits for the button.
+  var listPane = $("v2-list");  // the list's scrolling pane
+  var moreObserver = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    var scrolls = listPane.scrollHeight > listPane.clientHeight + 1;
+    if (scrolls && entries.some(function (entry) { return entry.isIntersecting; })) { loadMore(); }
+  }, { root: listPane }) : null;
+  function moreElement() {
+    var li = document.createElement("li");
+    li.className = "v2-more";
+    li.setAttribute("role", "presentation");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.id = "v2-more";
+    button.textContent = word("load_more");
+    button.addEventListener("click", loadMore);
+    li.appendChild(button);
+    if (moreObserver) { moreObserver.disconnect(); moreObserver.observe(li); }
+    return li;
+  }
+  var loadingMore = false;
+  function loadMore() {
+    if (loadingMore || !(state.lastData && state.lastData.more) || state.listLimit >= LIST_MAX) { return; }
+    loadingMore = true;
+    state.listLimit += LIST_STEP;
+    loadList().then(function () { loadingMore = false; }, function () { loadingMore = false; });
   }
 
   function rowElement(row, index) {
@@ -279,6 +314,7 @@
   }
   function moveCursor(step, extend) {
     if (!state.rows.length) { return; }
+    if (step > 0 && state.cursor === state.rows.length - 1) { loadMore(); }
     var next = Math.max(0, Math.min(state.rows.length - 1, (state.cursor < 0 ? -1 : state.cursor) + step));
     if (extend) {
       if (state.anchor < 0) { state.anchor = state.cursor < 0 ? next : state.cursor; }
