@@ -17,7 +17,7 @@ from ..errors import MailError
 from ..jobs.redis_link import broker_configured
 from ..jobs.rq_queue import QUEUE_ORDER
 from ..jobs.worker import run_worker
-from ..mailboxes import server_folders, service
+from ..mailboxes import filters, server_folders, service
 from ..mailboxes.connection_steps import step_label
 from ..mailboxes.secret_box import SecretBox
 from ..mime.build import AttachmentData, OutgoingMessage
@@ -204,8 +204,7 @@ def create_mailbox_command(title, email, password, imap_server, imap_security, s
     except MailError as error:
         raise click.ClickException(error.user_message) from None
     if sieve_port is not None:
-        mailbox.sieve_port = sieve_port
-        session.commit()
+        filters.set_sieve_port(mailbox, str(sieve_port))
     for grant in grants:
         kind, _sep, rest = grant.partition(":")
         name, _sep, rights = rest.partition(":")

@@ -34,12 +34,18 @@ def act_across(user, chosen: dict[int, list[int]], action: str) -> int:
             .where(CachedMessage.id.in_(sorted(wanted)), CachedFolder.mailbox_id == mailbox_id)).all()
         if len(rows) != len(set(pks)):
             raise MessageNotFound()
-        seen: set[str] = set()
+        found: list[tuple[list[str], str]] = []  # this mailbox's conversations: their Message-IDs, a subject
         for _pk, message_id, in_reply_to, references, subject in rows:
             ids = normal_ids([message_id or "", in_reply_to or "", references or ""])
-            if ids and not seen.intersection(ids):  # two mails of one conversation change it once
-                seen.update(ids)
-                conversations.append((mailbox_id, ids, subject or ""))
+            if not ids:
+                continue
+            # two mails of one conversation change it once, with the Message-IDs of both
+            shared = next((known for known, _subject in found if set(known) & set(ids)), None)
+            if shared is None:
+                found.append((ids, subject or ""))
+            else:
+                shared.extend(value for value in ids if value not in shared)
+        conversations.extend((mailbox_id, ids, subject) for ids, subject in found)
     changed = 0
     me = str(user.get_id())
     for mailbox_id, ids, subject in conversations:

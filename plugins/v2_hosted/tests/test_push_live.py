@@ -186,3 +186,29 @@ def test_one_watcher_watches_however_many_start(app, watched):
     assert [target.mailbox_id for target in third._read_targets()] == [watched["id"]] and third.leading
     second._pool.shutdown()
     third._pool.shutdown()
+
+
+def test_a_leader_that_cannot_renew_stops_watching_before_its_lease_runs_out(app, watched, monkeypatch):
+    """The lease's database fails for the leader (or its renewal waits): it gives up watching once
+    the lease could run out, rather than watch beside the watcher that takes over. The renewal runs
+    on a thread of its own, not behind the syncs."""
+    import asyncio
+
+    from tricoma_mail_v2_hosted.push import leadership
+    from tricoma_mail_v2_hosted.push import watcher as push_watcher
+
+    leader = Watcher(app, sync_on_connect=False)
+    assert asyncio.run(leader.targets()) and leader.leading
+    assert leader._lease_pool._threads and not leader._pool._threads  # renewed beside the syncs' pool
+
+    def broken(_owner, _seconds):
+        raise RuntimeError("the database is gone")
+
+    monkeypatch.setattr(leadership, "hold", broken)
+    with pytest.raises(RuntimeError):  # a moment's failure: the connections stay (the engine logs it)
+        asyncio.run(leader.targets())
+    assert leader.leading
+    monkeypatch.setattr(push_watcher, "LEADER_GIVES_UP_AFTER", 0.0)  # as if renewals failed for 45 s
+    assert asyncio.run(leader.targets()) == [] and not leader.leading
+    leader._lease_pool.shutdown()
+    leader._pool.shutdown()

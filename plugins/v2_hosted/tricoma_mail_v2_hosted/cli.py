@@ -91,17 +91,23 @@ def watch_command(catch_up: bool, status_every: float, renew_idle_after: float, 
     finished = threading.Event()
     if status_every > 0:
         threading.Thread(target=_print_status, args=(watcher, status_every, finished), daemon=True).start()
-    if for_seconds > 0:
-        threading.Timer(for_seconds, watcher.stop).start()
+    timer = threading.Timer(for_seconds, watcher.stop) if for_seconds > 0 else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     # a SIGTERM (a service manager's stop) ends the watch gracefully: connections closed, the
-    # lease handed on to another watcher at once
-    before = signal.signal(signal.SIGTERM, lambda _signum, _frame: watcher.stop(0))
+    # lease handed on to another watcher at once (signals reach the main thread only)
+    in_main = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, lambda _signum, _frame: watcher.stop(0)) if in_main else None
     try:
         watcher.run()
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, before)
+        if in_main:
+            signal.signal(signal.SIGTERM, before)
+        if timer is not None:
+            timer.cancel()
         finished.set()
 
 

@@ -88,15 +88,17 @@ class PushEngine:
         self._connecting: asyncio.Semaphore | None = None
 
     # -- the set of watched folders ------------------------------------------------------------
-    async def run(self, source: Callable[[], Awaitable[list[WatchTarget]]], refresh_every: float = 30.0) -> None:
-        """Watch what ``source`` returns, asking it again every ``refresh_every`` seconds."""
+    async def run(self, source: Callable[[], Awaitable[list[WatchTarget]]],
+                  refresh_every: float | Callable[[], float] = 30.0) -> None:
+        """Watch what ``source`` returns, asking it again every ``refresh_every`` seconds (or as
+        many as it returns, asked anew each time)."""
         try:
             while True:
                 try:
                     self.apply(await source())
                 except Exception:
                     log.exception("the list of folders to watch could not be read")
-                await asyncio.sleep(refresh_every)
+                await asyncio.sleep(refresh_every() if callable(refresh_every) else refresh_every)
         finally:
             await self.stop()
 

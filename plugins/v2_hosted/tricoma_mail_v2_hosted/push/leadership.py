@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete, insert, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tricoma_mail_plugin import db_session, utcnow
 
@@ -26,14 +26,22 @@ def hold(owner: str, seconds: float) -> bool:
         update(push_leader).where(push_leader.c.id == ROW,
                                   or_(push_leader.c.owner == owner, push_leader.c.until < now))
         .values(owner=owner, until=until)).rowcount
-    if not renewed:
-        try:
-            session.execute(insert(push_leader).values(id=ROW, owner=owner, until=until))
-        except IntegrityError:  # a live holder's row
-            session.rollback()
-            return False
+    if not renewed:  # no row yet (or a live holder's): insert unless one is there
+        inserted = _insert_unless_there(session).values(id=ROW, owner=owner, until=until).returning(push_leader.c.id)
+        renewed = session.execute(inserted).first() is not None  # (an INSERT's rowcount is not told everywhere)
     session.commit()
-    return True
+    return bool(renewed)
+
+
+def _insert_unless_there(session):
+    """An INSERT that does nothing where the row exists (no error in the server's log each time a
+    standing-by watcher looks)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(push_leader).on_conflict_do_nothing(index_elements=["id"])
+    if dialect == "sqlite":
+        return sqlite.insert(push_leader).on_conflict_do_nothing(index_elements=["id"])
+    return insert(push_leader)  # others: a second insert fails, as the primary key says
 
 
 def release(owner: str) -> None:

@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -41,8 +42,12 @@ BUSY_RETRIES = 5  # …and how often to come back after such a wait
 BUSY = "busy"
 REFRESH_EVERY = 30.0
 #: How long the watcher's lease lasts: renewed every REFRESH_EVERY; a holder that died is
-#: replaced within this and one REFRESH_EVERY more.
+#: replaced within this and one STANDBY_LOOK_EVERY more.
 LEADER_SECONDS = 2 * REFRESH_EVERY
+#: How often a watcher standing by looks whether the lease is free.
+STANDBY_LOOK_EVERY = 5.0
+#: A leader that could not renew for this long stops watching before its lease can run out.
+LEADER_GIVES_UP_AFTER = LEADER_SECONDS - REFRESH_EVERY / 2
 
 
 class Watcher:
@@ -56,6 +61,10 @@ class Watcher:
         self.sync_on_connect = sync_on_connect
         self.engine = PushEngine(self._changed, timing or EngineTiming(), on_connected=self._connected)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="v2-sync")
+        # the lease is renewed on a thread of its own: behind the syncs of a thousand catch-ups
+        # it would run out while its holder still watches
+        self._lease_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="v2-push-lease")
+        self._renewed_at = 0.0
         self._running: dict[tuple[int, str], asyncio.Task] = {}
         self._again: set[tuple[int, str]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -72,8 +81,9 @@ class Watcher:
         except asyncio.CancelledError:
             pass  # stopped
         finally:
+            self._give_up_leading()  # first: another watcher takes over while a sync here ends
+            self._lease_pool.shutdown(wait=False)
             self._pool.shutdown(wait=True, cancel_futures=True)  # a sync under way ends; none starts
-            self._give_up_leading()
 
     def _give_up_leading(self) -> None:
         """Another watcher takes over at its next look instead of when the lease runs out."""
@@ -90,7 +100,7 @@ class Watcher:
         self.loop = asyncio.get_running_loop()
         self._main = asyncio.current_task()
         self._ready.set()
-        await self.engine.run(self.targets, REFRESH_EVERY)
+        await self.engine.run(self.targets, lambda: REFRESH_EVERY if self.leading else STANDBY_LOOK_EVERY)
 
     def start_thread(self) -> threading.Thread:
         self._thread = threading.Thread(target=self.run, name="tricoma-mail-v2-push", daemon=True)
@@ -113,11 +123,21 @@ class Watcher:
 
     # -- what to watch -----------------------------------------------------------------------
     async def targets(self) -> list[WatchTarget]:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, self._read_targets)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._lease_pool, self._read_targets)
+        except Exception:
+            if self.leading and time.monotonic() - self._renewed_at > LEADER_GIVES_UP_AFTER:
+                # its lease may run out any moment and another watcher take over: stop first
+                log.warning("push watcher %s could not renew its lease; it stops watching", self.owner)
+                self.leading = False
+                return []
+            raise
 
     def _read_targets(self) -> list[WatchTarget]:
         with self.app.app_context():
             leading = leadership.hold(self.owner, LEADER_SECONDS)
+            if leading:
+                self._renewed_at = time.monotonic()
             if leading != self.leading:
                 log.info("push watcher %s %s", self.owner,
                          "watches the v2 mailboxes" if leading else "stands by: another watcher watches")
