@@ -4,6 +4,7 @@ This module is the plugin API: plugins import from here and nowhere else in core
 """
 from ._state import db_session
 from .app_memo import remembered_per_app
+from .bulk_insert import insert_ignoring_duplicates
 from .cache.listing import ListedMessage, MessagePage, list_messages
 from .cache.listing import folder_ids as cached_folder_ids
 from .cache.refresh import run_sync as sync_mailbox_now
@@ -290,6 +291,7 @@ __all__ = [
     "submit_smtp",
     "tls_context",
     "db_session",
+    "insert_ignoring_duplicates",
     "EVENT_NAMES",
     "Event",
     "MailboxInfo",

@@ -22,9 +22,23 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Integer, String, Table, bindparam, func, insert, literal_column, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 _SQLITE_VARIABLES = 32_000  # below SQLite's default limit (32,766 since 3.32)
+_INSERT_IGNORING = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def ignores_duplicates(session) -> bool:
+    """Whether the session's database skips a row whose key is there already
+    (``ON CONFLICT DO NOTHING``): PostgreSQL and SQLite do."""
+    return session.get_bind().dialect.name in _INSERT_IGNORING
+
+
+def insert_ignoring_duplicates(session, table: Table):
+    """An INSERT into ``table`` that skips rows whose key is there already (``ON CONFLICT DO
+    NOTHING``); where the database cannot (:func:`ignores_duplicates`), a plain INSERT."""
+    dialect_insert = _INSERT_IGNORING.get(session.get_bind().dialect.name)
+    return insert(table) if dialect_insert is None else dialect_insert(table).on_conflict_do_nothing()
 
 
 def insert_rows(session, table: Table, rows: Sequence[Mapping[str, Any]], *, ignore_conflicts: bool = False,

@@ -8,9 +8,9 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 
 from .._state import mail_state
+from ..bulk_insert import insert_ignoring_duplicates
 from ..mailboxes.backend import MailboxBackend
 from ..models import CachedBody, CachedFolder, CachedMessage, Mailbox, utcnow
-from .sync import _insert_ignoring_duplicates
 
 FETCH_CHUNK = 50  # bodies per FETCH command
 UNREAD_WINDOW = 5  # unread mail is fetched ahead among this many times the newest
@@ -57,7 +57,7 @@ def prefetch_bodies(mailbox: Mailbox, backend: MailboxBackend) -> int:
                 for uid, raw in fetched.items()]
         if rows:
             # a body someone opened meanwhile is kept as it is
-            session.execute(_insert_ignoring_duplicates(session, CachedBody.__table__), rows)
+            session.execute(insert_ignoring_duplicates(session, CachedBody.__table__), rows)
             session.commit()
             stored += len(rows)
     return stored

@@ -16,12 +16,11 @@ from operator import itemgetter
 from typing import Callable, Iterable, Sequence
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, delete, func, select, update
 
 from .._state import concurrent_writers, mail_state
 from ..archive.arrivals import archive_synced, journals_folder
-from ..bulk_insert import insert_values
+from ..bulk_insert import insert_ignoring_duplicates, insert_values
 from ..events.outbox import RecordedEvents, deliver_recorded, record_events, sync_events_owner
 from ..events.values import received_payloads
 from ..mailboxes.backend import FetchedBatch, FolderStatus, MailboxBackend, MessageSummary
@@ -33,7 +32,6 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 WRITER_FROM = BATCH_SIZE + 1  # new messages from which a thread of its own stores the batches
-_INSERT_IGNORING = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 Progress = Callable[[str, int, int], None]  # folder, done, total
 
 
@@ -394,7 +392,7 @@ def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBat
 def _insert_folders(session, mailbox_id: int, names: list[str]) -> None:
     """Add folders to the cache; one that another sync (or an operation's) stored meanwhile is
     kept as it is, so two syncs meeting over a new folder never collide."""
-    session.execute(_insert_ignoring_duplicates(session, CachedFolder.__table__), [{"mailbox_id": mailbox_id, "name": name, "messages": 0, "unseen": 0, "flags": []}
+    session.execute(insert_ignoring_duplicates(session, CachedFolder.__table__), [{"mailbox_id": mailbox_id, "name": name, "messages": 0, "unseen": 0, "flags": []}
                                 for name in names])
 
 
@@ -404,12 +402,6 @@ def _insert_new(session, folder_id: int, summaries: Sequence[MessageSummary]) ->
     table = CachedMessage.__table__
     rows = [_row(folder_id, summary) for summary in summaries]
     return set(insert_values(session, table, _ROW_COLUMNS, rows, ignore_conflicts=True, returning=table.c.uid))
-
-
-def _insert_ignoring_duplicates(session, table):
-    """An INSERT that skips rows a concurrent sync stored first (ON CONFLICT DO NOTHING)."""
-    dialect_insert = _INSERT_IGNORING.get(session.get_bind().dialect.name)
-    return insert(table) if dialect_insert is None else dialect_insert(table).on_conflict_do_nothing()
 
 
 _COLUMN_NAMES = {attribute.key: attribute.columns[0].name

@@ -16,12 +16,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .._state import mail_state
+from ..bulk_insert import ignores_duplicates, insert_ignoring_duplicates
 from ..models import JobRun, utcnow
 
-_INSERT_IGNORING = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 #: What the admin page counts.
 STATES = ("queued", "running", "retry", "failed", "done")
 
@@ -46,18 +45,17 @@ def record_new(jobs: Sequence[NewJob]) -> list[NewJob]:
     if not jobs:
         return []
     session = _session()
-    dialect_insert = _INSERT_IGNORING.get(session.get_bind().dialect.name)
     now = utcnow()
     rows = [{"key": job.key, "name": job.name, "args": list(job.args), "state": "queued", "attempts": 0,
              "created_at": now} for job in jobs]
-    if dialect_insert is None:  # another database: one row at a time, a duplicate key is skipped
+    if not ignores_duplicates(session):  # another database: one row at a time, a duplicate key is skipped
         inserted = set()
         for row in rows:
             if session.scalar(select(JobRun.id).where(JobRun.key == row["key"])) is None:
                 session.execute(insert(JobRun), [row])
                 inserted.add(row["key"])
     else:
-        statement = dialect_insert(JobRun.__table__).on_conflict_do_nothing().returning(JobRun.__table__.c.key)
+        statement = insert_ignoring_duplicates(session, JobRun.__table__).returning(JobRun.__table__.c.key)
         inserted = set(session.scalars(statement, rows))
     session.commit()
     return [job for job in jobs if job.key in inserted]

@@ -1,16 +1,15 @@
 """Which watcher watches: a lease in the database (one row), so that the watchers every web
 process of the embedded default starts, or several ``flask v2-hosted watch`` processes, do not
 each hold an IDLE connection per mailbox and each sync every change. The holder renews it each
-time it reads what to watch; the others read it at the same pace and take over once it was
-released (a graceful end) or ran out (a holder that died)."""
+time it reads what to watch (every 30 s); the others look every few seconds and take over once
+it was released (a graceful end) or ran out (a holder that died or lost its database)."""
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, or_, update
 
-from tricoma_mail_plugin import db_session, utcnow
+from tricoma_mail_plugin import db_session, insert_ignoring_duplicates, utcnow
 
 from ..tables import push_leader
 
@@ -27,21 +26,12 @@ def hold(owner: str, seconds: float) -> bool:
                                   or_(push_leader.c.owner == owner, push_leader.c.until < now))
         .values(owner=owner, until=until)).rowcount
     if not renewed:  # no row yet (or a live holder's): insert unless one is there
-        inserted = _insert_unless_there(session).values(id=ROW, owner=owner, until=until).returning(push_leader.c.id)
-        renewed = session.execute(inserted).first() is not None  # (an INSERT's rowcount is not told everywhere)
+        # (skipping a live holder's row quietly: no error in the server's log at each look; an
+        # INSERT's rowcount is not told everywhere, the row it returns is)
+        inserted = insert_ignoring_duplicates(session, push_leader).values(id=ROW, owner=owner, until=until)
+        renewed = session.execute(inserted.returning(push_leader.c.id)).first() is not None
     session.commit()
     return bool(renewed)
-
-
-def _insert_unless_there(session):
-    """An INSERT that does nothing where the row exists (no error in the server's log each time a
-    standing-by watcher looks)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(push_leader).on_conflict_do_nothing(index_elements=["id"])
-    if dialect == "sqlite":
-        return sqlite.insert(push_leader).on_conflict_do_nothing(index_elements=["id"])
-    return insert(push_leader)  # others: a second insert fails, as the primary key says
 
 
 def release(owner: str) -> None:
