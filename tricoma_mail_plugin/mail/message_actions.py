@@ -108,12 +108,7 @@ def act_across(user, chosen: dict[int, list[int]], action: str) -> tuple[int, li
     not use refuses the whole request. Returns the count done and the undo of each delete."""
     if action != "delete" and action not in FLAG_ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    right = "delete" if action == "delete" else "write"
-    for mailbox_id, pks in chosen.items():
-        mailbox = access.require(user, mailbox_id, right)
-        found = sum(len(messages) for messages in by_folder(mailbox, pks).values())
-        if found != len(set(pks)):
-            raise MessageNotFound()
+    chosen_across(user, chosen, "delete" if action == "delete" else "write")
     done, undos = 0, []
     for mailbox_id, pks in chosen.items():
         if action == "delete":
@@ -123,6 +118,19 @@ def act_across(user, chosen: dict[int, list[int]], action: str) -> tuple[int, li
         else:
             done += set_flags(user, mailbox_id, pks, action)
     return done, undos
+
+
+def chosen_across(user, chosen: dict[int, list[int]], right: str) -> dict[int, list[CachedMessage]]:
+    """The cached messages of ``chosen`` (``{mailbox_id: [message pk]}``), per mailbox, once the
+    user's ``right`` on every mailbox and every message was checked: one id the user may not use
+    refuses the whole request (before anything changes)."""
+    found: dict[int, list[CachedMessage]] = {}
+    for mailbox_id, pks in chosen.items():
+        mailbox = access.require(user, mailbox_id, right)
+        found[mailbox_id] = [message for messages in by_folder(mailbox, pks).values() for message in messages]
+        if len(found[mailbox_id]) != len(set(pks)):
+            raise MessageNotFound()
+    return found
 
 
 def move(user, mailbox_id: int, message_pks: Iterable[int], target: str) -> int:

@@ -3,13 +3,8 @@ actions): the chosen messages' conversations, each changed once, through the sam
 v2 client's buttons call (notice, event, audit)."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from ..errors import MessageNotFound
-from ..models import CachedFolder, CachedMessage, is_row_id
-from ..rights import access
+from ..mail.message_actions import chosen_across
 from . import state
-from .state import _session
 from .tables import STATUSES
 from .threads import normal_ids
 
@@ -24,25 +19,16 @@ def act_across(user, chosen: dict[int, list[int]], action: str) -> int:
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     conversations: list[tuple[int, list[str], str]] = []  # (mailbox, its Message-IDs, subject)
-    for mailbox_id, pks in chosen.items():
-        access.require(user, mailbox_id, "read")
-        wanted = {pk for pk in pks if is_row_id(pk)}
-        rows = _session().execute(
-            select(CachedMessage.id, CachedMessage.message_id, CachedMessage.in_reply_to, CachedMessage.references,
-                   CachedMessage.subject)
-            .join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
-            .where(CachedMessage.id.in_(sorted(wanted)), CachedFolder.mailbox_id == mailbox_id)).all()
-        if len(rows) != len(set(pks)):
-            raise MessageNotFound()
+    for mailbox_id, messages in chosen_across(user, chosen, "read").items():
         found: list[tuple[list[str], str]] = []  # this mailbox's conversations: their Message-IDs, a subject
-        for _pk, message_id, in_reply_to, references, subject in rows:
-            ids = normal_ids([message_id or "", in_reply_to or "", references or ""])
+        for message in messages:
+            ids = normal_ids([message.message_id or "", message.in_reply_to or "", message.references or ""])
             if not ids:
                 continue
             # two mails of one conversation change it once, with the Message-IDs of both
             shared = next((known for known, _subject in found if set(known) & set(ids)), None)
             if shared is None:
-                found.append((ids, subject or ""))
+                found.append((ids, message.subject or ""))
             else:
                 shared.extend(value for value in ids if value not in shared)
         conversations.extend((mailbox_id, ids, subject) for ids, subject in found)

@@ -24,14 +24,14 @@ from sqlalchemy import select
 from .._state import mail_state
 from ..errors import InvalidSettings
 from ..events.outbox import deliver_after_commit, record_event
-from ..models import AuditEntry, Mailbox, RecordLink, TeamNote, utcnow
+from ..models import AuditEntry, TeamNote, utcnow
 from ..notices import notice_text, notify
 from ..plugins.ui import mailbox_client_url
 from ..records.references import Reference
 from ..rights import access
 from ..rights.directory import directory
 from .tables import TeamThread, TeamThreadMessage
-from .threads import message_ids_of, normal_ids, thread_for
+from .threads import linked_message_ids, message_ids_of, normal_ids, thread_for
 
 #: a mention: ``@`` after a space, a line start or an opening bracket (not inside an address)
 _MENTION = re.compile(r"(?<![\w.@+\-])@([\w][\w.\-]{0,198})")
@@ -168,22 +168,12 @@ def notes_for_reference(reference: Reference, user) -> list[RecordNote]:
     """The notes on conversations whose mail is linked to the record, newest first: only those
     of mailboxes ``user`` may read."""
     session = _session()
-    links = session.execute(select(RecordLink.mailbox_id, RecordLink.message_id)
-                            .where(RecordLink.reference == str(reference), RecordLink.mailbox_id.is_not(None))).all()
-    by_mailbox: dict[int, set[str]] = {}
-    for mailbox_id, message_id in links:
-        by_mailbox.setdefault(mailbox_id, set()).update(normal_ids([message_id]))
     found: list[RecordNote] = []
-    for mailbox_id, ids in by_mailbox.items():
-        if not ids or "read" not in access.effective_rights(user, mailbox_id):
-            continue
-        mailbox = session.get(Mailbox, mailbox_id)
-        if mailbox is None or mailbox.deleted_at is not None:
-            continue
-        thread_ids = select(TeamThreadMessage.thread_id).where(TeamThreadMessage.mailbox_id == mailbox_id,
+    for mailbox, ids in linked_message_ids(reference, user):
+        thread_ids = select(TeamThreadMessage.thread_id).where(TeamThreadMessage.mailbox_id == mailbox.id,
                                                                TeamThreadMessage.message_id.in_(sorted(ids)))
         rows = session.scalars(select(TeamNote).join(TeamThread, TeamThread.id == TeamNote.thread_id)
-                               .where(TeamNote.thread_id.in_(thread_ids), TeamNote.mailbox_id == mailbox_id))
+                               .where(TeamNote.thread_id.in_(thread_ids), TeamNote.mailbox_id == mailbox.id))
         found.extend(RecordNote(_note(row), mailbox.title) for row in rows)
     found.sort(key=lambda entry: (entry.note.created_at, entry.note.id), reverse=True)
     return found

@@ -31,7 +31,7 @@ from ..notices import notice_text, notify
 from ..rights import access
 from .state import TeamState, _audit, _done, _event, _session, _thread, person
 from .tables import TeamReminder, TeamThread, TeamThreadMessage
-from .threads import message_ids_of, normal_ids, thread_for
+from .threads import linked_message_ids, message_ids_of, normal_ids, thread_for
 
 REMINDER_NOTICE = notice_text("Nobody has answered “%(subject)s” yet (follow-up reminder).")
 SNOOZE_NOTICE = notice_text("A snoozed conversation is back in the inbox: %(subject)s")
@@ -153,21 +153,10 @@ def snoozes_for_reference(reference, user=None, now: datetime | None = None) -> 
     or its text), the one back soonest first; with ``user``, only those of mailboxes the user
     may read. Found by the links' Message-IDs at the time of asking, as the record's notes."""
     session = _session()
-    links = session.execute(select(RecordLink.mailbox_id, RecordLink.message_id, RecordLink.subject)
-                            .where(RecordLink.reference == str(reference), RecordLink.mailbox_id.is_not(None))
-                            .order_by(RecordLink.id)).all()
-    by_mailbox: dict[int, dict[str, str]] = {}
-    for mailbox_id, message_id, subject in links:
-        for value in normal_ids([message_id]):
-            by_mailbox.setdefault(mailbox_id, {}).setdefault(value, subject or "")
     now = now or utcnow()
     found: dict[int, Snooze] = {}
-    for mailbox_id, subjects in by_mailbox.items():
-        if user is not None and "read" not in access.effective_rights(user, mailbox_id):
-            continue
-        mailbox = session.get(Mailbox, mailbox_id)
-        if mailbox is None or mailbox.deleted_at is not None:
-            continue
+    for mailbox, subjects in linked_message_ids(reference, user):
+        mailbox_id = mailbox.id
         rows = session.execute(
             select(TeamThread, TeamThreadMessage.message_id)
             .join(TeamThreadMessage, TeamThreadMessage.thread_id == TeamThread.id)

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .._state import mail_state
-from ..models import utcnow
+from ..models import Mailbox, RecordLink, utcnow
+from ..rights import access
 from .tables import TeamThread, TeamThreadMessage
 
 _ID = re.compile(r"<[^<>\s]{1,996}>")
@@ -108,3 +109,26 @@ def threads_for(mailbox_id: int, groups: list[Iterable[str]]) -> list[TeamThread
 def message_ids_of(thread_id: int) -> list[str]:
     return list(_session().scalars(select(TeamThreadMessage.message_id)
                                    .where(TeamThreadMessage.thread_id == thread_id).order_by(TeamThreadMessage.id)))
+
+
+def linked_message_ids(reference, user=None) -> list[tuple[Mailbox, dict[str, str]]]:
+    """The mail linked to ``reference`` (a record: a :class:`Reference` or its text), per live
+    mailbox: its Message-IDs (normal form, as conversations are keyed) with the subject of each
+    link; with ``user``, only the mailboxes the user may read. What a record's page finds its
+    conversations by (notes, snoozes), at the time of asking."""
+    session = mail_state().db.session
+    links = session.execute(select(RecordLink.mailbox_id, RecordLink.message_id, RecordLink.subject)
+                            .where(RecordLink.reference == str(reference), RecordLink.mailbox_id.is_not(None))
+                            .order_by(RecordLink.id)).all()
+    by_mailbox: dict[int, dict[str, str]] = {}
+    for mailbox_id, message_id, subject in links:
+        for value in normal_ids([message_id]):
+            by_mailbox.setdefault(mailbox_id, {}).setdefault(value, subject or "")
+    found = []
+    for mailbox_id, subjects in by_mailbox.items():
+        if user is not None and "read" not in access.effective_rights(user, mailbox_id):
+            continue
+        mailbox = session.get(Mailbox, mailbox_id)
+        if mailbox is not None and mailbox.deleted_at is None:
+            found.append((mailbox, subjects))
+    return found

@@ -403,7 +403,7 @@
     }).catch(failed);
   }
   function inTrash() {
-    var current = state.folders.filter(function (folder) { return folder.name === state.folder; })[0];
+    var current = folderNamed(state.folder);
     return Boolean(current && current.role === "trash");
   }
   function remove() {
@@ -505,8 +505,11 @@
       afterChange();
     }).catch(failed);
   }
+  function folderNamed(name) {
+    return state.folders.filter(function (f) { return f.name === name; })[0];
+  }
   function folderLabel(name) {
-    var found = state.folders.filter(function (f) { return f.name === name; })[0];
+    var found = folderNamed(name);
     return found ? found.label : name;
   }
   function clearOpenIf(ids) {
