@@ -118,10 +118,8 @@ def cached(message_id: str) -> CachedMessage | None:
 # -- received ------------------------------------------------------------------------------------
 
 
-def test_a_crash_between_the_commit_and_the_hook_call_delivers_the_event_once_after_restart(
-        app, make_app, shop, monkeypatch):
-    append(shop, "<crash-1@example.test>")
-
+def sync_and_stop_before_the_delivery(app, shop: Shop, monkeypatch) -> None:
+    """A sync whose process is killed right after its commit, before it delivers the events."""
     def crash(*_delivered):
         raise Crash("killed right after the sync's commit")
 
@@ -129,12 +127,21 @@ def test_a_crash_between_the_commit_and_the_hook_call_delivers_the_event_once_af
     with pytest.raises(Crash):
         run_sync(app, shop)
     monkeypatch.undo()
+
+
+def test_a_crash_between_the_commit_and_the_hook_call_delivers_the_event_once_after_restart(
+        app, make_app, shop, monkeypatch):
+    append(shop, "<crash-1@example.test>")
+    sync_and_stop_before_the_delivery(app, shop, monkeypatch)
     with app.app_context():
         db.session.remove()  # the process is gone; what it committed stays
         assert cached("<crash-1@example.test>") is not None
     [pending] = stored_events(app)
     assert pending.name == "received" and pending.delivered_at is None
-    assert pending.payload["message_id"] == "<crash-1@example.test>"
+    # stored by reference to the cached row (events/received.py), made whole when delivered
+    assert pending.payload["folder"] == "INBOX" and "message_id" not in pending.payload
+    with app.app_context():
+        assert pending.payload["uid"] == cached("<crash-1@example.test>").uid
     assert delivered("received") == [] and typed_calls("message_received") == []  # none before the crash
 
     restarted = make_app(TRICOMA_MAIL_CA_FILE=app.config["TRICOMA_MAIL_CA_FILE"])
@@ -148,6 +155,32 @@ def test_a_crash_between_the_commit_and_the_hook_call_delivers_the_event_once_af
     [typed] = typed_calls("message_received")
     assert typed["summary"].message_id == "<crash-1@example.test>" and typed["folder"] == "INBOX"
     assert isinstance(typed["mailbox"], MailboxInfo) and typed["mailbox"].id == shop.mailbox_id
+    assert all(row.delivered_at is not None for row in stored_events(app))
+
+
+def test_a_received_event_whose_message_left_the_cache_before_delivery_keeps_folder_and_uid(
+        app, make_app, shop, monkeypatch):
+    append(shop, "<gone-1@example.test>")
+    append(shop, "<kept-1@example.test>")
+    sync_and_stop_before_the_delivery(app, shop, monkeypatch)
+    with app.app_context():
+        db.session.remove()
+        gone = cached("<gone-1@example.test>")
+        gone_uid = gone.uid
+        db.session.delete(gone)  # expunged elsewhere, and a sync without events removed it
+        db.session.commit()
+    restarted = make_app(TRICOMA_MAIL_CA_FILE=app.config["TRICOMA_MAIL_CA_FILE"])
+    with restarted.app_context():
+        outbox.run_once()
+        outbox.run_once()
+        deliver_pending(taking_over=shop.mailbox_id)
+    by_uid = {event.payload["uid"]: event for event in delivered("received")}
+    assert dict(by_uid[gone_uid].payload) == {"folder": "INBOX", "uid": gone_uid}
+    [kept] = [event for uid, event in by_uid.items() if uid != gone_uid]
+    assert kept.payload["message_id"] == "<kept-1@example.test>" and kept.payload["subject"] == "Anfrage"
+    assert kept.payload["from_"] == "kunde@example.test" and kept.payload["flags"] == ()
+    # the typed hooks get only messages whose summary is known
+    assert [call["summary"].message_id for call in typed_calls("message_received")] == ["<kept-1@example.test>"]
     assert all(row.delivered_at is not None for row in stored_events(app))
 
 

@@ -22,7 +22,7 @@ from .._state import concurrent_writers, mail_state
 from ..archive.arrivals import archive_synced, journals_folder
 from ..bulk_insert import insert_ignoring_duplicates, insert_values
 from ..events.outbox import RecordedEvents, deliver_recorded, record_events, sync_events_owner
-from ..events.values import received_payloads
+from ..events.received import received_references
 from ..mailboxes.backend import FetchedBatch, FolderStatus, MailboxBackend, MessageSummary
 from ..mailboxes.folders import Folder
 from ..models import CachedFolder, CachedMessage, Mailbox, utcnow
@@ -378,7 +378,7 @@ def store_new_messages(mailbox: Mailbox, folder: CachedFolder, batch: FetchedBat
     folder.uidnext = batch.uids[-1] + 1
     folder.messages = (folder.messages or 0) + len(summaries)
     received = [summary for summary in summaries if summary.uid in stored]
-    recorded = record_events("received", mailbox.id, received_payloads(folder.name, received), events_owner)
+    recorded = record_events("received", mailbox.id, received_references(folder, received), events_owner)
     if store_archived:
         store_archived()  # the journal's bytes, compressed while the rows above were written
     session.commit()

@@ -32,6 +32,7 @@ from ..errors import SendVetoed
 from ..mailboxes.backend import MessageSummary
 from ..mailboxes.info import MailboxInfo
 from ..models import Mailbox, MailEvent, utcnow
+from .received import complete_received, full_payload
 from .values import EVENT_NAMES, Event, SentMail, summary_of
 from .team_hooks import TEAM_HOOKS, call_team_hooks
 
@@ -152,12 +153,13 @@ def deliver_recorded(recorded: RecordedEvents, summaries: Sequence[MessageSummar
                 _call_messages_received(recorded, events, mailboxes)
             if not batched or listening & _PER_EVENT_HOOKS:
                 for event_id, payload, summary in events:
-                    _call_hooks(_RecordedEvent(event_id, recorded, payload), mailboxes, listening, summary, batched)
+                    _call_hooks(_RecordedEvent(event_id, recorded, payload, summary), mailboxes, listening, summary,
+                                batched)
             _mark_delivered([event_id for event_id, _payload, _summary in events], owner)
         except SQLAlchemyError:
             _session().rollback()  # as in deliver_pending: one by one, only a failing event loses its writes
             for event_id, payload, summary in events:
-                _deliver_alone(_RecordedEvent(event_id, recorded, payload), owner, mailboxes, summary)
+                _deliver_alone(_RecordedEvent(event_id, recorded, payload, summary), owner, mailboxes, summary)
         return len(events)
     except SQLAlchemyError:
         log.exception("events could not be delivered now; they stay pending")
@@ -169,20 +171,23 @@ def deliver_recorded(recorded: RecordedEvents, summaries: Sequence[MessageSummar
 
 class _RecordedEvent:
     """An event as :func:`_call_hooks` reads it, built from recorded values; the frozen
-    :class:`Event` the ``event`` hook receives is made only when that hook asks for it."""
+    :class:`Event` the ``event`` hook receives is made only when that hook asks for it (for a
+    ``received`` event stored by reference, with the payload made from its ``summary``)."""
 
-    __slots__ = ("_payload", "_recorded", "id", "mailbox_id", "name")
+    __slots__ = ("_payload", "_recorded", "_summary", "id", "mailbox_id", "name")
 
-    def __init__(self, event_id: int, recorded: RecordedEvents, payload: dict) -> None:
+    def __init__(self, event_id: int, recorded: RecordedEvents, payload: dict,
+                 summary: MessageSummary | None = None) -> None:
         self.id, self.name, self.mailbox_id = event_id, recorded.name, recorded.mailbox_id
-        self._recorded, self._payload = recorded, payload
+        self._recorded, self._payload, self._summary = recorded, payload, summary
 
     @property
     def payload(self) -> dict:
         return self._payload
 
     def value(self) -> Event:
-        return Event.of_values(self.id, self.name, self.mailbox_id, self._payload, self._recorded.created_at)
+        return Event.of_values(self.id, self.name, self.mailbox_id, full_payload(self._payload, self._summary),
+                               self._recorded.created_at)
 
 
 def _still_held(recorded: RecordedEvents) -> bool:
@@ -295,7 +300,7 @@ def _claim(owner: str, taking_over: int | None = None) -> list[Event]:
         select(MailEvent.id, MailEvent.name, MailEvent.mailbox_id, MailEvent.payload, MailEvent.created_at)
         .where(MailEvent.lease_owner == owner, MailEvent.delivered_at.is_(None))
         .order_by(MailEvent.id))
-    events = [Event.of(row) for row in rows]
+    events = complete_received([Event.of(row) for row in rows])
     session.commit()
     return events
 
@@ -321,6 +326,8 @@ def _call_messages_received(recorded: RecordedEvents, events: list[tuple[int, di
     by_folder: dict[str, list[MessageSummary]] = {}
     for event_id, payload, summary in events:
         if summary is None:
+            if not _summarised(payload):
+                continue
             summary = summary_of(_RecordedEvent(event_id, recorded, payload).value())
         by_folder.setdefault(payload["folder"], []).append(summary)
     hooks = mail_state().hooks
@@ -341,7 +348,7 @@ def _call_hooks(event, mailboxes: dict[int, MailboxInfo | None], listening: froz
         if event.name == "sent" and "message_sent" in listening:
             sent = SentMail.of(_value(event))
             hooks.call("message_sent", outbox_item=sent, reference=sent.reference)
-        elif event.name == "received" and (
+        elif event.name == "received" and (summary is not None or _summarised(event.payload)) and (
                 "message_received" in listening or ("messages_received" in listening and not batched)):
             mailbox = _mailbox(event.mailbox_id, mailboxes)
             if mailbox is not None:
@@ -359,6 +366,12 @@ def _call_hooks(event, mailboxes: dict[int, MailboxInfo | None], listening: froz
         # Only before_send may veto; here it is a plugin's mistake, and it must not hold up
         # every later event.
         log.warning("a plugin raised SendVetoed while event %s was delivered", event.id)
+
+
+def _summarised(payload) -> bool:
+    """Whether a ``received`` event's payload holds the message's summary (not so for a message
+    that left the cache before its event was delivered: received.complete_received)."""
+    return "message_id" in payload
 
 
 def _value(event) -> Event:
@@ -388,10 +401,20 @@ def _mark_delivered(event_ids: list[int], owner: str) -> None:
     session = _session()
     _commit_asynchronously(session)
     session.execute(
-        update(MailEvent).where(one_of(session, MailEvent.id, event_ids), MailEvent.lease_owner == owner)
+        update(MailEvent).where(_ids_among(session, event_ids), MailEvent.lease_owner == owner)
         .values(delivered_at=utcnow(), lease_owner=None, lease_until=None)
         .execution_options(synchronize_session=False))
     session.commit()
+
+
+def _ids_among(session, event_ids: list[int]):
+    """``MailEvent.id`` among ``event_ids`` (distinct): as a range of the key when they are
+    consecutive (a sync's batch, recorded in one statement), which holds exactly them and which
+    the database walks without a lookup per id."""
+    low, high = min(event_ids), max(event_ids)
+    if high - low + 1 == len(event_ids):
+        return MailEvent.id.between(low, high)
+    return one_of(session, MailEvent.id, event_ids)
 
 
 def forget_delivered() -> int:
