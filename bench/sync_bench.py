@@ -21,7 +21,10 @@ What it does (all against a mail stack of its own, never the demo's or the tests
        UIDs, end to end (connect, STARTTLS, login, EXAMINE, SEARCH, fetches), median of 3;
    (3) ours: ``sync.sync_mailbox(mailbox, backend, ["INBOX"])`` under the mailbox's sync lease (as every
        background sync) into a fresh, migrated SQLite database (and PostgreSQL with --postgres),
-       committed, end to end (backend_for + connect + lease + sync), in a child process;
+       committed, end to end (backend_for + connect + lease + sync), in a child process; three
+       times, each into a fresh database and each right after a raw FETCH (1) of its own: the
+       target (≤ 5× the raw FETCH) is the median of those three pairs' ratios, since this shared
+       machine's speed drifts between steps (the raw FETCH alone took 0.08-0.15 s in one hour);
    (4) no-change resync, median of 5;
    (5) resync after 10 flag changes + 5 expunges by a second imapclient connection, median of 3;
    (6) peak RSS (VmHWM) of the child process that ran the initial sync;
@@ -65,6 +68,7 @@ import uuid
 from email.header import Header
 from email.utils import format_datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
@@ -84,6 +88,9 @@ NAIVE_BATCH = 500
 NAIVE_ITEMS = ["UID", "FLAGS", "RFC822.SIZE", "INTERNALDATE", "ENVELOPE"]
 
 RAW_RUNS = 3
+# Initial syncs, each into a fresh database right after a raw FETCH of its own: the machine's speed
+# drifts between steps (a shared host), so the target is the median of the pairs' ratios.
+INITIAL_PAIRS = 3
 NAIVE_RUNS = 3
 NOCHANGE_RUNS = 5
 CHANGE_RUNS = 3
@@ -771,6 +778,11 @@ def worker_main(params_path: str) -> int:
         result["rss_before_sync_mb"] = _rss_mb()
         log(f"[{params['kind']}] initial sync of {params['n']} messages ...")
         sync_cpu = SyncCpu(Path(params["dovecot_pidfile"]), application_name, POSTGRES_URL)
+        raw = raw_session(SimpleNamespace(host="127.0.0.1", imap_port=params["imap_port"]),
+                          params["email"], params["password"])
+        cleanups.append(raw.close)
+        raw.command(params["fetch_ours"])  # the session's first FETCH opens the folder's files: untimed, as in (1)
+        raw_before = raw.command(params["fetch_ours"])[0]
         used = sync_cpu.seconds()
         seconds, sync_result = _timed_sync(app, mailbox_id)
         result["initial_cpu_s"] = sync_cpu.seconds() - used
@@ -779,6 +791,8 @@ def worker_main(params_path: str) -> int:
         result["initial_new"] = sync_result.new
         log(f"[{params['kind']}] initial sync: {seconds:.3f} s, {sync_result.new} new, "
             f"peak RSS {result['rss_after_sync_mb']:.0f} MB")
+        result["pairs"] = [(raw_before, seconds)] + _more_initial_pairs(params, workdir, cleanups, raw)
+        log(f"[{params['kind']}] (raw FETCH s, initial sync s) pairs: {result['pairs']}")
         result["initial_here_s"] = _initial_sync_parsing_here(params, workdir, cleanups)
         log(f"[{params['kind']}] the same, parsed in this process: {result['initial_here_s']:.3f} s")
 
@@ -833,6 +847,21 @@ def worker_main(params_path: str) -> int:
                 log(f"cleanup failed: {exc}")
         Path(params["result"]).write_text(json.dumps(result))
     return 0 if "error" not in result else 1
+
+
+def _more_initial_pairs(params: dict, workdir: Path, cleanups: list, raw: RawImap) -> list[tuple[float, float]]:
+    """(raw FETCH seconds, initial sync seconds) for INITIAL_PAIRS - 1 more initial syncs, each
+    into a fresh database, each right after a raw FETCH."""
+    pairs = []
+    for run in range(1, INITIAL_PAIRS):
+        url, cleanup = _fresh_db_url(params["kind"], workdir, f"pair{run}")
+        if cleanup:
+            cleanups.append(cleanup)
+        app = _build_app(url, params["cert"], params["archive"])
+        mailbox_id = _make_mailbox(app, params)
+        raw_s = raw.command(params["fetch_ours"])[0]
+        pairs.append((raw_s, _timed_sync(app, mailbox_id)[0]))
+    return pairs
 
 
 def _initial_sync_parsing_here(params: dict, workdir: Path, cleanups: list) -> float:
@@ -928,7 +957,9 @@ def print_report(info: dict, raw: float, naive: float, extra: dict, ours: dict[s
     for kind, r in ours.items():
         label = "SQLite" if kind == "sqlite" else "PostgreSQL"
         rows += [
-            (f"(3) ours [{label}]: initial sync, committed", r["initial_s"], r["initial_new"]),
+            (f"(3) ours [{label}]: initial sync, committed (first run)", r["initial_s"], r["initial_new"]),
+            (f"(3) ours [{label}]: initial sync, median of {len(r['pairs'])} (fresh DB each)",
+             statistics.median(seconds for _raw, seconds in r["pairs"]), r["initial_new"]),
             (f"(3b) info [{label}]: the same, parsed in the sync's process", r["initial_here_s"], r["initial_new"]),
             (f"(4) ours [{label}]: no-change resync, connected backend", statistics.median(r["nochange_connected_s"]), False),
             (f"(4) ours [{label}]: no-change resync incl. connect+STARTTLS+login", statistics.median(r["nochange_reconnect_s"]), False),
@@ -962,6 +993,8 @@ def print_report(info: dict, raw: float, naive: float, extra: dict, ours: dict[s
               f"{_list(r['changes_reconnect_s'])}; (flag_changes, expunged, new) per run: "
               f"{[tuple(x) for x in r['changes_seen']]}")
         print(f"  [{kind}] connect+STARTTLS+login+ENABLE alone (s): {_list(r['connect_s'])}")
+        print(f"  [{kind}] initial syncs, each after a raw FETCH of its own (raw s, sync s): "
+              f"{', '.join(f'({raw_s:.3f}, {seconds:.3f})' for raw_s, seconds in r['pairs'])}")
         if r.get("worker_start_s") is not None:
             print(f"  [{kind}] parse worker process started before the timed initial sync (as in a long-lived "
                   f"process): {r['worker_start_s']:.2f} s")
@@ -976,13 +1009,17 @@ def print_report(info: dict, raw: float, naive: float, extra: dict, ours: dict[s
         ratio = r["initial_s"] / naive
         # these three targets are stated for the 10k folder: at another size they are shown as info
         scoped = "" if n == TEN_K else f" [target is for {TEN_K:,}; this folder has {n:,}]"
-        vs_raw = r["initial_s"] / raw
+        pair_ratios = sorted(seconds / raw_s for raw_s, seconds in r["pairs"])
+        vs_raw = statistics.median(pair_ratios)
         verdicts.append((f"[{label}] initial sync ≤ {TARGET_INITIAL_VS_RAW:.0f}× the raw FETCH (issue 14)",
-                         f"{vs_raw:.2f}× ({r['initial_s']:.2f} s vs {raw:.3f} s){scoped}",
+                         f"{vs_raw:.2f}× (median of {len(pair_ratios)} pairs, each a raw FETCH and right after it "
+                         f"an initial sync into a fresh DB: {', '.join(f'{x:.2f}×' for x in pair_ratios)}){scoped}",
                          _scoped(vs_raw <= TARGET_INITIAL_VS_RAW, n)))
+        verdicts.append((f"[{label}] info: first initial sync vs (1), the median raw FETCH before the syncs",
+                         f"{r['initial_s'] / raw:.2f}× ({r['initial_s']:.2f} s vs {raw:.3f} s)", None))
         cores = os.cpu_count() or 1
         verdicts.append((f"[{label}] info: the least ratio the initial sync's work allows on {cores} cores",
-                         f"{r['initial_cpu_s'] / cores / raw:.2f}× (its CPU in all, ours + parse workers + Dovecot"
+                         f"{r['initial_cpu_s'] / cores / r['pairs'][0][0]:.2f}× (the first run's CPU in all, ours + parse workers + Dovecot"
                          f"{' + PostgreSQL' if kind == 'postgres' else ''}: {r['initial_cpu_s']:.2f} s, "
                          f"spread evenly over the cores)", None))
         verdicts.append((f"[{label}] info: initial sync vs the same raw FETCH over STARTTLS (1b)",
@@ -1136,7 +1173,8 @@ def main() -> int:
 
         params = {"n": n, "email": email, "password": password, "imap_port": profile.imap_port,
                   "smtp_port": profile.smtp_port, "cert": str(stack.cert), "profile": args.profile,
-                  "archive": args.archive, "dovecot_pidfile": str(stack.paths(profile).dovecot_pidfile)}
+                  "archive": args.archive, "dovecot_pidfile": str(stack.paths(profile).dovecot_pidfile),
+                  "fetch_ours": fetch_ours}
         ours = {"sqlite": run_worker("sqlite", params, workdir)}
         if args.postgres:
             ours["postgres"] = run_worker("postgres", params, workdir)
