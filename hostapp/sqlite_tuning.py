@@ -1,7 +1,11 @@
 """SQLite settings for a database that a web server, background threads and CLI processes share:
 write-ahead logging (readers never wait for the writer), a busy timeout instead of immediate
 "database is locked" errors, and NORMAL sync, which is safe with WAL and saves an fsync per
-commit.
+commit. A new database file gets 16 KiB pages (SQLite's default is 4 KiB; Firefox uses 32 KiB
+for its history): the archive's compressed mails of 2-3 KB fit one to a 4 KiB page, half of it
+empty, and a sync commits each batch's random index keys page by page; with 16 KiB pages the
+archive of 10,000 mails is a third smaller and a journaled sync's writes a quarter cheaper
+(measured in bench/archive_bench.py). A file made before keeps its page size.
 
 Only the host's own engines are tuned (``tune``): another app in the same process (the hosting
 portal, whose SQLite file Postfix and Dovecot read as other users) keeps its journal mode."""
@@ -11,6 +15,9 @@ import sqlite3
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+
+PAGE_SIZE = 16384
 
 
 def tune(engine: Engine) -> None:
@@ -25,6 +32,8 @@ def _tune_sqlite(dbapi_connection, connection_record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout = 10000")
     if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
+        if not cursor.execute("PRAGMA page_count").fetchone()[0]:  # new: the size is set before the first page
+            cursor.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
