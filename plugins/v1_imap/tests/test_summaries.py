@@ -86,3 +86,18 @@ def test_header_values_read_as_the_decoder_reads_them(value):
 def test_odd_header_lines_are_skipped():
     fields = parse_header_block(b" folded: at the start\r\nno colon here\r\n: no name\r\nFrom: a@example.test\r\n")
     assert fields == {"from": "a@example.test"}
+
+
+@pytest.mark.parametrize("block", [
+    b"From: Sender <s@example.test>\r\nTo: a@example.test,\r\n B <b@example.test>\r\nSubject: Hallo\r\n\r\n",
+    b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\tfolded\r\nFrom: x\x01y <x@example.test>\r\n\r\n",
+    b" folded: at the start\r\nFrom: first@example.test\r\nFROM : second@example.test\r\n\r\n",
+    b"Subject: bare\n line feeds\nMessage-ID: <id@example.test>\n\n",
+    b"Subject:\r\n\tonly a continuation\r\nReferences: <a@x> <b@x>\r\n\r\n",
+])
+def test_an_ascii_block_reads_as_the_general_path_reads_it(block):
+    """Nearly every block is ASCII and is read as text in one pass; a raw 8-bit byte anywhere
+    sends the block down the general path. Both give the same fields."""
+    general = parse_header_block(block.rstrip(b"\r\n") + b"\r\nX-Raw: M\xc3\xbcller\r\n\r\n")
+    assert general.pop("x-raw") == "Müller"
+    assert parse_header_block(block) == general

@@ -47,6 +47,8 @@ def parse_header_block(block: bytes) -> dict[str, str]:
     fields: dict[str, str] = {}
     if not block:
         return fields
+    if block.isascii():
+        return _parse_ascii_block(block.decode("ascii"), fields)
     # Raw 8-bit header bytes that are not UTF-8 are read in the charset the message declares,
     # as the reading view does; only such (rare) blocks pay for looking it up.
     charset = None if block.isascii() else _declared_charset(_FOLD.sub(b" ", block))
@@ -75,6 +77,33 @@ def parse_header_block(block: bytes) -> dict[str, str]:
 
 
 _FIELD_KEYS: dict[bytes, str] = {}  # a header name as written → its lower-case key
+_FOLD_TEXT = re.compile(r"\r?\n[ \t]+")
+_FIELD_TEXT = re.compile(r"^([^:\n]*):([^\n]*)", re.M)  # after unfolding: one line per field
+_TEXT_KEYS: dict[str, str] = {}
+
+
+def _parse_ascii_block(text: str, fields: dict[str, str]) -> dict[str, str]:
+    """:func:`parse_header_block` of a block that is all ASCII (nearly every one), as text: the
+    block is unfolded at once and only values with encoded words or control characters go
+    through the decoder; the same values as the general path, without its per-field checks."""
+    if "\n " in text or "\n\t" in text:
+        text = _FOLD_TEXT.sub(" ", text)
+    for name, value in _FIELD_TEXT.findall(text):
+        key = _TEXT_KEYS.get(name)
+        if key is None:
+            if not name or name[:1] in " \t":
+                continue
+            key = name.strip().lower()
+            if len(_TEXT_KEYS) < 256:
+                _TEXT_KEYS[name] = key
+        if key in fields:
+            continue
+        value = value.strip()
+        if "=?" not in value and value.isprintable():
+            fields[key] = value[:_MAX_FIELD]
+        else:
+            fields[key] = _decoded(key in _ADDRESS_FIELDS, value.encode("ascii")[:_MAX_FIELD_BYTES], None)
+    return fields
 
 
 @functools.lru_cache(maxsize=8192)
