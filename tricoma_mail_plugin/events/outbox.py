@@ -32,7 +32,7 @@ from ..errors import SendVetoed
 from ..mailboxes.backend import MessageSummary
 from ..mailboxes.info import MailboxInfo
 from ..models import Mailbox, MailEvent, utcnow
-from .received import complete_received, full_payload
+from .received import complete_received, full_payload, holds_summary
 from .values import EVENT_NAMES, Event, SentMail, summary_of
 from .team_hooks import TEAM_HOOKS, call_team_hooks
 
@@ -326,7 +326,7 @@ def _call_messages_received(recorded: RecordedEvents, events: list[tuple[int, di
     by_folder: dict[str, list[MessageSummary]] = {}
     for event_id, payload, summary in events:
         if summary is None:
-            if not _summarised(payload):
+            if not holds_summary(payload):
                 continue
             summary = summary_of(_RecordedEvent(event_id, recorded, payload).value())
         by_folder.setdefault(payload["folder"], []).append(summary)
@@ -348,7 +348,7 @@ def _call_hooks(event, mailboxes: dict[int, MailboxInfo | None], listening: froz
         if event.name == "sent" and "message_sent" in listening:
             sent = SentMail.of(_value(event))
             hooks.call("message_sent", outbox_item=sent, reference=sent.reference)
-        elif event.name == "received" and (summary is not None or _summarised(event.payload)) and (
+        elif event.name == "received" and (summary is not None or holds_summary(event.payload)) and (
                 "message_received" in listening or ("messages_received" in listening and not batched)):
             mailbox = _mailbox(event.mailbox_id, mailboxes)
             if mailbox is not None:
@@ -366,12 +366,6 @@ def _call_hooks(event, mailboxes: dict[int, MailboxInfo | None], listening: froz
         # Only before_send may veto; here it is a plugin's mistake, and it must not hold up
         # every later event.
         log.warning("a plugin raised SendVetoed while event %s was delivered", event.id)
-
-
-def _summarised(payload) -> bool:
-    """Whether a ``received`` event's payload holds the message's summary (not so for a message
-    that left the cache before its event was delivered: received.complete_received)."""
-    return "message_id" in payload
 
 
 def _value(event) -> Event:

@@ -30,6 +30,12 @@ def is_reference(payload) -> bool:
     return _CACHED in payload
 
 
+def holds_summary(payload) -> bool:
+    """Whether a ``received`` event's payload holds the message's summary: not a reference, and
+    not what is left of one whose message had gone (:func:`complete_received`)."""
+    return "message_id" in payload
+
+
 def full_payload(payload, summary: MessageSummary | None) -> dict:
     """The documented payload of a ``received`` event: ``payload`` itself when it was stored in
     full (or no summary is at hand), else the folder and every field of ``summary``."""
