@@ -51,7 +51,7 @@ def parse_header_block(block: bytes) -> dict[str, str]:
         return _parse_ascii_block(block.decode("ascii"), fields)
     # Raw 8-bit header bytes that are not UTF-8 are read in the charset the message declares,
     # as the reading view does; only such (rare) blocks pay for looking it up.
-    charset = None if block.isascii() else _declared_charset(_FOLD.sub(b" ", block))
+    charset = _declared_charset(_FOLD.sub(b" ", block))
     for name, value in _FIELD.findall(block):
         key = _FIELD_KEYS.get(name)
         if key is None:
