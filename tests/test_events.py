@@ -184,6 +184,51 @@ def test_a_received_event_whose_message_left_the_cache_before_delivery_keeps_fol
     assert all(row.delivered_at is not None for row in stored_events(app))
 
 
+def test_a_received_event_delivered_later_has_the_payload_it_has_when_delivered_at_once(
+        app, make_app, shop, monkeypatch):
+    """The message has no Date header: its cached row holds the arrival time there (the list
+    sorts by it), the payload made from the row must still say there was none."""
+    append(shop, "<at-once@example.test>")
+    run_sync(app, shop)
+    [at_once] = delivered("received")
+    append(shop, "<later@example.test>")
+    sync_and_stop_before_the_delivery(app, shop, monkeypatch)
+    restarted = make_app(TRICOMA_MAIL_CA_FILE=app.config["TRICOMA_MAIL_CA_FILE"])
+    with restarted.app_context():
+        deliver_pending(taking_over=shop.mailbox_id)
+    [later] = [event for event in delivered("received") if event.payload["message_id"] == "<later@example.test>"]
+    differing = ("uid", "message_id", "internal_date", "size", "modseq")
+    assert later.payload["date"] is None and at_once.payload["date"] is None
+    assert ({key: value for key, value in later.payload.items() if key not in differing}
+            == {key: value for key, value in at_once.payload.items() if key not in differing})
+    assert set(later.payload) == set(at_once.payload)
+
+
+def test_a_reference_is_completed_only_from_its_own_mailbox_and_folder(app, shop):
+    """SQLite may give a dropped folder's id to a new folder: a reference names its mailbox,
+    folder and UIDVALIDITY too, and a row elsewhere under that id is not taken for its message."""
+    from tricoma_mail_plugin.events.received import complete_received
+    from tricoma_mail_plugin.events.values import Event
+    from tricoma_mail_plugin.models import CachedFolder
+
+    append(shop, "<own-1@example.test>")
+    run_sync(app, shop)
+    with app.app_context():
+        row = cached("<own-1@example.test>")
+        folder = db.session.get(CachedFolder, row.folder_id)
+        reference = {"folder": folder.name, "uid": row.uid, "cached": [folder.id, folder.uidvalidity]}
+
+        def completed(mailbox_id: int, payload: dict) -> dict:
+            [event] = complete_received([Event.of_values(1, "received", mailbox_id, payload, utcnow())])
+            return dict(event.payload)
+
+        assert completed(shop.mailbox_id, reference)["message_id"] == "<own-1@example.test>"
+        gone = {"folder": folder.name, "uid": row.uid}
+        assert completed(shop.mailbox_id + 1000, reference) == gone  # another mailbox's folder id
+        assert completed(shop.mailbox_id, {**reference, "folder": "Renamed"}) == {**gone, "folder": "Renamed"}
+        assert completed(shop.mailbox_id, {**reference, "cached": [folder.id, folder.uidvalidity + 1]}) == gone
+
+
 def test_received_is_stored_with_the_cached_message_or_not_at_all(app, shop):
     append(shop, "<r-1@example.test>")
     with app.app_context():

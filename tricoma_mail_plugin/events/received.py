@@ -8,6 +8,7 @@ own events, from the cached row when a later run delivers them (:func:`complete_
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -18,12 +19,16 @@ from ..models import CachedFolder, CachedMessage
 from .values import Event, received_payload
 
 _CACHED = "cached"  # the payload key of a reference: [folder id, UIDVALIDITY]
+_UNDATED = "undated"  # the message had no readable Date header
 
 
 def received_references(folder: CachedFolder, summaries: Sequence[MessageSummary]) -> list[dict]:
-    """The stored payloads of the ``received`` events of ``summaries``, just cached in ``folder``."""
+    """The stored payloads of the ``received`` events of ``summaries``, just cached in ``folder``.
+    A message without a readable Date header says so: its cached row holds the arrival time
+    there instead (the list sorts by it), and the payload made from the row must not."""
     name, cached = folder.name, [folder.id, folder.uidvalidity]
-    return [{"folder": name, "uid": summary.uid, _CACHED: cached} for summary in summaries]
+    return [{"folder": name, "uid": summary.uid, _CACHED: cached} if summary.date is not None
+            else {"folder": name, "uid": summary.uid, _CACHED: cached, _UNDATED: True} for summary in summaries]
 
 
 def is_reference(payload) -> bool:
@@ -48,33 +53,45 @@ def complete_received(events: list[Event]) -> list[Event]:
     """``events`` with the payload of each ``received`` reference made whole from the message's
     cached row. A message that left the cache before its event was delivered (a process stopped
     between the sync's commit and the delivery, and the message was expunged or its folder
-    renumbered meanwhile) keeps only ``folder`` and ``uid``."""
-    wanted: dict[tuple[int, int], list[int]] = {}
+    renumbered meanwhile) keeps only ``folder`` and ``uid``. The row is that folder's in that
+    mailbox, under the same name and UIDVALIDITY: SQLite may give a dropped folder's id to a new
+    one. Its flags are those of the row now, not at arrival."""
+    wanted: dict[tuple, list[int]] = {}
     for event in events:
         if event.name == "received" and is_reference(event.payload):
-            folder_id, uidvalidity = event.payload[_CACHED]
-            wanted.setdefault((folder_id, uidvalidity), []).append(event.payload["uid"])
+            wanted.setdefault(_place(event), []).append(event.payload["uid"])
     if not wanted:
         return events
-    found: dict[tuple[int, int, int], MessageSummary] = {}
+    found: dict[tuple, MessageSummary] = {}
     session = mail_state().db.session
-    for (folder_id, uidvalidity), uids in wanted.items():
+    for place, uids in wanted.items():
+        mailbox_id, folder_id, uidvalidity, name = place
         rows = session.execute(
             select(CachedMessage).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
             .where(CachedMessage.folder_id == folder_id, CachedFolder.uidvalidity == uidvalidity,
+                   CachedFolder.mailbox_id == mailbox_id, CachedFolder.name == name,
                    one_of(session, CachedMessage.uid, uids))).scalars()
         for row in rows:
-            found[(folder_id, uidvalidity, row.uid)] = summary_of_row(row)
+            found[(*place, row.uid)] = summary_of_row(row)
     completed = []
     for event in events:
         if event.name == "received" and is_reference(event.payload):
-            folder_id, uidvalidity = event.payload[_CACHED]
-            summary = found.get((folder_id, uidvalidity, event.payload["uid"]))
-            payload = (received_payload(event.payload["folder"], summary) if summary is not None
-                       else {"folder": event.payload["folder"], "uid": event.payload["uid"]})
+            summary = found.get((*_place(event), event.payload["uid"]))
+            if summary is None:
+                payload = {"folder": event.payload["folder"], "uid": event.payload["uid"]}
+            else:
+                if event.payload.get(_UNDATED):
+                    summary = replace(summary, date=None)
+                payload = received_payload(event.payload["folder"], summary)
             event = Event.of_values(event.id, event.name, event.mailbox_id, payload, event.created_at)
         completed.append(event)
     return completed
+
+
+def _place(event: Event) -> tuple:
+    """(mailbox id, folder id, UIDVALIDITY, folder name) of a reference."""
+    folder_id, uidvalidity = event.payload[_CACHED]
+    return event.mailbox_id, folder_id, uidvalidity, event.payload["folder"]
 
 
 def summary_of_row(row: CachedMessage) -> MessageSummary:

@@ -94,6 +94,7 @@ def test_odd_header_lines_are_skipped():
     b" folded: at the start\r\nFrom: first@example.test\r\nFROM : second@example.test\r\n\r\n",
     b"Subject: bare\n line feeds\nMessage-ID: <id@example.test>\n\n",
     b"Subject:\r\n\tonly a continuation\r\nReferences: <a@x> <b@x>\r\n\r\n",
+    b"From\r\n : no colon on the line before\r\nSubject: \x1c\x1fedges\x1f\r\nTo\x1c: x@example.test\r\n\r\n",
 ])
 def test_an_ascii_block_reads_as_the_general_path_reads_it(block):
     """Nearly every block is ASCII and is read as text in one pass; a raw 8-bit byte anywhere

@@ -78,27 +78,28 @@ def parse_header_block(block: bytes) -> dict[str, str]:
 
 _FIELD_KEYS: dict[bytes, str] = {}  # a header name as written → its lower-case key
 _FOLD_TEXT = re.compile(r"\r?\n[ \t]+")
-_FIELD_TEXT = re.compile(r"^([^:\n]*):([^\n]*)", re.M)  # after unfolding: one line per field
+_FIELD_TEXT = re.compile(r"^([^:\n]*):([^\n]*(?:\n[ \t][^\n]*)*)", re.M)  # as _FIELD, on text
 _TEXT_KEYS: dict[str, str] = {}
+_ASCII_SPACE = " \t\n\r\x0b\x0c"  # what bytes.strip() strips (str.strip() also strips \x1c-\x1f)
 
 
 def _parse_ascii_block(text: str, fields: dict[str, str]) -> dict[str, str]:
-    """:func:`parse_header_block` of a block that is all ASCII (nearly every one), as text: the
-    block is unfolded at once and only values with encoded words or control characters go
-    through the decoder; the same values as the general path, without its per-field checks."""
-    if "\n " in text or "\n\t" in text:
-        text = _FOLD_TEXT.sub(" ", text)
+    """:func:`parse_header_block` of a block that is all ASCII (nearly every one), as text: only
+    values with encoded words or control characters go through the decoder; the same values as
+    the general path, without its per-field checks."""
     for name, value in _FIELD_TEXT.findall(text):
         key = _TEXT_KEYS.get(name)
         if key is None:
             if not name or name[:1] in " \t":
                 continue
-            key = name.strip().lower()
+            key = name.strip(_ASCII_SPACE).lower()
             if len(_TEXT_KEYS) < 256:
                 _TEXT_KEYS[name] = key
         if key in fields:
             continue
-        value = value.strip()
+        if "\n" in value:
+            value = _FOLD_TEXT.sub(" ", value)
+        value = value.strip(_ASCII_SPACE)
         if "=?" not in value and value.isprintable():
             fields[key] = value[:_MAX_FIELD]
         else:
