@@ -10,7 +10,7 @@ import pytest
 
 from tricoma_mail_plugin import MessageSummary
 from tricoma_mail_plugin.cache import sync
-from tricoma_mail_plugin.events.values import received_payload, received_payloads
+from tricoma_mail_plugin.events.values import received_payload
 from tricoma_mail_plugin.models import CachedMessage
 
 
@@ -45,10 +45,9 @@ def test_a_cached_messages_row_holds_its_summarys_values_under_their_columns():
     datetime(2026, 1, 2, 3, 4, 5),  # no zone: written as it is
     None,
 ])
-def test_a_batchs_received_payloads_are_each_summarys_payload(when):
+def test_a_received_payload_holds_the_folder_and_every_field_in_plain_values(when):
     summaries = [_summary(uid=1, internal_date=when, date=when), _summary(uid=2, flags=())]
-    payloads = received_payloads("INBOX", summaries)
-    assert payloads == [received_payload("INBOX", summary) for summary in summaries]
+    payloads = [received_payload("INBOX", summary) for summary in summaries]
 
     def plain(value):
         if value is None:

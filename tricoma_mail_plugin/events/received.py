@@ -27,8 +27,13 @@ def received_references(folder: CachedFolder, summaries: Sequence[MessageSummary
     A message without a readable Date header says so: its cached row holds the arrival time
     there instead (the list sorts by it), and the payload made from the row must not."""
     name, cached = folder.name, [folder.id, folder.uidvalidity]
-    return [{"folder": name, "uid": summary.uid, _CACHED: cached} if summary.date is not None
-            else {"folder": name, "uid": summary.uid, _CACHED: cached, _UNDATED: True} for summary in summaries]
+    references = []
+    for summary in summaries:
+        reference = {"folder": name, "uid": summary.uid, _CACHED: cached}
+        if summary.date is None:
+            reference[_UNDATED] = True
+        references.append(reference)
+    return references
 
 
 def is_reference(payload) -> bool:

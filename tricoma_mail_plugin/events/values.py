@@ -2,7 +2,7 @@
 ``message_sent``; and the conversions between them and the plain values an event row stores."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from types import MappingProxyType
@@ -108,26 +108,19 @@ _SUMMARY_TIMES = ("internal_date", "date")
 
 def received_payload(folder: str, summary: MessageSummary) -> dict:
     """The payload of a ``received`` event: the folder and every field of the summary."""
-    return received_payloads(folder, (summary,))[0]
-
-
-def received_payloads(folder: str, summaries: Sequence[MessageSummary]) -> list[dict]:
-    """:func:`received_payload` of each of ``summaries`` (a sync's batch, one folder)."""
-    # One per new message of a sync: the fields are copied as they are (scalars by their types),
-    # only the flags and the two times need making plain, and a time in UTC (as a backend's
-    # summaries have them) is written without being converted first.
-    payloads = []
-    for summary in summaries:
-        payload = {"folder": folder, **vars(summary)}
-        payload["flags"] = list(summary.flags)
-        for name in _SUMMARY_TIMES:
-            value = payload[name]
-            if type(value) is datetime and value.tzinfo is timezone.utc:
-                payload[name] = value.isoformat()
-            elif value is not None:
-                payload[name] = _plain(value)
-        payloads.append(payload)
-    return payloads
+    # Made for every new message whose event a hook reads (events/received.py): the fields are
+    # copied as they are (scalars by their types), only the flags and the two times need making
+    # plain, and a time in UTC (as a backend's summaries have them) is written without being
+    # converted first.
+    payload = {"folder": folder, **vars(summary)}
+    payload["flags"] = list(summary.flags)
+    for name in _SUMMARY_TIMES:
+        value = payload[name]
+        if type(value) is datetime and value.tzinfo is timezone.utc:
+            payload[name] = value.isoformat()
+        elif value is not None:
+            payload[name] = _plain(value)
+    return payload
 
 
 def summary_of(event: Event) -> MessageSummary:
