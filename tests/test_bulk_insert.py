@@ -161,3 +161,18 @@ def test_value_lists_colliding_with_a_unique_key_are_skipped(app, table):
         db.session.commit()
         assert sorted(fresh) == ["b", "d"]
         assert insert_values(db.session, table, names, []) == []
+
+
+def test_json_is_stored_as_the_same_text_sqlalchemy_stores(app, table):
+    payloads = [{"folder": "INBOX", "uid": 7, "cached": [3, 1700000000]}, {"n": 1.5, "big": 1e100, "none": None},
+                {"text": "Grüße \u2028 \"quoted\" \\ \u00e9", "nested": {"list": [True, False, []]}}, [], {},
+                {1: "a whole-number key"}, [1, "two", {"three": 3}], None, "a plain string", 12]
+    with app.app_context():
+        insert_rows(db.session, table, [{"key": f"j{n}", "payload": payload} for n, payload in enumerate(payloads)])
+        db.session.execute(insert(table), [{"key": f"s{n}", "payload": payload} for n, payload in enumerate(payloads)])
+        stored = dict(db.session.execute(select(table.c.key, func.cast(table.c.payload, String))).all())
+        db.session.commit()
+        for n, payload in enumerate(payloads):
+            assert stored[f"j{n}"] == stored[f"s{n}"], payload
+        if db.engine.dialect.name == "sqlite":  # json.dumps's text (PostgreSQL's json type keeps what it was given)
+            assert stored["j0"] == '{"folder": "INBOX", "uid": 7, "cached": [3, 1700000000]}'

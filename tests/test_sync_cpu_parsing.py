@@ -3,7 +3,7 @@ summary's fields in their order, Date headers read by the fast path are what the
 parser reads, and previews come out on one line with single spaces."""
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import FrozenInstanceError, fields
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
@@ -43,7 +43,11 @@ def test_the_fields_a_worker_sends_are_the_summarys_fields_in_order():
         has_attachment=True, preview="Hallo, wie geht's? Grüße", modseq=41)
     sent = summary_from_fetch(42, _fetched(), tuple_of)
     assert sent == tuple(getattr(summary, field.name) for field in fields(MessageSummary))
-    assert summary_of(sent) == summary
+    made = summary_of(sent)
+    assert made == summary and vars(made) == vars(summary) and hash(made) == hash(summary)
+    assert repr(made) == repr(summary)
+    with pytest.raises(FrozenInstanceError):
+        made.subject = "changed"
 
 
 @pytest.mark.parametrize("changes", [

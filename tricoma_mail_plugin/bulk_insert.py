@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from json import encoder
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Integer, String, Table, bindparam, func, insert, literal_column, select
+from sqlalchemy import (JSON, Column, ColumnElement, Integer, String, Table, bindparam, func, insert, literal_column,
+                        select)
 from sqlalchemy.dialects import postgresql, sqlite
 
 _SQLITE_VARIABLES = 32_000  # below SQLite's default limit (32,766 since 3.32)
@@ -100,7 +102,7 @@ def _bind_values(dialect, columns: list[Column], given_count: int, defaults, val
     """Bind each row's values (in the order of ``columns``, the first ``given_count`` given) in
     place, as SQLAlchemy would bind them, and add the defaults of the columns after those. A
     callable default is called per row, like SQLAlchemy does; a scalar one is bound once."""
-    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    processors = [_bind_processor(column, dialect) for column in columns]
     given = [(index, process) for index, process in enumerate(processors[:given_count]) if process]
     scalars = [(given_count + offset, default.arg) for offset, (_column, default) in enumerate(defaults)
                if not default.is_callable]
@@ -129,6 +131,38 @@ def _bind_values(dialect, columns: list[Column], given_count: int, defaults, val
 
 
 _UNSET = object()
+
+
+def _bind_processor(column: Column, dialect):
+    """The column's bind processor; for a JSON column on SQLite with SQLAlchemy's default
+    serializer (``json.dumps``), one that makes the same text with an encoder made once instead
+    of one per value (``json.dumps`` makes a new one each call: 3.4 against 1.5 µs for a sync's
+    small event payloads, 10,000 per initial sync of 10,000 messages)."""
+    process = column.type._cached_bind_processor(dialect)
+    if (process is None or dialect.name != "sqlite" or dialect._json_serializer is not None
+            or not isinstance(column.type, JSON) or _encode_json is None):
+        return process
+
+    def bind(value):
+        if type(value) is dict or type(value) is list:
+            return "".join(_encode_json(value, 0))
+        return process(value)
+
+    return bind
+
+
+def _made_json_encoder():
+    """``json.dumps``'s C encoder with ``json.dumps``'s default settings, or ``None`` where the
+    C accelerator is missing or takes other arguments. Without the circular-reference check (its
+    memo would be shared by threads): a payload holding itself fails with RecursionError."""
+    try:
+        return encoder.c_make_encoder(None, json.JSONEncoder().default, encoder.encode_basestring_ascii, None,
+                                      ": ", ", ", False, False, True)
+    except TypeError:  # None (no accelerator) or another signature
+        return None
+
+
+_encode_json = _made_json_encoder()
 
 
 def _column_list(columns: list[Column]) -> str:

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from ...hookspecs import hookimpl
-from ...records.mail_links import link_reply
+from ...records.mail_links import link_replies
 
 
 @hookimpl(trylast=True)
 def tricoma_mail_messages_received(mailbox, folder, summaries):
-    for summary in summaries:
-        link_reply(mailbox.id, summary.message_id, summary.in_reply_to, summary.references, summary.subject,
-                   summary.from_)
+    link_replies(mailbox.id, summaries)
