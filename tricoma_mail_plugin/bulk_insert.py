@@ -140,7 +140,7 @@ def _bind_processor(column: Column, dialect):
     small event payloads, 10,000 per initial sync of 10,000 messages)."""
     process = column.type._cached_bind_processor(dialect)
     if (process is None or dialect.name != "sqlite" or dialect._json_serializer is not None
-            or not isinstance(column.type, JSON) or _encode_json is None):
+            or type(column.type) is not JSON or _encode_json is None):  # a subclass may bind otherwise
         return process
 
     def bind(value):
