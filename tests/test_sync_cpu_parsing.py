@@ -48,6 +48,9 @@ def test_the_fields_a_worker_sends_are_the_summarys_fields_in_order():
     assert repr(made) == repr(summary)
     with pytest.raises(FrozenInstanceError):
         made.subject = "changed"
+    assert summary_of(sent[:-1]).modseq is None  # a field left out gets its default
+    with pytest.raises(TypeError):
+        summary_of(sent + ("one too many",))
 
 
 @pytest.mark.parametrize("changes", [

@@ -56,6 +56,8 @@ def summary_of(values: tuple) -> MessageSummary:
     """The summary of a worker's tuple: what ``MessageSummary(*values)`` makes, without the frozen
     dataclass's ``object.__setattr__`` per field (half the time; the sync's process makes one per
     new message, and its interpreter lock is a sync's narrowest stage)."""
+    if len(values) != len(_FIELD_NAMES):  # not every field: the dataclass fills in or refuses
+        return MessageSummary(*values)
     summary = _new(MessageSummary)
     summary.__dict__.update(zip(_FIELD_NAMES, values))
     return summary
