@@ -1,6 +1,7 @@
 """The external (v1) mailbox backend: IMAP through imapclient, SMTP submission through smtplib."""
 from __future__ import annotations
 
+import imaplib
 import re
 from collections import deque
 from concurrent.futures import Future
@@ -46,6 +47,7 @@ from .summaries import fetch_items, stored_flags, summary_from_fetch
 BATCH_SIZE = 500
 SPECIAL_USE_FLAGS = ("\\Sent", "\\Trash", "\\Drafts", "\\Junk", "\\Archive", "\\All", "\\Flagged")
 _VANISHED = re.compile(rb"^\s*(?:\(EARLIER\)\s*)?([0-9:,]+)\s*$")
+_ESEARCH_ALL = re.compile(rb"(?:^|\s)ALL\s+([0-9:,]+)", re.IGNORECASE)
 
 
 def compress_uids(uids: Iterable[int]) -> list[str]:
@@ -197,9 +199,27 @@ class ImapBackend(MailboxBackend):
 
     def search_uids(self, start: int = 1) -> list[int]:
         with translated_imap_errors():
-            uids = self.client.search(["UID", f"{max(start, 1)}:*"])
+            if "ESEARCH" in self._capabilities:
+                uids = self._search_all(f"{max(start, 1)}:*")
+            else:
+                uids = self.client.search(["UID", f"{max(start, 1)}:*"])
         # "n:*" also matches the highest UID when every UID is below n.
         return sorted(uid for uid in uids if uid >= start)
+
+    def _search_all(self, uid_set: str) -> list[int]:
+        """``UID SEARCH RETURN (ALL)`` (ESEARCH, RFC 4731): the server answers with ranges
+        (``1:10000``), not with every number (a folder's first sync asks for all of them)."""
+        imap = self.client._imap
+        imap.untagged_responses.pop("ESEARCH", None)
+        status, answer = imap._simple_command("UID", "SEARCH", "RETURN", "(ALL)", "UID", uid_set)
+        if status != "OK":
+            raise imaplib.IMAP4.error(f"UID SEARCH: {_text(answer[-1] if answer else b'')}")
+        uids: list[int] = []
+        for line in imap.untagged_responses.pop("ESEARCH", []):
+            found = _ESEARCH_ALL.search(line if isinstance(line, bytes) else str(line).encode())
+            if found:  # no ALL: nothing matched
+                uids.extend(parse_uid_set(found.group(1)))
+        return uids
 
     def search_header(self, name: str, value: str) -> list[int]:
         with translated_imap_errors():
