@@ -1,9 +1,11 @@
 """The UIDs of a folder come as ranges where the server offers ESEARCH (RFC 4731: ``UID SEARCH
 RETURN (ALL)``, one ``1:10000`` instead of ten thousand numbers for a first sync), and are the
-same UIDs as a plain SEARCH gives: gaps, a start past the highest UID, an empty folder. Against
-the real local Dovecot."""
+same UIDs as a plain SEARCH gives: gaps, a start past the highest UID, an empty folder (against
+the real local Dovecot). A server that says ESEARCH and answers the plain way, or not at all,
+still gives its UIDs (unit test): a sync must not take a missing answer for an empty folder."""
 from email.message import EmailMessage
 
+import pytest
 from app_fixtures import _fresh_account
 
 from hostapp.extensions import db
@@ -57,3 +59,42 @@ def test_uids_come_as_ranges_and_are_the_uids_a_plain_search_gives(app, make_mai
     assert ranged == plain
     assert ranged[1] == expected and ranged[6] == expected[4:] and ranged[21] == list(range(21, 30))
     assert ranged[31] == ranged[100] == [] and ranged["empty"] == []
+
+
+class _Imap:
+    """imaplib's side of a server that says ESEARCH and answers otherwise (unit test, no server)."""
+
+    def __init__(self, untagged: dict) -> None:
+        self.untagged, self.untagged_responses = untagged, {}
+
+    def _simple_command(self, *words):
+        self.untagged_responses.update(self.untagged)
+        return "OK", [b"Search completed"]
+
+
+class _Client:
+    def __init__(self, untagged: dict) -> None:
+        self._imap = _Imap(untagged)
+        self.plain_searches = []
+
+    def search(self, criteria):
+        self.plain_searches.append(criteria)
+        return [3, 9]
+
+
+def _backend_of(untagged: dict):
+    from tricoma_mail_v1_imap.imap_backend import ImapBackend
+
+    backend = ImapBackend.__new__(ImapBackend)
+    backend._client, backend._capabilities = _Client(untagged), frozenset({"ESEARCH"})
+    return backend
+
+
+@pytest.mark.db_independent
+def test_a_plain_answer_to_the_ranged_search_is_read_and_no_answer_is_not_taken_for_none():
+    plain = _backend_of({"SEARCH": [b"4 5 7"]})
+    assert plain.search_uids(5) == [5, 7] and plain._client.plain_searches == []
+    silent = _backend_of({})  # neither ESEARCH nor SEARCH came back: asked again, the plain way
+    assert silent.search_uids() == [3, 9] and silent._client.plain_searches == [["UID", "1:*"]]
+    nothing = _backend_of({"ESEARCH": [b'(TAG "A7") UID']})  # ESEARCH without ALL: no match
+    assert nothing.search_uids() == [] and nothing._client.plain_searches == []

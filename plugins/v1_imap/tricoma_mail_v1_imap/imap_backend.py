@@ -199,26 +199,37 @@ class ImapBackend(MailboxBackend):
 
     def search_uids(self, start: int = 1) -> list[int]:
         with translated_imap_errors():
-            if "ESEARCH" in self._capabilities:
-                uids = self._search_all(f"{max(start, 1)}:*")
-            else:
-                uids = self.client.search(["UID", f"{max(start, 1)}:*"])
+            uid_set = f"{max(start, 1)}:*"
+            uids = self._search_all(uid_set) if "ESEARCH" in self._capabilities else None
+            if uids is None:
+                uids = self.client.search(["UID", uid_set])
         # "n:*" also matches the highest UID when every UID is below n.
         return sorted(uid for uid in uids if uid >= start)
 
-    def _search_all(self, uid_set: str) -> list[int]:
+    def _search_all(self, uid_set: str) -> list[int] | None:
         """``UID SEARCH RETURN (ALL)`` (ESEARCH, RFC 4731): the server answers with ranges
-        (``1:10000``), not with every number (a folder's first sync asks for all of them)."""
+        (``1:10000``), not with every number (a folder's first sync asks for all of them).
+        A plain SEARCH answer is read as well; ``None`` when neither came (the caller searches
+        the plain way: a sync must not take a missing answer for an empty folder)."""
         imap = self.client._imap
         imap.untagged_responses.pop("ESEARCH", None)
+        imap.untagged_responses.pop("SEARCH", None)
         status, answer = imap._simple_command("UID", "SEARCH", "RETURN", "(ALL)", "UID", uid_set)
         if status != "OK":
             raise imaplib.IMAP4.error(f"UID SEARCH: {_text(answer[-1] if answer else b'')}")
+        ranged = imap.untagged_responses.pop("ESEARCH", None)
+        plain = imap.untagged_responses.pop("SEARCH", None)
         uids: list[int] = []
-        for line in imap.untagged_responses.pop("ESEARCH", []):
-            found = _ESEARCH_ALL.search(line if isinstance(line, bytes) else str(line).encode())
-            if found:  # no ALL: nothing matched
-                uids.extend(parse_uid_set(found.group(1)))
+        if ranged:
+            for line in ranged:
+                found = _ESEARCH_ALL.search(line if isinstance(line, bytes) else str(line).encode())
+                if found:  # no ALL: nothing matched
+                    uids.extend(parse_uid_set(found.group(1)))
+            return uids
+        if plain is None:
+            return None
+        for line in plain:
+            uids.extend(int(number) for number in (line or b"").split() if number.isdigit())
         return uids
 
     def search_header(self, name: str, value: str) -> list[int]:
