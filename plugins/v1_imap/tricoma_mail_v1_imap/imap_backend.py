@@ -222,7 +222,7 @@ class ImapBackend(MailboxBackend):
         uids: list[int] = []
         if ranged:
             for line in ranged:
-                found = _ESEARCH_ALL.search(line if isinstance(line, bytes) else str(line).encode())
+                found = _ESEARCH_ALL.search(_bytes(line))
                 if found:  # no ALL: nothing matched
                     uids.extend(parse_uid_set(found.group(1)))
             return uids
@@ -391,7 +391,7 @@ class ImapBackend(MailboxBackend):
                 if self._qresync:
                     vanished = []
                     for line in self.client._imap.untagged_responses.pop("VANISHED", []):
-                        match = _VANISHED.match(line if isinstance(line, bytes) else str(line).encode())
+                        match = _VANISHED.match(_bytes(line))
                         if match:
                             vanished.extend(parse_uid_set(match.group(1)))
             else:
@@ -537,6 +537,11 @@ def _copyuid_from_text(text) -> dict[int, int]:
 
 def _text(value) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _bytes(value) -> bytes:
+    """An untagged response line as bytes (imaplib keeps them as bytes; anything else as text)."""
+    return value if isinstance(value, bytes) else str(value).encode()
 
 
 def _quietly_close(client: IMAPClient) -> None:
