@@ -2,11 +2,14 @@
 server): the shape Dovecot sends for a summary, other orders and forms servers use, and odd or
 broken answers."""
 import io
+import random
 from datetime import datetime, timezone
 
 import pytest
 
-from tricoma_mail_v1_imap.fetch_parser import ConnectionLost, FetchParseError, parse_internaldate, read_fetch
+from tricoma_mail_v1_imap.fetch_parser import (
+    ConnectionLost, FetchParseError, _parse_common_answer, parse_answer, parse_internaldate, read_fetch,
+)
 
 pytestmark = pytest.mark.db_independent  # pure logic: the PostgreSQL run skips it
 
@@ -130,3 +133,64 @@ def test_internaldate_forms():
     assert parse_internaldate(b"31-Feb-2026 00:00:00 +0000") is None
     assert parse_internaldate(b"01-Jan-2024T07:17:00 +0000") is None
     assert parse_internaldate(b"nonsense") is None
+
+
+# -- parse_answer: Dovecot's common layout read by position, the same result as read_fetch ------
+
+
+def _outcome(parse, data: bytes):
+    try:
+        return parse(data)
+    except (FetchParseError, ConnectionLost) as error:
+        return type(error), str(error)
+
+
+def _general(data: bytes):
+    return read_fetch(io.BytesIO(data), TAG)
+
+
+def _dovecot_message(rng: random.Random, uid: int) -> bytes:
+    """One summary as Dovecot sends it, with literals that hold what a line-based reader could
+    trip over (a tagged line, a literal's announcement, a closing parenthesis)."""
+    flags = b" ".join(rng.sample([b"\\Seen", b"\\Flagged", b"\\Answered", b"$Label1", b"\\Recent"], rng.randint(0, 3)))
+    preview = rng.choice([
+        b"", b" PREVIEW NIL", b' PREVIEW ""', b' PREVIEW "plain words"',
+        b" PREVIEW {%d}\r\n%s" % (len(p := "Grüße {5}\r\nA0042 OK)".encode()), p),
+    ])
+    header = rng.choice([b"", b"Subject: =?utf-8?q?x?=\r\n\r\n", b"From: a@b.test\r\nSubject: )\r\n A0042 OK\r\n\r\n"])
+    modseq = rng.choice([b"", b" MODSEQ (%d)" % rng.randint(1, 10**12)])
+    date = rng.choice([b"01-Dec-2026 15:26:25 +0100", b" 1-Jan-2024 07:17:00 -0530", b""])
+    return (b'* %d FETCH (UID %d FLAGS (%s) RFC822.SIZE %d INTERNALDATE "%s"%s%s '
+            b"BODY[HEADER.FIELDS (FROM SUBJECT)] {%d}\r\n%s)\r\n"
+            % (uid, uid, flags, rng.randint(0, 10**7), date, modseq, preview, len(header), header))
+
+
+def test_parse_answer_reads_dovecots_layout_by_position_with_read_fetchs_result():
+    rng = random.Random(14)
+    for _answer in range(300):
+        messages = [_dovecot_message(rng, uid) for uid in range(1, rng.randint(1, 12))]
+        if rng.random() < 0.3:  # an untagged answer of another kind between two messages
+            messages.insert(rng.randrange(len(messages) + 1), rng.choice([b"* 12 EXISTS\r\n", b"* VANISHED 3:4\r\n"]))
+        data = b"".join(messages) + TAG + b" OK Fetch completed.\r\n"
+        assert _parse_common_answer(data, TAG) is not None  # the layout the fast reading is for
+        assert parse_answer(data, TAG) == _general(data)
+
+
+def test_parse_answer_leaves_every_other_answer_to_read_fetch_with_the_same_outcome():
+    rng = random.Random(16)
+    others = [
+        b'* 1 FETCH (FLAGS () UID 3 RFC822.SIZE 1)\r\n',  # another order
+        b'* 1 FETCH (UID 3 FLAGS () RFC822.SIZE 1 INTERNALDATE "x" PREVIEW "a \\"q\\"" '
+        b"BODY[HEADER.FIELDS (FROM SUBJECT)] {0}\r\n)\r\n",  # an escape in the preview
+        b'* 1 FETCH (UID 3 FLAGS () RFC822.SIZE 1 INTERNALDATE "x" BODY[HEADER.FIELDS (FROM SUBJECT)] {0}\r\n'
+        b" MODSEQ (4))\r\n",  # an item after the header block
+        b"* 1 FETCH (UID 3 FLAGS ()\r\n",  # cut off
+    ]
+    for _answer in range(300):
+        messages = [_dovecot_message(rng, uid) for uid in range(1, rng.randint(2, 8))]
+        messages[rng.randrange(len(messages))] = rng.choice(others)
+        data = b"".join(messages) + TAG + rng.choice([b" OK done\r\n", b" NO [SERVERBUG] no\r\n", b" OK\r\n"])
+        if rng.random() < 0.3:
+            data = data[:rng.randrange(len(data))]  # a connection that ended
+        assert _parse_common_answer(data, TAG) is None
+        assert _outcome(lambda d: parse_answer(d, TAG), data) == _outcome(_general, data)

@@ -169,8 +169,80 @@ def merge_fetched(into: dict[int, dict], found: dict[int, dict]) -> None:
 
 
 def parse_answer(answer: bytes, tag: bytes) -> dict[int, dict]:
-    """:func:`read_fetch` over an answer :func:`read_answer` read (in a worker process, say)."""
-    return read_fetch(io.BytesIO(answer), tag)
+    """:func:`read_fetch` over an answer :func:`read_answer` read (in a worker process, say):
+    the same result, by :func:`_parse_common_answer` when every message is laid out as Dovecot
+    answers a summary FETCH, else by :func:`read_fetch` itself."""
+    found = _parse_common_answer(answer, tag)
+    return found if found is not None else read_fetch(io.BytesIO(answer), tag)
+
+
+# A summary as Dovecot answers our FETCH, up to its header block's literal: its items in the
+# order Dovecot sends them, the preview a literal, a plain quoted string (no escapes), NIL or
+# left out (a server without PREVIEW), MODSEQ left out without CONDSTORE.
+_COMMON_HEAD = re.compile(
+    rb'\* \d+ FETCH \(UID (\d+) FLAGS \(([^()\r\n]*)\) RFC822\.SIZE (\d+) INTERNALDATE "([^"\\\r\n]*)"'
+    rb'(?: MODSEQ \((\d+)\))?(?: PREVIEW (?:\{(\d+)\}\r\n|"([^"\\\r\n]*)"|NIL))?')
+_COMMON_HEADER = re.compile(rb' (BODY\[HEADER\.FIELDS \([^()\r\n]*\)\]) \{(\d+)\}\r\n')
+
+
+def _parse_common_answer(answer: bytes, tag: bytes) -> dict[int, dict] | None:
+    """:func:`read_fetch`'s result for an answer whose messages all look as Dovecot sends them
+    (``_COMMON_HEAD``, the header block, ``)``), read by position and one expression per
+    message instead of line by line; ``None`` for anything else (another server's order,
+    another item, an escape, a failure), which :func:`read_fetch` then reads."""
+    done = tag + b" "
+    found: dict[int, dict] = {}
+    position, size = 0, len(answer)
+    head, header = _COMMON_HEAD.match, _COMMON_HEADER.match
+    while position < size:
+        if answer.startswith(done, position):
+            status = answer[position + len(done):position + len(done) + 3]
+            return found if status.upper() == b"OK " and answer.endswith(b"\n") else None
+        match = head(answer, position)
+        if match is None:
+            end = answer.find(b"\n", position) + 1
+            if end == 0 or not answer.startswith(b"* ", position) or b" FETCH " in answer[position:min(end, position + 40)]:
+                return None
+            position = end  # EXISTS, EXPUNGE…: read_fetch skips them too
+            continue
+        uid, flags, rfc822_size, internal_date, modseq, preview_size, preview = match.groups()
+        items: dict = {b"UID": int(uid), b"FLAGS": tuple(flags.split()), b"RFC822.SIZE": int(rfc822_size)}
+        if internal_date:
+            items[b"INTERNALDATE"] = parse_internaldate(internal_date)
+        if modseq is not None:
+            items[b"MODSEQ"] = (int(modseq),)
+        position = match.end()
+        if preview_size is not None:
+            end = position + int(preview_size)
+            if end > size:
+                return None
+            items[b"PREVIEW"] = answer[position:end]
+            position = end
+        elif preview:
+            items[b"PREVIEW"] = preview
+        block = header(answer, position)
+        if block is None:
+            return None
+        start = block.end()
+        end = start + int(block.group(2))
+        if not answer.startswith(b")\r\n", end):
+            return None
+        items[_header_key(block.group(1))] = answer[start:end]
+        position = end + 3
+        if items[b"UID"] in found:
+            found[items[b"UID"]].update(items)
+        else:
+            found[items[b"UID"]] = items
+    return None
+
+
+def _header_key(name: bytes) -> bytes:
+    key = _LITERAL_KEYS.get(name)
+    if key is None:
+        key = name.upper()
+        if len(_LITERAL_KEYS) < 64:
+            _LITERAL_KEYS[name] = key
+    return key
 
 
 _LITERAL_KEYS: dict[bytes, bytes] = {}  # an item as the server names it → imapclient's key
