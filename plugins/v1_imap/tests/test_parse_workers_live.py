@@ -3,6 +3,7 @@ answer as bytes (nothing after its tagged line), the worker parses it while the 
 the one before is stored; while the worker starts, where processes cannot be made and when the
 worker dies, answers are parsed here. Unit tests of the byte reader, then against the real local
 Dovecot."""
+import gc
 import io
 import time
 from email.message import EmailMessage
@@ -153,6 +154,16 @@ def sync_inbox(app, mailbox_id):
         events = db.session.scalar(select(db.func.count(MailEvent.id)).where(
             MailEvent.mailbox_id == mailbox_id, MailEvent.name == "received", MailEvent.delivered_at.is_not(None)))
         return result, summaries, events
+
+
+@pytest.mark.live
+def test_the_workers_leave_their_imports_out_of_full_collections(started_worker):
+    """Each worker froze what it imported (parse_workers._settle): core, the plugin and the
+    standard library's modules, many thousands of objects a full collection no longer walks."""
+    executor = parse_workers.parse_pool.ready()
+    frozen = [executor.submit(gc.get_freeze_count) for _worker in range(4 * parse_workers.WORKERS)]
+    assert all(future.result(timeout=30) > 50_000 for future in frozen)
+    assert gc.get_freeze_count() == 0  # this process's own objects are left as they were
 
 
 @pytest.mark.live
