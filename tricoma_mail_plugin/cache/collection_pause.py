@@ -42,6 +42,8 @@ def collection_paused() -> Iterator[None]:
 
 
 def collect_young() -> None:
-    """During a pause, what an automatic collection of the young objects would do: frees the
-    cycles made since the last one (of any thread), so a long sync does not let them pile up."""
-    gc.collect(0)
+    """During a pause, what the automatic collections of the two younger generations would do:
+    frees the cycles made since (by any thread: the pause is the web process's too), so a long
+    sync does not let them pile up; only the oldest generation, the application's own objects,
+    waits for the end of the pause."""
+    gc.collect(1)
