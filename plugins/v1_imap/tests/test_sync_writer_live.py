@@ -167,8 +167,8 @@ def test_a_failed_delivery_is_raised_to_the_sync_and_its_events_stay_pending(app
 def test_no_automatic_garbage_collection_while_the_batches_are_stored(app, filled, monkeypatch):
     """The collector is paused for the batches (cache/collection_pause.py): an automatic
     collection of the process's whole heap cost a quarter of an initial sync of 10,000 messages
-    (issue 14). The two younger generations are still collected every YOUNG_COLLECTION_EVERY batches, and the collector
-    runs again once the sync is over."""
+    (issue 14). The two younger generations are still collected every YOUNG_COLLECTION_EVERY
+    batches, and the collector runs again once the sync is over."""
     monkeypatch.setattr(sync, "YOUNG_COLLECTION_EVERY", 2)
     enabled_while_storing, collections = [], []
     store = sync.store_new_messages
