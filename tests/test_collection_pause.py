@@ -2,12 +2,14 @@
 nested and concurrent blocks, ended by the last of them, and never switching on a collector that
 was off before."""
 import gc
+import os
 import threading
 import weakref
 
 import pytest
 
-from tricoma_mail_plugin.cache.collection_pause import collect_young, collection_paused
+from tricoma_mail_plugin.cache import collection_pause
+from tricoma_mail_plugin.cache.collection_pause import collect_young_when_due, collection_paused
 
 pytestmark = pytest.mark.db_independent
 
@@ -56,7 +58,7 @@ def test_a_collector_switched_off_before_stays_off():
     assert not gc.isenabled()
 
 
-def test_a_young_collection_frees_cycles_made_during_the_pause():
+def test_a_young_collection_when_due_frees_cycles_made_during_the_pause(monkeypatch):
     class Node:
         pass
 
@@ -65,6 +67,22 @@ def test_a_young_collection_frees_cycles_made_during_the_pause():
         node.itself = node
         reference = weakref.ref(node)
         del node
+        collect_young_when_due()  # the pause has just begun: not due yet
         assert reference() is not None  # a cycle: reference counting cannot free it
-        collect_young()
+        monkeypatch.setattr(collection_pause, "YOUNG_COLLECTION_SECONDS", 0.0)
+        collect_young_when_due()
         assert reference() is None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this system")
+def test_a_child_forked_during_a_pause_collects_again():
+    with collection_paused():
+        child = os.fork()
+        if child == 0:  # the child: its collector on, and its own pauses work as anywhere
+            ok = gc.isenabled()
+            with collection_paused():
+                ok = ok and not gc.isenabled()
+            os._exit(0 if ok and gc.isenabled() else 1)
+        _pid, status = os.waitpid(child, 0)
+        assert not gc.isenabled()  # the parent's pause goes on
+    assert os.waitstatus_to_exitcode(status) == 0

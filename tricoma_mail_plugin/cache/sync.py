@@ -26,15 +26,13 @@ from ..events.received import received_references
 from ..mailboxes.backend import FetchedBatch, FolderStatus, MailboxBackend, MessageSummary
 from ..mailboxes.folders import Folder
 from ..models import CachedFolder, CachedMessage, Mailbox, utcnow
-from .collection_pause import collect_young, collection_paused
+from .collection_pause import collect_young_when_due, collection_paused
 from .lease import holds_sync_lease
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 WRITER_FROM = BATCH_SIZE + 1  # new messages from which a thread of its own stores the batches
-# Batches between two young collections while the writer stores them (collection_pause.py).
-YOUNG_COLLECTION_EVERY = 10
 Progress = Callable[[str, int, int], None]  # folder, done, total
 
 
@@ -231,14 +229,13 @@ def _fetch_new(mailbox: Mailbox, folder: CachedFolder, status: FolderStatus, bac
     _session().commit()  # the writer below updates the folder's row: hold no lock on it here
     with collection_paused(), \
             _BatchWriter(mailbox.id, folder.id, owner, deliver_aside=concurrent_writers()) as writer:
-        for index, batch in enumerate(batches, 1):  # reads and parses the next batch while the writer stores this one
+        for batch in batches:  # reads and parses the next batch while the writer stores this one
             stored = writer.store(batch)
             if stored is not None:
                 done += stored
                 if progress:
                     progress(name, done, total)
-            if index % YOUNG_COLLECTION_EVERY == 0:
-                collect_young()
+            collect_young_when_due()
         done += writer.finish()
     if progress:
         progress(name, done, total)

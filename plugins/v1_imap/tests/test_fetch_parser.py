@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tricoma_mail_v1_imap import fetch_parser
 from tricoma_mail_v1_imap.fetch_parser import (
     ConnectionLost, FetchParseError, _parse_common_answer, parse_answer, parse_internaldate, read_fetch,
 )
@@ -194,3 +195,40 @@ def test_parse_answer_leaves_every_other_answer_to_read_fetch_with_the_same_outc
             data = data[:rng.randrange(len(data))]  # a connection that ended
         assert _parse_common_answer(data, TAG) is None
         assert _outcome(lambda d: parse_answer(d, TAG), data) == _outcome(_general, data)
+
+
+@pytest.mark.parametrize("tag, data", [
+    # a sequence number of 32 digits: read_fetch skips a line without " FETCH " in its first 40 bytes
+    (b"A1", b"* " + b"1" * 32 + b' FETCH (UID 5 FLAGS () RFC822.SIZE 1 INTERNALDATE "" '
+            b"BODY[HEADER.FIELDS (X)] {0}\r\n)\r\nA1 OK done\r\n"),
+    # ".PEEK" and "BODY[" inside the field list
+    (b"A1", b'* 1 FETCH (UID 5 FLAGS () RFC822.SIZE 1 INTERNALDATE "" BODY[HEADER.FIELDS (X.PEEK)] {0}\r\n)\r\n'
+            b"A1 OK done\r\n"),
+    (b"A1", b'* 1 FETCH (UID 5 FLAGS () RFC822.SIZE 1 INTERNALDATE "" BODY[HEADER.FIELDS (UID 9 BODY[Y)] {0}\r\n'
+            b")\r\nA1 OK done\r\n"),
+    # an empty tag: the line after the preview starts with "tag "
+    (b"", b'* 1 FETCH (UID 5 FLAGS () RFC822.SIZE 1 INTERNALDATE "" PREVIEW {0}\r\n BODY[HEADER.FIELDS (X)] {0}\r\n'
+          b")\r\n OK done\r\n"),
+    # a UID past int()'s digit limit in an answer cut short
+    (b"A1", b"* 1 FETCH (UID " + b"1" * 4301 + b' FLAGS () RFC822.SIZE 1 INTERNALDATE "" '
+            b"BODY[HEADER.FIELDS (X)] {9}\r\n"),
+    # a year with a space in it, after a message whose zone the fast reading remembered
+    (b"A1", b'* 1 FETCH (UID 1 FLAGS () RFC822.SIZE 1 INTERNALDATE "01-Jan- 202 07:17:00 +0100" '
+            b"BODY[HEADER.FIELDS (X)] {0}\r\n)\r\n"
+            b'* 2 FETCH (UID 2 FLAGS () RFC822.SIZE 1 INTERNALDATE "01-Jan-2024 07:17:00 +0100" '
+            b"BODY[HEADER.FIELDS (X)] {0}\r\n)\r\n* 3 FETCH (FLAGS () UID 3)\r\nA1 OK done\r\n"),
+])
+def test_answers_a_review_found_read_differently_now_read_as_read_fetch_reads_them(tag, data, monkeypatch):
+    def fresh(parse):  # each reading with the module's caches as a new process has them
+        monkeypatch.setattr(fetch_parser, "_LITERAL_KEYS", {})
+        monkeypatch.setattr(fetch_parser, "_ZONES", {b"+0000": timezone.utc})
+        return _outcome(parse, data)
+
+    assert fresh(lambda d: parse_answer(d, tag)) == fresh(lambda d: read_fetch(io.BytesIO(d), tag))
+
+
+def test_an_internaldate_with_a_space_or_sign_in_a_number_is_no_date_whichever_path_reads_it():
+    assert parse_internaldate(b"01-Jan-2024 07:17:00 +0100") is not None  # the zone is now remembered
+    for odd in (b"01-Jan- 202 07:17:00 +0100", b"01-Jan-2024  7:17:00 +0100", b"01-Jan-2024 +7:17:00 +0100",
+                b"1 -Jan-2024 07:17:00 +0100"):
+        assert parse_internaldate(odd) is None

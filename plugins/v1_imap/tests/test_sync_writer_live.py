@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from hostapp.extensions import db
 from tricoma_mail_plugin.archive.verify import verify_archive
-from tricoma_mail_plugin.cache import sync
+from tricoma_mail_plugin.cache import collection_pause, sync
 from tricoma_mail_plugin.errors import ArchiveWriteFailed
 from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.models import ArchiveEntry, CachedFolder, CachedMessage, Mailbox, MailEvent
@@ -167,9 +167,10 @@ def test_a_failed_delivery_is_raised_to_the_sync_and_its_events_stay_pending(app
 def test_no_automatic_garbage_collection_while_the_batches_are_stored(app, filled, monkeypatch):
     """The collector is paused for the batches (cache/collection_pause.py): an automatic
     collection of the process's whole heap cost a quarter of an initial sync of 10,000 messages
-    (issue 14). The two younger generations are still collected every YOUNG_COLLECTION_EVERY
-    batches, and the collector runs again once the sync is over."""
-    monkeypatch.setattr(sync, "YOUNG_COLLECTION_EVERY", 2)
+    (issue 14). The two younger generations are still collected after a batch when
+    YOUNG_COLLECTION_SECONDS have passed (here: after every batch), and the collector runs again
+    once the sync is over."""
+    monkeypatch.setattr(collection_pause, "YOUNG_COLLECTION_SECONDS", 0.0)
     enabled_while_storing, collections = [], []
     store = sync.store_new_messages
 
@@ -190,5 +191,5 @@ def test_no_automatic_garbage_collection_while_the_batches_are_stored(app, fille
         gc.callbacks.remove(count_collection)
     assert result.new == COUNT and messages == COUNT
     assert enabled_while_storing and not any(enabled_while_storing)
-    assert collections == [1] * (COUNT // BATCH // 2)  # the younger generations, every second batch
+    assert collections == [1] * (COUNT // BATCH)  # the younger generations, after each batch
     assert gc.isenabled()

@@ -178,11 +178,13 @@ def parse_answer(answer: bytes, tag: bytes) -> dict[int, dict]:
 
 # A summary as Dovecot answers our FETCH, up to its header block's literal: its items in the
 # order Dovecot sends them, the preview a literal, a plain quoted string (no escapes), NIL or
-# left out (a server without PREVIEW), MODSEQ left out without CONDSTORE.
+# left out (a server without PREVIEW), MODSEQ left out without CONDSTORE. Numbers of at most
+# 20 digits (a sequence number that long keeps " FETCH " within the 40 bytes read_fetch looks
+# at; int() takes any of them), a field list without brackets.
 _COMMON_HEAD = re.compile(
-    rb'\* \d+ FETCH \(UID (\d+) FLAGS \(([^()\r\n]*)\) RFC822\.SIZE (\d+) INTERNALDATE "([^"\\\r\n]*)"'
-    rb'(?: MODSEQ \((\d+)\))?(?: PREVIEW (?:\{(\d+)\}\r\n|"([^"\\\r\n]*)"|NIL))?')
-_COMMON_HEADER = re.compile(rb' (BODY\[HEADER\.FIELDS \([^()\r\n]*\)\]) \{(\d+)\}\r\n')
+    rb'\* \d{1,20} FETCH \(UID (\d{1,20}) FLAGS \(([^()\r\n]*)\) RFC822\.SIZE (\d{1,20}) '
+    rb'INTERNALDATE "([^"\\\r\n]*)"(?: MODSEQ \((\d{1,20})\))?(?: PREVIEW (?:\{(\d{1,20})\}\r\n|"([^"\\\r\n]*)"|NIL))?')
+_COMMON_HEADER = re.compile(rb' (BODY\[HEADER\.FIELDS \([^()\[\]\r\n]*\)\]) \{(\d{1,20})\}\r\n')
 
 
 def _parse_common_answer(answer: bytes, tag: bytes) -> dict[int, dict] | None:
@@ -190,6 +192,8 @@ def _parse_common_answer(answer: bytes, tag: bytes) -> dict[int, dict] | None:
     (``_COMMON_HEAD``, the header block, ``)``), read by position and one expression per
     message instead of line by line; ``None`` for anything else (another server's order,
     another item, an escape, a failure), which :func:`read_fetch` then reads."""
+    if not tag.isalnum():  # a tag that could begin a line inside a message (imaplib's never do)
+        return None
     done = tag + b" "
     found: dict[int, dict] = {}
     position, size = 0, len(answer)
@@ -201,7 +205,7 @@ def _parse_common_answer(answer: bytes, tag: bytes) -> dict[int, dict] | None:
         match = head(answer, position)
         if match is None:
             end = answer.find(b"\n", position) + 1
-            if end == 0 or not answer.startswith(b"* ", position) or b" FETCH " in answer[position:min(end, position + 40)]:
+            if end == 0 or not answer.startswith(b"* ", position) or b" FETCH " in answer[position:end]:
                 return None
             position = end  # EXISTS, EXPUNGE…: read_fetch skips them too
             continue
@@ -237,9 +241,10 @@ def _parse_common_answer(answer: bytes, tag: bytes) -> dict[int, dict] | None:
 
 
 def _header_key(name: bytes) -> bytes:
+    """The key :func:`_literal_key` gives the header block's item ``name``."""
     key = _LITERAL_KEYS.get(name)
     if key is None:
-        key = name.upper()
+        key = name.upper().replace(b".PEEK", b"")
         if len(_LITERAL_KEYS) < 64:
             _LITERAL_KEYS[name] = key
     return key
@@ -301,7 +306,10 @@ def parse_internaldate(value: bytes) -> datetime | None:
             and value[14:15] == value[17:18] == b":":  # the form servers send, read by position
         zone = _ZONES.get(value[21:])
         month = _MONTHS.get(value[3:6])
-        if zone is not None and month is not None and value[:2].strip().isdigit():
+        # Digits where _DATE wants them: int() would also take " 202" or "+7".
+        if zone is not None and month is not None and value[1:2].isdigit() \
+                and (value[:1] == b" " or value[:1].isdigit()) and value[7:11].isdigit() \
+                and value[12:14].isdigit() and value[15:17].isdigit() and value[18:20].isdigit():
             try:
                 moment = datetime(int(value[7:11]), month, int(value[:2]), int(value[12:14]), int(value[15:17]),
                                   int(value[18:20]), tzinfo=zone)
