@@ -231,7 +231,7 @@ def _parse_common_answer(answer: bytes, tag: bytes) -> dict[int, dict] | None:
         end = start + int(block.group(2))
         if not answer.startswith(b")\r\n", end):
             return None
-        items[_header_key(block.group(1))] = answer[start:end]
+        items[_body_key(block.group(1))] = answer[start:end]
         position = end + 3
         if items[b"UID"] in found:
             found[items[b"UID"]].update(items)
@@ -240,8 +240,8 @@ def _parse_common_answer(answer: bytes, tag: bytes) -> dict[int, dict] | None:
     return None
 
 
-def _header_key(name: bytes) -> bytes:
-    """The key :func:`_literal_key` gives the header block's item ``name``."""
+def _body_key(name: bytes) -> bytes:
+    """imapclient's key of a ``BODY[…]`` item as the server names it (both readers' literals)."""
     key = _LITERAL_KEYS.get(name)
     if key is None:
         key = name.upper().replace(b".PEEK", b"")
@@ -260,13 +260,7 @@ def _literal_key(head: bytes) -> tuple[bytes, bytes | None]:
     if head.endswith(b"] "):
         start = head.rfind(b"BODY[")
         if start == 0 or start > 0 and head[start - 1] in b" (":
-            name = head[start:-1]
-            key = _LITERAL_KEYS.get(name)
-            if key is None:
-                key = name.upper().replace(b".PEEK", b"")
-                if len(_LITERAL_KEYS) < 64:
-                    _LITERAL_KEYS[name] = key
-            return head[:start], key
+            return head[:start], _body_key(head[start:-1])
     elif head.endswith(b" PREVIEW ") or head == b"PREVIEW ":
         return head[:-8], b"PREVIEW"
     match = _LITERAL_KEY.search(head)
