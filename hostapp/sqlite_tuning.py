@@ -8,14 +8,21 @@ database grows by 3.2 KB per archived mail instead of 3.7 KB (bench/archive_benc
 journal's inserts of 10,000 mails take 0.36 s instead of 0.52-0.68 s (the same inserts alone,
 SQLite's own page writes counted with strace). A file made before keeps its page size.
 
+Checkpoints of the log run in a thread of their own once the writing pauses, not in whichever
+commit takes the log past SQLite's threshold (sqlite_checkpoints.py).
+
 Only the host's own engines are tuned (``tune``): another app in the same process (the hosting
 portal, whose SQLite file Postfix and Dovecot read as other users) keeps its journal mode."""
 from __future__ import annotations
 
+import functools
+import os
 import sqlite3
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from . import sqlite_checkpoints
 
 
 PAGE_SIZE = 16384
@@ -25,6 +32,21 @@ def tune(engine: Engine) -> None:
     """Apply the settings to every new connection of ``engine`` (a no-op for other databases)."""
     if not event.contains(engine, "connect", _tune_sqlite):
         event.listen(engine, "connect", _tune_sqlite)
+    if _database_path(engine.url.get_backend_name(), engine.url.database) \
+            and not event.contains(engine, "commit", _committed):
+        event.listen(engine, "commit", _committed)
+
+
+def _committed(connection) -> None:
+    sqlite_checkpoints.committed(_database_path("sqlite", connection.engine.url.database))
+
+
+@functools.lru_cache(maxsize=64)
+def _database_path(backend: str, database: str | None) -> str | None:
+    """The absolute path of an SQLite database file (``None``: another database, memory, a URI)."""
+    if backend != "sqlite" or database in (None, "", ":memory:") or database.startswith("file:"):
+        return None
+    return os.path.abspath(database)
 
 
 def _tune_sqlite(dbapi_connection, connection_record) -> None:
@@ -37,5 +59,7 @@ def _tune_sqlite(dbapi_connection, connection_record) -> None:
             cursor.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {sqlite_checkpoints.backstop_pages(page_size)}")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
