@@ -15,8 +15,6 @@ Only the host's own engines are tuned (``tune``): another app in the same proces
 portal, whose SQLite file Postfix and Dovecot read as other users) keeps its journal mode."""
 from __future__ import annotations
 
-import functools
-import os
 import sqlite3
 
 from sqlalchemy import event
@@ -32,21 +30,17 @@ def tune(engine: Engine) -> None:
     """Apply the settings to every new connection of ``engine`` (a no-op for other databases)."""
     if not event.contains(engine, "connect", _tune_sqlite):
         event.listen(engine, "connect", _tune_sqlite)
-    if _database_path(engine.url.get_backend_name(), engine.url.database) \
-            and not event.contains(engine, "commit", _committed):
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "commit", _committed):
         event.listen(engine, "commit", _committed)
 
 
+_FILE = "tricoma_sqlite_file"  # the key of a connection's database file in its pool record's info
+
+
 def _committed(connection) -> None:
-    sqlite_checkpoints.committed(_database_path("sqlite", connection.engine.url.database))
-
-
-@functools.lru_cache(maxsize=64)
-def _database_path(backend: str, database: str | None) -> str | None:
-    """The absolute path of an SQLite database file (``None``: another database, memory, a URI)."""
-    if backend != "sqlite" or database in (None, "", ":memory:") or database.startswith("file:"):
-        return None
-    return os.path.abspath(database)
+    path = connection.connection.info.get(_FILE)
+    if path:
+        sqlite_checkpoints.committed(path)
 
 
 def _tune_sqlite(dbapi_connection, connection_record) -> None:
@@ -54,12 +48,14 @@ def _tune_sqlite(dbapi_connection, connection_record) -> None:
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout = 10000")
-    if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
+    path = cursor.execute("PRAGMA database_list").fetchone()[2]  # absolute; empty for :memory:
+    if path:
         if not cursor.execute("PRAGMA page_count").fetchone()[0]:  # new: the size is set before the first page
             cursor.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
         cursor.execute(f"PRAGMA wal_autocheckpoint = {sqlite_checkpoints.backstop_pages(page_size)}")
+        connection_record.info[_FILE] = path
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()

@@ -85,7 +85,7 @@ def test_steady_writing_is_checkpointed_without_waiting_for_a_pause(tmp_path, mo
         while time.monotonic() < ended:  # a commit every 50 ms: never quiet for 0.5 s
             write_rows(engine, 1)
             time.sleep(0.05)
-        assert done.count(os.path.abspath(path)) >= 2
+        assert done.count(os.path.realpath(path)) >= 2
     finally:
         engine.dispose()
 
@@ -130,3 +130,22 @@ def test_a_forked_child_starts_with_no_files_waiting_and_a_thread_of_its_own(tmp
     finally:
         sqlite_checkpoints.flush()
         engine.dispose()
+
+
+def test_the_file_is_known_however_the_url_names_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_checkpoints, "QUIET_SECONDS", 30.0)
+    monkeypatch.chdir(tmp_path)
+    tuned_engine(tmp_path / "db.sqlite").dispose()
+    urls = ["sqlite:///db.sqlite", f"sqlite:///file:{tmp_path / 'db.sqlite'}?mode=rw&uri=true"]
+    try:
+        for url in urls:
+            engine = create_engine(url)
+            sqlite_tuning.tune(engine)
+            try:
+                write_rows(engine, 1)
+                assert os.path.realpath(tmp_path / "db.sqlite") in sqlite_checkpoints._checkpointer._waiting, url
+            finally:
+                engine.dispose()
+            sqlite_checkpoints.flush()
+    finally:
+        sqlite_checkpoints.flush()
