@@ -15,6 +15,7 @@ Only the host's own engines are tuned (``tune``): another app in the same proces
 portal, whose SQLite file Postfix and Dovecot read as other users) keeps its journal mode."""
 from __future__ import annotations
 
+import functools
 import sqlite3
 
 from sqlalchemy import event
@@ -30,15 +31,21 @@ def tune(engine: Engine) -> None:
     """Apply the settings to every new connection of ``engine`` (a no-op for other databases)."""
     if not event.contains(engine, "connect", _tune_sqlite):
         event.listen(engine, "connect", _tune_sqlite)
-    if engine.dialect.name == "sqlite" and not event.contains(engine, "commit", _committed):
-        event.listen(engine, "commit", _committed)
+    dialect = engine.dialect
+    if engine.url.get_backend_name() == "sqlite" and not getattr(dialect, "_marks_commits", False):
+        # Marked after the DBAPI commit, not in SQLAlchemy's "commit" event, which comes before
+        # it: a checkpoint due while a commit is still writing would not see that commit's pages.
+        dialect.do_commit = functools.partial(_commit_and_mark, dialect.do_commit)
+        dialect._marks_commits = True
 
 
 _FILE = "tricoma_sqlite_file"  # the key of a connection's database file in its pool record's info
 
 
-def _committed(connection) -> None:
-    path = connection.connection.info.get(_FILE)
+def _commit_and_mark(do_commit, connection) -> None:
+    do_commit(connection)
+    info = getattr(connection, "info", None)  # the pool's connection: its record's info
+    path = info.get(_FILE) if info is not None else None
     if path:
         sqlite_checkpoints.committed(path)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import struct
 import threading
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from hostapp import sqlite_checkpoints, sqlite_tuning
 
@@ -149,3 +150,90 @@ def test_the_file_is_known_however_the_url_names_it(tmp_path, monkeypatch):
             sqlite_checkpoints.flush()
     finally:
         sqlite_checkpoints.flush()
+
+
+def unchecked_frames(path) -> int:
+    """Frames of the log not yet in the database file, from the -shm file's header (mxFrame -
+    nBackfill): a look that does not checkpoint, as PRAGMA wal_checkpoint would."""
+    with open(f"{path}-shm", "rb") as shm:
+        head = shm.read(100)
+    return struct.unpack_from("=I", head, 16)[0] - struct.unpack_from("=I", head, 96)[0]
+
+
+def test_a_commit_still_writing_when_the_thread_is_due_is_checkpointed_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_checkpoints, "QUIET_SECONDS", 0.0)  # due at once: during the commit if it were marked before
+    path = tmp_path / "db.sqlite"
+    engine = tuned_engine(path)
+
+    @event.listens_for(engine, "connect")
+    def large_cache(dbapi_connection, _record):  # nothing spills before COMMIT: the commit writes it all
+        dbapi_connection.execute("PRAGMA cache_size = -100000")
+
+    try:
+        write_rows(engine, ROWS_PAST_THRESHOLD)
+        assert wait_for(lambda: unchecked_frames(path) == 0)
+    finally:
+        engine.dispose()
+
+
+def test_flush_waits_for_the_checkpoint_the_thread_runs_and_then_checkpoints_what_came_after(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_checkpoints, "QUIET_SECONDS", 0.0)
+    started, go_on = threading.Event(), threading.Event()
+    checkpoint = sqlite_checkpoints.checkpoint
+
+    def held(path):
+        if threading.current_thread().name == "sqlite-checkpoints" and not started.is_set():
+            started.set()
+            go_on.wait(10)
+        return checkpoint(path)
+
+    monkeypatch.setattr(sqlite_checkpoints, "checkpoint", held)
+    path = tmp_path / "db.sqlite"
+    engine = tuned_engine(path)
+    try:
+        write_rows(engine, 10)
+        assert started.wait(10)  # the thread is in its checkpoint
+        monkeypatch.setattr(sqlite_checkpoints, "QUIET_SECONDS", 30.0)
+        write_rows(engine, 10)  # the last commit: waits for a checkpoint
+        flushed = threading.Event()
+        threading.Thread(target=lambda: (sqlite_checkpoints.flush(), flushed.set()), daemon=True).start()
+        assert not flushed.wait(0.3)  # flush() waits for the thread's checkpoint
+        go_on.set()
+        assert flushed.wait(10)
+        assert unchecked_frames(path) == 0
+    finally:
+        go_on.set()
+        engine.dispose()
+
+
+def test_a_busy_checkpoint_is_tried_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_checkpoints, "QUIET_SECONDS", 0.05)
+    found = []
+    checkpoint = sqlite_checkpoints.checkpoint
+
+    def busy_once(path):  # another connection's checkpoint, begun before the last commit
+        found.append(sqlite_checkpoints.BUSY if not found else checkpoint(path))
+        return found[-1]
+
+    monkeypatch.setattr(sqlite_checkpoints, "checkpoint", busy_once)
+    path = tmp_path / "db.sqlite"
+    engine = tuned_engine(path)
+    try:
+        write_rows(engine, 10)
+        assert wait_for(lambda: unchecked_frames(path) == 0)
+        assert found[:2] == [sqlite_checkpoints.BUSY, sqlite_checkpoints.DONE]
+    finally:
+        engine.dispose()
+
+
+def test_a_file_uri_is_checkpointed_like_a_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_checkpoints, "QUIET_SECONDS", 0.05)
+    path = tmp_path / "db.sqlite"
+    tuned_engine(path).dispose()
+    engine = create_engine(f"sqlite:///file:{path}?uri=true")
+    sqlite_tuning.tune(engine)
+    try:
+        write_rows(engine, 10)
+        assert wait_for(lambda: unchecked_frames(path) == 0)
+    finally:
+        engine.dispose()
