@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 import zlib
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -23,6 +24,7 @@ from app_fixtures import PASSWORD, _fresh_account
 from hostapp.extensions import db
 from hostapp.models import User
 from tricoma_mail_plugin.mailboxes import service
+from tricoma_mail_plugin.mailboxes.server_folders import folder_for_role
 from tricoma_mail_plugin.sending import outbox
 from tricoma_mail_plugin.cache import refresh
 from tricoma_mail_plugin.models import Mailbox
@@ -398,3 +400,43 @@ def test_a_mail_typed_while_the_page_still_loads_its_script_is_saved_as_a_draft(
     page.wait_for_selector("#compose-form[data-draft=saved]", state="attached", timeout=10000)
     expect(page.locator("#draft-status")).to_contain_text("Entwurf gespeichert")
     expect(page.locator("#compose-form input[name=draft_uid]")).not_to_have_value("")
+
+
+@pytest.fixture
+def slow_draft_saves(monkeypatch):
+    """Each autosave answers 2 s after it stored its copy (set before ``live_app`` forks its
+    server): a mail can be sent while the save is on its way."""
+    save = compose_views._save_draft
+
+    def slow(*args, **kwargs):
+        saved = save(*args, **kwargs)
+        time.sleep(2.0)
+        return saved
+
+    monkeypatch.setattr(compose_views, "_save_draft", slow)
+
+
+def test_a_mail_sent_while_its_draft_is_being_saved_leaves_no_draft(slow_draft_saves, live_app, browser_page):
+    """Send clicked while an autosave is on its way: the send waits for the save's answer and
+    goes with the draft it stored, which sending removes; before, that copy stayed in Drafts."""
+    from playwright.sync_api import expect
+
+    app, base, ids = live_app
+    page = browser_page
+    sign_in(page, base)
+    page.click("nav.sidebar a:has-text('Vertrieb')")
+    page.click(".folder-tree >> text=Schreiben")
+    page.wait_for_selector("#compose-form[data-completion=ready]")
+    page.fill("#compose-to", "Einkauf <einkauf@example.test>")
+    page.fill("#compose-subject", "Gesendet während des Speicherns")
+    with page.expect_request(lambda request: "/compose/draft" in request.url, timeout=10_000):
+        page.fill("#compose-body", "Die Lieferung kommt am Montag.")
+    page.click(".compose-actions >> text=Senden")  # the save's answer is 2 s away
+    expect(page.locator(".mail-banner")).to_contain_text("Gesendet", timeout=15_000)  # queued; drafts tidied
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, ids["sales"])
+        with service.backend_for(mailbox) as backend:
+            drafts = folder_for_role(mailbox, backend, "drafts", create=False)
+            backend.select(drafts)
+            left = [summary.subject for summary in backend.fetch_summaries(backend.search_uids(1))]
+    assert "Gesendet während des Speicherns" not in left, left

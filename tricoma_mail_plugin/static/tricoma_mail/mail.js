@@ -205,9 +205,28 @@
   function setUpDrafts(form) {
     var status = document.getElementById("draft-status");
     var seconds = parseInt(form.getAttribute("data-autosave-seconds"), 10) || 30;
-    var saved = sentSnapshot(form), busy = false, submitting = false;
+    var saved = sentSnapshot(form), busy = false, submitting = false, held = null, waited = false;
     if (snapshot(form) !== saved) { form.setAttribute("data-draft", "dirty"); }
-    form.addEventListener("submit", function () { submitting = true; });
+    // A mail sent while an autosave is on its way would name the draft before that one, and the
+    // copy the save stores would stay in Drafts: the send waits for the save's answer (at most
+    // 10 s), then goes with the draft it stored.
+    function sendHeld() {
+      if (!held) { return; }
+      var submitter = held.submitter;
+      held = null;
+      if (!form.requestSubmit) { form.submit(); } else if (submitter) { form.requestSubmit(submitter); } else { form.requestSubmit(); }
+    }
+    form.addEventListener("submit", function (event) {
+      if (busy && !waited) {
+        event.preventDefault();
+        if (!held) {
+          held = {submitter: event.submitter || null};
+          window.setTimeout(function () { waited = true; sendHeld(); }, 10000);
+        }
+        return;
+      }
+      submitting = true;
+    });
     // data-draft tells whether what the form holds now is on the server ("saved") or not yet
     // ("dirty"); the browser tests wait for it.
     form.addEventListener("input", function () { form.setAttribute("data-draft", "dirty"); });
@@ -237,7 +256,7 @@
         }
       }).catch(function () {
         status.textContent = form.getAttribute("data-save-failed");
-      }).then(function () { busy = false; });
+      }).then(function () { busy = false; sendHeld(); });
     }, seconds * 1000);
   }
 
