@@ -13,6 +13,7 @@ import requests
 from app_fixtures import PASSWORD, _fresh_account
 from cluster import Cluster
 from mailstack_fixture import TEST_PORT_OFFSET
+from polling import wait_for
 from redis import Redis
 from rq import Queue
 from sqlalchemy import select
@@ -36,15 +37,6 @@ def subjects_in(client, folder: str) -> list[str]:
     uids = client.search(["ALL"])
     fetched = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (SUBJECT)]"]) if uids else {}
     return [data[b"BODY[HEADER.FIELDS (SUBJECT)]"].decode().split(":", 1)[1].strip() for data in fetched.values()]
-
-
-def wait_until(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return predicate()
 
 
 def test_two_web_servers_and_two_workers_on_one_database_send_once_and_sync_once_per_period(
@@ -89,11 +81,11 @@ def test_two_web_servers_and_two_workers_on_one_database_send_once_and_sync_once
             sent.append(subject)
 
         for subject, (_to, inbox) in zip(sent, recipients):
-            assert wait_until(lambda s=subject, c=inbox: s in subjects_in(c, "INBOX"), 30), f"{subject} did not arrive"
+            assert wait_for(lambda s=subject, c=inbox: s in subjects_in(c, "INBOX"), 30, every=0.25), f"{subject} did not arrive"
         time.sleep(3 * SYNC_INTERVAL)  # a few more periods of syncs, with the mail already sent
         for subject, (_to, inbox), (_id, sender_imap) in zip(sent, recipients, mailboxes):
             assert subjects_in(inbox, "INBOX").count(subject) == 1
-            assert wait_until(lambda s=subject, c=sender_imap: s in subjects_in(c, "Sent"), 10)
+            assert wait_for(lambda s=subject, c=sender_imap: s in subjects_in(c, "Sent"), 10, every=0.25)
             assert subjects_in(sender_imap, "Sent").count(subject) == 1
         for web in webs:  # a graceful stop: requests finish, the process ends cleanly
             assert cluster.stop(web) == 0

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from fault_smtp import FaultySmtp
+from polling import wait_for
 from hostapp.extensions import db
 from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.sending import outbox
@@ -69,15 +70,6 @@ def messages_in(client, folder, message_id=None):
     criteria = ["HEADER", "Message-ID", message_id] if message_id else ["ALL"]
     uids = client.search(criteria)
     return client.fetch(uids, ["BODY.PEEK[]", "FLAGS"]) if uids else {}
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def item(app, item_id) -> OutboxItem:
@@ -302,7 +294,7 @@ def test_two_workers_racing_over_200_items_deliver_each_once(app, sender, recipi
     assert not errors
     states = {item(app, item_id).state for item_id in ids}
     assert states == {"sent"}
-    assert wait_for(lambda: len(messages_in(to_imap, "INBOX")) == 200, timeout=60)
+    assert wait_for(lambda: len(messages_in(to_imap, "INBOX")) == 200, seconds=60)
     to_imap.select_folder("INBOX", readonly=True)
     ids_seen = [d[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"] for d in
                 to_imap.fetch(to_imap.search(["ALL"]), ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]).values()]

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, event, text
 
 from hostapp import sqlite_checkpoints, sqlite_tuning
+from polling import wait_for
 
 pytestmark = pytest.mark.db_independent  # its own SQLite files: the PostgreSQL run skips it
 
@@ -32,15 +33,6 @@ def tuned_engine(path, page_size: int = PAGE):
 def write_rows(engine, count: int) -> None:
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO blob (x) VALUES (:x)"), [{"x": os.urandom(3000)} for _ in range(count)])
-
-
-def wait_for(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 @pytest.mark.parametrize("page_size", [PAGE, sqlite_tuning.PAGE_SIZE])
@@ -68,7 +60,7 @@ def test_a_big_commit_returns_before_the_checkpoint_which_the_thread_runs_once_w
         assert path.stat().st_size == before
         assert os.path.getsize(f"{path}-wal") > ROWS_PAST_THRESHOLD * PAGE
         assert any(thread.name == "sqlite-checkpoints" for thread in threading.enumerate())
-        assert wait_for(lambda: path.stat().st_size > ROWS_PAST_THRESHOLD * 3000)
+        assert wait_for(lambda: path.stat().st_size > ROWS_PAST_THRESHOLD * 3000, every=0.02)
     finally:
         engine.dispose()
 
@@ -171,7 +163,7 @@ def test_a_commit_still_writing_when_the_thread_is_due_is_checkpointed_too(tmp_p
 
     try:
         write_rows(engine, ROWS_PAST_THRESHOLD)
-        assert wait_for(lambda: unchecked_frames(path) == 0)
+        assert wait_for(lambda: unchecked_frames(path) == 0, every=0.02)
     finally:
         engine.dispose()
 
@@ -220,7 +212,7 @@ def test_a_busy_checkpoint_is_tried_again(tmp_path, monkeypatch):
     engine = tuned_engine(path)
     try:
         write_rows(engine, 10)
-        assert wait_for(lambda: unchecked_frames(path) == 0)
+        assert wait_for(lambda: unchecked_frames(path) == 0, every=0.02)
         assert found[:2] == [sqlite_checkpoints.BUSY, sqlite_checkpoints.DONE]
     finally:
         engine.dispose()
@@ -234,6 +226,6 @@ def test_a_file_uri_is_checkpointed_like_a_path(tmp_path, monkeypatch):
     sqlite_tuning.tune(engine)
     try:
         write_rows(engine, 10)
-        assert wait_for(lambda: unchecked_frames(path) == 0)
+        assert wait_for(lambda: unchecked_frames(path) == 0, every=0.02)
     finally:
         engine.dispose()
