@@ -458,7 +458,10 @@ def test_huge_and_deeply_nested_html_renders_cut_with_a_notice_and_stays_respons
         started = time.monotonic()
         page.goto(url, wait_until="load", timeout=30_000)
         load_seconds = time.monotonic() - started
-        assert load_seconds < 5, f"{subject}: load event after {load_seconds:.1f} s"
+        # What proves the cut is the frame's content below (paragraphs, depth); the time only
+        # guards against a page that hangs: uncut, "Riesig" takes several times as long (2.7 s
+        # cut on a quiet machine, 7 s seen on one loaded four ways).
+        assert load_seconds < 15, f"{subject}: load event after {load_seconds:.1f} s"
         notice = page.locator("p.warning")
         assert "Only part of it is shown" in notice.inner_text()
         frame = page.frame_locator("iframe.mail-body")
@@ -472,7 +475,10 @@ def test_huge_and_deeply_nested_html_renders_cut_with_a_notice_and_stays_respons
         assert body_frame.url.endswith(frame_url), (subject, body_frame.url)
         depth = body_frame.evaluate(
             "() => { let d = 0, n = document.body; while (n && n.firstElementChild) { n = n.firstElementChild; d++; } return d; }")
+        paragraphs = body_frame.evaluate("() => document.querySelectorAll('p').length")
         print(f"{subject}: load {load_seconds:.2f} s, answered in {answer_seconds * 1000:.0f} ms, "
-              f"frame depth {depth}, body frame at {frame_url}")
+              f"frame depth {depth}, {paragraphs} paragraphs, body frame at {frame_url}")
         assert depth <= 300
+        # the body is cut at 1,000,000 characters: about 27,000 of the 110,000 paragraphs
+        assert paragraphs < 30_000 if subject == "Riesig" else paragraphs == 0, paragraphs
         assert not probe.hits
