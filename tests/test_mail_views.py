@@ -197,6 +197,28 @@ def test_reading_plain_text_is_escaped_and_marks_read(app, account, owner):
     assert b"\\Seen" in list(server.fetch(server.search(["ALL"]), ["FLAGS"]).values())[0][b"FLAGS"]
 
 
+def test_addresses_in_plain_text_are_links_that_open_apart(app, account, owner):
+    body = ("Die Seite ( http://freehackers.test/kvim/bilder.html ) und www.example.test.\n"
+            "Fragen an <info@firma.test>; javascript:alert(1) bleibt Text.\n<b>fett</b>\n"
+            "Anna schrieb:\n> Zitat mit www.zitat.test\n")
+    mailbox_id, _server, _email = account([plain("Mit Adressen", body=body)])
+    client = owner()
+    pk = pk_of(app, mailbox_id, "Mit Adressen")
+    opens = 'rel="noopener noreferrer" target="_blank"'
+    for url in (f"/mail/m/{mailbox_id}/messages/{pk}", f"/mail/m/{mailbox_id}/messages/{pk}/body"):
+        html = page(client.get(url))  # the reading page, and the body document of the v2 client's frame
+        assert f'<a href="http://freehackers.test/kvim/bilder.html" {opens}>http://freehackers.test/kvim/bilder.html</a> )' in html
+        assert f'<a href="https://www.example.test" {opens}>www.example.test</a>.' in html
+        if url.endswith("/body"):  # the frame's: a mailto link
+            assert f'&lt;<a href="mailto:info@firma.test" {opens}>info@firma.test</a>&gt;;' in html
+        else:  # the reading page's: a new mail to it from this mailbox, in the same tab
+            assert (f'&lt;<a href="/mail/m/{mailbox_id}/compose?to=info@firma.test">info@firma.test</a>&gt;;'
+                    in html)
+        assert "javascript:alert(1) bleibt Text" in html and "&lt;b&gt;fett&lt;/b&gt;" in html
+        assert 'href="javascript' not in html
+        assert f'<span class="quote-1">&gt; Zitat mit <a href="https://www.zitat.test" {opens}>www.zitat.test</a>' in html
+
+
 def test_html_body_only_in_a_sandboxed_frame_under_a_strict_csp(app, account, owner):
     markup = ('<p>Hallo <b>Welt</b></p><script>alert(1)</script><img src="cid:logo@example.test" alt="Logo">'
               '<img src="https://tracker.example.com/pixel.gif" alt="x"><a href="javascript:alert(2)">klick</a>'

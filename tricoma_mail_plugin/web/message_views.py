@@ -38,7 +38,6 @@ from flask import (
 )
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from markupsafe import escape
 
 from ..cache import bodies, intents
 from ..cache_versions import versioned_cache, versions
@@ -58,6 +57,7 @@ from . import render_cache
 from .mail_common import BANNER_KEY, install, rights_on
 from .mail_views import folder_tree_without_counts
 from .message_rows import locale_and_zone
+from .plain_text import mail_text
 from .reading_page_cache import article_cache
 from .redirects import safe_next
 
@@ -81,7 +81,8 @@ MAX_CSP_HOSTS = 40
 BODY_STYLE = ("body{margin:0;padding:12px;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
               "color:#1d232b;background:#fff;overflow-wrap:anywhere}img{max-width:100%;height:auto}"
               "table{max-width:100%}pre{white-space:pre-wrap}blockquote{margin:0 0 0 .5rem;padding-left:.75rem;"
-              "border-left:3px solid #c5d9ef}")
+              "border-left:3px solid #c5d9ef}pre .quote-1{color:#2b5d9b}pre .quote-2{color:#2f7d4f}"
+              "pre .quote-3{color:#8a4b9e}")  # the quote colours of mail.css's pre.mail-text
 
 
 # -- rendering, shared by the reading page and the frame's route -----------------------------------
@@ -136,7 +137,7 @@ def body_document(rendered: RenderedMessage, image_sources: str) -> str:
     """The body as a document of its own, for the sandboxed frame: the sanitized markup (or the
     text in ``<pre>``), its style, no referrer, and a CSP that allows no script and images only
     from ``image_sources``. The same for the reading page's ``srcdoc`` and the body route."""
-    markup = rendered.html if rendered.html is not None else f"<pre>{escape(rendered.message.text or '')}</pre>"
+    markup = rendered.html if rendered.html is not None else f"<pre>{mail_text(rendered.message.text or '')}</pre>"
     return ('<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
             f'<meta http-equiv="Content-Security-Policy" content="{_body_policy(image_sources)}">'
             f'<style>{BODY_STYLE}</style></head><body>{markup}</body></html>')
@@ -277,6 +278,8 @@ def read(mailbox_id: int, message_pk: int):
             inline_types=INLINE_TYPES,
             linked_records=records,
             sender_warnings=warnings,
+            mail_text=mail_text,
+            compose_to=_compose_to(mailbox.id) if "send" in rights else None,
             back=url_for("tricoma_mail_client.folder", mailbox_id=mailbox.id, folder=folder.name),
         )
         return article, inline_body is not None
@@ -295,6 +298,11 @@ def read(mailbox_id: int, message_pk: int):
     if body_inline:
         response.headers["Content-Security-Policy"] = _reading_page_policy(image_sources)
     return response
+
+
+def _compose_to(mailbox_id: int):
+    """For an e-mail address in a plain-text body: the URL of a new mail to it from this mailbox."""
+    return lambda address: url_for("tricoma_mail_compose.compose", mailbox_id=mailbox_id, to=address)
 
 
 def _article_key(render_key: tuple, mailbox, cached, folder, rights: frozenset[str], remote_reason: str | None,
