@@ -197,6 +197,14 @@ def test_reading_plain_text_is_escaped_and_marks_read(app, account, owner):
     assert b"\\Seen" in list(server.fetch(server.search(["ALL"]), ["FLAGS"]).values())[0][b"FLAGS"]
 
 
+def test_the_reading_page_counts_the_message_it_opens_as_read(app, account, owner):
+    mailbox_id, _server, _email = account([plain("Erste"), plain("Zweite")])
+    client = owner()
+    assert '<span class="badge">2</span>' in page(client.get(f"/mail/m/{mailbox_id}/"))
+    html = page(client.get(f"/mail/m/{mailbox_id}/messages/{pk_of(app, mailbox_id, 'Erste')}"))
+    assert '<span class="badge">1</span>' in html and '<span class="badge">2</span>' not in html
+
+
 def test_addresses_in_plain_text_are_links_that_open_apart(app, account, owner):
     body = ("Die Seite ( http://freehackers.test/kvim/bilder.html ) und www.example.test.\n"
             "Fragen an <info@firma.test>; javascript:alert(1) bleibt Text.\n<b>fett</b>\n"

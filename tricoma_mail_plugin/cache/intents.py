@@ -19,6 +19,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 
 from .._state import mail_state
+from ..cache_versions import forget_versions
 from ..errors import InvalidSettings, MessageNotFound
 from ..events.outbox import deliver_after_commit, record_event
 from ..mailboxes.backend import MailboxBackend
@@ -76,6 +77,7 @@ def set_flags(mailbox: Mailbox, backend: MailboxBackend, folder_name: str, uids:
         "folder": folder.name, "uids": uids, "message_ids": [message_ids.get(uid, "") for uid in uids],
         "added": list(add), "removed": list(remove)})
     session.commit()
+    forget_versions()  # the rest of the request (the reading page's unread counts) sees the change
     deliver_after_commit()
 
 
