@@ -878,7 +878,8 @@ class MailStack:
         ]
         if busy:
             raise MailStackError(
-                f"ports in use: {', '.join(busy)} (another mail stack with port offset {self.port_offset}?)"
+                f"ports in use: {', '.join(busy)} (another mail stack with port offset {self.port_offset}, or one "
+                "whose ports overlap these, such as a benchmark's stack kept with --keep; or another program)"
             )
 
     def _write_files(self) -> None:
