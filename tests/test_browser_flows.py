@@ -440,3 +440,26 @@ def test_a_mail_sent_while_its_draft_is_being_saved_leaves_no_draft(slow_draft_s
             backend.select(drafts)
             left = [summary.subject for summary in backend.fetch_summaries(backend.search_uids(1))]
     assert "Gesendet während des Speicherns" not in left, left
+
+
+def test_a_phone_sized_window_shows_the_mail_pages_without_sideways_scrolling(live_app, browser_page):
+    """390 px wide, as a phone: the navigation is one row above the page, the message list a
+    row of two lines per mail with its subject in view, and no page is wider than the window."""
+    _app, base, ids = live_app
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, base)
+    nav = page.locator("nav.sidebar").bounding_box()
+    assert nav["height"] < 80, nav  # one row, not the column of a wide window
+    inbox = f"{base}/mail/m/{ids['sales']}/"
+    page.goto(inbox)
+    subject = page.locator("table.messages td.subject", has_text="Liefertermin")
+    box = subject.bounding_box()
+    assert box["width"] > 250 and box["x"] + box["width"] <= 390, box
+    shot(page, "mail-phone-list")
+    for url in (inbox, page.locator("td.subject a", has_text="Liefertermin").get_attribute("href"),
+                f"/mail/m/{ids['sales']}/compose", "/mail/settings/mailboxes/", "/mail/unified"):
+        page.goto(url if url.startswith("http") else base + url)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, (url, width)
+    assert not page.problems, page.problems
