@@ -335,3 +335,27 @@ def english_screens(page):
     shot(page, "v2-11-compose-en")
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
+
+
+def test_v2_on_a_phone_stacks_its_panes_and_scrolls_to_the_opened_mail(v2_app, chromium):
+    """390 px wide: the folders a row, the list and the reading pane one above the other, no
+    page wider than the window; opening a mail brings its reading pane into view."""
+    from playwright.sync_api import expect
+
+    page = chromium("de-DE", viewport={"width": 390, "height": 844}, full_page=False)
+    page.sign_in(v2_app["url"], "owner", PASSWORD)
+    page.goto(f"{v2_app['url']}/mail/v2/m/{v2_app['id']}/")
+    expect(page.locator("#v2-client")).to_have_attribute("data-ready", "1")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    folders = page.locator("#v2-folders").bounding_box()
+    assert folders["height"] < 60 and folders["width"] <= 390, folders
+    page.locator("#v2-items > li.v2-row", has_text="Liefertermin").click()
+    expect(page.locator("#v2-reader-subject")).to_have_text("Liefertermin")
+    expect(page.frame_locator("iframe.v2-body").locator("body")).to_contain_text("Text der Nachricht vom 6. November.")
+    heading = page.locator("#v2-reader-subject").bounding_box()
+    assert 0 <= heading["y"] < 150, heading  # scrolled to, not left below the list
+    frame = page.locator("iframe.v2-body").bounding_box()
+    assert frame["width"] > 300 and frame["y"] < 844, frame
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    page.shot("v2-phone")
+    assert not page.problems, page.problems

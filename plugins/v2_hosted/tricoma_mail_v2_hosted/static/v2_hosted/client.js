@@ -6,6 +6,7 @@
   var root = document.getElementById("v2-client");
   if (!root) { return; }
   var WORDS = JSON.parse(document.getElementById("v2-words").textContent);
+  var PHONE = window.matchMedia("(max-width: 48rem)");
   var API = root.dataset.api;
   var BODY_URL = root.dataset.bodyUrl;
   var $ = function (id) { return document.getElementById(id); };
@@ -369,6 +370,7 @@
     frame.src = BODY_URL.replace("999999999", String(message.id));
     reader.appendChild(frame);
     reader.setAttribute("aria-labelledby", "v2-reader-subject");
+    if (PHONE.matches) { reader.scrollIntoView({ block: "start" }); }  // the panes are stacked (client.css)
     var opened = conversationOf(message.id);
     emit("v2:conversation-opened", { mailboxId: +root.dataset.mailboxId, folder: state.folder, messageId: message.id,
       key: opened ? opened.key : null, messageIds: opened ? opened.conversation.message_ids : (message.message_ids || []),
