@@ -515,6 +515,32 @@ def test_search_headers_body_dates_attachment_unread(app, account, owner):
 # -- the unified inbox and rights -----------------------------------------------------------------
 
 
+def test_mark_all_as_read_reads_the_whole_folder_with_the_write_right_only(app, account, owner, make_user):
+    start = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
+    mailbox_id, server, _email = account([plain(f"Offen {n:02d}", when=start + timedelta(hours=n)) for n in range(60)])
+    make_user("rita", language="en")
+    with app.app_context():
+        rita = db.session.scalar(select(User).where(User.username == "rita"))
+        access.grant(mailbox_id, "user", rita.id, "read")
+    reader = app.test_client()
+    login(reader, "rita")
+    assert "Mark all as read" not in page(reader.get(f"/mail/m/{mailbox_id}/"))  # read only: no button
+    assert reader.post(f"/mail/m/{mailbox_id}/read-all", data={"folder": "INBOX"}).status_code == 403
+    assert not any(row.seen for row in rows(app, mailbox_id))
+
+    client = owner()
+    listing = page(client.get(f"/mail/m/{mailbox_id}/"))
+    assert "Mark all as read" in listing and '<span class="badge">60</span>' in listing
+    done = client.post(f"/mail/m/{mailbox_id}/read-all", data={"folder": "INBOX"}, follow_redirects=True)
+    html = page(done)
+    assert "60 messages marked as read." in html  # all 60, not the 50 of the page shown
+    assert "Mark all as read" not in html and '<span class="badge">' not in html
+    assert all(row.seen for row in rows(app, mailbox_id))
+    server.select_folder("INBOX", readonly=True)
+    flags = server.fetch(server.search(["ALL"]), ["FLAGS"])
+    assert len(flags) == 60 and all(b"\\Seen" in data[b"FLAGS"] for data in flags.values())
+
+
 def test_unified_inbox_shows_only_readable_mailboxes(app, account, owner, make_user):
     support, _s1, _ = account([plain("Support-Anfrage")], title="Support")
     sales, _s2, _ = account([plain("Vertriebs-Anfrage")], title="Vertrieb")

@@ -119,6 +119,7 @@ EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     "tricoma_mail_api.messages": {"GET": "read"},  # the folder's list as JSON
     "tricoma_mail_client.search_mailbox": {"GET": "read"},
     "tricoma_mail_client.refresh": {"POST": "read"},
+    "tricoma_mail_client.read_all": {"POST": "write"},  # "Mark all as read" of a folder
     "tricoma_mail_client.sync_status": {"GET": "read"},
     "tricoma_mail_client.actions": {"POST": "write"},  # the flag action "read"
     "tricoma_mail_client.undo_delete": {"POST": "delete"},
@@ -395,6 +396,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("tricoma_mail_client.actions", "POST"): Call(form={"action": "read", "ids": "{message_pk}", "folder": "INBOX"}),
     ("tricoma_mail_client.unified_actions", "POST"): Call(form={"action": "read", "ids": "{mailbox_id}:{message_pk}"}),
     ("tricoma_mail_client.refresh", "POST"): Call(form={"folder": "INBOX"}),
+    ("tricoma_mail_client.read_all", "POST"): Call(form={"folder": "INBOX"}),
     ("tricoma_mail_client.undo_delete", "POST"): Call(form={"token": "expired"}),
     ("tricoma_mail_client.search_mailbox", "GET"): Call(query={"q": "message"}),
     ("tricoma_mail_api.addresses", "GET"): Call(query={"q": "{sender}"}),

@@ -102,6 +102,22 @@ def set_flags(user, mailbox_id: int, message_pks: Iterable[int], action: str,
     return sum(len(messages) for messages in grouped.values())
 
 
+def mark_folder_read(user, mailbox_id: int, folder_name: str, backend: MailboxBackend | None = None) -> int:
+    """Mark every message the cache holds unread in a folder as read (Thunderbird's and
+    Roundcube's "Mark all as read"), on the server and in the cache, as one flag change. Needs
+    *write*. Returns how many were unread."""
+    mailbox = access.require(user, mailbox_id, "write")
+    uids = list(_session().scalars(
+        select(CachedMessage.uid).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+        .where(CachedFolder.mailbox_id == mailbox.id, CachedFolder.name == folder_name,
+               CachedMessage.seen.is_(False))))
+    if not uids:
+        return 0
+    with connected_backend(mailbox, backend) as connected:
+        intents.set_flags(mailbox, connected, folder_name, uids, *FLAG_ACTIONS["read"])
+    return len(uids)
+
+
 def act_across(user, chosen: dict[int, list[int]], action: str) -> tuple[int, list[UndoDelete]]:
     """A flag action or delete on messages of several mailboxes (the unified inbox). Every
     mailbox's right and every message is checked before anything changes: one id the user may

@@ -272,6 +272,15 @@ def refresh(mailbox_id: int):
     return redirect(safe_next(request.form.get("next")) or url_for(".folder", mailbox_id=mailbox.id, folder=name))
 
 
+@blueprint.post("/m/<int:mailbox_id>/read-all")
+def read_all(mailbox_id: int):
+    """Mark all as read: every message of the folder."""
+    name = request.form.get("folder") or "INBOX"
+    count = message_actions.mark_folder_read(current_user, mailbox_id, name)
+    flash(_action_message("read", count), "success")
+    return redirect(url_for(".folder", mailbox_id=mailbox_id, folder=name))
+
+
 # -- search ---------------------------------------------------------------------------------------
 
 
