@@ -491,6 +491,9 @@ def test_search_headers_body_dates_attachment_unread(app, account, owner):
         return listed_subjects(page(client.get(f"/mail/m/{mailbox_id}/search", query_string=query)))
 
     assert found(subject="angebot") == ["Angebot Zahnräder"]
+    results = page(client.get(f"/mail/m/{mailbox_id}/search", query_string={"subject": "angebot"}))
+    for column in ("sort-from", "sort-subject", "sort-date", "sort-size"):  # the widths of the folder list
+        assert f'<th scope="col" class="{column}">' in results, column
     assert found(q="messing") == ["Angebot Zahnräder"]  # body text, from the local index
     assert found(**{"from": "buchhaltung"}) == ["Rechnung 17"]
     assert found(since="2026-04-01", until="2026-04-30") == ["Rechnung 17"]
