@@ -23,7 +23,7 @@ from tricoma_mail_plugin.rights import access
 from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.sending import outbox
 from tricoma_mail_plugin.cache import refresh, sync
-from tricoma_mail_plugin.mail import upload_store
+from tricoma_mail_plugin.mail import message_actions, upload_store
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox, OutboxItem
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
@@ -518,7 +518,8 @@ def test_search_headers_body_dates_attachment_unread(app, account, owner):
 # -- the unified inbox and rights -----------------------------------------------------------------
 
 
-def test_mark_all_as_read_reads_the_whole_folder_with_the_write_right_only(app, account, owner, make_user):
+def test_mark_all_as_read_reads_the_whole_folder_with_the_write_right_only(app, account, owner, make_user, monkeypatch):
+    monkeypatch.setattr(message_actions, "READ_ALL_BATCH", 25)  # 60 messages: three flag changes
     start = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
     mailbox_id, server, _email = account([plain(f"Offen {n:02d}", when=start + timedelta(hours=n)) for n in range(60)])
     make_user("rita", language="en")
@@ -542,6 +543,8 @@ def test_mark_all_as_read_reads_the_whole_folder_with_the_write_right_only(app, 
     server.select_folder("INBOX", readonly=True)
     flags = server.fetch(server.search(["ALL"]), ["FLAGS"])
     assert len(flags) == 60 and all(b"\\Seen" in data[b"FLAGS"] for data in flags.values())
+    unknown = client.post(f"/mail/m/{mailbox_id}/read-all", data={"folder": "Gibt es nicht"}, follow_redirects=True)
+    assert "The folder does not exist." in page(unknown)
 
 
 def test_unified_inbox_shows_only_readable_mailboxes(app, account, owner, make_user):

@@ -104,3 +104,32 @@ def test_an_e_mail_address_can_open_the_apps_own_compose_form():
     assert str(markup) == ('an <a href="/compose?to=info@firma.test&amp;x=1">info@firma.test</a> oder '
                            + link("https://firma.test", "https://firma.test"))
     assert 'href="/compose' in mail_text("> info@firma.test", lambda address: "/compose")
+
+
+@pytest.mark.parametrize("text", [
+    "httpſ://../../logout",  # "ſ" is no "s", whatever case folding says: no relative link into the app
+    "ſ@example.com",
+    "http://" + "a" * 2047 + "/www.evil.test",  # the tail of an address left as text stays text
+    "http://" + "a" * 2047 + "/x@evil.test",
+])
+def test_look_alikes_and_the_tails_of_overlong_addresses_stay_text(text):
+    assert "<a " not in linked_text(text)
+
+
+def test_quotation_marks_and_invisible_characters_stay_outside_the_link():
+    assert linked_text("„https://beispiel.test/a“") == Markup(
+        "„" + link("https://beispiel.test/a", "https://beispiel.test/a") + "“")
+    markup = str(linked_text("http://a.test/\u202egnp.exe"))  # a right-to-left override would disguise it
+    assert link("http://a.test/", "http://a.test/") in markup and "\u202e" not in markup.split("</a>")[0]
+
+
+def test_an_address_of_many_labels_is_linked_whole():
+    address = "user@" + "sub." * 10 + "example.com"
+    assert linked_text(address) == Markup(link(f"mailto:{address}", address))
+
+
+def test_closing_brackets_are_trimmed_in_linear_time():
+    hostile = ("http://" + ")" * 2040 + " ") * 500
+    started = time.process_time()
+    linked_text(hostile)
+    assert time.process_time() - started < 1.0  # 1.2 s before, taking the counts anew per bracket

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from .._state import mail_state
 from ..cache import intents, sync
-from ..errors import InvalidSettings, MessageNotFound
+from ..errors import FolderNotFound, InvalidSettings, MessageNotFound
 from ..mailboxes.backend import MailboxBackend
 from ..mailboxes.folders import resolve_folder
 from ..mailboxes.server_folders import folder_for_role
@@ -102,19 +102,25 @@ def set_flags(user, mailbox_id: int, message_pks: Iterable[int], action: str,
     return sum(len(messages) for messages in grouped.values())
 
 
+READ_ALL_BATCH = 5_000  # messages "Mark all as read" changes per flag change
+
+
 def mark_folder_read(user, mailbox_id: int, folder_name: str, backend: MailboxBackend | None = None) -> int:
     """Mark every message the cache holds unread in a folder as read (Thunderbird's and
     Roundcube's "Mark all as read"), on the server and in the cache, as one flag change. Needs
     *write*. Returns how many were unread."""
     mailbox = access.require(user, mailbox_id, "write")
-    uids = list(_session().scalars(
-        select(CachedMessage.uid).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
-        .where(CachedFolder.mailbox_id == mailbox.id, CachedFolder.name == folder_name,
-               CachedMessage.seen.is_(False))))
+    folder = _session().scalar(select(CachedFolder).where(CachedFolder.mailbox_id == mailbox.id,
+                                                          CachedFolder.name == folder_name))
+    if folder is None:
+        raise FolderNotFound()
+    uids = list(_session().scalars(select(CachedMessage.uid).where(
+        CachedMessage.folder_id == folder.id, CachedMessage.seen.is_(False)).order_by(CachedMessage.uid)))
     if not uids:
         return 0
     with connected_backend(mailbox, backend) as connected:
-        intents.set_flags(mailbox, connected, folder_name, uids, *FLAG_ACTIONS["read"])
+        for start in range(0, len(uids), READ_ALL_BATCH):  # a commit and an event per batch, not one of 100,000
+            intents.set_flags(mailbox, connected, folder_name, uids[start:start + READ_ALL_BATCH], *FLAG_ACTIONS["read"])
     return len(uids)
 
 

@@ -3,9 +3,9 @@ links and its quoted lines (``>``, ``> >``…) set apart by depth, as Thunderbir
 Nextcloud Mail show them.
 
 Only ``http``/``https`` addresses (and ``www.`` ones, which get ``https://``) and plain e-mail
-addresses (``mailto:``, or the app's compose form) become links; anything else (``javascript:``, ``data:``, ``file:``…) stays
-text. A link opens in a new tab without the reading page as referrer and without a handle on
-it (``noopener noreferrer``). The expression has no unbounded repetition that could backtrack:
+addresses (``mailto:``, or the app's compose form) become links; anything else
+(``javascript:``, ``data:``, ``file:``…) stays text. A web link opens in a new tab without the
+reading page as referrer and without a handle on it (``noopener noreferrer``). The expression has no unbounded repetition that could backtrack:
 an address is at most ``_MAX_URL`` characters, a local part 64, a domain label 63, so a
 hostile body of a million characters costs linear time.
 """
@@ -17,18 +17,21 @@ from collections.abc import Callable
 from markupsafe import Markup, escape
 
 _MAX_URL = 2048
-# A web address runs to the next space or character that cannot be in one unescaped; what
-# usually follows an address in prose (a full stop, a closing bracket) is cut off afterwards.
+# What a web address may hold: up to the next space or character that cannot be in one unescaped,
+# nor the invisible ones (zero-width, bidirectional controls) that would make it look like another.
+_URL_CHAR = r"[^\s<>\"'`\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# No re.IGNORECASE: in Unicode it lets "s" match "ſ", so "httpſ://…" would pass for a web address
+# and link, as a relative URL, into the app itself. Letters are spelled out instead.
 _LINK = re.compile(
-    r"(?P<url>(?<![\w@.-])(?:https?://|www\.)(?P<rest>[^\s<>\"'`\x00-\x1f\x7f]{1,%d}))"
-    r"|(?P<mail>(?<![\w.%%+-])[A-Za-z0-9._%%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?){0,8}\.[A-Za-z]{2,63}(?![\w-]))" % _MAX_URL,
-    re.IGNORECASE)
-_TRAILING = ".,:;!?*'\""  # ends a sentence rather than the address
+    rf"(?P<url>(?<![\w@.-])(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww]{{3}}\.)(?P<rest>{_URL_CHAR}{{1,{_MAX_URL}}}))"
+    rf"|(?P<mail>(?<![\w.%+-])[A-Za-z0-9._%+-]{{1,64}}@{_LABEL}(?:\.{_LABEL}){{0,15}}\.[A-Za-z]{{2,63}}"
+    r"(?![\w-]|\.[A-Za-z0-9]))")  # an address cut short is no address
+_RUN = re.compile(_URL_CHAR + "*")
+# what ends a sentence (or a quotation) rather than the address before it
+_TRAILING = ".,:;!?*'\"\u2019\u201c\u201d\u00bb\u203a\u2026\u3001\u3002\uff0c"
 _CLOSING = {")": "(", "]": "[", "}": "{"}
 _ATTRIBUTES = ' rel="noopener noreferrer" target="_blank"'
-
-
 _QUOTE_PREFIX = re.compile(r"[ \t]*(?:>[ \t]?)+")
 QUOTE_DEPTHS = 3  # deeper quotes look like the third level
 
@@ -67,11 +70,14 @@ def linked_text(text: str, compose_to: Callable[[str], str] | None = None) -> Ma
     An e-mail address links to ``compose_to(address)`` when given (the app's own compose form,
     in the same tab, as Roundcube does), else to ``mailto:``."""
     parts: list[str] = []
-    done = 0
+    done = skip_to = 0
     for match in _LINK.finditer(text):
+        if match.start() < skip_to:  # inside an over-long address left as text
+            continue
         found, attributes = match.group(), _ATTRIBUTES
         if match.group("url"):
             if len(match.group("rest")) == _MAX_URL:  # longer than any address we link: left as text
+                skip_to = _RUN.match(text, match.end()).end()
                 continue
             found = _without_trailing(found)
             if found.lower() in ("http://", "https://", "www.") or found.endswith("://"):
@@ -91,13 +97,17 @@ def linked_text(text: str, compose_to: Callable[[str], str] | None = None) -> Ma
 
 def _without_trailing(url: str) -> str:
     """``url`` without the punctuation that closes the sentence or bracket around it: a
-    closing bracket stays when the address opened it (``…/Foo_(bar)``)."""
-    while url:
-        last = url[-1]
+    closing bracket stays when the address opened it (``…/Foo_(bar)``). Linear: the counts
+    are taken once (stripping never removes an opening bracket)."""
+    surplus = {close: url.count(close) - url.count(open_) for close, open_ in _CLOSING.items()}
+    end = len(url)
+    while end:
+        last = url[end - 1]
         if last in _TRAILING:
-            url = url[:-1]
-        elif last in _CLOSING and url.count(last) > url.count(_CLOSING[last]):
-            url = url[:-1]
+            end -= 1
+        elif last in _CLOSING and surplus[last] > 0:
+            surplus[last] -= 1
+            end -= 1
         else:
             break
-    return url
+    return url[:end]
