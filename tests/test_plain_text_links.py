@@ -13,7 +13,8 @@ OPENS = 'rel="noopener noreferrer" target="_blank"'
 
 
 def link(href: str, text: str) -> str:
-    return f'<a href="{href}" {OPENS}>{text}</a>'
+    """A web address's link opens a tab of its own; a mailto link the mail program."""
+    return f'<a href="{href}">{text}</a>' if href.startswith("mailto:") else f'<a href="{href}" {OPENS}>{text}</a>'
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -85,8 +85,8 @@ def linked_text(text: str, compose_to: Callable[[str], str] | None = None) -> Ma
             href = found if found[:4].lower() == "http" else "https://" + found
         elif compose_to is not None:
             href, attributes = compose_to(found), ""
-        else:
-            href = "mailto:" + found
+        else:  # a mail program opens it: no new tab to leave empty
+            href, attributes = "mailto:" + found, ""
         start = match.start()
         parts.append(escape(text[done:start]))
         parts.append(f'<a href="{escape(href)}"{attributes}>{escape(found)}</a>')
