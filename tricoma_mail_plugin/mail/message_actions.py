@@ -107,8 +107,9 @@ READ_ALL_BATCH = 5_000  # messages "Mark all as read" changes per flag change
 
 def mark_folder_read(user, mailbox_id: int, folder_name: str, backend: MailboxBackend | None = None) -> int:
     """Mark every message the cache holds unread in a folder as read (Thunderbird's and
-    Roundcube's "Mark all as read"), on the server and in the cache, as one flag change. Needs
-    *write*. Returns how many were unread."""
+    Roundcube's "Mark all as read"), on the server and in the cache, in flag changes of at most
+    ``READ_ALL_BATCH`` messages (a commit and an event each). Needs *write*. Returns how many
+    were unread."""
     mailbox = access.require(user, mailbox_id, "write")
     folder = _session().scalar(select(CachedFolder).where(CachedFolder.mailbox_id == mailbox.id,
                                                           CachedFolder.name == folder_name))
@@ -118,9 +119,10 @@ def mark_folder_read(user, mailbox_id: int, folder_name: str, backend: MailboxBa
         CachedMessage.folder_id == folder.id, CachedMessage.seen.is_(False)).order_by(CachedMessage.uid)))
     if not uids:
         return 0
+    add, remove = FLAG_ACTIONS["read"]
     with connected_backend(mailbox, backend) as connected:
-        for start in range(0, len(uids), READ_ALL_BATCH):  # a commit and an event per batch, not one of 100,000
-            intents.set_flags(mailbox, connected, folder_name, uids[start:start + READ_ALL_BATCH], *FLAG_ACTIONS["read"])
+        for start in range(0, len(uids), READ_ALL_BATCH):
+            intents.set_flags(mailbox, connected, folder_name, uids[start:start + READ_ALL_BATCH], add, remove)
     return len(uids)
 
 

@@ -5,9 +5,10 @@ Nextcloud Mail show them.
 Only ``http``/``https`` addresses (and ``www.`` ones, which get ``https://``) and plain e-mail
 addresses (``mailto:``, or the app's compose form) become links; anything else
 (``javascript:``, ``data:``, ``file:``…) stays text. A web link opens in a new tab without the
-reading page as referrer and without a handle on it (``noopener noreferrer``). The expression has no unbounded repetition that could backtrack:
-an address is at most ``_MAX_URL`` characters, a local part 64, a domain label 63, so a
-hostile body of a million characters costs linear time.
+reading page as referrer and without a handle on it (``noopener noreferrer``), a ``mailto:`` link
+the mail program. The expression has no unbounded repetition that could backtrack: an address is
+at most ``_MAX_URL`` characters, a local part 64, a domain label 63, so a hostile body of a
+million characters costs linear time.
 """
 from __future__ import annotations
 
