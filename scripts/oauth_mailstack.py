@@ -26,6 +26,7 @@ from mailstack import (
     RELAY_SCRIPT,
     MailStackError,
     _alive,
+    _cmdline,
     _dovecot_binary,
     _greeting,
     _log_tail,
@@ -194,15 +195,21 @@ class OAuthMailStack:
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        """Stop what a start in this state directory left running (by its pid files)."""
+        """Stop what a start in this state directory left running (by its pid files), then
+        remove the pid files. A pid counts only while its process is still this stack's: a pid
+        file outlives its process, and with pid numbers reused a stale one named an unrelated
+        process (it stopped a whole part of the test suite running beside it)."""
         relay_pid = self._relay_pid or _read_pid(self.root / "relay.pid")
-        if relay_pid and _alive(relay_pid):
-            _signal(relay_pid, signal.SIGTERM)
         master = _read_pid(self.root / "run" / "master.pid")
-        if master and _alive(master):
-            _signal(master, signal.SIGTERM)
-        for pid in (relay_pid, master):
+        ours = [pid for pid, marker in ((relay_pid, f"{RELAY_SCRIPT.name} --port {self.ports.smtp} "),
+                                        (master, str(self.root / "dovecot.conf")))
+                if pid and _alive(pid) and marker in _cmdline(pid) + " "]
+        for pid in ours:
+            _signal(pid, signal.SIGTERM)
+        for pid in ours:
             deadline = time.monotonic() + 10
-            while pid and _alive(pid) and time.monotonic() < deadline:
+            while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
+        for pidfile in (self.root / "relay.pid", self.root / "run" / "master.pid"):
+            pidfile.unlink(missing_ok=True)
         self._relay_pid = None
