@@ -457,6 +457,8 @@ def test_a_phone_sized_window_shows_the_mail_pages_without_sideways_scrolling(li
     box = subject.bounding_box()
     assert box["width"] > 250 and box["x"] + box["width"] <= 390, box
     assert page.locator("#select-all").is_visible()  # the header row gives way, "select all" stays
+    tree = page.locator("nav.folder-tree").bounding_box()
+    assert tree["height"] < 160, tree  # the folders a row, not a column above the list
     shot(page, "mail-phone-list")
     for url in (inbox, page.locator("td.subject a", has_text="Liefertermin").get_attribute("href"),
                 f"/mail/m/{ids['sales']}/compose", "/mail/settings/mailboxes/", "/mail/unified"):
