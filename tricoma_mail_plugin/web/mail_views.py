@@ -202,6 +202,7 @@ def _folder_context(mailbox, folders: list[Folder], current: str) -> dict:
         "folder": current,
         "folder_label": node.label if node else current,
         "folder_role": node.role if node else None,
+        "folder_unseen": node.unseen if node else 0,
         "move_targets": [n for n in tree if n.selectable and n.name != current],
         "rights": rights,
         "in_trash": bool(node and node.role == "trash"),

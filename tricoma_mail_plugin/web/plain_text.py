@@ -50,7 +50,7 @@ def mail_text(text: str, compose_to: Callable[[str], str] | None = None) -> Mark
     run_depth = 0
     for index, line in enumerate(lines):
         depth = 0
-        if line[:1] == ">" or line[:1] in (" ", "\t"):
+        if line[:1] in (">", " ", "\t"):
             prefix = _QUOTE_PREFIX.match(line)
             if prefix is not None:
                 depth = min(prefix.group().count(">"), QUOTE_DEPTHS)
@@ -81,7 +81,7 @@ def linked_text(text: str, compose_to: Callable[[str], str] | None = None) -> Ma
                 skip_to = _RUN.match(text, match.end()).end()
                 continue
             found = _without_trailing(found)
-            if found.lower() in ("http://", "https://", "www.") or found.endswith("://"):
+            if found.endswith("://") or found.lower() == "www.":  # a scheme or prefix alone
                 continue
             href = found if found[:4].lower() == "http" else "https://" + found
         elif compose_to is not None:
