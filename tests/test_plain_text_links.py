@@ -124,6 +124,18 @@ def test_quotation_marks_and_invisible_characters_stay_outside_the_link():
     assert link("http://a.test/", "http://a.test/") in markup and "\u202e" not in markup.split("</a>")[0]
 
 
+@pytest.mark.parametrize(("text", "address"), [
+    ("Schreiben Sie an o'neil@example.com.", "o'neil@example.com"),
+    ("d'artagnan.m@mousquetaires.test", "d'artagnan.m@mousquetaires.test"),
+    ("'info@firma.test'", "info@firma.test"),  # quoted, not part of the address
+    ("it's: info@firma.test", "info@firma.test"),
+])
+def test_an_apostrophe_inside_a_local_part_belongs_to_the_address(text, address):
+    markup = str(linked_text(text))
+    assert markup.count("<a ") == 1
+    assert f'href="mailto:{escape(address)}">{escape(address)}</a>' in markup
+
+
 def test_an_address_of_many_labels_is_linked_whole():
     address = "user@" + "sub." * 10 + "example.com"
     assert linked_text(address) == Markup(link(f"mailto:{address}", address))

@@ -26,7 +26,9 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 # and link, as a relative URL, into the app itself. Letters are spelled out instead.
 _LINK = re.compile(
     rf"(?P<url>(?<![\w@.-])(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww]{{3}}\.)(?P<rest>{_URL_CHAR}{{1,{_MAX_URL}}}))"
-    rf"|(?P<mail>(?<![\w.%+-])[A-Za-z0-9._%+-]{{1,64}}@{_LABEL}(?:\.{_LABEL}){{0,15}}\.[A-Za-z]{{2,63}}"
+    # An apostrophe may be inside a local part (o'neil@), not start one: 'info@…' is quoted.
+    rf"|(?P<mail>(?<![\w.%+-])(?<!\w')[A-Za-z0-9._%+-][A-Za-z0-9._%+'-]{{0,63}}@{_LABEL}(?:\.{_LABEL}){{0,15}}"
+    r"\.[A-Za-z]{2,63}"
     r"(?![\w-]|\.[A-Za-z0-9]))")  # an address cut short is no address
 _RUN = re.compile(_URL_CHAR + "*")
 # what ends a sentence (or a quotation) rather than the address before it
