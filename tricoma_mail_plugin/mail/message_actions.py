@@ -106,21 +106,20 @@ READ_ALL_BATCH = 5_000  # messages "Mark all as read" changes per flag change
 
 
 def mark_folder_read(user, mailbox_id: int, folder_name: str, backend: MailboxBackend | None = None) -> int:
-    """Mark every message the cache holds unread in a folder as read (Thunderbird's and
-    Roundcube's "Mark all as read"), on the server and in the cache, in flag changes of at most
-    ``READ_ALL_BATCH`` messages (a commit and an event each). Needs *write*. Returns how many
-    were unread."""
+    """Mark every unread message of a folder as read (Thunderbird's and Roundcube's "Mark all as
+    read"), on the server and in the cache, in flag changes of at most ``READ_ALL_BATCH``
+    messages (a commit and an event each). The folder is synced first, so mail that reached the
+    server since the last sync is read too. Needs *write*. Returns how many were unread."""
     mailbox = access.require(user, mailbox_id, "write")
     folder = _session().scalar(select(CachedFolder).where(CachedFolder.mailbox_id == mailbox.id,
                                                           CachedFolder.name == folder_name))
     if folder is None:
         raise FolderNotFound()
-    uids = list(_session().scalars(select(CachedMessage.uid).where(
-        CachedMessage.folder_id == folder.id, CachedMessage.seen.is_(False)).order_by(CachedMessage.uid)))
-    if not uids:
-        return 0
     add, remove = FLAG_ACTIONS["read"]
     with connected_backend(mailbox, backend) as connected:
+        sync.sync_folder(mailbox, connected, folder_name)
+        uids = list(_session().scalars(select(CachedMessage.uid).where(
+            CachedMessage.folder_id == folder.id, CachedMessage.seen.is_(False)).order_by(CachedMessage.uid)))
         for start in range(0, len(uids), READ_ALL_BATCH):
             intents.set_flags(mailbox, connected, folder_name, uids[start:start + READ_ALL_BATCH], add, remove)
     return len(uids)
