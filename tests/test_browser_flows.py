@@ -459,6 +459,20 @@ def test_a_phone_sized_window_shows_the_mail_pages_without_sideways_scrolling(li
     assert page.locator("#select-all").is_visible()  # the header row gives way, "select all" stays
     tree = page.locator("nav.folder-tree").bounding_box()
     assert tree["height"] < 160, tree  # the folders a row, not a column above the list
+    # The actions for chosen messages wait for a chosen message, then stay at the foot of the
+    # screen: the list starts on the first screen.
+    actions = page.locator("form.message-list .chosen-actions")
+    first = page.locator("table.messages tbody tr").first.bounding_box()
+    assert not actions.is_visible() and first["y"] + first["height"] <= 844, first
+    page.locator("table.messages tbody input[name=ids]").first.check()
+    bar = actions.bounding_box()
+    assert actions.is_visible() and abs(bar["y"] + bar["height"] - 844) < 1 and bar["height"] < 300, bar
+    shot(page, "mail-phone-list-chosen")
+    page.locator("table.messages tbody input[name=ids]").first.uncheck()
+    assert not actions.is_visible()
+    page.set_viewport_size({"width": 1366, "height": 900})
+    assert actions.is_visible()  # a wide window keeps them above the list, chosen or not
+    page.set_viewport_size({"width": 390, "height": 844})
     shot(page, "mail-phone-list")
     for url in (inbox, page.locator("td.subject a", has_text="Liefertermin").get_attribute("href"),
                 f"/mail/m/{ids['sales']}/compose", "/mail/settings/mailboxes/", "/mail/unified"):
