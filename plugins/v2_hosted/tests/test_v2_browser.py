@@ -354,6 +354,8 @@ def test_v2_on_a_phone_stacks_its_panes_and_scrolls_to_the_opened_mail(v2_app, c
     expect(page.frame_locator("iframe.v2-body").locator("body")).to_contain_text("Text der Nachricht vom 6. November.")
     heading = page.locator("#v2-reader-subject").bounding_box()
     assert 0 <= heading["y"] < 150, heading  # scrolled to, not left below the list
+    # the focus follows (a screen reader reads the mail, not the list row above it)
+    assert page.evaluate("() => document.activeElement.id") == "v2-reader-subject"
     frame = page.locator("iframe.v2-body").bounding_box()
     assert frame["width"] > 300 and frame["y"] < 844, frame
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390

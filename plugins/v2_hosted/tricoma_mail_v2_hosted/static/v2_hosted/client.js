@@ -370,7 +370,11 @@
     frame.src = BODY_URL.replace("999999999", String(message.id));
     reader.appendChild(frame);
     reader.setAttribute("aria-labelledby", "v2-reader-subject");
-    if (PHONE.matches) { reader.scrollIntoView({ block: "start" }); }  // the panes are stacked (client.css)
+    if (PHONE.matches) {  // the panes are stacked (client.css): the mail comes into view, and the focus with it
+      reader.scrollIntoView({ block: "start" });
+      title.tabIndex = -1;
+      title.focus({ preventScroll: true });
+    }
     var opened = conversationOf(message.id);
     emit("v2:conversation-opened", { mailboxId: +root.dataset.mailboxId, folder: state.folder, messageId: message.id,
       key: opened ? opened.key : null, messageIds: opened ? opened.conversation.message_ids : (message.message_ids || []),
