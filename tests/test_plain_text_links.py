@@ -41,7 +41,7 @@ def test_addresses_become_links_without_the_punctuation_around_them(text, expect
 @pytest.mark.parametrize("text", [
     "javascript:alert(1)", "data:text/html,<b>x</b>", "file:///etc/passwd", "vbscript:msgbox",
     "http:// und https://) allein", "xhttp://kein.test", "y.www.kein.test", "a@b.c", "nur@host",
-    "ftp://alt.test/datei",
+    "ftp://alt.test/datei", "http:///etc/passwd", "https://./x", "www..beispiel.test", "www.-.test",
 ])
 def test_other_schemes_and_half_addresses_stay_text(text):
     assert "<a " not in linked_text(text)

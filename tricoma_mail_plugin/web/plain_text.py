@@ -83,7 +83,8 @@ def linked_text(text: str, compose_to: Callable[[str], str] | None = None) -> Ma
                 skip_to = _RUN.match(text, match.end()).end()
                 continue
             found = _without_trailing(found)
-            if found.endswith("://") or found.lower() == "www.":  # a scheme or prefix alone
+            host = found[found.index("://") + 3:] if "://" in found else found[4:]
+            if not host[:1].isalnum():  # a scheme or prefix alone, or no host after it (http:///x, www..x)
                 continue
             href = found if found[:4].lower() == "http" else "https://" + found
         elif compose_to is not None:
