@@ -6,8 +6,16 @@ from tricoma_mail_plugin import NotAllowed
 from tricoma_mail_plugin.rights import access
 from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.mime.build import OutgoingMessage
+from tricoma_mail_plugin.mail.draft_discard import discard_draft
 from tricoma_mail_plugin.mail.drafts import save_draft
-from tricoma_mail_plugin.models import Mailbox
+from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox
+
+
+def cached_drafts(mailbox_id: int, folder: str) -> list[tuple[int, str]]:
+    """(UID, subject) of what the cache holds in ``folder``: what the folder's list shows."""
+    return [(row.uid, row.subject) for row in db.session.scalars(
+        db.select(CachedMessage).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+        .where(CachedFolder.mailbox_id == mailbox_id, CachedFolder.name == folder).order_by(CachedMessage.uid))]
 
 
 @pytest.mark.parametrize("profile", [1, 2], ids=["standard", "hoster"])
@@ -22,9 +30,14 @@ def test_saving_a_draft_twice_leaves_one_copy(app, make_mailbox, mailstack, imap
         mailbox = db.session.get(Mailbox, mailbox_id)
         with service.backend_for(mailbox) as backend:
             folder, first = save_draft(mailbox, backend, owner, OutgoingMessage(subject="Angebot", text="Entwurf 1"))
+            assert cached_drafts(mailbox_id, folder) == [(first, "Angebot")]  # listed at once, no sync waited for
             folder2, second = save_draft(mailbox, backend, owner,
                                          OutgoingMessage(to=("kunde@example.test",), bcc=("chef@example.test",),
-                                                         subject="Angebot", text="Entwurf 2"), replaces_uid=first)
+                                                         subject="Angebot 2", text="Entwurf 2"), replaces_uid=first)
+            assert cached_drafts(mailbox_id, folder) == [(second, "Angebot 2")]  # the old copy gone from the list too
+            _third_folder, third = save_draft(mailbox, backend, owner, OutgoingMessage(subject="Weg damit", text="x"))
+            assert discard_draft(mailbox, backend, owner, third)  # as after sending it
+            assert cached_drafts(mailbox_id, folder) == [(second, "Angebot 2")]
     assert folder == folder2 == mailstack.profile(profile).drafts_folder
     client = imap_client(profile, email, password)
     client.select_folder(folder, readonly=True)

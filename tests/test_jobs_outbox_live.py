@@ -8,7 +8,9 @@ import pytest
 import test_outbox_live
 from test_outbox_live import enqueue, item, messages_in, wait_for
 
+from hostapp.extensions import db
 from tricoma_mail_plugin.jobs import tasks
+from tricoma_mail_plugin.models import CachedFolder, CachedMessage
 
 sender = test_outbox_live.sender  # the fixtures of the outbox's live tests
 recipient = test_outbox_live.recipient
@@ -44,3 +46,8 @@ def test_the_same_outbox_job_delivered_twice_at_once_and_once_late_sends_each_ma
         assert wait_for(lambda inbox=inbox: len(messages_in(inbox, "INBOX")) == 1)
         assert len(messages_in(inbox, "INBOX")) == 1
     assert len(messages_in(sender_imap, "Sent")) == len(item_ids)
+    with app.app_context():  # the Sent folder's list shows them at once, not after the next periodic sync
+        subjects = db.session.scalars(
+            db.select(CachedMessage.subject).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+            .where(CachedFolder.mailbox_id == mailbox_id, CachedFolder.name == "Sent"))
+        assert sorted(subjects) == [f"Einmal {n}" for n in range(4)]

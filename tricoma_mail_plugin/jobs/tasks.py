@@ -5,7 +5,8 @@ keyword ``worker`` (who runs it, for leases) and returns a short word for the le
 * ``sync`` (mailbox id): one sync of one mailbox, with a slot of its mail server
   (:mod:`.server_slots`): a full server puts the job back, a paused one skips the turn.
 * ``outbox``: send what is due; exactly once by the outbox's own leases (``sending/outbox.py``),
-  whatever the queue delivers twice.
+  whatever the queue delivers twice. The Sent folders it filed copies in are synced after, so
+  their lists show the mail at once.
 * ``cleanup``: old uploads, delivered events, the ledger's finished rows.
 * ``team``: snoozed conversations that come back, follow-up reminders that come due.
 
@@ -78,7 +79,27 @@ def sync_task(mailbox_id: int, *, worker: str) -> str:
 
 
 def outbox_task(*, worker: str) -> str:
-    return f"sent or settled {outbox.run_once(worker_id=worker)}"
+    filed: dict[int, str] = {}
+    done = outbox.run_once(worker_id=worker, sent_copies=filed)
+    for mailbox_id, folder in filed.items():
+        _sync_folder(mailbox_id, folder)
+    return f"sent or settled {done}"
+
+
+def _sync_folder(mailbox_id: int, folder: str) -> None:
+    """One folder's sync, when no other sync of the mailbox runs (that one reaches it anyway);
+    a failure waits for the next periodic sync."""
+    session = mail_state().db.session
+    try:
+        mailbox = session.get(Mailbox, mailbox_id)
+        if mailbox is not None and mailbox.usable:
+            run_sync(mailbox, [folder])
+    except SyncBusy:
+        pass
+    except MailError as error:
+        log.info("the Sent folder of mailbox %s was not synced after sending: %s", mailbox_id, error.user_message)
+    finally:
+        session.rollback()
 
 
 def cleanup_task(*, worker: str) -> str:

@@ -1,7 +1,9 @@
 """Removing a draft once the mail it became was sent: the draft's job is done, and leaving it
-would make the user send the same mail twice. Only that one UID is removed."""
+would make the user send the same mail twice. Only that one UID is removed, and the Drafts
+folder's cache follows at once."""
 from __future__ import annotations
 
+from ..cache import sync
 from ..errors import FolderNotFound
 from ..mailboxes.backend import MailboxBackend
 from ..mailboxes.server_folders import folder_for_role
@@ -21,4 +23,5 @@ def discard_draft(mailbox: Mailbox, backend: MailboxBackend, user, uid: int) -> 
     if uid not in backend.search_uids(uid):
         return False
     backend.expunge([uid])
+    sync.sync_folder(mailbox, backend, folder)
     return True

@@ -1,9 +1,11 @@
 """Drafts, saved to the mailbox's Drafts folder on the server; saving again replaces the
-previous copy (the new one is stored first, then exactly the old UID is removed)."""
+previous copy (the new one is stored first, then exactly the old UID is removed). The folder's
+cache follows at once, so its list shows the draft as saved."""
 from __future__ import annotations
 
 from email.policy import SMTP
 
+from ..cache import sync
 from ..config import attachment_limit
 from ..mailboxes.backend import MailboxBackend
 from ..mailboxes.server_folders import folder_for_role
@@ -25,4 +27,5 @@ def save_draft(mailbox: Mailbox, backend: MailboxBackend, user, outgoing: Outgoi
         backend.select(folder, readonly=False)
         if replaces_uid in backend.search_uids(replaces_uid):
             backend.expunge([replaces_uid])
+    sync.sync_folder(mailbox, backend, folder)
     return folder, uid

@@ -233,6 +233,7 @@ class WorkerConnections:
     def __init__(self) -> None:
         self._submissions: dict[str, object] = {}
         self._stores: dict[int, tuple[object, str]] = {}
+        self.filed: dict[int, str] = {}  # mailbox id → the Sent folder a copy was filed in
 
     def submission(self, item: OutboxItem):
         session = self._submissions.get(item.scope)
@@ -273,9 +274,11 @@ class WorkerConnections:
         self._stores.clear()
 
 
-def run_once(worker_id: str | None = None, limit: int | None = None) -> int:
+def run_once(worker_id: str | None = None, limit: int | None = None, sent_copies: dict[int, str] | None = None) -> int:
     """Send every due item, look for uncertain items in Sent, then file pending Sent copies.
-    Returns how many items were sent or settled. Safe to run in any number of processes at once."""
+    Returns how many items were sent or settled. Safe to run in any number of processes at once.
+    ``sent_copies`` is filled with mailbox id → Sent folder of each copy filed: the folders
+    whose cache the caller brings up to date (sending does not touch the cache)."""
     worker_id = worker_id or uuid.uuid4().hex[:12]
     deliver_pending()  # what a process that stopped after a commit left undelivered
     forget_delivered()
@@ -298,6 +301,8 @@ def run_once(worker_id: str | None = None, limit: int | None = None) -> int:
             file_sent_copy(item, connections)
     finally:
         connections.close()
+        if sent_copies is not None:
+            sent_copies.update(connections.filed)
     return done
 
 
@@ -731,6 +736,7 @@ def file_sent_copy(item: OutboxItem, connections: WorkerConnections | None = Non
     finally:
         if own:
             connections.close()
+    connections.filed[mailbox.id] = folder
     item.sent_copy = "done"
     item.sent_copy_folder = folder
     item.sent_copy_error = None
