@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from flask_babel import gettext as _
 
 from .._state import mail_state
-from ..errors import MailError
+from ..errors import MailError, SyncBusy
 from ..events.outbox import deliver_pending
 from ..mailboxes.service import backend_for
 from ..models import Mailbox, utcnow
@@ -32,6 +32,26 @@ def run_sync(mailbox: Mailbox, folders: Iterable[str] | None = None,
     what failed. Every error, expected or not, is rolled back and recorded on the mailbox."""
     with sync_lease(mailbox.id, wait):
         return _sync_holding_the_lease(mailbox, folders, progress)
+
+
+def sync_unless_busy(mailbox_id: int, folders: Iterable[str] | None = None) -> bool:
+    """:func:`run_sync` of the mailbox (or only ``folders``) unless another sync runs (that one
+    brings the cache up to date) or the mailbox is gone; a failure is recorded on the mailbox and
+    logged, not raised: the next periodic sync tries again. True when it synced."""
+    session = _session()
+    try:
+        mailbox = session.get(Mailbox, mailbox_id)
+        if mailbox is None:
+            return False
+        run_sync(mailbox, folders)
+        return True
+    except SyncBusy:
+        return False
+    except MailError as error:
+        log.warning("sync of mailbox %s failed: %s", mailbox_id, error.user_message)
+        return False
+    finally:
+        session.rollback()
 
 
 def _sync_holding_the_lease(mailbox: Mailbox, folders: Iterable[str] | None,

@@ -19,8 +19,7 @@ from sqlalchemy import select
 
 from .._state import mail_state
 from ..cache.lease import lease_is_free
-from ..cache.refresh import run_sync
-from ..errors import MailError, SyncBusy
+from ..cache.refresh import sync_unless_busy
 from ..models import Mailbox
 from . import ledger, rq_queue
 from .embedded import EmbeddedRunner
@@ -38,18 +37,7 @@ def sync_due_mailboxes() -> int:
     ids = list(session.scalars(select(Mailbox.id).where(
         Mailbox.deleted_at.is_(None), Mailbox.last_test_ok.is_(True),
         Mailbox.needs_sign_in_at.is_(None)).order_by(Mailbox.id)))  # needs sign-in: paused
-    synced = 0
-    for mailbox_id in ids:
-        try:
-            run_sync(session.get(Mailbox, mailbox_id))
-            synced += 1
-        except SyncBusy:
-            continue
-        except MailError as error:
-            log.warning("sync of mailbox %s failed: %s", mailbox_id, error.user_message)
-        finally:
-            session.rollback()
-    return synced
+    return sum(sync_unless_busy(mailbox_id) for mailbox_id in ids)
 
 
 def sync_soon(app: Flask, mailbox_id: int) -> bool:

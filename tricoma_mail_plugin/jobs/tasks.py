@@ -23,7 +23,7 @@ from datetime import timedelta
 from flask import current_app
 
 from .._state import mail_state
-from ..cache.refresh import run_sync
+from ..cache.refresh import run_sync, sync_unless_busy
 from ..errors import MailboxConnectionError, MailError, ServerNotAllowed, SyncBusy
 from ..events.outbox import forget_delivered
 from ..mail import upload_store
@@ -82,24 +82,8 @@ def outbox_task(*, worker: str) -> str:
     filed: dict[int, str] = {}
     done = outbox.run_once(worker_id=worker, sent_copies=filed)
     for mailbox_id, folder in filed.items():
-        _sync_folder(mailbox_id, folder)
+        sync_unless_busy(mailbox_id, [folder])
     return f"sent or settled {done}"
-
-
-def _sync_folder(mailbox_id: int, folder: str) -> None:
-    """One folder's sync, when no other sync of the mailbox runs (that one reaches it anyway);
-    a failure waits for the next periodic sync."""
-    session = mail_state().db.session
-    try:
-        mailbox = session.get(Mailbox, mailbox_id)
-        if mailbox is not None and mailbox.usable:
-            run_sync(mailbox, [folder])
-    except SyncBusy:
-        pass
-    except MailError as error:
-        log.info("the Sent folder of mailbox %s was not synced after sending: %s", mailbox_id, error.user_message)
-    finally:
-        session.rollback()
 
 
 def cleanup_task(*, worker: str) -> str:
