@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from .._state import mail_state
 from ..cache_versions import forget_versions
-from ..errors import InvalidSettings, MessageNotFound
+from ..errors import FolderNotFound, InvalidSettings, MessageNotFound
 from ..events.outbox import deliver_after_commit, record_event
 from ..mailboxes.backend import MailboxBackend
 from ..mailboxes.folders import resolve_folder
@@ -103,7 +103,11 @@ def _move(mailbox: Mailbox, backend: MailboxBackend, folder_name: str, uids: Ite
         return {}
     intent = _begin(mailbox, folder, "move", uids, target)
     _select_checked(backend, folder)
-    mapping = backend.move(uids, target)
+    try:
+        mapping = backend.move(uids, target)
+    except FolderNotFound:
+        _finish(intent, "undone")  # the server refused the target (gone meanwhile): nothing moved
+        raise
     _complete(mailbox, intent, folder, trash)
     sync.sync_folder(mailbox, backend, target)
     return mapping
@@ -147,22 +151,30 @@ def empty_trash(mailbox: Mailbox, backend: MailboxBackend) -> int:
 
 
 def recover_intents(mailbox: Mailbox, backend: MailboxBackend) -> int:
-    """Finish every pending move or permanent delete of ``mailbox``. Returns how many."""
+    """Finish every pending move or permanent delete of ``mailbox``. Returns how many. One whose
+    source or target folder is gone from the server is undone: its messages stay where they are
+    (or went with their folder), and the sync goes on."""
     session = _session()
     pending = list(session.scalars(select(MailIntent).where(
         MailIntent.mailbox_id == mailbox.id, MailIntent.state == "pending").order_by(MailIntent.id)))
     # The server's list, not the cache's: a Trash created by the interrupted delete is on it.
     trash = resolve_folder(mailbox, "trash", backend.list_folders()) if pending else None
     for intent in pending:
-        status = backend.select(intent.source, readonly=False)
-        if status.uidvalidity != intent.uidvalidity:
-            _finish(intent, "undone")  # the folder was recreated: its old UIDs mean nothing now
+        try:
+            status = backend.select(intent.source, readonly=False)
+            if status.uidvalidity != intent.uidvalidity:
+                _finish(intent, "undone")  # the folder was recreated: its old UIDs mean nothing now
+                continue
+            remaining = [uid for uid in backend.search_uids() if uid in set(intent.uids)]
+            if intent.operation == "expunge":
+                backend.expunge(remaining)
+            elif remaining:
+                _complete_move(backend, intent, remaining)
+        except FolderNotFound:
+            # Deleted meanwhile (here or by another mail program): left pending, the move
+            # would stop every later sync of the mailbox on the same error.
+            _finish(intent, "undone")
             continue
-        remaining = [uid for uid in backend.search_uids() if uid in set(intent.uids)]
-        if intent.operation == "expunge":
-            backend.expunge(remaining)
-        elif remaining:
-            _complete_move(backend, intent, remaining)
         folder = session.scalar(select(CachedFolder).where(
             CachedFolder.mailbox_id == mailbox.id, CachedFolder.name == intent.source))
         _complete(mailbox, intent, folder, trash)

@@ -158,3 +158,61 @@ def test_a_move_interrupted_between_copy_and_expunge_is_finished_at_restart(app,
     assert other.search(["ALL"]) == []
     other.select_folder(archive, readonly=True)
     assert len(other.search(["ALL"])) == 1
+
+
+def test_a_move_to_a_folder_deleted_meanwhile_is_refused_and_later_syncs_go_on(app, account):
+    """Another mail program deletes the target after the list was shown: the move is refused,
+    the message stays, and the refused move is no pending intent that every later sync replays
+    (and fails on)."""
+    from tricoma_mail_plugin.cache.refresh import run_sync
+    from tricoma_mail_plugin.errors import FolderNotFound
+
+    mailbox_id, other, profile = account
+    other.append("INBOX", mail(11))
+    projects = profile.prefix + "Projekte"
+    other.create_folder(projects)
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        with service.backend_for(mailbox) as backend:
+            sync.sync_mailbox(mailbox, backend)
+            uid = rows("INBOX", mailbox_id)[0].uid
+            other.delete_folder(projects)
+            with pytest.raises(FolderNotFound):
+                intents.move(mailbox, backend, "INBOX", [uid], projects)
+        assert db.session.scalar(select(MailIntent.state)) == "undone"
+        run_sync(mailbox)  # no error: nothing pending to replay
+        assert db.session.get(Mailbox, mailbox_id).last_sync_error is None
+        assert [row.subject for row in rows("INBOX", mailbox_id)] == ["Anfrage 11"]
+
+
+def test_a_pending_move_whose_target_is_gone_is_undone_at_restart(app, account):
+    mailbox_id, other, profile = account
+    other.append("INBOX", mail(12))
+    archive = profile.prefix + "Archiv2027"
+    other.create_folder(archive)
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        with service.backend_for(mailbox) as backend:
+            sync.sync_mailbox(mailbox, backend)
+            uid = rows("INBOX", mailbox_id)[0].uid
+            backend._capabilities = backend._capabilities - {"MOVE"}
+
+            def die(uids):
+                raise KeyboardInterrupt("killed between copy and expunge")
+
+            backend.expunge = die
+            with pytest.raises(KeyboardInterrupt):
+                intents.move(mailbox, backend, "INBOX", [uid], archive)
+        assert db.session.scalar(select(MailIntent.state)) == "pending"
+    other.delete_folder(archive)  # with the copy in it, before the process came back
+
+    with app.app_context():  # "restart": the sync undoes the move instead of failing on it
+        from tricoma_mail_plugin.cache.refresh import run_sync
+
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        run_sync(mailbox)
+        assert db.session.scalar(select(MailIntent.state)) == "undone"
+        assert db.session.get(Mailbox, mailbox_id).last_sync_error is None
+        assert [row.subject for row in rows("INBOX", mailbox_id)] == ["Anfrage 12"]
+    other.select_folder("INBOX", readonly=True)
+    assert len(other.search(["NOT", "DELETED"])) == 1  # the message stayed where it was
