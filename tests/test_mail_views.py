@@ -474,6 +474,28 @@ def test_folders_are_created_renamed_and_deleted(app, account, owner):
         assert f'<span class="folder-label">{label}</span>' in tree
 
 
+def test_a_folder_with_subfolders_is_not_deleted_and_a_name_left_without_mail_lists(app, account, owner):
+    """Deleting a parent would leave it listed but unselectable (the server keeps the name for its
+    children): refused. Such a name left by another mail program, and a folder whose status
+    the server refuses, do not stop the folder page."""
+    mailbox_id, server, _email = account([plain("Hallo")])
+    delimiter = server.list_folders()[0][1].decode()
+    client = owner()
+    client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Kunden"})
+    client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Meier", "parent": "Kunden"})
+    refused = client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "delete", "folder": "Kunden", "confirm": "1"})
+    assert refused.status_code == 400 and "Move or delete the subfolders of this folder first." in page(refused)
+    assert {"Kunden", f"Kunden{delimiter}Meier"} <= {name for _f, _d, name in server.list_folders()}
+    client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Alt"})
+    client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Unter", "parent": "Alt"})
+    server.delete_folder("Alt")  # another program: Dovecot keeps "Alt" listed, and STATUS refuses it
+    assert "Alt" in {name for _f, _d, name in server.list_folders()}
+    deleted = client.post(f"/mail/m/{mailbox_id}/folders",
+                          data={"action": "delete", "folder": f"Alt{delimiter}Unter", "confirm": "1"})
+    assert deleted.status_code == 302  # the refused STATUS of "Alt" does not stop the folder list
+    assert f"Alt{delimiter}Unter" not in {name for _f, _d, name in server.list_folders()}
+
+
 # -- search ---------------------------------------------------------------------------------------
 
 

@@ -130,7 +130,8 @@ def rename_folder(mailbox: Mailbox, backend: MailboxBackend, old: str, new_leaf:
 
 
 def delete_folder(mailbox: Mailbox, backend: MailboxBackend, name: str) -> None:
-    """Delete an empty folder that plays no role; mail is never deleted with a folder."""
+    """Delete an empty folder that plays no role and has no subfolders; mail is never deleted
+    with a folder. (A server deletes a parent only in name: it stays listed, unselectable.)"""
     folders = backend.list_folders(with_counts=True)
     folder = next((f for f in folders if f.name == name), None)
     if folder is None:
@@ -139,6 +140,9 @@ def delete_folder(mailbox: Mailbox, backend: MailboxBackend, name: str) -> None:
         raise InvalidSettings(_("This folder is in use (inbox, Sent, Trash…) and cannot be deleted."), field="name")
     if folder.messages:
         raise InvalidSettings(_("Move or delete the mail in this folder first."), field="name")
+    delimiter = folder.delimiter or ""
+    if delimiter and any(f.name.startswith(name + delimiter) for f in folders):
+        raise InvalidSettings(_("Move or delete the subfolders of this folder first."), field="name")
     backend.delete_folder(name)
 
 

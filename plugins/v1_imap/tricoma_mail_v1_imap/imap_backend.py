@@ -46,6 +46,7 @@ from .summaries import fetch_items, stored_flags, summary_from_fetch
 
 BATCH_SIZE = 500
 SPECIAL_USE_FLAGS = ("\\Sent", "\\Trash", "\\Drafts", "\\Junk", "\\Archive", "\\All", "\\Flagged")
+_UNSELECTABLE = frozenset({"\\noselect", "\\nonexistent"})  # LIST flags of a name that holds no mail (RFC 5258)
 _VANISHED = re.compile(rb"^\s*(?:\(EARLIER\)\s*)?([0-9:,]+)\s*$")
 _ESEARCH_ALL = re.compile(rb"(?:^|\s)ALL\s+([0-9:,]+)", re.IGNORECASE)
 
@@ -160,8 +161,13 @@ class ImapBackend(MailboxBackend):
                 flag_names = tuple(_text(flag) for flag in flags)
                 special = next((f for f in flag_names if f in SPECIAL_USE_FLAGS and f != "\\Flagged"), None)
                 messages = unseen = None
-                if with_counts and not any(f.lower() == "\\noselect" for f in flag_names):
-                    status = self.client.folder_status(name, ["MESSAGES", "UNSEEN"])
+                if with_counts and not any(f.lower() in _UNSELECTABLE for f in flag_names):
+                    try:
+                        status = self.client.folder_status(name, ["MESSAGES", "UNSEEN"])
+                    except imaplib.IMAP4.abort:  # the connection: nothing more to ask it
+                        raise
+                    except imaplib.IMAP4.error:  # gone since the LIST, or refused: no counts, the list stays
+                        status = {}
                     messages, unseen = status.get(b"MESSAGES"), status.get(b"UNSEEN")
                 folders.append(Folder(name, _text(delimiter) if delimiter else None, flag_names,
                                       special, messages, unseen))
