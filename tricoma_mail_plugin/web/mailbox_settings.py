@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..errors import InvalidSettings, MailboxNotFound, MailError, NotAllowed
+from ..errors import InvalidSettings, MailError
 from ..mailboxes import oauth_providers, oauth_tokens, server_folders, service
 from ..mailboxes.backend import (
     SECURITY_MODES,
@@ -106,12 +106,7 @@ def first_failure(steps: list[TestStep]) -> TestStep | None:
 
 
 def _managed_mailbox(mailbox_id: int) -> Mailbox:
-    try:
-        return access.require(current_user, mailbox_id, "manage")
-    except MailboxNotFound:
-        abort(404)
-    except NotAllowed:
-        abort(403)
+    return access.require(current_user, mailbox_id, "manage")  # refused in words (web/errors.py)
 
 
 # -- the list and M1 create ------------------------------------------------------------------
