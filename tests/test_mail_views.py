@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import time
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import default
 from email.utils import format_datetime, make_msgid
 from datetime import datetime, timedelta, timezone
 from html import unescape
@@ -692,6 +694,31 @@ def test_compose_send_reaches_the_recipient(app, account, owner, mailstack, imap
     with app.app_context():
         assert db.session.scalar(select(OutboxItem.id).where(OutboxItem.mailbox_id == mailbox_id)
                                  .order_by(OutboxItem.id.desc())) == item.id
+
+
+def test_the_sender_choice_reads_as_the_mail_goes_out(app, account, owner, mailstack, imap_client):
+    """The From choice promised "Title <address>" while the mail went out as the bare address."""
+    app.config["TRICOMA_MAIL_UNDO_SEND_SECONDS"] = 0
+    mailbox_id, _server, email = account([], title="Vertrieb", tested=True)
+    client = owner()
+    html = page(client.get(f"/mail/m/{mailbox_id}/compose"))
+    assert f">Vertrieb · {email}</option>" in html and f"Vertrieb &lt;{email}&gt;" not in html
+    with app.app_context():
+        db.session.get(Mailbox, mailbox_id).sender_name = "Vertrieb Müller GmbH"
+        db.session.commit()
+    html = page(client.get(f"/mail/m/{mailbox_id}/compose"))
+    assert f">Vertrieb · Vertrieb Müller GmbH &lt;{email}&gt;</option>" in html
+    recipient, password = _fresh_account(mailstack, 1)
+    form = compose_form(client, mailbox_id)
+    form.update(to=recipient, subject="Angebot", body="Hallo", action="send")
+    assert client.post(f"/mail/m/{mailbox_id}/compose", data=form).status_code == 302
+    with app.app_context():
+        assert outbox.run_once() >= 1
+    inbox = imap_client(1, recipient, password)
+    inbox.select_folder("INBOX", readonly=True)
+    raw = list(inbox.fetch(inbox.search(["ALL"]), ["BODY.PEEK[]"]).values())[0][b"BODY[]"]
+    sent_from = str(message_from_bytes(raw, policy=default)["From"])
+    assert sent_from == f"Vertrieb Müller GmbH <{email}>"
 
 
 def test_undo_send_stops_the_mail_and_brings_it_back(app, account, owner):

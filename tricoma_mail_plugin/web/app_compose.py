@@ -48,6 +48,7 @@ from ..sending.on_behalf import (
     thawed,
 )
 from .redirects import safe_next
+from .sender_choice import from_label
 
 blueprint = Blueprint(
     "tricoma_mail_app_compose",
@@ -80,7 +81,7 @@ sign_in_required(blueprint)
 
 @blueprint.context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"size_text": _size_text}
+    return {"size_text": _size_text, "from_label": from_label}
 
 
 def _size_text(size: int) -> str:

@@ -25,6 +25,7 @@ from ..plugins.ui import mailbox_client_url, sign_in_required
 from ..rights import access
 from .errors import mark_json_api, wants_json
 from .message_rows import message_rows, row_formatter, rows_html, sender_label
+from .sender_choice import from_label
 
 UNDO_KEY = "tricoma_mail_undo"
 BANNER_KEY = "tricoma_mail_banners"
@@ -116,6 +117,7 @@ def full_date(moment: datetime | None) -> str:
 def _template_helpers() -> dict[str, Any]:
     return {
         "sender_label": sender_label,
+        "from_label": from_label,
         "message_rows": message_rows,
         "rows_html": rows_html,
         "human_size": human_size,
