@@ -26,6 +26,7 @@ from tricoma_mail_plugin.mailboxes import service
 from tricoma_mail_plugin.sending import outbox
 from tricoma_mail_plugin.cache import refresh, sync
 from tricoma_mail_plugin.mail import message_actions, upload_store
+from tricoma_mail_plugin.mail.reply_prefill import split_recipients
 from tricoma_mail_plugin.models import CachedFolder, CachedMessage, Mailbox, OutboxItem
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
@@ -617,6 +618,14 @@ def test_address_completion_from_earlier_correspondents(app, account, owner):
     assert [a["email"] for a in client.get("/api/mail/addresses?q=max@").get_json()["addresses"]] == ["max@example.test"]
     assert client.get("/api/mail/addresses?q=e").get_json() == {"addresses": []}
     assert app.test_client().get("/api/mail/addresses?q=erika").status_code == 401
+
+
+def test_a_suggested_name_with_a_comma_is_quoted_as_one_address(app, account, owner):
+    account([plain("Rückfrage", sender='"Müller, Jörg" <joerg.mueller@example.test>')])
+    client = owner()
+    found = client.get("/api/mail/addresses?q=mueller").get_json()["addresses"]
+    assert [a["label"] for a in found] == ['"Müller, Jörg" <joerg.mueller@example.test>']  # not two "addresses"
+    assert split_recipients(found[0]["label"]) == ('"Müller, Jörg" <joerg.mueller@example.test>',)
 
 
 # -- compose --------------------------------------------------------------------------------------

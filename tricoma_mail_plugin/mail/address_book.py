@@ -8,6 +8,7 @@ from email.utils import getaddresses
 from sqlalchemy import or_, select
 
 from .._state import mail_state
+from ..mime.headers import address_text
 from ..models import CachedFolder, CachedMessage
 from ..rights import access
 
@@ -20,7 +21,7 @@ class Correspondent:
     email: str
 
     def __str__(self) -> str:
-        return f"{self.name} <{self.email}>" if self.name else self.email
+        return address_text(self.name, self.email)  # a name with a comma quoted: one address
 
 
 def correspondents(user, typed: str, limit: int = 10) -> list[Correspondent]:

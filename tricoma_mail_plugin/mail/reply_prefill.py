@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from ..cache.bodies import cached_message, raw_message
 from ..mime.build import AttachmentData
+from ..mime.headers import address_text
 from ..mime.html_text import html_to_plain_text
 from ..mime.parse import Address, ParsedMessage, get_part, parse_message, safe_filename
 from ..models import Mailbox
@@ -168,12 +169,7 @@ def _join(addresses) -> str:
 
 
 def _format(address: Address) -> str:
-    if not address.name:
-        return address.email
-    name = address.name
-    if re.search(r'[,;<>@"()\[\]:\\]', name):
-        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{name} <{address.email}>"
+    return address_text(address.name, address.email)
 
 
 def split_recipients(value: str) -> tuple[str, ...]:

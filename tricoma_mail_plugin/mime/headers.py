@@ -87,7 +87,7 @@ def address_list_text(value: str | bytes, charset: str | None = None) -> str:
     pairs = split_addresses(raw)
     if len(pairs) == 1 and not pairs[0][1]:
         return pairs[0][0]
-    return ", ".join(_formatted(display, address) for display, address in pairs)
+    return ", ".join(address_text(display, address) for display, address in pairs)
 
 
 def sender_label(value: str) -> str:
@@ -193,7 +193,9 @@ def _unquoted(display: str) -> str:
     return display
 
 
-def _formatted(display: str, address: str) -> str:
+def address_text(display: str, address: str) -> str:
+    """``Name <address>`` as an address field holds it: a name with a comma, a quote, an angle
+    bracket or another special quoted, so that it splits back into the same one address."""
     if not display:
         return address
     if _SPECIALS.search(display):
