@@ -402,6 +402,34 @@ def test_a_mail_typed_while_the_page_still_loads_its_script_is_saved_as_a_draft(
     expect(page.locator("#compose-form input[name=draft_uid]")).not_to_have_value("")
 
 
+def test_leaving_a_mail_with_unsaved_changes_asks_first(live_app, browser_page):
+    """A click away from a mail typed since its last save asks before the text is lost; after
+    the draft is saved, or when sending, it does not."""
+    from playwright.sync_api import expect
+
+    _app, base, ids = live_app
+    page = browser_page
+    sign_in(page, base)
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()  # stay on the page
+
+    page.on("dialog", answer)
+    page.goto(f"{base}/mail/m/{ids['sales']}/compose")
+    page.click("#compose-body")
+    page.keyboard.type("Noch nicht gespeichert.")
+    page.click("nav.sidebar a >> nth=0")
+    assert asked == ["beforeunload"]
+    expect(page.locator("#compose-body")).to_have_value("Noch nicht gespeichert.")  # still here
+    page.click("#compose-form button[name=action][value=draft]")
+    page.wait_for_load_state()
+    page.click("nav.sidebar a >> nth=0")
+    page.wait_for_load_state()
+    assert asked == ["beforeunload"] and "/compose" not in page.url  # saved: no question
+
+
 @pytest.fixture
 def slow_draft_saves(monkeypatch):
     """Each autosave answers 2 s after it stored its copy (set before ``live_app`` forks its

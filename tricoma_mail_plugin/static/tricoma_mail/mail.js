@@ -230,6 +230,13 @@
     // data-draft tells whether what the form holds now is on the server ("saved") or not yet
     // ("dirty"); the browser tests wait for it.
     form.addEventListener("input", function () { form.setAttribute("data-draft", "dirty"); });
+    // Leaving with changes not yet saved (a click in the navigation, the Back button): the
+    // browser asks first, as Thunderbird and Roundcube do.
+    window.addEventListener("beforeunload", function (event) {
+      if (submitting || snapshot(form) === saved || !worthSaving(form)) { return; }
+      event.preventDefault();
+      event.returnValue = "";  // what older browsers look for
+    });
     window.setInterval(function () {
       if (busy || submitting || !worthSaving(form)) { return; }
       var now = snapshot(form);
