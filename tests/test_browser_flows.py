@@ -430,6 +430,20 @@ def test_leaving_a_mail_with_unsaved_changes_asks_first(live_app, browser_page):
     assert asked == ["beforeunload"] and "/compose" not in page.url  # saved: no question
 
 
+def test_the_cursor_starts_where_the_user_writes_first(live_app, browser_page):
+    """A new mail at the recipients, a reply at the top of its text (as Thunderbird does)."""
+    _app, base, ids = live_app
+    page = browser_page
+    sign_in(page, base)
+    page.goto(f"{base}/mail/m/{ids['sales']}/compose")
+    assert page.evaluate("() => document.activeElement.id") == "compose-to"
+    page.goto(f"{base}/mail/m/{ids['sales']}/")
+    page.click("td.subject a:has-text('Liefertermin')")
+    page.click(".message-toolbar >> text=Antworten")
+    page.wait_for_selector("#compose-body")
+    assert page.evaluate("() => [document.activeElement.id, document.activeElement.selectionStart]") == ["compose-body", 0]
+
+
 @pytest.fixture
 def slow_draft_saves(monkeypatch):
     """Each autosave answers 2 s after it stored its copy (set before ``live_app`` forks its

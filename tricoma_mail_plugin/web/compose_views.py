@@ -149,8 +149,21 @@ def _render(mailbox: Mailbox, senders: list[Mailbox], form: dict, uploads, error
     return render_template(
         "tricoma_mail/mail/compose.html", mailbox=mailbox, senders=senders, form=form, uploads=uploads,
         error=error, autosave_seconds=AUTOSAVE_SECONDS, upload_limit=_limit(),
-        upload_limit_text=human_size(_limit()),
+        upload_limit_text=human_size(_limit()), focus=_first_field(form, error),
     )
+
+
+_FOCUSABLE = ("to", "cc", "bcc", "subject", "body")
+
+
+def _first_field(form: dict, error: dict | None) -> str:
+    """Where the cursor starts, as in Thunderbird: at a refused field; in the text of a reply;
+    else at the first of recipients, subject and text that is still empty."""
+    if error and error.get("field") in _FOCUSABLE:
+        return error["field"]
+    if form.get("mode") in ("reply", "reply_all"):
+        return "body"
+    return next((name for name in ("to", "subject") if not (form.get(name) or "").strip()), "body")
 
 
 def _typed() -> dict:
