@@ -638,7 +638,7 @@ def compose_form(client, mailbox_id: int, **query) -> dict:
         form[name] = unescape(value)
     for name, value in re.findall(r'<input id="compose-[a-z]+" name="([a-z]+)" value="([^"]*)"', html):
         form[name] = unescape(value)
-    form["body"] = unescape(re.search(r'<textarea id="compose-body" name="body" rows="16">(.*?)</textarea>', html, re.S).group(1))
+    form["body"] = unescape(re.search(r'<textarea id="compose-body" name="body" rows="16"[^>]*>(.*?)</textarea>', html, re.S).group(1))
     form["from"] = re.search(r'<option value="(\d+)" selected>', html).group(1)
     form["attachment"] = re.findall(r'name="attachment" value="([^"]+)"', html)
     form.pop("csrf_token", None)
