@@ -477,6 +477,25 @@ def test_folders_are_created_renamed_and_deleted(app, account, owner):
         assert f'<span class="folder-label">{label}</span>' in tree
 
 
+def test_messages_name_folders_as_the_folder_list_does(app, account, owner):
+    """Not by the server's name ("INBOX.Drafts", "Projekte/Kunde B"): by the role's word and
+    the path of labels."""
+    mailbox_id, server, _email = account([plain("Auftrag")], profile=2)  # the hoster: INBOX. before every name
+    client = owner()
+    client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Projekte"})
+    projects = next(name for _f, _d, name in server.list_folders() if name.endswith("Projekte"))
+    client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Kunde B", "parent": projects})
+    target = next(name for _f, _d, name in server.list_folders() if name.endswith("Kunde B"))
+    moved = client.post(f"/mail/m/{mailbox_id}/actions", follow_redirects=True, data={
+        "action": "move", "target": target, "ids": [pk_of(app, mailbox_id, "Auftrag")], "folder": "INBOX"})
+    assert "1 message moved to Inbox › Projekte › Kunde B." in page(moved)  # the hoster keeps folders in the inbox
+    assert "The folder Kunde B is created." in page(moved) and "The folder INBOX." not in page(moved)
+    form = compose_form(client, mailbox_id)
+    form.update(subject="Entwurf", body="Text", action="draft")
+    saved = page(client.post(f"/mail/m/{mailbox_id}/compose", data=form))
+    assert "The draft is saved in Drafts." in saved and "INBOX.Drafts" not in saved
+
+
 def test_a_folder_with_subfolders_is_not_deleted_and_a_name_left_without_mail_lists(app, account, owner):
     """Deleting a parent would leave it listed but unselectable (the server keeps the name for its
     children): refused. Such a name left by another mail program, and a folder whose status

@@ -39,6 +39,7 @@ from ..models import Mailbox
 from ..rights import access
 from ..sending import outbox, user_outbox
 from .mail_common import add_banner, human_size, install
+from .mail_views import folder_shown
 from .redirects import safe_next
 
 blueprint = Blueprint("tricoma_mail_compose", __name__, url_prefix="/mail/m/<int:mailbox_id>",
@@ -232,7 +233,8 @@ def compose_post(mailbox_id: int):
         outgoing = _outgoing(form, space, uploads)
         if action == "draft":
             form.update(_save_draft(from_mailbox, form, outgoing))
-            flash(_("The draft is saved in %(folder)s.", folder=form.pop("draft_folder")), "success")
+            flash(_("The draft is saved in %(folder)s.", folder=folder_shown(from_mailbox, form.pop("draft_folder"))),
+                  "success")
             return _render(mailbox, senders, form, uploads)
         send_at = _send_at(form) if action == "schedule" else None
         item = outbox.enqueue(from_mailbox, current_user, outgoing,

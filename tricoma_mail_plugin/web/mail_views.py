@@ -249,6 +249,25 @@ def folder_tree(mailbox, folders: list[Folder]) -> list[FolderNode]:
     return nodes
 
 
+def folder_shown(mailbox, name: str) -> str:
+    """A folder as messages to the user name it, as the folder list shows it: the word of its
+    role ("Sent", "Trash"…, in the user's language) or its path of labels ("Projekte › Kunde B"),
+    not the server's name. The server's name where the list does not know it."""
+    tree = folder_tree_without_counts(mailbox)
+    index = next((at for at, node in enumerate(tree) if node.name == name), None)
+    if index is None:
+        return name
+    node = tree[index]
+    if node.role or not node.depth:
+        return node.label
+    path, depth = [node.label], node.depth
+    for parent in reversed(tree[:index]):  # the tree lists each folder's parents before it
+        if parent.depth < depth:
+            path.insert(0, parent.label)
+            depth = parent.depth
+    return " › ".join(path)
+
+
 def folder_tree_without_counts(mailbox) -> tuple[FolderNode, ...]:
     """The folder tree as the reading view uses it (the folder's label and role, the targets of
     "move to"), without the counts, which change with every mail. A web process remembers it
@@ -363,7 +382,7 @@ def actions(mailbox_id: int):
             return redirect(back)
         count = message_actions.move(current_user, mailbox_id, pks, target)
         flash(ngettext("%(num)d message moved to %(folder)s.", "%(num)d messages moved to %(folder)s.",
-                       count, folder=target), "success")
+                       count, folder=folder_shown(access.require(current_user, mailbox_id, "write"), target)), "success")
         back = _away_from_moved(back, mailbox_id, folder_name)
     else:
         mailbox = access.require(current_user, mailbox_id, "delete")
@@ -444,7 +463,7 @@ def empty_trash(mailbox_id: int):
         return redirect(back)
     asked = request.method == "POST"
     cached = next((f for f in sync.cached_folders(mailbox) if f.name == trash), None)
-    return render_template("tricoma_mail/mail/empty_trash.html", mailbox=mailbox, trash=trash,
+    return render_template("tricoma_mail/mail/empty_trash.html", mailbox=mailbox, trash=folder_shown(mailbox, trash),
                            count=cached.messages if cached else 0, back=back, error=asked), (400 if asked else 200)
 
 
@@ -479,14 +498,19 @@ def edit_folders(mailbox_id: int):
 
 
 def _folder_action(mailbox, backend, action: str) -> str:
+    # The messages name folders as the list does (folder_shown), a new name as it was typed.
     if action == "create":
-        name = server_folders.create_folder(backend, request.form.get("name", ""), request.form.get("parent") or None)
-        return _("The folder %(name)s is created.", name=name)
+        typed = request.form.get("name", "")
+        server_folders.create_folder(backend, typed, request.form.get("parent") or None)
+        return _("The folder %(name)s is created.", name=typed.strip())
     old = request.form.get("folder", "")
     if action == "rename":
-        new = server_folders.rename_folder(mailbox, backend, old, request.form.get("name", ""))
-        return _("The folder %(old)s is now called %(new)s.", old=old, new=new)
+        shown = folder_shown(mailbox, old)
+        typed = request.form.get("name", "")
+        server_folders.rename_folder(mailbox, backend, old, typed)
+        return _("The folder %(old)s is now called %(new)s.", old=shown, new=typed.strip())
     if not request.form.get("confirm"):
         raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
+    shown = folder_shown(mailbox, old)
     server_folders.delete_folder(mailbox, backend, old)
-    return _("The folder %(name)s is deleted.", name=old)
+    return _("The folder %(name)s is deleted.", name=shown)

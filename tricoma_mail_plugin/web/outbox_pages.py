@@ -24,10 +24,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from .._state import mail_state
 from ..errors import MessageNotFound, NotAllowed
-from ..models import OutboxItem, is_row_id, utcnow
+from ..models import Mailbox, OutboxItem, is_row_id, utcnow
 from ..plugins.ui import sign_in_required
 from ..sending import user_outbox
+from .mail_views import folder_shown
 from .mailbox_rights import principal_text
 from .redirects import safe_next
 
@@ -135,7 +137,10 @@ def sent_copy_text(item: OutboxItem) -> str:
     if item.state != "sent":
         return "—"
     if item.sent_copy == "done":
-        return _("filed in %(folder)s", folder=item.sent_copy_folder or _("Sent"))
+        mailbox = mail_state().db.session.get(Mailbox, item.mailbox_id) if item.mailbox_id else None
+        if mailbox is None or not item.sent_copy_folder:
+            return _("filed in %(folder)s", folder=item.sent_copy_folder or _("Sent"))
+        return _("filed in %(folder)s", folder=folder_shown(mailbox, item.sent_copy_folder))
     if item.sent_copy == "retry":
         return _("not filed yet, will retry: %(error)s", error=item.sent_copy_error or "")
     return _("waiting to be filed")
