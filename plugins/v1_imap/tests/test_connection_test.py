@@ -38,6 +38,8 @@ def test_wrong_password(app, make_mailbox):
     failures = [(s.protocol, s.step, s.code) for s in steps if s.code not in ("ok", "skipped")]
     assert ("imap", "login", "wrong_password") in failures
     assert ("smtp", "auth", "wrong_password") in failures
+    login = next(s for s in steps if s.protocol == "imap" and s.step == "login")
+    assert "AUTHENTICATIONFAILED" in login.detail and "b'" not in login.detail  # the server's words, not Python's bytes
 
 
 def _free_port() -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import re
 import smtplib
 import socket
 import ssl
@@ -56,8 +57,16 @@ def classify(error: BaseException) -> str:
 
 
 def short(error: BaseException) -> str:
+    """The error's kind and the first line of what the server or library said: the detail an
+    admin reads under a failed test step. The server's words as text, not a Python ``b'…'``."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    quoted = _BYTES_TEXT.fullmatch(text)
+    if quoted:
+        text = quoted.group(2).replace("\\'", "'").replace('\\"', '"')
     return f"{type(error).__name__}: {text}"[:300]
+
+
+_BYTES_TEXT = re.compile(r"""b(['"])(.*)\1""")  # how str() shows bytes: imapclient passes the server's answer so
 
 
 @contextlib.contextmanager
