@@ -149,12 +149,14 @@ def build_message(outgoing: OutgoingMessage, sender_name: str, sender_address: s
                   signature: str = "", draft: bool = False,
                   max_attachment_bytes: int | None = None) -> BuiltMessage:
     """The message to send and to file in Sent, and its envelope; raises :class:`InvalidMessage`.
-    A ``draft`` may lack recipients; its Bcc is kept as a header (it is never sent as it is)."""
+    A ``draft`` may lack recipients and keep them as typed, half an address included (they are
+    checked when it is sent, as Thunderbird saves what is typed); its Bcc is kept as a header
+    (it is never sent as it is)."""
     sender = parse_address(f"{_no_line_breaks(sender_name, 'from')} <{sender_address}>"
                            if sender_name else sender_address, "from")
-    to = parse_addresses(outgoing.to, "to")
-    cc = parse_addresses(outgoing.cc, "cc")
-    bcc = parse_addresses(outgoing.bcc, "bcc")
+    to = _recipients(outgoing.to, "to", draft)
+    cc = _recipients(outgoing.cc, "cc", draft)
+    bcc = _recipients(outgoing.bcc, "bcc", draft)
     reply_to = parse_addresses(outgoing.reply_to, "reply_to")
     if not (to or cc or bcc) and not draft:
         raise InvalidMessage(_("Enter at least one recipient."), "to")
@@ -212,7 +214,21 @@ def build_message(outgoing: OutgoingMessage, sender_name: str, sender_address: s
             message.add_attachment(forwarded, filename=filename)
         else:
             message.add_attachment(attachment.data, maintype, subtype, filename=filename)
-    return BuiltMessage(message, sender.addr_spec, tuple(a.addr_spec for a in bcc))
+    envelope_bcc = tuple(address.addr_spec for address in bcc) if isinstance(bcc, list) else ()  # a draft's as typed
+    return BuiltMessage(message, sender.addr_spec, envelope_bcc)
+
+
+def _recipients(values, field_name: str, draft: bool) -> list[Address] | str:
+    """:func:`parse_addresses`; for a draft whose field holds something that is no address
+    yet, the field as typed (one line, the email package encodes it)."""
+    try:
+        return parse_addresses(values, field_name)
+    except HeaderInjection:
+        raise
+    except InvalidMessage:
+        if not draft:
+            raise
+        return ", ".join(value.strip() for value in values if value.strip())
 
 
 def _bodies(outgoing: OutgoingMessage, signature: str) -> tuple[str, str | None]:
