@@ -622,3 +622,52 @@ def test_the_default_bcc_for_app_mail_is_set_on_the_configuration_page(app, make
     assert client.post(f"/mail/settings/mailboxes/{mailbox_id}/", data=form).status_code == 302
     with app.app_context():
         assert db.session.get(Mailbox, mailbox_id).app_bcc == "archiv@example.test, chef@example.test"
+
+
+def test_a_mailbox_is_removed_once_confirmed_and_its_mail_stays_on_the_server(app, make_mailbox, make_user,
+                                                                                  mailstack, imap_client):
+    """An admin who added the wrong mailbox removes it (it could not be removed at all): gone
+    from every page, its password wiped, its cached mail dropped, audited; the server keeps the mail."""
+    from email.message import EmailMessage
+
+    from tricoma_mail_plugin.cache.refresh import run_sync
+    from tricoma_mail_plugin.models import AuditEntry, CachedFolder
+
+    email, password = _fresh_account(mailstack, 1)
+    server = imap_client(1, email, password)
+    note = EmailMessage()
+    note["From"], note["To"], note["Subject"] = "a@example.test", email, "Bleibt auf dem Server"
+    note.set_content("x")
+    server.append("INBOX", note.as_bytes())
+    mailbox_id = make_mailbox(1, email, password, title="Falsches Postfach")
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        assert service.run_test(mailbox) and mailbox.last_test_ok
+        run_sync(mailbox)
+        reader = make_user("rita", language="en")
+        access.grant(mailbox_id, "user", reader.id, "read")
+    owner = owner_client(app)
+    assert "Remove this mailbox" in page(owner.get(f"{BASE}/{mailbox_id}/"))
+
+    unconfirmed = owner.post(f"{BASE}/{mailbox_id}/delete", data={}, follow_redirects=True)
+    assert "Tick the box to confirm that the mailbox is to be removed." in page(unconfirmed)
+    rita = app.test_client()
+    login(rita, "rita")
+    assert rita.post(f"{BASE}/{mailbox_id}/delete", data={"confirm": "1"}).status_code == 403
+    assert stored(app, mailbox_id).deleted_at is None
+
+    removed = owner.post(f"{BASE}/{mailbox_id}/delete", data={"confirm": "1"})
+    assert removed.status_code == 302 and removed.location == f"{BASE}/"
+    listing = page(owner.get(f"{BASE}/"))
+    assert "The mailbox Falsches Postfach is removed." in listing
+    assert "Falsches Postfach" not in page(owner.get("/mail/")) and "Falsches Postfach" not in page(rita.get("/mail/"))
+    assert owner.get(f"{BASE}/{mailbox_id}/").status_code == 404
+    assert owner.get(f"/mail/m/{mailbox_id}/").status_code == 404
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        assert mailbox.deleted_at is not None and mailbox.secrets == "" and service.read_secrets(mailbox) == {}
+        assert db.session.query(CachedFolder).filter_by(mailbox_id=mailbox_id).count() == 0
+        entry = db.session.query(AuditEntry).filter_by(mailbox_id=mailbox_id, action="mailbox_deleted").one()
+        assert entry.details["title"] == "Falsches Postfach"
+    server.select_folder("INBOX", readonly=True)
+    assert len(server.search(["ALL"])) == 1

@@ -92,6 +92,7 @@ EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     "tricoma_mail_mailboxes.configure": {"GET": "manage", "POST": "manage"},
     "tricoma_mail_mailboxes.folders": {"GET": "manage", "POST": "manage"},
     "tricoma_mail_mailboxes.run_test": {"POST": "manage"},
+    "tricoma_mail_mailboxes.remove": {"POST": "manage"},  # without the confirmation here: nothing is removed
     # Filters and vacation over ManageSieve (issue 12): the rule editor and the raw Sieve editor.
     "tricoma_mail_filters.index": {"GET": "manage", "POST": "manage"},
     "tricoma_mail_filters.raw": {"GET": "manage", "POST": "manage"},

@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from .._state import all_or_nothing, mail_state
 from ..errors import InvalidSettings, TooSoon
-from ..models import AuditEntry, Mailbox, utcnow
+from ..models import AuditEntry, CachedFolder, Mailbox, utcnow
 from ..rights import access
 from .backend import (
     SECURITY_MODES,
@@ -49,6 +49,22 @@ def create_mailbox(title: str, user) -> Mailbox:
     session.commit()
     access.grant(mailbox.id, "user", user.get_id(), "manage", actor=str(user.get_id()))
     return mailbox
+
+
+def delete_mailbox(mailbox: Mailbox, user) -> None:
+    """Remove a mailbox from the installation (Thunderbird's "Remove account"): it is gone from
+    every list, page, job and right, its stored passwords and tokens are wiped and its cached mail
+    is dropped; the mail on its server is not touched, and what the archive journaled stays there
+    (docs/archive.md). The row stays, marked deleted, for the audit log and the archive's entries.
+    Needs *manage*; audited."""
+    access.require(user, mailbox.id, "manage")
+    session = mail_state().db.session
+    with all_or_nothing():
+        mailbox.deleted_at = utcnow()
+        mailbox.secrets = ""
+        session.execute(delete(CachedFolder).where(CachedFolder.mailbox_id == mailbox.id))  # their mail with them
+        access.add_audit(str(user.get_id()), mailbox.id, "mailbox_deleted", title=mailbox.title, email=mailbox.email)
+        session.commit()
 
 
 def update_settings(mailbox: Mailbox, values: dict[str, Any]) -> None:

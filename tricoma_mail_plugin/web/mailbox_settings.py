@@ -245,6 +245,19 @@ def _sign_in_context(mailbox: Mailbox) -> dict[str, Any]:
 # -- M3 test ---------------------------------------------------------------------------------
 
 
+@blueprint.post("/<int(signed=True):mailbox_id>/delete")
+def remove(mailbox_id: int):
+    """Remove the mailbox from the installation, once the box is ticked (its mail stays on the server)."""
+    mailbox = _managed_mailbox(mailbox_id)
+    if not request.form.get("confirm"):
+        flash(_("Tick the box to confirm that the mailbox is to be removed."), "error")
+        return redirect(url_for(".configure", mailbox_id=mailbox.id) + "#delete-mailbox")
+    title = mailbox.title
+    service.delete_mailbox(mailbox, current_user)
+    flash(_("The mailbox %(title)s is removed. Its mail is still on its mail server.", title=title), "success")
+    return redirect(url_for(".index"))
+
+
 @blueprint.post("/<int(signed=True):mailbox_id>/test")
 def run_test(mailbox_id: int):
     mailbox = _managed_mailbox(mailbox_id)
