@@ -2,6 +2,7 @@
 the detail page with headers only, and (live) a failed mail sent again reaching the INBOX."""
 import re
 import time
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import delete, select
@@ -162,6 +163,28 @@ def test_retry_and_sent_copy_are_explained(app, world):
     assert "sent at" in listing
     assert "not filed yet, will retry: The mail server could not be reached." in listing
     assert "weg@example.test: refused (550 no such user)" in listing
+
+
+def test_the_sender_is_told_when_the_server_refused_some_recipients(app, world):
+    """The compose page said "Sent"; a notice says who did not get it, and links to the mail."""
+    from tricoma_mail_plugin._state import mail_state
+    from tricoma_mail_plugin.events.values import RecipientResult, SentMail
+    from tricoma_mail_plugin.notices import latest
+
+    item_id = world["support_item"]
+    results = (RecipientResult("kunde@example.test", True, 250, "OK"),
+               RecipientResult("weg@example.test", False, 550, "no such user"))
+    with app.app_context():
+        item = db.session.get(OutboxItem, item_id)
+        sent = SentMail(item.id, item.mailbox_id, "<x@example.test>", "support@example.test",
+                        ("kunde@example.test", "weg@example.test"), item.subject, None, utcnow(), results)
+        mail_state().hooks.call("message_sent", outbox_item=sent, reference=None)
+        mail_state().hooks.call("message_sent", outbox_item=replace(sent, recipient_results=results[:1]),
+                                reference=None)  # all accepted: nothing to say
+        db.session.commit()
+        notices = latest(user_named("olga"))
+    assert [(n.kind, n.link) for n in notices] == [("recipients_refused", f"{BASE}/{item_id}")]
+    assert notices[0].text == "The mail server refused weg@example.test: “Angebot Support” did not go to them."
 
 
 def test_undo_send_stops_a_waiting_mail(app, world):

@@ -30,6 +30,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "tricoma_mail_plugin.plugins.defaults.core_rights",
     "tricoma_mail_plugin.web.core_pages_plugin",
     "tricoma_mail_plugin.plugins.defaults.reply_links",
+    "tricoma_mail_plugin.plugins.defaults.refused_recipients",
     "tricoma_mail_plugin.web.app_compose_plugin",
     "tricoma_mail_plugin.web.mail_client_plugin",
     "tricoma_mail_plugin.web.team_plugin",
