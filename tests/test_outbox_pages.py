@@ -193,9 +193,15 @@ def test_undo_send_stops_a_waiting_mail(app, world):
     response = olga.post(f"{BASE}/{item_id}/cancel", data={"next": f"{BASE}/?state=queued"})
     assert response.status_code == 302 and response.location == f"{BASE}/?state=queued"
     assert state_of(app, item_id) == "cancelled"
-    assert "The mail is stopped and will not be sent." in page(olga.get(f"{BASE}/"))
+    listing = page(olga.get(f"{BASE}/"))
+    assert "The mail is stopped and will not be sent." in listing
     with app.app_context():
         assert outbox.run_once() == 0  # nothing leaves
+    # later too, the stopped mail goes back into the editor (not only right after stopping it)
+    reopen = re.search(r'<a class="outbox-action" href="([^"]+restore=%d)">Open in the editor' % item_id, listing)
+    assert reopen, listing
+    editor = page(olga.get(reopen.group(1).replace("&amp;", "&")))
+    assert 'value="Angebot Support"' in editor and 'id="compose-form"' in editor
 
 
 def test_undo_send_is_refused_once_the_mail_is_sent(app, world):
