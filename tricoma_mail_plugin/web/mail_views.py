@@ -52,7 +52,7 @@ from ..mailboxes.service import backend_for
 from ..rights import access
 from ..team import list_actions as team_list_actions
 from ..team import state as team_state
-from .mail_common import add_banner, install, remember_undo, rights_on, take_undo
+from .mail_common import add_banner, error_response, install, remember_undo, rights_on, take_undo
 from .redirects import safe_next
 
 blueprint = Blueprint(
@@ -144,12 +144,27 @@ def unified_actions():
         return redirect(back)
     if action not in FLAG_ACTIONS + ("delete",):
         abort(400)
+    if not _may_on_all(chosen, "delete" if action == "delete" else "write"):
+        # Nothing changes (act_across refuses the whole request). Said without the mailbox's name:
+        # a refusal shows nothing of a mailbox (tests/test_rights_matrix.py).
+        return error_response(403, _("Nothing was changed: some of the chosen messages are in a mailbox where you "
+                                     "may not do this. Choose only messages of mailboxes you may change."))
     done, undos = message_actions.act_across(current_user, chosen, action)
     for undo in undos:
         _offer_undo(undo)
     if action != "delete":
         flash(_action_message(action, done), "success")
     return redirect(back)
+
+
+def _may_on_all(chosen: dict[int, list[int]], right: str) -> bool:
+    """Whether the user holds ``right`` on every chosen message's mailbox (one they may not even
+    read: 404, as before)."""
+    for mailbox_id in chosen:
+        access.require(current_user, mailbox_id, "read")
+        if right not in rights_on(mailbox_id):
+            return False
+    return True
 
 
 # -- one folder -----------------------------------------------------------------------------------
