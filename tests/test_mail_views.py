@@ -572,7 +572,9 @@ def test_mark_all_as_read_reads_the_whole_folder_with_the_write_right_only(app, 
         access.grant(mailbox_id, "user", rita.id, "read")
     reader = app.test_client()
     login(reader, "rita")
-    assert "Mark all as read" not in page(reader.get(f"/mail/m/{mailbox_id}/"))  # read only: no button
+    read_only = page(reader.get(f"/mail/m/{mailbox_id}/"))
+    assert "Mark all as read" not in read_only  # read only: no button
+    assert 'class="message-list read-only"' in read_only  # and no boxes to tick for actions it may not take
     assert reader.post(f"/mail/m/{mailbox_id}/read-all", data={"folder": "INBOX"}).status_code == 403
     assert not any(row.seen for row in rows(app, mailbox_id))
 
