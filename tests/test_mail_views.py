@@ -753,6 +753,21 @@ def test_the_sender_choice_reads_as_the_mail_goes_out(app, account, owner, mails
     assert sent_from == f"Vertrieb Müller GmbH <{email}>"
 
 
+def test_compose_in_a_mailbox_one_may_not_send_from_says_so(app, account, owner):
+    """The From choice switched to another mailbox without a word."""
+    support, _s1, _e1 = account([plain("Frage")], title="Support")
+    sales, _s2, sales_email = account([], title="Vertrieb")
+    client = owner()
+    with app.app_context():
+        owner_id = db.session.scalar(select(User.id).where(User.username == "owner"))
+        access.revoke(support, "user", owner_id, "send", actor="test")
+    html = page(client.get(f"/mail/m/{support}/compose", query_string={"source": pk_of(app, support, "Frage"),
+                                                                         "mode": "reply"}))
+    assert "You may not send from Support: choose the mailbox this mail goes out from." in html
+    assert re.search(rf'<option value="{sales}" selected>Vertrieb · {re.escape(sales_email)}</option>', html)
+    assert "You may not send from" not in page(client.get(f"/mail/m/{sales}/compose"))
+
+
 def test_undo_send_stops_the_mail_and_brings_it_back(app, account, owner):
     app.config["TRICOMA_MAIL_UNDO_SEND_SECONDS"] = 600
     mailbox_id, _server, _email = account([], tested=True)
