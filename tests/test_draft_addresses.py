@@ -4,11 +4,13 @@ typed); the mail is checked when it is sent."""
 from __future__ import annotations
 
 from email import message_from_bytes
-from email.policy import default
+from email.policy import SMTP, default
 
 import pytest
 
+from tricoma_mail_plugin.mail.reply_prefill import _join_typed, split_recipients
 from tricoma_mail_plugin.mime.build import HeaderInjection, InvalidMessage, OutgoingMessage, build_message
+from tricoma_mail_plugin.mime.parse import parse_message
 
 TYPED = OutgoingMessage(to=("ali", "bob@example.test"), cc=("carol.example.test",), bcc=("Jörg Mü",),
                         subject="Angebot", text="Hallo")
@@ -32,3 +34,33 @@ def test_a_line_break_is_refused_in_a_draft_too():
     with pytest.raises(HeaderInjection):
         build_message(OutgoingMessage(to=("ali\r\nBcc: x@evil.test",), subject="x", text="y"),
                       "", "vertrieb@example.test", draft=True)
+
+
+def _reopened_to(typed: str) -> str:
+    """What the To field holds after "Save draft" (the form's path: split_recipients) and
+    reopening the draft (reply_prefill.prefill with mode "draft" reads the stored bytes so)."""
+    outgoing = OutgoingMessage(to=split_recipients(typed), subject="Angebot", text="Hallo")
+    built = build_message(outgoing, "Vertrieb", "vertrieb@example.test", draft=True)
+    return _join_typed(parse_message(built.message.as_bytes(policy=SMTP)).to)
+
+
+def test_a_half_typed_name_with_an_umlaut_comes_back_as_typed():
+    assert _reopened_to("bob@example.test, Jörg") == "bob@example.test, Jörg"  # not =?utf-8?q?J=C3=B6rg?=
+
+
+def test_a_typo_in_one_recipient_keeps_the_others():
+    assert "bob@example.test" in _reopened_to("bob@example.test, a@b@c.test")  # the field came back empty
+
+
+def test_sending_refuses_an_address_cut_short_instead_of_dropping_it():
+    # 'carol@' vanished and the mail went to bob alone without a word
+    assert split_recipients("bob@example.test, carol@") == ("bob@example.test", "carol@")
+    with pytest.raises(InvalidMessage) as refused:
+        build_message(OutgoingMessage(to=split_recipients("bob@example.test, carol@"), subject="x", text="y"),
+                      "", "vertrieb@example.test")
+    assert "carol@" in refused.value.user_message
+
+
+def test_a_quoted_name_with_a_comma_stays_one_recipient():
+    assert split_recipients('"Müller, Jörg" <j@example.test>; anna@example.test') == (
+        '"Müller, Jörg" <j@example.test>', "anna@example.test")

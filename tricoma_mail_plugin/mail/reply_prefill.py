@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 
 from ..cache.bodies import cached_message, raw_message
 from ..mime.build import AttachmentData
-from ..mime.headers import address_text
+from ..mime.headers import address_text, decode_header_text
 from ..mime.html_text import html_to_plain_text
 from ..mime.parse import Address, ParsedMessage, get_part, parse_message, safe_filename
 from ..models import Mailbox
@@ -92,8 +92,8 @@ def prefill(mailbox: Mailbox, message_pk: int, mode: str) -> ComposeStart:
     parsed = parse_message(raw)
     if mode == "draft":
         return ComposeStart(
-            to=_join(parsed.to), cc=_join(parsed.cc), bcc=_join(parsed.bcc), subject=parsed.subject,
-            body=parsed.text if parsed.text is not None else body_text(parsed),
+            to=_join_typed(parsed.to), cc=_join_typed(parsed.cc), bcc=_join_typed(parsed.bcc),
+            subject=parsed.subject, body=parsed.text if parsed.text is not None else body_text(parsed),
             in_reply_to=parsed.in_reply_to or "", references=parsed.references,
             attachments=_attachments(raw, parsed), replaces_draft_uid=cached.uid)
     if mode in ("reply", "reply_all"):
@@ -168,6 +168,20 @@ def _join(addresses) -> str:
     return ", ".join(_format(address) for address in addresses if address.email)
 
 
+def _join_typed(addresses) -> str:
+    """A draft's field as it was typed: a piece that is no address yet is kept too (the email
+    package wrote a non-ASCII one as an encoded word; a header that did not split is one text)."""
+    parts = []
+    for address in addresses:
+        if address.email and "@" not in address.email:
+            parts.append(decode_header_text(address.email))
+        elif address.email:
+            parts.append(_format(address))
+        elif address.name:
+            parts.append(address.name)
+    return ", ".join(parts)
+
+
 def _format(address: Address) -> str:
     return address_text(address.name, address.email)
 
@@ -176,12 +190,19 @@ def split_recipients(value: str) -> tuple[str, ...]:
     """A recipients field as typed ("a@x, B <b@y>; c@z") as one string per address."""
     value = (value or "").replace(";", ",")
     parts = []
-    for name, address in getaddresses([value]):
-        if address:
-            parts.append(_format(Address(name, address)))
-        elif name.strip():
-            parts.append(name.strip())  # not an address: compose reports it with its text
+    for piece in _PIECE.findall(value):
+        piece = piece.strip()
+        found = [(name, address) for name, address in getaddresses([piece]) if name or address]
+        if "@" in piece and len(found) == 1 and found[0][1] and found[0][1].count("@") == 1 \
+                and not found[0][1].startswith("@") and not found[0][1].endswith("@"):
+            parts.append(_format(Address(*found[0])))
+        elif piece:
+            parts.append(piece)  # not an address (yet): a draft keeps it, sending refuses it with its text
     return tuple(parts)
+
+
+# one recipient: up to a comma outside a quoted name and outside <…>
+_PIECE = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|<[^>]*>?|[^,"<])+')
 
 
 def from_outbox(raw: bytes, recipients, signature: str = "") -> ComposeStart:

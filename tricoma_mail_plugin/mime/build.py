@@ -142,6 +142,8 @@ def _split(value: str) -> list[str]:
         if not name and not address:
             continue
         parts.append(str(Address(display_name=name, addr_spec=address)) if address and name else (address or name))
+    if not parts and value.strip():  # what getaddresses cannot read at all ("carol@"): refused with its text
+        parts.append(value)
     return parts
 
 
