@@ -83,8 +83,7 @@ def translated_imap_errors(folder: str | None = None):
     except imap_exceptions.CapabilityError as error:
         raise CapabilityError(short(error)) from error
     except (imap_exceptions.IMAPClientError, imaplib.IMAP4.error) as error:
-        text = str(error)
-        if folder is not None and ("NONEXISTENT" in text.upper() or "doesn't exist" in text):
+        if folder is not None and _names_a_missing_folder(str(error)):
             raise FolderNotFound() from error
         if isinstance(error, imaplib.IMAP4.abort):
             raise MailboxConnectionError.for_code(_abort_code(error), short(error)) from error
@@ -93,6 +92,17 @@ def translated_imap_errors(folder: str | None = None):
         code = classify(error)
         raise MailboxConnectionError.for_code("connection_lost" if code == "protocol_error" else code,
                                               short(error)) from error
+
+
+_MISSING_FOLDER = ("NONEXISTENT", "TRYCREATE", "DOESN'T EXIST", "DOES NOT EXIST", "NO SUCH MAILBOX", "UNKNOWN MAILBOX")
+
+
+def _names_a_missing_folder(text: str) -> bool:
+    """Whether a refusal says the folder is not there: RFC 5530's [NONEXISTENT], RFC 3501's
+    [TRYCREATE] (a COPY, MOVE or APPEND to a missing target; Gmail, Exchange), or the words of
+    servers without either (Dovecot, Cyrus)."""
+    upper = text.upper()
+    return any(sign in upper for sign in _MISSING_FOLDER)
 
 
 def _abort_code(error: imaplib.IMAP4.abort) -> str:
