@@ -32,4 +32,5 @@ def refused(error: HTTPException):
     if not request.accept_mimetypes.accept_html or request.accept_mimetypes.best == "application/json" \
             or request.headers.get("X-Requested-With") == "XMLHttpRequest":
         return error
-    return render_template("hostapp/error.html", status=error.code), error.code
+    allowed = [(name, value) for name, value in error.get_headers() if name.lower() == "allow"]  # a 405's
+    return render_template("hostapp/error.html", status=error.code), error.code, allowed

@@ -59,3 +59,29 @@ def test_a_user_without_send_cannot_save_drafts(app, make_mailbox, make_user):
         with service.backend_for(mailbox) as backend:
             with pytest.raises(NotAllowed):
                 save_draft(mailbox, backend, reader, OutgoingMessage(subject="x", text="y"))
+
+
+def test_a_draft_is_saved_even_when_its_folder_cannot_be_synced_after(app, make_mailbox, mailstack, imap_client,
+                                                                       make_user, monkeypatch):
+    """The form must learn the new copy's UID, or its next save adds a second copy."""
+    from app_fixtures import _fresh_account
+    from hostapp.models import User
+    from tricoma_mail_plugin.cache import sync
+    from tricoma_mail_plugin.errors import MailError
+
+    email, password = _fresh_account(mailstack, 1)
+    mailbox_id = make_mailbox(1, email, password)
+
+    def broken(*args, **kwargs):
+        raise MailError("the connection dropped")
+
+    monkeypatch.setattr(sync, "sync_folder", broken)
+    with app.app_context():
+        owner = db.session.query(User).filter_by(username="owner").one()
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        with service.backend_for(mailbox) as backend:
+            folder, uid = save_draft(mailbox, backend, owner, OutgoingMessage(subject="Trotzdem", text="x"))
+    assert uid is not None
+    client = imap_client(1, email, password)
+    client.select_folder(folder, readonly=True)
+    assert client.search(["ALL"]) == [uid]

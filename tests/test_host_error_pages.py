@@ -20,6 +20,7 @@ def test_an_unknown_page_is_said_in_the_layout_and_the_users_language(app, make_
     assert "Seite nicht gefunden" in html and 'class="sidebar"' in html and "Not Found" not in html
     wrong_method = client.delete("/", headers={"Accept": "text/html"})
     assert wrong_method.status_code == 405 and "Diese Seite lässt sich so nicht aufrufen." in wrong_method.get_data(as_text=True)
+    assert "GET" in wrong_method.headers["Allow"]  # RFC 9110: a 405 says what is allowed
 
 
 def test_a_client_that_reads_no_html_gets_the_plain_answer(app, make_user):

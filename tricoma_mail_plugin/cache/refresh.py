@@ -36,13 +36,13 @@ def run_sync(mailbox: Mailbox, folders: Iterable[str] | None = None,
 
 def sync_unless_busy(mailbox_id: int, folders: Iterable[str] | None = None) -> bool:
     """:func:`run_sync` of the mailbox (or only ``folders``) unless another sync runs (that one
-    brings the cache up to date) or the mailbox is gone; a failure is recorded on the mailbox and
+    brings the cache up to date) or the mailbox is not in use; a failure is recorded on the mailbox and
     logged, not raised: the next periodic sync tries again. True when it synced."""
     session = _session()
     try:
         mailbox = session.get(Mailbox, mailbox_id)
-        if mailbox is None:
-            return False
+        if mailbox is None or not mailbox.usable or mailbox.needs_sign_in_at is not None:
+            return False  # removed, untested, or waiting for a sign-in: no sync now
         run_sync(mailbox, folders)
         return True
     except SyncBusy:

@@ -3,12 +3,12 @@ would make the user send the same mail twice. Only that one UID is removed, and 
 folder's cache follows at once."""
 from __future__ import annotations
 
-from ..cache import sync
 from ..errors import FolderNotFound
 from ..mailboxes.backend import MailboxBackend
 from ..mailboxes.server_folders import folder_for_role
 from ..models import Mailbox
 from ..rights import access
+from .drafts import sync_drafts_folder
 
 
 def discard_draft(mailbox: Mailbox, backend: MailboxBackend, user, uid: int) -> bool:
@@ -23,5 +23,5 @@ def discard_draft(mailbox: Mailbox, backend: MailboxBackend, user, uid: int) -> 
     if uid not in backend.search_uids(uid):
         return False
     backend.expunge([uid])
-    sync.sync_folder(mailbox, backend, folder)
+    sync_drafts_folder(mailbox, backend, folder)
     return True

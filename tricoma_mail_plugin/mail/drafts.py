@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from email.policy import SMTP
 
+from .._state import mail_state
 from ..cache import sync
 from ..config import attachment_limit
+from ..errors import MailError
 from ..mailboxes.backend import MailboxBackend
 from ..mailboxes.server_folders import folder_for_role
 from ..mime.build import OutgoingMessage, build_message
@@ -27,5 +29,15 @@ def save_draft(mailbox: Mailbox, backend: MailboxBackend, user, outgoing: Outgoi
         backend.select(folder, readonly=False)
         if replaces_uid in backend.search_uids(replaces_uid):
             backend.expunge([replaces_uid])
-    sync.sync_folder(mailbox, backend, folder)
+    sync_drafts_folder(mailbox, backend, folder)
     return folder, uid
+
+
+def sync_drafts_folder(mailbox: Mailbox, backend: MailboxBackend, folder: str) -> None:
+    """The Drafts folder's cache follows the save; should that fail, the draft is saved all the
+    same (the form must learn its new UID, or the next save would add a second copy) and the
+    next sync lists it."""
+    try:
+        sync.sync_folder(mailbox, backend, folder)
+    except MailError:
+        mail_state().db.session.rollback()
