@@ -656,6 +656,20 @@ def test_a_mailbox_is_removed_once_confirmed_and_its_mail_stays_on_the_server(ap
     assert rita.post(f"{BASE}/{mailbox_id}/delete", data={"confirm": "1"}).status_code == 403
     assert stored(app, mailbox_id).deleted_at is None
 
+    from tricoma_mail_plugin.cache.lease import release_sync_lease, take_sync_lease
+    from tricoma_mail_plugin.web import mailbox_settings
+
+    with app.app_context():
+        assert take_sync_lease(mailbox_id, 60)  # a sync runs (another process)
+    original_wait, mailbox_settings.REMOVE_WAITS_FOR_SYNC = mailbox_settings.REMOVE_WAITS_FOR_SYNC, 0
+    try:
+        busy = owner.post(f"{BASE}/{mailbox_id}/delete", data={"confirm": "1"}, follow_redirects=True)
+    finally:
+        mailbox_settings.REMOVE_WAITS_FOR_SYNC = original_wait
+        with app.app_context():
+            release_sync_lease(mailbox_id)
+    assert "synchronising this mailbox right now" in page(busy) and stored(app, mailbox_id).deleted_at is None
+
     removed = owner.post(f"{BASE}/{mailbox_id}/delete", data={"confirm": "1"})
     assert removed.status_code == 302 and removed.location == f"{BASE}/"
     listing = page(owner.get(f"{BASE}/"))

@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..cache.lease import sync_lease
 from ..errors import InvalidSettings, MailError
 from ..mailboxes import oauth_providers, oauth_tokens, server_folders, service
 from ..mailboxes.backend import (
@@ -39,6 +40,9 @@ from ..models import Mailbox
 from ..plugins.ui import sign_in_required
 from ..rights import access
 from .redirects import safe_next
+
+#: Seconds the removal of a mailbox waits for a sync of it to end.
+REMOVE_WAITS_FOR_SYNC = 10
 
 blueprint = Blueprint(
     "tricoma_mail_mailboxes",
@@ -253,7 +257,10 @@ def remove(mailbox_id: int):
         flash(_("Tick the box to confirm that the mailbox is to be removed."), "error")
         return redirect(url_for(".configure", mailbox_id=mailbox.id) + "#delete-mailbox")
     title = mailbox.title
-    service.delete_mailbox(mailbox, current_user)
+    # Not beside a running sync, which would store cached mail after the removal; a long one
+    # (a first sync) is said to be running ("try again in a moment").
+    with sync_lease(mailbox.id, wait=REMOVE_WAITS_FOR_SYNC):
+        service.delete_mailbox(mailbox, current_user)
     flash(_("The mailbox %(title)s is removed. Its mail is still on its mail server.", title=title), "success")
     return redirect(url_for(".index"))
 
