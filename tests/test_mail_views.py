@@ -472,6 +472,12 @@ def test_folders_are_created_renamed_and_deleted(app, account, owner):
     assert unconfirmed.status_code == 400
     client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "delete", "folder": "Projekte 2026", "confirm": "1"})
     assert "Projekte 2026" not in {name for _f, _d, name in server.list_folders()}
+    with app.app_context():  # each change of the server's folders is in the mailbox's audit log
+        from tricoma_mail_plugin.models import AuditEntry
+
+        logged = [(e.action, e.details.get("folder")) for e in db.session.query(AuditEntry).filter(
+            AuditEntry.mailbox_id == mailbox_id, AuditEntry.action.like("folder_%")).order_by(AuditEntry.id)]
+    assert logged == [("folder_created", "Projekte"), ("folder_renamed", "Projekte"), ("folder_deleted", "Projekte 2026")]
     tree = page(client.get(f"/mail/m/{mailbox_id}/"))
     for label in ("Inbox", "Drafts", "Sent", "Trash"):
         assert f'<span class="folder-label">{label}</span>' in tree

@@ -200,6 +200,11 @@ def test_configure_stores_everything_and_never_shows_a_password(app, user_client
     with app.app_context():
         assert service.read_secrets(db.session.get(Mailbox, mailbox_id)) == {
             "imap_password": SECRET, "smtp_password": SECRET + "-smtp"}
+        from tricoma_mail_plugin.models import AuditEntry
+
+        changed = db.session.query(AuditEntry).filter_by(mailbox_id=mailbox_id, action="settings_changed").one()
+        assert {"imap_host", "smtp_host", "imap_password", "smtp_password"} <= set(changed.details["fields"].split(", "))
+        assert SECRET not in str(changed.details)  # which fields, never a password
 
     config = page(user_client.get(f"{BASE}/{mailbox_id}/"))
     assert "unchanged — leave empty to keep" in config

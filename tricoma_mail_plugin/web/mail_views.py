@@ -53,6 +53,7 @@ from ..rights import access
 from ..team import list_actions as team_list_actions
 from ..team import state as team_state
 from .mail_common import add_banner, error_response, install, remember_undo, rights_on, take_undo
+from .mailbox_settings import audit_folder_change
 from .redirects import safe_next
 
 blueprint = Blueprint(
@@ -516,16 +517,19 @@ def _folder_action(mailbox, backend, action: str) -> str:
     # The messages name folders as the list does (folder_shown), a new name as it was typed.
     if action == "create":
         typed = request.form.get("name", "")
-        server_folders.create_folder(backend, typed, request.form.get("parent") or None)
+        created = server_folders.create_folder(backend, typed, request.form.get("parent") or None)
+        audit_folder_change(mailbox, "folder_created", folder=created)
         return _("The folder %(name)s is created.", name=typed.strip())
     old = request.form.get("folder", "")
     if action == "rename":
         shown = folder_shown(mailbox, old)
         typed = request.form.get("name", "")
-        server_folders.rename_folder(mailbox, backend, old, typed)
+        renamed = server_folders.rename_folder(mailbox, backend, old, typed)
+        audit_folder_change(mailbox, "folder_renamed", folder=old, new=renamed)
         return _("The folder %(old)s is now called %(new)s.", old=shown, new=typed.strip())
     if not request.form.get("confirm"):
         raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
     shown = folder_shown(mailbox, old)
     server_folders.delete_folder(mailbox, backend, old)
+    audit_folder_change(mailbox, "folder_deleted", folder=old)
     return _("The folder %(name)s is deleted.", name=shown)

@@ -51,6 +51,12 @@ ACTION_LABELS = {
     "send_on_behalf": _l("Sent on behalf"),
     "admin_read": _l("Opened as admin"),
     "connection_test": _l("Connection tested"),
+    "settings_changed": _l("Settings changed"),
+    "folder_roles_changed": _l("Folder mapping changed"),
+    "folder_created": _l("Folder created"),
+    "folder_renamed": _l("Folder renamed"),
+    "folder_deleted": _l("Folder deleted"),
+    "mailbox_deleted": _l("Mailbox removed"),
     **TEAM_ACTION_LABELS,
 }
 

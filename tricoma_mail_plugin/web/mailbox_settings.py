@@ -157,6 +157,7 @@ def configure(mailbox_id: int):
                                           "the servers yourself."))
             return _render_configure(mailbox, values, error=error)
         return _render_configure(mailbox, _with_discovered(values, found), discovered=found)
+    before = _stored_values(mailbox)
     try:
         service.update_settings(mailbox, {**values, **_typed_passwords()})
     except InvalidSettings as error:
@@ -164,6 +165,11 @@ def configure(mailbox_id: int):
     except MailError as error:
         flash(error.user_message, "error")
         return _render_configure(mailbox, values), 400
+    # which fields changed (a password by its field's name only, never its value)
+    changed = [name for name, value in _stored_values(mailbox).items() if before.get(name) != value]
+    changed += [name for name, value in _typed_passwords().items() if value]
+    if changed:
+        access.audit(str(current_user.get_id()), mailbox.id, "settings_changed", fields=", ".join(changed))
     if mailbox.last_test_ok is None:
         flash(_("The settings are saved. Test the mailbox now: only a tested mailbox is used."), "success")
     else:
@@ -333,25 +339,36 @@ def _render_folders(mailbox: Mailbox, overview: server_folders.FolderOverview | 
 
 
 def _map_roles(mailbox: Mailbox, form) -> str:
-    server_folders.map_roles(mailbox, {role: form.get(f"role_{role}") or None for role in ROLES})
+    choices = {role: form.get(f"role_{role}") or None for role in ROLES}
+    server_folders.map_roles(mailbox, choices)
+    audit_folder_change(mailbox, "folder_roles_changed",
+                        **{role: folder or "(automatic)" for role, folder in choices.items()})
     return _("The folder mapping is saved.")
 
 
 def _create_folder(mailbox: Mailbox, form) -> str:
     name = server_folders.create_folder_in(mailbox, form.get("name", ""), form.get("parent") or None)
+    audit_folder_change(mailbox, "folder_created", folder=name)
     return _("The folder %(name)s is created.", name=name)
 
 
 def _rename_folder(mailbox: Mailbox, form) -> str:
     old = form.get("folder", "")
     new = server_folders.rename_folder_in(mailbox, old, form.get("name", ""))
+    audit_folder_change(mailbox, "folder_renamed", folder=old, new=new)
     return _("The folder %(old)s is now called %(new)s.", old=old, new=new)
 
 
 def _delete_folder(mailbox: Mailbox, form) -> str:
     name = form.get("folder", "")
     server_folders.delete_folder_in(mailbox, name, confirmed=bool(form.get("confirm")))
+    audit_folder_change(mailbox, "folder_deleted", folder=name)
     return _("The folder %(name)s is deleted.", name=name)
+
+
+def audit_folder_change(mailbox: Mailbox, action: str, **details) -> None:
+    """A change of the mailbox's folders (on the server) or their roles, in its audit log."""
+    access.audit(str(current_user.get_id()), mailbox.id, action, **details)
 
 
 FOLDER_ACTIONS: dict[str, Callable[[Mailbox, Mapping[str, str]], str]] = {
