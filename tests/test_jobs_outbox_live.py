@@ -51,3 +51,31 @@ def test_the_same_outbox_job_delivered_twice_at_once_and_once_late_sends_each_ma
             db.select(CachedMessage.subject).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
             .where(CachedFolder.mailbox_id == mailbox_id, CachedFolder.name == "Sent"))
         assert sorted(subjects) == [f"Einmal {n}" for n in range(4)]
+
+
+def test_where_the_provider_files_sent_mail_its_sent_folder_is_synced_after_sending(app, sender, recipient):
+    """Gmail and Exchange file the copy themselves: no copy of ours, and still a Sent list that
+    shows the mail at once."""
+    from email.message import EmailMessage
+
+    from tricoma_mail_plugin.cache.refresh import run_sync
+    from tricoma_mail_plugin.models import Mailbox
+
+    mailbox_id, sender_imap, _, _ = sender()
+    to, _inbox = recipient()
+    with app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        mailbox.provider_files_sent_mail = True
+        db.session.commit()
+        run_sync(mailbox)  # the folders are known
+    enqueue(app, mailbox_id, to=(to,), subject="Vom Anbieter abgelegt")
+    filed = EmailMessage()  # what the provider files when it accepts the mail
+    filed["From"], filed["To"], filed["Subject"] = "sender@example.test", to, "Vom Anbieter abgelegt"
+    filed.set_content("x")
+    sender_imap.append("Sent", filed.as_bytes(), flags=[b"\\Seen"])
+    with app.app_context():
+        tasks.outbox_task(worker="test-host:9:1")
+        subjects = list(db.session.scalars(
+            db.select(CachedMessage.subject).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+            .where(CachedFolder.mailbox_id == mailbox_id, CachedFolder.name == "Sent")))
+    assert subjects == ["Vom Anbieter abgelegt"]

@@ -24,9 +24,11 @@ from flask import current_app
 
 from .._state import mail_state
 from ..cache.refresh import run_sync, sync_unless_busy
+from ..cache.sync import cached_folders
 from ..errors import MailboxConnectionError, MailError, ServerNotAllowed, SyncBusy
 from ..events.outbox import forget_delivered
 from ..mail import upload_store
+from ..mailboxes.folders import resolve_folder
 from ..models import Mailbox
 from ..sending import outbox
 from ..team import reminders
@@ -82,8 +84,16 @@ def outbox_task(*, worker: str) -> str:
     filed: dict[int, str] = {}
     done = outbox.run_once(worker_id=worker, sent_copies=filed)
     for mailbox_id, folder in filed.items():
-        sync_unless_busy(mailbox_id, [folder])
+        folder = folder or _sent_folder(mailbox_id)
+        if folder:
+            sync_unless_busy(mailbox_id, [folder])
     return f"sent or settled {done}"
+
+
+def _sent_folder(mailbox_id: int) -> str | None:
+    """The Sent folder of a mailbox whose provider files sent mail itself, as its cache knows it."""
+    mailbox = mail_state().db.session.get(Mailbox, mailbox_id)
+    return resolve_folder(mailbox, "sent", cached_folders(mailbox)) if mailbox is not None else None
 
 
 def cleanup_task(*, worker: str) -> str:

@@ -233,7 +233,8 @@ class WorkerConnections:
     def __init__(self) -> None:
         self._submissions: dict[str, object] = {}
         self._stores: dict[int, tuple[object, str]] = {}
-        self.filed: dict[int, str] = {}  # mailbox id → the Sent folder a copy was filed in
+        # mailbox id → the Sent folder a copy was filed in ("": its Sent folder, where the provider files it)
+        self.filed: dict[int, str] = {}
 
     def submission(self, item: OutboxItem):
         session = self._submissions.get(item.scope)
@@ -277,8 +278,9 @@ class WorkerConnections:
 def run_once(worker_id: str | None = None, limit: int | None = None, sent_copies: dict[int, str] | None = None) -> int:
     """Send every due item, look for uncertain items in Sent, then file pending Sent copies.
     Returns how many items were sent or settled. Safe to run in any number of processes at once.
-    ``sent_copies`` is filled with mailbox id → Sent folder of each copy filed: the folders
-    whose cache the caller brings up to date (sending does not touch the cache)."""
+    ``sent_copies`` is filled with mailbox id → Sent folder of each copy filed (``""`` where the
+    provider files sent mail itself: its Sent folder): the folders whose cache the caller brings
+    up to date (sending does not touch the cache)."""
     worker_id = worker_id or uuid.uuid4().hex[:12]
     deliver_pending()  # what a process that stopped after a commit left undelivered
     forget_delivered()
@@ -292,6 +294,8 @@ def run_once(worker_id: str | None = None, limit: int | None = None, sent_copies
             if item is None:
                 break
             deliver(item, connections)
+            if item.state == "sent" and item.mailbox_id is not None and _sent_folder_tells(item):
+                connections.filed.setdefault(item.mailbox_id, "")  # the provider filed the copy
             done += 1
         check_uncertain(connections)
         while True:
