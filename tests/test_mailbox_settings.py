@@ -392,6 +392,8 @@ def test_manage_folders_detects_the_hoster_s_folders(hoster):
     html = page(response)
     for name in ("INBOX.Sent Mails", "INBOX.Papierkorb", "INBOX.Entwürfe", "INBOX.Spam"):
         assert f'<th scope="row">{name}</th>' in html
+    rows = re.findall(r'<th scope="row">([^<]+)</th>', html)
+    assert rows[0] == "INBOX" and rows[1:] == sorted(rows[1:], key=str.casefold), rows  # the inbox first, then by name
     assert "Detect automatically (currently: INBOX.Sent Mails)" in select_html(html, "role-sent")
     assert "Detect automatically (currently: INBOX.Papierkorb)" in select_html(html, "role-trash")
     assert "Detect automatically (currently: INBOX.Entwürfe)" in select_html(html, "role-drafts")

@@ -330,7 +330,8 @@ def _render_folders(mailbox: Mailbox, overview: server_folders.FolderOverview | 
     return render_template(
         "tricoma_mail/mailboxes/folders.html",
         mailbox=mailbox,
-        folders=overview.folders if overview else None,
+        # the inbox first, then by name (servers list in their own order: Dovecot put INBOX last)
+        folders=sorted(overview.folders, key=lambda f: (f.name.upper() != "INBOX", f.name.casefold())) if overview else None,
         roles=overview.roles if overview else [],
         mapping=overview.mapping if overview else FolderMapping.of(mailbox),
         error=error,
