@@ -123,6 +123,7 @@ def test_fetch_imports_updates_and_never_doubles(app, portal, mailclient, hostin
     with app.app_context():
         sales_box = live_mailbox(links[f"vertrieb@{portal.domain}"])
         assert sales_box.title == "Vertrieb Nord" and sales_box.extra_addresses == f"verkauf@{portal.domain}"
+        assert sales_box.sender_name == "Vertrieb Nord"  # the From of its mail carries the name
         assert live_mailbox(links[info_login]) is not None  # kept, with its cache
         assert cached_subjects(links[info_login]) == ["Anfrage 4711"]
         assert db.session.scalar(select(func.count(Mailbox.id))) == mailbox_count

@@ -173,7 +173,9 @@ def _stored_address_and_token() -> tuple[str, str]:
 
 
 def _settings_values(entry: PortalMailbox) -> dict:
-    values = {"title": entry.display_name.strip() or entry.login, "email": entry.login,
+    # the portal's display name is the mail's sender name too (the mail went out as the bare address)
+    values = {"title": entry.display_name.strip() or entry.login, "sender_name": entry.display_name.strip(),
+              "email": entry.login,
               "extra_addresses": "\n".join(address for address in entry.addresses if address != entry.login)}
     for protocol, server in (("imap", entry.imap), ("smtp", entry.smtp)):
         values.update({f"{protocol}_host": server.host, f"{protocol}_port": server.port,
