@@ -152,6 +152,7 @@ EXPECTED: dict[str, dict[str, str | AnyOf | Listing]] = {
     "v2_hosted.client": {"GET": "read"},
     "v2_hosted_api.folders": {"GET": "read"},
     "v2_hosted_api.messages": {"GET": "read"},
+    "v2_hosted_api.attachments": {"GET": "read"},
     "v2_hosted_api.actions": {"POST": "write"},  # the flag action "read", no message chosen
     "v2_hosted_api.undo": {"POST": "read"},
     "v2_hosted_api.compose_start": {"GET": "read"},

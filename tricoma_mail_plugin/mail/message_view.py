@@ -7,9 +7,10 @@ from typing import Callable
 
 from ..cache.bodies import raw_message
 from ..mailboxes.backend import MailboxBackend
-from ..mime.parse import ParsedMessage, parse_message
+from ..mime.parse import Attachment, ParsedMessage, parse_message
 from ..mime.sanitize import sanitize_html
 from ..models import Mailbox
+from ..rights import access
 
 
 @dataclass(frozen=True)
@@ -31,3 +32,10 @@ def render_message(mailbox: Mailbox, message_pk: int, part_url: Callable[[str], 
         sanitized = sanitize_html(parsed.html, cid_map=cid_map, allow_remote=allow_remote)
         html, blocked, truncated = sanitized.html, sanitized.remote_blocked, sanitized.truncated
     return RenderedMessage(parsed, html, blocked, truncated)
+
+
+def message_attachments(user, mailbox_id: int, message_pk: int) -> tuple[Attachment, ...]:
+    """The attachments of one cached message (needs *read*), as the reading view lists them:
+    for a client of its own (the v2 interface) that links to core's download route."""
+    mailbox = access.require(user, mailbox_id, "read")
+    return parse_message(raw_message(mailbox, message_pk), with_headers=False).attachments

@@ -361,3 +361,36 @@ def test_v2_on_a_phone_stacks_its_panes_and_scrolls_to_the_opened_mail(v2_app, c
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     page.shot("v2-phone")
     assert not page.problems, page.problems
+
+
+def test_the_attachments_of_an_opened_mail_are_listed_and_download(v2_app, imap_client, chromium):
+    """A received attachment could not be reached in v2 at all (the reading pane showed only
+    the text): each is listed below the header, with core's download and, for a PDF, "open"."""
+    from email.message import EmailMessage
+
+    from playwright.sync_api import expect
+
+    invoice = EmailMessage()
+    invoice["From"], invoice["To"], invoice["Subject"] = "Buchhaltung <bh@example.test>", v2_app["email"], "Rechnung 42"
+    invoice["Message-ID"] = "<rechnung42@example.test>"
+    invoice.set_content("Anbei die Rechnung.\n")
+    pdf = b"%PDF-1.4\n% Rechnung 42\n"
+    invoice.add_attachment(pdf, "application", "pdf", filename="Rechnung März.pdf")
+    imap_client(1, v2_app["email"], v2_app["password"]).append("INBOX", invoice.as_bytes())
+    with v2_app["app"].app_context():
+        sync_now(v2_app["id"])
+    page = chromium("de-DE", viewport={"width": 1400, "height": 850}, full_page=False)
+    page.sign_in(v2_app["url"], "owner", PASSWORD)
+    page.goto(f"{v2_app['url']}/mail/v2/m/{v2_app['id']}/")
+    expect(page.locator("#v2-client")).to_have_attribute("data-ready", "1")
+    page.locator("#v2-items > li.v2-row", has_text="Rechnung 42").click()
+    download = page.locator(".v2-reader-attachments a[download]")
+    expect(download).to_have_text("Rechnung März.pdf")
+    expect(page.locator(".v2-reader-attachments .v2-open")).to_have_count(1)
+    answer = page.request.get(v2_app["url"] + download.get_attribute("href"))
+    assert answer.status == 200 and answer.body() == pdf
+    page.shot("v2-attachments")
+    page.locator("#v2-items > li.v2-row", has_text="Liefertermin").click()  # no attachment: no list
+    expect(page.locator("#v2-reader-subject")).to_have_text("Liefertermin")
+    expect(page.locator(".v2-reader-attachments")).to_have_count(0)
+    assert not page.problems, page.problems

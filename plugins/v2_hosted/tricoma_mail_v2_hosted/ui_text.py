@@ -165,4 +165,6 @@ def client_words() -> dict[str, str]:
         "select": _("Select"),
         "flagged": _("Flagged"),
         "attachment": _("Attachment"),
+        "attachments": _("Attachments"),
+        "open": _("Open"),
     }

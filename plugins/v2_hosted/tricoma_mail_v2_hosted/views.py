@@ -47,6 +47,7 @@ from tricoma_mail_plugin import (
     forget_versions,
     keep_compose_attachments,
     list_messages,
+    message_attachments,
     menu_items,
     move_with_undo,
     outbox_attachments,
@@ -122,6 +123,27 @@ def client(mailbox_id: int):
 def folders(mailbox_id: int):
     mailbox = require_mailbox_right(current_user, mailbox_id, "read")
     return jsonify(folders=folder_values(mailbox, cached_folders(mailbox)))
+
+
+@api.get("/messages/<int:message_pk>/attachments")
+def attachments(mailbox_id: int, message_pk: int):
+    """A message's attachments for the reading pane, each with core's download link (and an
+    "open" link for what a browser shows safely: PDF, images, plain text)."""
+    found = message_attachments(current_user, mailbox_id, message_pk)
+
+    def link(part_id: str, **extra) -> str:
+        return url_for("tricoma_mail_message.attachment", mailbox_id=mailbox_id, message_pk=message_pk,
+                       part_id=part_id, **extra)
+
+    return jsonify(attachments=[
+        {"filename": part.filename, "size": part.size, "url": link(part.part_id),
+         "open_url": link(part.part_id, inline="1") if part.content_type in SHOWN_INLINE else None}
+        for part in found])
+
+
+#: What the reading pane offers to open in a tab: what core serves inline when asked (others it
+#: serves as a download all the same).
+SHOWN_INLINE = frozenset({"application/pdf", "image/png", "image/jpeg", "image/jpg", "image/gif", "image/webp"})
 
 
 @api.get("/messages")

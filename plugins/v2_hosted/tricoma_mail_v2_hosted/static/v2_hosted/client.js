@@ -329,6 +329,46 @@
   }
 
   // -- reading pane ---------------------------------------------------------------------------
+  // The attachments of an opened mail, below its header: a download link each (core's route) and
+  // "Open" for what a browser shows safely. Asked for only when the list says it has some.
+  function showAttachments(message, header) {
+    call("GET", "/messages/" + message.id + "/attachments").then(function (answer) {
+      if (state.open !== message || !answer.attachments.length) { return; }
+      var list = document.createElement("ul");
+      list.className = "v2-reader-attachments";
+      list.setAttribute("aria-label", word("attachments"));
+      answer.attachments.forEach(function (part) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = part.url;
+        link.setAttribute("download", "");
+        link.textContent = part.filename;
+        item.appendChild(link);
+        var size = document.createElement("span");
+        size.className = "v2-size";
+        size.textContent = " " + sizeText(part.size);
+        item.appendChild(size);
+        if (part.open_url) {
+          var open = document.createElement("a");
+          open.href = part.open_url;
+          open.target = "_blank";
+          open.rel = "noopener";
+          open.className = "v2-open";
+          open.textContent = word("open");
+          item.appendChild(open);
+        }
+        list.appendChild(item);
+      });
+      header.appendChild(list);
+    }).catch(function () { /* the body still shows; the list is what failed */ });
+  }
+  function sizeText(bytes) {
+    var format = new Intl.NumberFormat(document.documentElement.lang || undefined, { maximumFractionDigits: 1 });
+    if (bytes < 1024) { return format.format(bytes) + " B"; }
+    if (bytes < 1024 * 1024) { return format.format(bytes / 1024) + " KB"; }
+    return format.format(bytes / 1024 / 1024) + " MB";
+  }
+
   function openMessage(message) {
     state.open = message;
     reader.textContent = "";
@@ -363,6 +403,7 @@
     });
     header.appendChild(bar);
     reader.appendChild(header);
+    if (message.has_attachment) { showAttachments(message, header); }
     var frame = document.createElement("iframe");
     frame.className = "v2-body";
     frame.title = message.subject || word("body");
