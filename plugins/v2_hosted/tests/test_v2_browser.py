@@ -394,3 +394,25 @@ def test_the_attachments_of_an_opened_mail_are_listed_and_download(v2_app, imap_
     expect(page.locator("#v2-reader-subject")).to_have_text("Liefertermin")
     expect(page.locator(".v2-reader-attachments")).to_have_count(0)
     assert not page.problems, page.problems
+
+
+def test_a_mail_closed_before_it_was_saved_is_kept_as_a_draft(v2_app, imap_client, chromium):
+    """Escape in the compose dialog threw away what was typed since the last autosave."""
+    from playwright.sync_api import expect
+
+    page = chromium("de-DE", viewport={"width": 1400, "height": 850}, full_page=False)
+    page.sign_in(v2_app["url"], "owner", PASSWORD)
+    page.goto(f"{v2_app['url']}/mail/v2/m/{v2_app['id']}/")
+    expect(page.locator("#v2-client")).to_have_attribute("data-ready", "1")
+    page.keyboard.press("c")
+    dialog = page.locator("#v2-compose-dialog")
+    expect(dialog).to_be_visible()
+    page.locator("#v2-compose-dialog textarea[name=body]").fill("Nur kurz notiert, noch nicht fertig.")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#v2-toast-text")).to_have_text("Die E-Mail ist als Entwurf gespeichert.")
+    drafts = imap_client(1, v2_app["email"], v2_app["password"])
+    drafts.select_folder("Drafts", readonly=True)
+    found = drafts.fetch(drafts.search(["ALL"]), ["BODY.PEEK[TEXT]"])
+    assert [b"Nur kurz notiert" in data[b"BODY[TEXT]"] for data in found.values()] == [True]
+    assert not page.problems, page.problems

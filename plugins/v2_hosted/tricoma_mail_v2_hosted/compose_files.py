@@ -46,6 +46,7 @@ def words() -> dict[str, str]:
         "wait_for_uploads": _("Please wait until the files are uploaded."),
         "saving": _("Saving draft…"),
         "save_failed": _("The draft could not be saved."),
+        "kept_as_draft": _("The mail is kept as a draft."),
         "forward_attachment": _("Forward as attachment"),
         "edit_draft": _("Edit draft"),
     }

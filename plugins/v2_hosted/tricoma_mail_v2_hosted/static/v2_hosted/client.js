@@ -61,6 +61,7 @@
     undo();
   }
   $("v2-toast-undo").addEventListener("click", undoLast);
+  root.addEventListener("v2:toast", function (event) { toast(event.detail.text, null); });  // from the other scripts
 
   // -- folders --------------------------------------------------------------------------------
   function loadFolders() {

@@ -241,6 +241,17 @@
   root.addEventListener("v2:draft-saving", function () { beingSaved = snapshot(); });
   root.addEventListener("v2:draft-saved", function () { if (beingSaved !== null) { saved = beingSaved; } beingSaved = null; });
   dialog.addEventListener("close", function () { clearInterval(timer); timer = null; });
+  // Closed (Escape, Cancel) with changes not saved yet: kept as a draft, as Outlook and Gmail do,
+  // and said so; the text typed was lost before.
+  root.addEventListener("v2:compose-closed", function (event) {
+    if (event.detail.sent || pending || !worthSaving() || snapshot() === saved) { return; }
+    var ask = { saving: null };
+    root.dispatchEvent(new CustomEvent("v2:save-draft", { detail: ask }));
+    Promise.resolve(ask.saving).then(function (ok) {
+      var text = ok ? word("kept_as_draft") : ok === false ? word("save_failed") : null;
+      if (text) { root.dispatchEvent(new CustomEvent("v2:toast", { detail: { text: text } })); }
+    });
+  });
 
   // -- the reading pane: forward as attachment, and edit a draft ---------------------------------
   function action(name, label, mode) {
