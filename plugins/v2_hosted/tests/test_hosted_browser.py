@@ -120,6 +120,11 @@ def test_fetch_mailboxes_from_the_portal_in_chromium(app, live_server, make_user
     expect(page.locator(".flash.success")).to_contain_text("0 neu, 1 geändert, 1 unverändert")
     assert v2_links(page) == {"Info": links["Info"], "Vertrieb Nord": links["Vertrieb"]}
     expect(page.locator("table.portal-mailboxes")).to_contain_text("Vertrieb Nord")
+    # the state in the reader's words, each mailbox a link to its client, the time in the page's form
+    row = page.locator("table.portal-mailboxes tr", has_text="Vertrieb Nord")
+    expect(row).to_contain_text("aktiv")
+    assert row.locator("a").get_attribute("href") == links["Vertrieb"]
+    expect(page.locator("form small", has_text="Zuletzt abgeholt")).not_to_contain_text("UTC")
     page.shot("portal-3-renamed-de")
 
     # a revoked token: its error on the page, German and English

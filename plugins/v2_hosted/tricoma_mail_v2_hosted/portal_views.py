@@ -13,6 +13,7 @@ from tricoma_mail_plugin import InvalidSettings, sign_in_required
 from . import portal_import
 from .i18n import gettext as _
 from .portal_client import PortalError
+from .views import client_url
 
 portal_pages = Blueprint("v2_hosted_portal", __name__, url_prefix="/mail/v2/settings/tricoma-mail",
                          template_folder="templates")
@@ -71,4 +72,11 @@ def _page(url: str | None = None, error: str | None = None, error_field: str | N
         "v2_hosted/portal_settings.html", stored=stored,
         url=url if url is not None else (stored.url if stored else ""),
         error=error, error_field=error_field, imported=portal_import.imported_mailboxes(), _v2=_,
+        state_labels=_state_labels(), client_url=client_url,
     )
+
+
+def _state_labels() -> dict[str, str]:
+    """A hosted mailbox's state in the portal, in the reader's words (the portal sends a key)."""
+    return {"provisioning": _("being set up"), "active": _("active"), "failed": _("setting up failed"),
+            "deleting": _("to be deleted")}
