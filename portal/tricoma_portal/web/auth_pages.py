@@ -1,7 +1,7 @@
 """Sign in and out, the language switch, and the start page by role."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_from_directory, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -18,6 +18,13 @@ def _safe_next(target: str | None) -> str | None:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return None
+
+
+@blueprint.get("/favicon.ico")
+def favicon():
+    """The icon every browser asks each site for (an SVG under the old name; every browser in
+    use reads it): without it each page view logged a 404 in the browser's console. No login."""
+    return send_from_directory(current_app.static_folder, "portal/favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 @blueprint.get("/")
