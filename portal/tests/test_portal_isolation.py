@@ -25,7 +25,7 @@ from tricoma_portal.models import (
 )
 
 # Routes anyone may call (no tenant data behind them), and the API (tested below with tokens).
-PUBLIC = {"static", "auth.start", "auth.login", "auth.logout", "auth.language", "api.list_mailboxes",
+PUBLIC = {"static", "auth.favicon", "auth.start", "auth.login", "auth.logout", "auth.language", "api.list_mailboxes",
           "autoconfig.thunderbird", "autoconfig.outlook"}
 
 
