@@ -397,8 +397,9 @@ def actions(mailbox_id: int):
             flash(_("Choose the folder to move to."), "error")
             return redirect(back)
         count = message_actions.move(current_user, mailbox_id, pks, target)
+        shown = folder_shown(access.require(current_user, mailbox_id, "write"), target)
         flash(ngettext("%(num)d message moved to %(folder)s.", "%(num)d messages moved to %(folder)s.",
-                       count, folder=folder_shown(access.require(current_user, mailbox_id, "write"), target)), "success")
+                       count, folder=shown), "success")
         back = _away_from_moved(back, mailbox_id, folder_name)
     else:
         mailbox = access.require(current_user, mailbox_id, "delete")

@@ -325,13 +325,17 @@ def folders(mailbox_id: int):
     return redirect(url_for(".folders", mailbox_id=mailbox.id))
 
 
+def _inbox_first(folder) -> tuple[bool, str]:
+    return folder.name.upper() != "INBOX", folder.name.casefold()
+
+
 def _render_folders(mailbox: Mailbox, overview: server_folders.FolderOverview | None,
                     error: FieldError | None = None) -> str:
     return render_template(
         "tricoma_mail/mailboxes/folders.html",
         mailbox=mailbox,
         # the inbox first, then by name (servers list in their own order: Dovecot put INBOX last)
-        folders=sorted(overview.folders, key=lambda f: (f.name.upper() != "INBOX", f.name.casefold())) if overview else None,
+        folders=sorted(overview.folders, key=_inbox_first) if overview else None,
         roles=overview.roles if overview else [],
         mapping=overview.mapping if overview else FolderMapping.of(mailbox),
         error=error,

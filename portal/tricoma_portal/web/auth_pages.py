@@ -1,7 +1,8 @@
 """Sign in and out, the language switch, and the start page by role."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_from_directory, session, url_for
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, send_from_directory, session,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
