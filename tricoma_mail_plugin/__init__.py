@@ -48,7 +48,7 @@ from .jobs.tasks import SYNC_QUEUE as JOB_QUEUE_SYNC
 from .jobs.tasks import Task as JobTask
 from .jobs.readiness import mark_stopping, readiness_problems
 from .mail.after_sending import tidy_after_sending
-from .mail.message_view import message_attachments
+from .mail.message_view import INLINE_ATTACHMENT_TYPES, message_attachments
 from .mail.message_actions import UndoDelete, move_with_undo, undo_delete, undo_move
 from .mail.message_actions import delete as delete_messages
 from .mail.message_actions import delete_permanently as delete_messages_for_good
@@ -197,6 +197,7 @@ __all__ = [
     "undo_delete",
     "undo_move",
     "message_attachments",
+    "INLINE_ATTACHMENT_TYPES",
     "tidy_after_sending",
     "NAMING_CONVENTION",
     "UtcDateTime",

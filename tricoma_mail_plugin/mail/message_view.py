@@ -8,9 +8,15 @@ from typing import Callable
 from ..cache.bodies import raw_message
 from ..mailboxes.backend import MailboxBackend
 from ..mime.parse import Attachment, ParsedMessage, parse_message
-from ..mime.sanitize import sanitize_html
+from ..mime.sanitize import INLINE_IMAGE_TYPES, sanitize_html
 from ..models import Mailbox
 from ..rights import access
+
+
+#: The attachments a browser shows in a tab of its own (never scripts, never markup): the
+#: attachment route serves these inline when asked, everything else as a download (the v1 reading
+#: view and the v2 client offer "Open" for them).
+INLINE_ATTACHMENT_TYPES = frozenset(INLINE_IMAGE_TYPES | {"application/pdf"})
 
 
 @dataclass(frozen=True)

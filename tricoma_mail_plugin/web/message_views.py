@@ -43,7 +43,7 @@ from ..cache import bodies, intents
 from ..cache_versions import versioned_cache, versions
 from ..errors import MessageNotFound
 from ..mail import trusted_senders
-from ..mail.message_view import RenderedMessage, render_message
+from ..mail.message_view import INLINE_ATTACHMENT_TYPES, RenderedMessage, render_message
 from ..mail.sender_warnings import sender_warnings
 from ..mailboxes.service import backend_for
 from ..mime.html_text import html_to_plain_text
@@ -69,7 +69,7 @@ install(blueprint, own_sign_in=("tricoma_mail_message.part",))
 PART_TOKEN_SECONDS = 12 * 3600
 
 # Types a browser may show inline when the user asks (never scripts, never markup).
-INLINE_TYPES = frozenset(INLINE_IMAGE_TYPES | {"application/pdf"})
+INLINE_TYPES = INLINE_ATTACHMENT_TYPES
 # Types that a browser would run or render as a document: always served as a plain download.
 _ACTIVE_TYPE = re.compile(r"html|xml|svg|javascript|ecmascript|x-sh|x-msdownload|wasm|text/css|multipart/",
                           re.IGNORECASE)

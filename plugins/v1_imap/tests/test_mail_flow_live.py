@@ -123,17 +123,18 @@ def test_admin_mapping_overrides_detection(app, account):
             assert folder_for_role(mailbox, backend, "sent") == special
 
 
-def test_a_move_interrupted_between_copy_and_expunge_is_finished_at_restart(app, account):
-    mailbox_id, other, profile = account
-    other.append("INBOX", mail(9))
-    archive = profile.prefix + "Archiv2026"
-    other.create_folder(archive)
+def interrupted_move(app, account, number: int, target: str) -> None:
+    """Message ``number`` in INBOX, synced, and its move to ``target`` (made here) stopped
+    between copy and expunge: a server without MOVE copies, then flags and expunges, and the
+    process dies after the copy. The intent is left pending."""
+    mailbox_id, other, _profile = account
+    other.append("INBOX", mail(number))
+    other.create_folder(target)
     with app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
         with service.backend_for(mailbox) as backend:
             sync.sync_mailbox(mailbox, backend)
             uid = rows("INBOX", mailbox_id)[0].uid
-            # A server without MOVE: copy, then flag and expunge. The process dies after the copy.
             backend._capabilities = backend._capabilities - {"MOVE"}
 
             def die(uids):
@@ -141,8 +142,14 @@ def test_a_move_interrupted_between_copy_and_expunge_is_finished_at_restart(app,
 
             backend.expunge = die
             with pytest.raises(KeyboardInterrupt):
-                intents.move(mailbox, backend, "INBOX", [uid], archive)
+                intents.move(mailbox, backend, "INBOX", [uid], target)
         assert db.session.scalar(select(MailIntent.state)) == "pending"
+
+
+def test_a_move_interrupted_between_copy_and_expunge_is_finished_at_restart(app, account):
+    mailbox_id, other, profile = account
+    archive = profile.prefix + "Archiv2026"
+    interrupted_move(app, account, 9, archive)
 
     other.select_folder(archive, readonly=True)
     assert len(other.search(["ALL"])) == 1
@@ -187,23 +194,8 @@ def test_a_move_to_a_folder_deleted_meanwhile_is_refused_and_later_syncs_go_on(a
 
 def test_a_pending_move_whose_target_is_gone_is_undone_at_restart(app, account):
     mailbox_id, other, profile = account
-    other.append("INBOX", mail(12))
     archive = profile.prefix + "Archiv2027"
-    other.create_folder(archive)
-    with app.app_context():
-        mailbox = db.session.get(Mailbox, mailbox_id)
-        with service.backend_for(mailbox) as backend:
-            sync.sync_mailbox(mailbox, backend)
-            uid = rows("INBOX", mailbox_id)[0].uid
-            backend._capabilities = backend._capabilities - {"MOVE"}
-
-            def die(uids):
-                raise KeyboardInterrupt("killed between copy and expunge")
-
-            backend.expunge = die
-            with pytest.raises(KeyboardInterrupt):
-                intents.move(mailbox, backend, "INBOX", [uid], archive)
-        assert db.session.scalar(select(MailIntent.state)) == "pending"
+    interrupted_move(app, account, 12, archive)
     other.delete_folder(archive)  # with the copy in it, before the process came back
 
     with app.app_context():  # "restart": the sync undoes the move instead of failing on it

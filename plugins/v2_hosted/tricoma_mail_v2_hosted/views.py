@@ -28,6 +28,7 @@ from flask_babel import format_datetime
 from flask_login import current_user
 
 from tricoma_mail_plugin import (
+    INLINE_ATTACHMENT_TYPES,
     InvalidSettings,
     NotAllowed,
     OutgoingMessage,
@@ -128,7 +129,7 @@ def folders(mailbox_id: int):
 @api.get("/messages/<int:message_pk>/attachments")
 def attachments(mailbox_id: int, message_pk: int):
     """A message's attachments for the reading pane, each with core's download link (and an
-    "open" link for what a browser shows safely: PDF, images, plain text)."""
+    "open" link for what a browser shows itself: PDF, images; core's ``INLINE_ATTACHMENT_TYPES``)."""
     found = message_attachments(current_user, mailbox_id, message_pk)
 
     def link(part_id: str, **extra) -> str:
@@ -137,13 +138,8 @@ def attachments(mailbox_id: int, message_pk: int):
 
     return jsonify(attachments=[
         {"filename": part.filename, "size": part.size, "url": link(part.part_id),
-         "open_url": link(part.part_id, inline="1") if part.content_type in SHOWN_INLINE else None}
+         "open_url": link(part.part_id, inline="1") if part.content_type in INLINE_ATTACHMENT_TYPES else None}
         for part in found])
-
-
-#: What the reading pane offers to open in a tab: what core serves inline when asked (others it
-#: serves as a download all the same).
-SHOWN_INLINE = frozenset({"application/pdf", "image/png", "image/jpeg", "image/jpg", "image/gif", "image/webp"})
 
 
 @api.get("/messages")
