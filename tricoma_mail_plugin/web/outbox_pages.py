@@ -137,10 +137,9 @@ def sent_copy_text(item: OutboxItem) -> str:
     if item.state != "sent":
         return "—"
     if item.sent_copy == "done":
-        mailbox = mail_state().db.session.get(Mailbox, item.mailbox_id) if item.mailbox_id else None
-        if mailbox is None or not item.sent_copy_folder:
-            return _("filed in %(folder)s", folder=item.sent_copy_folder or _("Sent"))
-        return _("filed in %(folder)s", folder=folder_shown(mailbox, item.sent_copy_folder))
+        folder = item.sent_copy_folder
+        mailbox = mail_state().db.session.get(Mailbox, item.mailbox_id) if folder and item.mailbox_id else None
+        return _("filed in %(folder)s", folder=folder_shown(mailbox, folder) if mailbox else folder or _("Sent"))
     if item.sent_copy == "retry":
         return _("not filed yet, will retry: %(error)s", error=item.sent_copy_error or "")
     return _("waiting to be filed")

@@ -1,6 +1,7 @@
 """How a mailbox is offered as the sender of a mail: by its title, then as the mail will go out."""
 from __future__ import annotations
 
+from ..mime.headers import address_text
 from ..models import Mailbox
 
 
@@ -11,7 +12,7 @@ def from_label(mailbox: Mailbox) -> str:
     will not carry."""
     address = mailbox.email or mailbox.imap_username or ""
     name = mailbox.sender_name or ""
-    header = f"{name} <{address}>" if name and address else (address or name)
+    header = address_text(name, address) if address else name  # as the header writes it (a name with a comma quoted)
     if not header or mailbox.title == header:
         return mailbox.title or header
     if not mailbox.title or mailbox.title in (name, address):

@@ -56,6 +56,7 @@ from tricoma_mail_plugin import (
     search_messages,
     set_message_flags,
     sign_in_required,
+    size_text,
     split_recipients,
     team_in_view,
     team_list_states,
@@ -137,7 +138,7 @@ def attachments(mailbox_id: int, message_pk: int):
                        part_id=part_id, **extra)
 
     return jsonify(attachments=[
-        {"filename": part.filename, "size": part.size, "url": link(part.part_id),
+        {"filename": part.filename, "size": part.size, "size_text": size_text(part.size), "url": link(part.part_id),
          "open_url": link(part.part_id, inline="1") if part.content_type in INLINE_ATTACHMENT_TYPES else None}
         for part in found])
 

@@ -347,7 +347,7 @@
         item.appendChild(link);
         var size = document.createElement("span");
         size.className = "v2-size";
-        size.textContent = " " + sizeText(part.size);
+        size.textContent = " " + part.size_text;
         item.appendChild(size);
         if (part.open_url) {
           var open = document.createElement("a");
@@ -362,12 +362,6 @@
       });
       header.appendChild(list);
     }).catch(function () { /* the body still shows; the list is what failed */ });
-  }
-  function sizeText(bytes) {
-    var format = new Intl.NumberFormat(document.documentElement.lang || undefined, { maximumFractionDigits: 1 });
-    if (bytes < 1024) { return format.format(bytes) + " B"; }
-    if (bytes < 1024 * 1024) { return format.format(bytes / 1024) + " KB"; }
-    return format.format(bytes / 1024 / 1024) + " MB";
   }
 
   function openMessage(message) {
