@@ -64,10 +64,19 @@ def test_a_running_sync_renews_its_lease_and_others_wait_or_are_told(app, accoun
     holder.join(10)
 
 
-def test_a_killed_sync_gives_up_its_mailbox_within_the_lease(app, account, database_url, tmp_path):
+def test_a_killed_sync_gives_up_its_mailbox_within_the_lease(app, account, database_url, tmp_path,
+                                                           monkeypatch):
     """A process syncing the mailbox is killed with SIGKILL: the next sync takes over within the
     lease's length (it waited an hour before)."""
     mailbox_id, _ = account
+    taken_at = []
+    holding = refresh._sync_holding_the_lease
+
+    def note_the_takeover(*args):
+        taken_at.append(time.monotonic())
+        return holding(*args)
+
+    monkeypatch.setattr(refresh, "_sync_holding_the_lease", note_the_takeover)
     ready = tmp_path / "holding"
     script = textwrap.dedent(f"""
         import sys, time
@@ -96,7 +105,8 @@ def test_a_killed_sync_gives_up_its_mailbox_within_the_lease(app, account, datab
     app.config["TRICOMA_MAIL_SYNC_LEASE_SECONDS"] = 3
     with app.app_context():
         refresh.run_sync(db.session.get(Mailbox, mailbox_id), wait=10)
-    assert time.monotonic() - killed_at < 5
+    # The lease's 3 s and a wait step; the sync's own time (TLS, a busy CI machine) does not count.
+    assert taken_at[0] - killed_at < 4.5
 
 
 def test_the_web_refresh_says_when_another_sync_holds_the_mailbox(app, account, make_app):
