@@ -122,6 +122,7 @@ def test_the_example_test_is_under_twenty_lines():
 
 
 @pytest.mark.slow
+@pytest.mark.db_independent  # the example's own suite runs on its own SQLite database
 def test_the_example_tests_pass_with_the_testing_plugin(installed_example):
     assert "3 passed" in run_example_tests(installed_example)
 

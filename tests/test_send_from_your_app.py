@@ -112,6 +112,7 @@ def installed_example(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.db_independent  # the example's own suite runs on its own SQLite database
 def test_the_examples_own_tests_pass_with_the_testing_plugin(installed_example):
     assert "3 passed" in run_example_tests(installed_example)
 

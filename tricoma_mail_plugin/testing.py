@@ -57,6 +57,8 @@ import pytest
 from flask import Flask, session
 from flask.testing import FlaskClient
 from flask_login import login_user
+from jinja2 import BytecodeCache, Environment
+from jinja2.bccache import Bucket
 
 try:  # the default create_schema; pytest loads this plugin in every venv that has tricoma-mail
     from flask_migrate import upgrade
@@ -190,11 +192,46 @@ def tricoma_mail_config(tricoma_mail_database_url: str) -> dict[str, Any]:
     }
 
 
+class _SessionTemplateCode(BytecodeCache):
+    """Compiled templates shared by the apps of a test session: each test makes an app of its
+    own, whose Jinja environment would compile every page it renders again (most of a page
+    test's time). Kept per template source and per environment settings that change the code
+    compiled from it."""
+
+    def __init__(self) -> None:
+        self._code: dict[tuple, tuple[str, Any]] = {}
+
+    @staticmethod
+    def _settings(environment: Environment) -> tuple:
+        autoescape = environment.autoescape
+        return (tuple(sorted(environment.extensions)), tuple(sorted(environment.filters)),
+                tuple(sorted(environment.tests)), getattr(autoescape, "__func__", autoescape),
+                environment.block_start_string, environment.block_end_string,
+                environment.variable_start_string, environment.variable_end_string,
+                environment.comment_start_string, environment.comment_end_string,
+                environment.line_statement_prefix, environment.line_comment_prefix,
+                environment.trim_blocks, environment.lstrip_blocks, environment.newline_sequence,
+                environment.keep_trailing_newline, environment.optimized, environment.is_async)
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        checksum, code = self._code.get((self._settings(bucket.environment), bucket.key), (None, None))
+        if checksum == bucket.checksum:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[(self._settings(bucket.environment), bucket.key)] = (bucket.checksum, bucket.code)
+
+
+_TEMPLATE_CODE = _SessionTemplateCode()
+
+
 def _create_app(pytestconfig: pytest.Config, config: Mapping[str, Any]) -> Flask:
     app = pytestconfig.hook.pytest_tricoma_mail_create_app(config=dict(config))
     if app is None:
         raise pytest.UsageError("no app to test: implement pytest_tricoma_mail_create_app(config) "
                                 "in conftest.py (see tricoma_mail_plugin.testing)")
+    if app.jinja_env.bytecode_cache is None:
+        app.jinja_env.bytecode_cache = _TEMPLATE_CODE
     _APPS.add(app)
     return app
 
