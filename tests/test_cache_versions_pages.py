@@ -192,11 +192,14 @@ def test_the_reading_view_shows_a_new_folder_and_a_new_record_link_at_the_next_r
     assert not asked(queries, "tricoma_mail_record_link"), queries
     assert not asked(queries, "tricoma_mail_tag"), queries
     # the message, its folder and the mailbox whose right is checked: one query, for the page
-    # and for its body frame
+    # and for its body frame; the page asks one more, for the messages above and below it
     _body, frame_queries = page_and_queries(app, olga, f"{url}/body")
-    for asked_by_page in (queries, frame_queries):
+    for asked_by_page, messages_asked in ((queries, 2), (frame_queries, 1)):
         assert not [query for query in asked_by_page if query.startswith("SELECT tricoma_mail_mailbox.")], asked_by_page
-        assert len([query for query in asked_by_page if "FROM tricoma_mail_message" in query]) == 1, asked_by_page
+        assert len([query for query in asked_by_page if query.startswith("SELECT tricoma_mail_message.")
+                    ]) == 1, asked_by_page
+        assert len([query for query in asked_by_page if "FROM tricoma_mail_message" in query]) == messages_asked, \
+            asked_by_page
 
     other_process(app, insert(CachedFolder.__table__).values(mailbox_id=mailbox_id, name="Projekte", delimiter="/",
                                                              flags=[], messages=0, unseen=0))

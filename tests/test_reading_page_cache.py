@@ -168,7 +168,7 @@ def test_a_remembered_article_posts_with_its_token_when_csrf_is_checked(make_app
 
 @pytest.mark.parametrize("change", ["flag", "tag on the message", "new tag", "right taken", "mailbox renamed",
                                     "folder added", "folder renamed", "record linked", "sender trusted",
-                                    "language"])
+                                    "language", "newer mail arrived"])
 def test_each_value_the_article_shows_changes_the_next_open(app, messages, article_renders, change):
     mailbox_id, _plain_pk, html_pk = messages
     url = f"/mail/m/{mailbox_id}/messages/{html_pk}"
@@ -206,6 +206,11 @@ def test_each_value_the_article_shows_changes_the_next_open(app, messages, artic
                            "are always shown"),
         "language": (update(User.__table__).where(User.__table__.c.id == olga_id).values(language="de"),
                      "Antworten"),
+        # the newest message had none above it in the list: now it has (the article's neighbours)
+        "newer mail arrived": (insert(messages_table).values(
+            folder_id=select(folders.c.id).where(folders.c.mailbox_id == mailbox_id, folders.c.name == "INBOX")
+            .scalar_subquery(), uid=9, seen=True, size=10, subject="Neuer", from_addr="", flags="",
+            date=datetime(2026, 6, 2, 9, 0, tzinfo=timezone.utc)), 'rel="prev"'),
     }
     statement, shown = writes[change]
     other_process(app, statement)

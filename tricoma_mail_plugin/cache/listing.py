@@ -101,24 +101,65 @@ def list_messages(folder_ids: list[int] | Select | ScalarSelect, sort: str = "da
     if keyword:
         query = with_keyword(query, keyword)
     if cursor:
-        value, last_pk = decode_cursor(cursor)
-        after_pk = CachedMessage.id < last_pk if descending else CachedMessage.id > last_pk
-        if value is None:
-            query = query.where(after_pk)
-        else:
-            before = (column < value) if descending else (column > value)
-            # The bound alone (``<=``) repeats what the OR says: a planner seeks the index there
-            # instead of reading the folder from its start (SQLite cannot range-scan an OR).
-            bound = (column <= value) if descending else (column >= value)
-            query = query.where(bound, or_(before, and_(column == value, after_pk)))
-    order = (column.desc(), CachedMessage.id.desc()) if descending else (column.asc(), CachedMessage.id.asc())
-    rows = mail_state().db.session.execute(query.order_by(*order).limit(limit + 1)).all()
+        query = after(query, column, *decode_cursor(cursor), descending)
+    rows = mail_state().db.session.execute(in_list_order(query, column, descending).limit(limit + 1)).all()
     messages = listed_messages(rows[:limit])
     next_cursor = None
     if len(rows) > limit:
         last = messages[limit - 1]
         next_cursor = encode_cursor(getattr(last, column.key), last.id)
     return MessagePage(messages, next_cursor)
+
+
+def after(query: Select, column, value, message_pk: int, descending: bool) -> Select:
+    """Only the messages the list shows after the one whose sort value is ``value`` and id is
+    ``message_pk``: the keyset of a page's cursor and of a message's neighbours."""
+    after_pk = CachedMessage.id < message_pk if descending else CachedMessage.id > message_pk
+    if value is None:
+        return query.where(after_pk)
+    before = (column < value) if descending else (column > value)
+    # The bound alone (``<=``) repeats what the OR says: a planner seeks the index there
+    # instead of reading the folder from its start (SQLite cannot range-scan an OR).
+    bound = (column <= value) if descending else (column >= value)
+    return query.where(bound, or_(before, and_(column == value, after_pk)))
+
+
+def in_list_order(query: Select, column, descending: bool) -> Select:
+    """``query`` in the order a list shows: by ``column``, ties by id, both the same way."""
+    if descending:
+        return query.order_by(column.desc(), CachedMessage.id.desc())
+    return query.order_by(column.asc(), CachedMessage.id.asc())
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The ids of the messages a folder's list shows right above (``previous``) and below
+    (``next``) a message; ``None`` at either end."""
+
+    previous: int | None
+    next: int | None
+
+
+def neighbours(message: CachedMessage, sort: str = "date", descending: bool = True,
+               keyword: str | None = None) -> Neighbours:
+    """The messages above and below ``message`` in its folder's list sorted by ``sort`` (with
+    ``keyword``, the list of the messages tagged with it): one query, of one row from each side,
+    each read from the folder's index when sorted by date. ``ValueError`` for an unknown sort."""
+    column = SORT_COLUMNS.get(sort)
+    if column is None:
+        raise ValueError(f"unknown sort {sort!r}")
+    query = select(CachedMessage.id).where(CachedMessage.folder_id == message.folder_id)
+    if keyword:
+        query = with_keyword(query, keyword)
+    value = getattr(message, column.key)
+
+    def first_after(down: bool) -> ScalarSelect:
+        # above the message is after it in the list's order turned round
+        return in_list_order(after(query, column, value, message.id, down), column, down).limit(1).scalar_subquery()
+
+    previous, next_ = mail_state().db.session.execute(select(first_after(not descending),
+                                                             first_after(descending))).one()
+    return Neighbours(previous=previous, next=next_)
 
 
 # The columns a list shows, read as plain values: no ORM object is built for a listed row.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -170,7 +171,7 @@ def folder(mailbox_id: int):
     if folders and name not in {f.name for f in folders}:
         raise MessageNotFound(_("The folder %(name)s does not exist (any more).", name=name))
     sort, descending, cursor = _list_arguments()
-    tag = (request.args.get("tag") or "").strip()[:100] or None  # only the messages with this tag (keyword)
+    tag = list_tag()  # only the messages with this tag (keyword)
     try:
         page = list_messages(folder_named(mailbox.id, name), sort, descending, cursor, keyword=tag)
     except ValueError:
@@ -179,8 +180,13 @@ def folder(mailbox_id: int):
             and current_app.config["TRICOMA_MAIL_SYNC_ON_FIRST_OPEN"]):
         sync_soon(current_app._get_current_object(), mailbox.id)
         progress = sync.sync_progress(mailbox)
-    return render_template("tricoma_mail/mail/folder.html", **_folder_context(mailbox, folders, name),
-                           page=page, sort=sort, descending=descending, cursor=cursor, progress=progress, tag=tag)
+    context = _folder_context(mailbox, folders, name)
+    view = list_view_arguments(sort, descending, tag)
+    return render_template("tricoma_mail/mail/folder.html", **context, page=page, sort=sort, descending=descending,
+                           cursor=cursor, progress=progress, tag=tag,
+                           reading_query=f"?{urlencode(view)}" if view else "",
+                           # a draft opens in the editor, as in other mail programs, for who may write it
+                           edit_drafts=context["folder_role"] == "drafts" and "send" in context["rights"])
 
 
 @blueprint.get("/m/<int:mailbox_id>/sync-status")
@@ -193,10 +199,36 @@ def sync_status(mailbox_id: int):
 
 
 def _list_arguments() -> tuple[str, bool, str | None]:
+    sort, descending = list_order()
+    return sort, descending, request.args.get("cursor") or None
+
+
+def list_order() -> tuple[str, bool]:
+    """The sort column of a list and whether it runs downwards, as the request names them
+    (``sort``, ``order``): by date, newest first, unless it says otherwise."""
     sort = request.args.get("sort", "date")
     if sort not in SORT_COLUMNS:
         sort = "date"
-    return sort, request.args.get("order") != "asc", request.args.get("cursor") or None
+    return sort, request.args.get("order") != "asc"
+
+
+def list_tag() -> str | None:
+    """The tag (keyword) a folder's list is narrowed to, as the request names it (``tag``)."""
+    return (request.args.get("tag") or "").strip()[:100] or None
+
+
+def list_view_arguments(sort: str, descending: bool, tag: str | None) -> dict[str, str]:
+    """The arguments that name a folder's list's order and tag, those that differ from the
+    default only: what a link from the list to a message carries, so that the reading view
+    goes to the messages above and below it in that list."""
+    arguments = {}
+    if sort != "date":
+        arguments["sort"] = sort
+    if not descending:
+        arguments["order"] = "asc"
+    if tag:
+        arguments["tag"] = tag
+    return arguments
 
 
 def _folder_context(mailbox, folders: list[Folder], current: str) -> dict:

@@ -158,11 +158,25 @@ def message_rows(messages: Iterable[ListedMessage], sent_folder: bool = False) -
     return row_formatter().rows(messages, sent_folder)
 
 
-def rows_html(rows: list[MessageRow], unified: bool, clip_icon: str) -> Markup:
+def rows_html(rows: list[MessageRow], unified: bool, clip_icon: str, reading_query: str = "",
+              edit_drafts: bool = False) -> Markup:
     """The ``<tr>`` of each row of a message table (``_macros.html``'s ``message_table``). Written
     here rather than by a loop in the template: a list page is mostly these rows, and a template
     pays for every lookup and escape of every row through its context; here each value is
-    escaped once, straight from the row."""
+    escaped once, straight from the row. A row links to the reading view with ``reading_query``
+    (the list's order, for its previous and next message), or, with ``edit_drafts`` (rows of a
+    Drafts folder), to the draft in the editor."""
+    editor_urls: dict[int, str] = {}
+
+    def link(m: MessageRow) -> str:
+        if not edit_drafts:
+            return m.url + reading_query
+        prefix = editor_urls.get(m.mailbox_id)
+        if prefix is None:
+            prefix = editor_urls[m.mailbox_id] = (
+                url_for("tricoma_mail_compose.compose", mailbox_id=m.mailbox_id) + "?mode=draft&source=")
+        return prefix + str(m.id)
+
     labels = [escape(label) for label in (_("Unread"), _("Flagged"), _("Answered"), _("Has an attachment"))]
     unread, flagged, answered, attachment = labels
     markers = (
@@ -189,7 +203,7 @@ def rows_html(rows: list[MessageRow], unified: bool, clip_icon: str) -> Markup:
             f'<td class="markers">{"".join(marker for marker, on in zip(markers, shown) if on)}</td>'
             + (f'<td class="mailbox">{escape(m.mailbox_title)}</td>' if unified else "")
             + f'<td class="from">{escape(m.correspondent)}</td>'
-            f'<td class="subject"><a href="{escape(m.url)}">{escape(m.subject)}</a>{preview}</td>'
+            f'<td class="subject"><a href="{escape(link(m))}">{escape(m.subject)}</a>{preview}</td>'
             f'<td class="date"><time datetime="{m.date}" title="{escape(m.date_title)}">{escape(m.date_label)}</time></td>'
             f'<td class="size number">{escape(m.size)}</td></tr>\n')
     return Markup("".join(out))

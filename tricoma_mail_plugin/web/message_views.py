@@ -40,6 +40,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..cache import bodies, intents
+from ..cache.listing import Neighbours, neighbours
 from ..cache_versions import versioned_cache, versions
 from ..errors import MessageNotFound
 from ..mail import trusted_senders
@@ -55,7 +56,7 @@ from ..rights import access
 from ..rights.directory import directory
 from . import render_cache
 from .mail_common import BANNER_KEY, install, rights_on
-from .mail_views import folder_tree_without_counts
+from .mail_views import folder_tree_without_counts, list_order, list_tag, list_view_arguments
 from .message_rows import locale_and_zone
 from .plain_text import mail_text
 from .reading_page_cache import article_cache
@@ -260,6 +261,10 @@ def read(mailbox_id: int, message_pk: int):
     image_sources = _image_sources(rendered, allow_remote) if show_html else ""
     tree = folder_tree_without_counts(mailbox)
     records = tuple(linked_records(mailbox.id, cached.message_id))
+    sort, descending = list_order()
+    tag = list_tag()
+    around = neighbours(cached, sort, descending, tag)
+    view = list_view_arguments(sort, descending, tag)
 
     def render_article() -> tuple[str, bool]:
         inline_body = _inline_body(rendered, image_sources) if show_html else None
@@ -280,11 +285,14 @@ def read(mailbox_id: int, message_pk: int):
             sender_warnings=warnings,
             mail_text=mail_text,
             compose_to=_compose_to(mailbox.id) if "send" in rights else None,
-            back=url_for("tricoma_mail_client.folder", mailbox_id=mailbox.id, folder=folder.name),
+            back=url_for("tricoma_mail_client.folder", mailbox_id=mailbox.id, folder=folder.name, **view),
+            list_view=view,
+            previous_url=_neighbour_url(mailbox.id, around.previous, view),
+            next_url=_neighbour_url(mailbox.id, around.next, view),
         )
         return article, inline_body is not None
 
-    key = _article_key(render_key, mailbox, cached, folder, rights, remote_reason, tree, records, warnings)
+    key = _article_key(render_key, mailbox, cached, folder, rights, remote_reason, tree, records, warnings, around)
     article, body_inline = article_cache().get_or_render(key, render_article)
     page = render_template("tricoma_mail/mail/message.html", mailbox=mailbox, parsed=parsed, article=article)
     if show_html and current_app.testing and current_app.config.get("TRICOMA_MAIL_UNSAFE_RENDERING_FOR_TESTS"):
@@ -300,13 +308,20 @@ def read(mailbox_id: int, message_pk: int):
     return response
 
 
+def _neighbour_url(mailbox_id: int, message_pk: int | None, view: dict[str, str]) -> str | None:
+    """The reading view of a message above or below in the folder's list, in the same order."""
+    if message_pk is None:
+        return None
+    return url_for(".read", mailbox_id=mailbox_id, message_pk=message_pk, **view)
+
+
 def _compose_to(mailbox_id: int):
     """For an e-mail address in a plain-text body: the URL of a new mail to it from this mailbox."""
     return lambda address: url_for("tricoma_mail_compose.compose", mailbox_id=mailbox_id, to=address)
 
 
 def _article_key(render_key: tuple, mailbox, cached, folder, rights: frozenset[str], remote_reason: str | None,
-                 tree: tuple, records: tuple, warnings: tuple) -> tuple | None:
+                 tree: tuple, records: tuple, warnings: tuple, around: Neighbours) -> tuple | None:
     """Every value the reading page's article shows (``_message_article.html``), as read for
     this request: the key it is remembered under (``reading_page_cache``). ``None`` (render,
     do not remember) while banners wait for the page or the tags' version is unknown."""
@@ -316,7 +331,7 @@ def _article_key(render_key: tuple, mailbox, cached, folder, rights: frozenset[s
     locale, zone = locale_and_zone()
     return (render_key, str(locale), str(zone), request.script_root, request.full_path, mailbox.title,
             folder.name, cached.from_, cached.flags, cached.flagged, cached.date, rights, remote_reason, tree,
-            records, warnings, tags_version)
+            records, warnings, around, tags_version)
 
 
 @blueprint.get("/<int:message_pk>/body")
