@@ -9,7 +9,8 @@ from email.policy import SMTP, default
 import pytest
 
 from tricoma_mail_plugin.mail.reply_prefill import _join_typed, split_recipients
-from tricoma_mail_plugin.mime.build import HeaderInjection, InvalidMessage, OutgoingMessage, build_message
+from tricoma_mail_plugin.mime.build import (HeaderInjection, InvalidAddresses, InvalidMessage, OutgoingMessage,
+                                            build_message)
 from tricoma_mail_plugin.mime.parse import parse_message
 
 TYPED = OutgoingMessage(to=("ali", "bob@example.test"), cc=("carol.example.test",), bcc=("Jörg Mü",),
@@ -28,6 +29,22 @@ def test_the_mail_itself_is_still_checked():
     with pytest.raises(InvalidMessage) as refused:
         build_message(TYPED, "Vertrieb", "vertrieb@example.test")
     assert refused.value.field == "to" and "ali" in refused.value.user_message
+
+
+def test_sending_names_every_address_that_is_not_valid_at_once():
+    """Not only the first: the user fixes them all before sending again."""
+    with pytest.raises(InvalidAddresses) as refused:
+        typed = OutgoingMessage(to=split_recipients("ali, bob@example.test, carol@"), cc=("carol.example.test",),
+                                bcc=("dora@example..test", "ali"), subject="x", text="y")
+        build_message(typed, "Vertrieb", "vertrieb@example.test")
+    assert refused.value.field == "to"  # the first field that holds one
+    assert refused.value.addresses == ["ali", "carol@", "carol.example.test", "dora@example..test"]
+    assert refused.value.user_message == ("These are not valid e-mail addresses: "
+                                          "ali; carol@; carol.example.test; dora@example..test.")
+    with pytest.raises(InvalidAddresses) as one:
+        build_message(OutgoingMessage(cc=split_recipients("bob@example.test, carol@"), subject="x", text="y"),
+                      "", "v@example.test")
+    assert (one.value.field, one.value.user_message) == ("cc", "carol@ is not a valid e-mail address.")
 
 
 def test_a_line_break_is_refused_in_a_draft_too():

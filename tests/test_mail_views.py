@@ -14,6 +14,7 @@ from email.policy import default
 from email.utils import format_datetime, make_msgid
 from datetime import datetime, timedelta, timezone
 from html import unescape
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from sqlalchemy import select, update
@@ -498,7 +499,7 @@ def test_messages_name_folders_as_the_folder_list_does(app, account, owner):
     assert "The folder Kunde B is created." in page(moved) and "The folder INBOX." not in page(moved)
     form = compose_form(client, mailbox_id)
     form.update(subject="Entwurf", body="Text", action="draft")
-    saved = page(client.post(f"/mail/m/{mailbox_id}/compose", data=form))
+    saved = page(client.post(f"/mail/m/{mailbox_id}/compose", data=form, follow_redirects=True))
     assert "The draft is saved in Drafts." in saved and "INBOX.Drafts" not in saved
 
 
@@ -834,7 +835,7 @@ def test_draft_autosave_replaces_the_previous_copy(app, account, owner):
 
     form.update(draft_uid=second["draft_uid"], body="dritte Fassung", action="draft")
     saved = client.post(f"/mail/m/{mailbox_id}/compose", data=dict(form, files=(BytesIO(b"Notiz"), "notiz.txt")),
-                        content_type="multipart/form-data")
+                        content_type="multipart/form-data", follow_redirects=True)
     assert saved.status_code == 200 and "The draft is saved" in page(saved)
     assert re.search(r'name="attachment" value="[^"]+"[^>]*checked>\s*<label[^>]*>notiz.txt', page(saved))
     server.select_folder("Drafts", readonly=True)
@@ -842,6 +843,42 @@ def test_draft_autosave_replaces_the_previous_copy(app, account, owner):
     assert len(uids) == 1
     raw = server.fetch(uids, ["BODY.PEEK[]"])[uids[0]][b"BODY[]"]
     assert b"dritte Fassung" in raw and b'filename="notiz.txt"' in raw
+
+
+def test_save_draft_leads_to_the_saved_draft_so_reloading_posts_nothing(app, account, owner, imap_client):
+    """Post/redirect/get: "Save draft" answers with a redirect to the form on the saved draft (the
+    flash message with it), not with a page a reload would post again; a reply stays a reply."""
+    mailbox_id, server, _email = account([plain("Frage")])
+    client = owner()
+    form = compose_form(client, mailbox_id)
+    form.update(to="kunde@example.test, kollege@example.test", subject="Entwurf", body="erste Fassung", action="draft")
+    saved = client.post(f"/mail/m/{mailbox_id}/compose", data=form)
+    assert saved.status_code == 302
+    server.select_folder("Drafts", readonly=True)
+    draft_uid, = server.search(["ALL"])
+    draft_pk = pk_of(app, mailbox_id, "Entwurf", "Drafts")
+    assert saved.location == f"/mail/m/{mailbox_id}/compose?source={draft_pk}&mode=draft"
+    editor = page(client.get(saved.location))
+    assert "The draft is saved in Drafts." in editor and "Edit draft" in editor
+    again = compose_form(client, mailbox_id, source=draft_pk, mode="draft")
+    assert (again["to"], again["subject"], again["body"].strip()) == (form["to"], "Entwurf", "erste Fassung")
+    assert (again["draft_uid"], again["draft_mailbox"]) == (str(draft_uid), str(mailbox_id))
+
+    source = pk_of(app, mailbox_id, "Frage")
+    reply = compose_form(client, mailbox_id, source=source, mode="reply", next="/mail/")
+    reply.update(body="Die Antwort.\n" + reply["body"], action="draft")
+    saved = client.post(f"/mail/m/{mailbox_id}/compose", data=reply)
+    assert saved.status_code == 302 and f"source={source}&mode=reply&draft=" in saved.location
+    continued = compose_form(client, mailbox_id, **dict(parse_qsl(urlsplit(saved.location).query)))
+    assert continued["body"].startswith("Die Antwort.") and continued["subject"] == "Re: Frage"
+    assert (continued["source"], continued["mode"], continued["next"]) == (str(source), "reply", "/mail/")
+    assert continued["draft_uid"] and continued["draft_mailbox"] == str(mailbox_id)
+
+    with app.app_context():  # who may send but not read cannot open the draft: the form stays as it was
+        owner_id = db.session.scalar(select(User.id).where(User.username == "owner"))
+        access.revoke(mailbox_id, "user", owner_id, "read", actor="test")
+    kept = client.post(f"/mail/m/{mailbox_id}/compose", data=dict(form, subject="Ohne Leserecht"))
+    assert kept.status_code == 200 and "The draft is saved in Drafts." in page(kept) and "Ohne Leserecht" in page(kept)
 
 
 def test_uploads_are_streamed_within_the_limit(app, account, owner):

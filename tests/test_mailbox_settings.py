@@ -350,6 +350,32 @@ def test_a_wrong_password_shows_the_typed_message_and_leaves_the_mailbox_unusabl
     assert not stored(app, mailbox_id).usable
 
 
+def test_the_audit_log_says_how_each_test_ended(app, make_mailbox):
+    """The entry written when a Test starts (the hourly limit counts it) gets the outcome when the
+    test ends; a failure says where, as users who are not admins see it (no typed network answer)."""
+    mailbox_id = make_mailbox()
+    client = owner_client(app)
+    client.post(f"{BASE}/{mailbox_id}/test")
+    with app.app_context():
+        service.update_settings(db.session.get(Mailbox, mailbox_id), {"imap_password": "wrong"})
+    client.post(f"{BASE}/{mailbox_id}/test")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with app.app_context():
+        service.update_settings(db.session.get(Mailbox, mailbox_id), {"imap_port": closed_port})
+    client.post(f"{BASE}/{mailbox_id}/test")
+    with app.app_context():
+        tests = [entry.details for entry in access.audit_log(mailbox_id) if entry.action == "connection_test"]
+    assert [details.get("outcome") for details in tests] == ["failed", "failed", "passed"]  # newest first
+    assert (tests[1]["protocol"], tests[1]["step"], tests[1]["reason"]) == ("imap", "login", "wrong_password")
+    assert (tests[0]["protocol"], tests[0]["step"], tests[0]["reason"]) == ("imap", "connect", "could_not_connect")
+    log = page(client.get(f"{BASE}/{mailbox_id}/rights"))
+    assert "Test passed" in log
+    assert "Test failed at “IMAP Log in”: The server refused the user name or the password." in log
+    assert f"127.0.0.1:{closed_port} · Test failed at “IMAP Connect”: Could not connect to the server." in log
+
+
 def test_the_test_never_redirects_to_another_site(app, make_mailbox):
     mailbox_id = make_mailbox()
     client = owner_client(app)

@@ -30,7 +30,7 @@ def test_a_cached_messages_row_holds_its_summarys_values_under_their_columns():
     row = dict(zip(sync._ROW_COLUMNS, sync._row(3, summary)))
     columns = {attribute.key: attribute.columns[0].name for attribute in CachedMessage.__mapper__.column_attrs}
     expected = {columns[field.name]: getattr(summary, field.name) for field in fields(MessageSummary)}
-    expected.update(folder_id=3, flags="\\Seen $Label1", seen=True, flagged=False)
+    expected.update(folder_id=3, flags="\\Seen $Label1", seen=True, flagged=False, sender_sort="anna")
     assert row == expected
     assert set(row) <= set(CachedMessage.__table__.columns.keys())
 

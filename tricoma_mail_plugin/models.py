@@ -234,6 +234,8 @@ class CachedMessage(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)
     internal_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
     from_: Mapped[str] = mapped_column("from_addr", Text, default="")
+    # What a list sorts by when it sorts by sender: mime.headers.sender_sort_key(from_)
+    sender_sort: Mapped[str] = mapped_column(String(200), default="")
     to: Mapped[str] = mapped_column("to_addrs", Text, default="")
     cc: Mapped[str] = mapped_column("cc_addrs", Text, default="")
     subject: Mapped[str] = mapped_column(Text, default="")

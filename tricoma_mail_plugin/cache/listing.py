@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from ..models import CachedFolder, CachedMessage, Mailbox
 PAGE_SIZE = 50
 SORT_COLUMNS = {
     "date": CachedMessage.date,
-    "from": CachedMessage.from_,
+    "from": CachedMessage.sender_sort,  # the shown name, whatever case or quotes it is written in
     "subject": CachedMessage.subject,
     "size": CachedMessage.size,
 }
@@ -97,17 +98,18 @@ def list_messages(folder_ids: list[int] | Select | ScalarSelect, sort: str = "da
         raise ValueError(f"unknown sort {sort!r}")
     if isinstance(folder_ids, list) and not folder_ids:
         return MessagePage([], None)
-    query = messages_in(folder_ids)
+    # the sort value comes back after the shown columns: the next page's cursor holds it
+    query = messages_in(folder_ids).add_columns(column)
     if keyword:
         query = with_keyword(query, keyword)
     if cursor:
         query = after(query, column, *decode_cursor(cursor), descending)
     rows = mail_state().db.session.execute(in_list_order(query, column, descending).limit(limit + 1)).all()
-    messages = listed_messages(rows[:limit])
+    messages = listed_messages(row[:-1] for row in rows[:limit])
     next_cursor = None
     if len(rows) > limit:
-        last = messages[limit - 1]
-        next_cursor = encode_cursor(getattr(last, column.key), last.id)
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(last[-1], last[0])
     return MessagePage(messages, next_cursor)
 
 
@@ -186,7 +188,7 @@ def messages_in(folder_ids: list[int] | Select | ScalarSelect):
     )
 
 
-def listed_messages(rows) -> list[ListedMessage]:
+def listed_messages(rows: Iterable) -> list[ListedMessage]:
     """The rows of a :func:`messages_in` query as values."""
     return [ListedMessage(pk, mailbox_id, title, folder, uid, from_, to, subject, date, size, seen, flagged,
                           "\\Answered" in flags.split(), has_attachment, preview, message_id or "",

@@ -25,6 +25,7 @@ from ..events.outbox import RecordedEvents, deliver_recorded, record_events, syn
 from ..events.received import received_references
 from ..mailboxes.backend import FetchedBatch, FolderStatus, MailboxBackend, MessageSummary
 from ..mailboxes.folders import Folder
+from ..mime.headers import sender_sort_key
 from ..models import CachedFolder, CachedMessage, Mailbox, utcnow
 from .collection_pause import collect_young_when_due, collection_paused
 from .lease import holds_sync_lease
@@ -414,7 +415,8 @@ _SUMMARY_FIELDS = tuple(field.name for field in fields(MessageSummary) if field.
 _summary_values = itemgetter(*_SUMMARY_FIELDS)  # of a summary's vars()
 _DATE = _SUMMARY_FIELDS.index("date")
 # The columns of :func:`_row`'s values, in their order.
-_ROW_COLUMNS = (*(_COLUMN_NAMES[name] for name in _SUMMARY_FIELDS), "folder_id", "flags", "seen", "flagged")
+_ROW_COLUMNS = (*(_COLUMN_NAMES[name] for name in _SUMMARY_FIELDS), "folder_id", "flags", "seen", "flagged",
+                "sender_sort")
 
 
 def _row(folder_id: int, summary: MessageSummary) -> list:
@@ -424,7 +426,7 @@ def _row(folder_id: int, summary: MessageSummary) -> list:
     if summary.date is None:
         row[_DATE] = summary.internal_date  # lists sort by it; never leave it empty
     flags = summary.flags
-    row += (" ".join(flags), "\\Seen" in flags, "\\Flagged" in flags)
+    row += (" ".join(flags), "\\Seen" in flags, "\\Flagged" in flags, sender_sort_key(summary.from_))
     return row
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from email.policy import SMTP
 
+from sqlalchemy import select
+
 from .._state import mail_state
 from ..cache import sync
 from ..config import attachment_limit
@@ -12,7 +14,7 @@ from ..errors import MailError
 from ..mailboxes.backend import MailboxBackend
 from ..mailboxes.server_folders import folder_for_role
 from ..mime.build import OutgoingMessage, build_message
-from ..models import Mailbox
+from ..models import CachedFolder, CachedMessage, Mailbox
 from ..rights import access
 
 
@@ -41,3 +43,11 @@ def sync_drafts_folder(mailbox: Mailbox, backend: MailboxBackend, folder: str) -
         sync.sync_folder(mailbox, backend, folder)
     except MailError:
         mail_state().db.session.rollback()
+
+
+def cached_draft(mailbox: Mailbox, folder: str, uid: int) -> int | None:
+    """The cached message id of the draft ``uid`` in ``folder`` (``None`` while the cache does
+    not hold it): what the compose form opens to go on with a saved draft."""
+    return mail_state().db.session.scalar(
+        select(CachedMessage.id).join(CachedFolder, CachedFolder.id == CachedMessage.folder_id)
+        .where(CachedFolder.mailbox_id == mailbox.id, CachedFolder.name == folder, CachedMessage.uid == uid))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .backend import TestStep
@@ -105,3 +106,30 @@ def steps_for_non_admins(steps: list[TestStep]) -> list[TestStep]:
 
 def step_label(step: str) -> str:
     return str(STEP_LABELS.get(step, step))
+
+
+def test_outcome(steps: list[TestStep], passed: bool) -> dict[str, str]:
+    """What the audit log keeps of a finished test: ``{"outcome": "passed"}``, or ``"failed"`` with
+    the protocol, step and code of the first failed step. The log is shown to the mailbox's
+    managers, so the failure is the one users who are not admins see (:func:`steps_for_non_admins`):
+    a typed network failure would tell open ports from closed ones."""
+    if passed:
+        return {"outcome": "passed"}
+    failed = next((step for step in steps_for_non_admins(steps) if not step.ok and step.code != "skipped"), None)
+    if failed is None:
+        return {"outcome": "failed"}
+    return {"outcome": "failed", "protocol": failed.protocol, "step": failed.step, "reason": failed.code}
+
+
+def outcome_text(details: dict) -> str:
+    """The audit log's words for a test's outcome (:func:`test_outcome`); ``""`` for a test that
+    did not end (the process stopped) or was logged before outcomes were."""
+    if details.get("outcome") == "passed":
+        return _("Test passed")
+    if details.get("outcome") != "failed":
+        return ""
+    if not details.get("reason"):
+        return _("Test failed")
+    step = f"{str(details.get('protocol', '')).upper()} {step_label(str(details.get('step', '')))}".strip()
+    reason = CODE_MESSAGES.get(str(details["reason"]), CODE_MESSAGES["protocol_error"])
+    return _("Test failed at “%(step)s”: %(reason)s", step=step, reason=reason)

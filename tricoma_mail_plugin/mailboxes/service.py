@@ -27,7 +27,7 @@ from .backend import (
 )
 from . import oauth_providers, oauth_tokens
 from .address_policy import mail_server_policy
-from .connection_steps import make_step
+from .connection_steps import make_step, test_outcome
 from .registry import backend_classes, make_backend
 from .secret_box import SecretBox
 from .tls import is_loopback
@@ -228,17 +228,22 @@ def run_test(mailbox: Mailbox, min_interval: float = 0, *, actor: str | None = N
     ``min_interval``: refuse (:class:`TooSoon`) when the last test is more recent than that many
     seconds; the web pages use it so a button cannot hammer a provider. ``actor`` (a host user
     id) and ``per_hour``: refuse when that user started ``per_hour`` tests in the last hour, of
-    any mailbox, so the Test cannot be used to probe a network; each test is written to the audit.
+    any mailbox, so the Test cannot be used to probe a network; each test is written to the audit:
+    when it starts (the hourly count holds it before the servers are asked) and, once it ends,
+    with its outcome (:func:`.connection_steps.test_outcome`).
     """
     wait_if_too_soon(mailbox.last_test_at, min_interval)
+    entry = None
     if actor is not None:
         if per_hour is not None:
             _check_hourly_tests(actor, per_hour)
-        access.audit(actor, mailbox.id, TEST_AUDIT_ACTION, host=mailbox.imap_host, port=mailbox.imap_port)
+        entry = access.audit(actor, mailbox.id, TEST_AUDIT_ACTION, host=mailbox.imap_host, port=mailbox.imap_port)
     steps = _tested_steps(mailbox)
     mailbox.last_test_steps = [asdict(step) for step in steps]
     mailbox.last_test_ok = bool(steps) and all(step.ok or step.code == "skipped" for step in steps)
     mailbox.last_test_at = utcnow()
+    if entry is not None:
+        entry.details = {**entry.details, **test_outcome(steps, mailbox.last_test_ok)}
     mail_state().db.session.commit()
     return steps
 

@@ -35,6 +35,19 @@ class HeaderInjection(InvalidMessage):
     """A header value contains a line break (an attempt to add headers of its own)."""
 
 
+class InvalidAddresses(InvalidMessage):
+    """Recipients that are not valid e-mail addresses, every one of them (as typed), so that the
+    user can fix them all at once; ``field`` is the first field that holds one."""
+
+    def __init__(self, addresses: list[str], field: str | None = None) -> None:
+        self.addresses = list(dict.fromkeys(addresses))
+        if len(self.addresses) == 1:
+            message = _("%(address)s is not a valid e-mail address.", address=self.addresses[0])
+        else:
+            message = _("These are not valid e-mail addresses: %(addresses)s.", addresses="; ".join(self.addresses))
+        super().__init__(message, field)
+
+
 @dataclass(frozen=True)
 class AttachmentData:
     filename: str
@@ -126,12 +139,20 @@ def parse_address(text: str, field_name: str) -> Address:
 
 
 def parse_addresses(values, field_name: str) -> list[Address]:
-    """Every address of a header field; a string may hold several separated by commas."""
-    addresses = []
+    """Every address of a header field; a string may hold several separated by commas. Raises
+    :class:`InvalidAddresses` naming every part that is not an address, not only the first."""
+    addresses, invalid = [], []
     for value in values or ():
         _no_line_breaks(value, field_name)
         for part in _split(value):
-            addresses.append(parse_address(part, field_name))
+            try:
+                addresses.append(parse_address(part, field_name))
+            except HeaderInjection:
+                raise
+            except InvalidMessage:
+                invalid.append(part.strip())
+    if invalid:
+        raise InvalidAddresses(invalid, field_name)
     return addresses
 
 
@@ -156,9 +177,7 @@ def build_message(outgoing: OutgoingMessage, sender_name: str, sender_address: s
     (it is never sent as it is)."""
     sender = parse_address(f"{_no_line_breaks(sender_name, 'from')} <{sender_address}>"
                            if sender_name else sender_address, "from")
-    to = _recipients(outgoing.to, "to", draft)
-    cc = _recipients(outgoing.cc, "cc", draft)
-    bcc = _recipients(outgoing.bcc, "bcc", draft)
+    to, cc, bcc = _all_recipients(outgoing, draft)
     reply_to = parse_addresses(outgoing.reply_to, "reply_to")
     if not (to or cc or bcc) and not draft:
         raise InvalidMessage(_("Enter at least one recipient."), "to")
@@ -218,6 +237,21 @@ def build_message(outgoing: OutgoingMessage, sender_name: str, sender_address: s
             message.add_attachment(attachment.data, maintype, subtype, filename=filename)
     envelope_bcc = tuple(address.addr_spec for address in bcc) if isinstance(bcc, list) else ()  # a draft's as typed
     return BuiltMessage(message, sender.addr_spec, envelope_bcc)
+
+
+def _all_recipients(outgoing: OutgoingMessage, draft: bool) -> list[list[Address] | str]:
+    """To, Cc and Bcc (:func:`_recipients`); the addresses that are not valid in any of them are
+    refused together, in one :class:`InvalidAddresses`."""
+    parsed, invalid, first = [], [], None
+    for field_name, values in (("to", outgoing.to), ("cc", outgoing.cc), ("bcc", outgoing.bcc)):
+        try:
+            parsed.append(_recipients(values, field_name, draft))
+        except InvalidAddresses as error:
+            invalid += error.addresses
+            first = first or field_name
+    if invalid:
+        raise InvalidAddresses(invalid, first)
+    return parsed
 
 
 def _recipients(values, field_name: str, draft: bool) -> list[Address] | str:

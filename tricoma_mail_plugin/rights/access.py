@@ -165,15 +165,18 @@ def explain(user, mailbox_id: int) -> dict[str, list[str]]:
     return sources
 
 
-def audit(actor: str, mailbox_id: int | None, action: str, **details) -> None:
+def audit(actor: str, mailbox_id: int | None, action: str, **details) -> AuditEntry:
     """Write an audit entry and commit (with the change it describes, if not committed yet)."""
-    add_audit(actor, mailbox_id, action, **details)
+    entry = add_audit(actor, mailbox_id, action, **details)
     mail_state().db.session.commit()
+    return entry
 
 
-def add_audit(actor: str, mailbox_id: int | None, action: str, **details) -> None:
+def add_audit(actor: str, mailbox_id: int | None, action: str, **details) -> AuditEntry:
     """Add an audit entry to the session's transaction; the caller commits it with its change."""
-    mail_state().db.session.add(AuditEntry(actor=str(actor), mailbox_id=mailbox_id, action=action, details=details))
+    entry = AuditEntry(actor=str(actor), mailbox_id=mailbox_id, action=action, details=details)
+    mail_state().db.session.add(entry)
+    return entry
 
 
 def audit_log(mailbox_id: int, limit: int = 200) -> list[AuditEntry]:

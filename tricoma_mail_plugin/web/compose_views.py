@@ -109,9 +109,13 @@ def _senders() -> list[Mailbox]:
 
 @blueprint.get("/compose")
 def compose(mailbox_id: int):
+    """The form: new, or for ``mode`` on message ``source`` (reply, forward, edit a draft), or a
+    cancelled mail back (``restore``). ``draft`` (with ``draft_mailbox``): go on with that saved
+    draft in place of the text ``mode`` would start with, where "Save draft" leads."""
     source = request.args.get("source", type=int)
     mode = request.args.get("mode", "reply")
     restore = request.args.get("restore", type=int)
+    draft = request.args.get("draft", type=int)
     mailbox = _require_any(mailbox_id, ("read",) if source else ("send", "read"))
     senders = _senders()
     start = reply_prefill.ComposeStart(to=request.args.get("to", "")[:1000])
@@ -122,6 +126,12 @@ def compose(mailbox_id: int):
         if mode == "draft":
             access.require(current_user, mailbox.id, "send")
             draft_mailbox = str(mailbox.id)
+    if draft:
+        draft_box = access.require(current_user, request.args.get("draft_mailbox", mailbox.id, type=int), "send")
+        access.require(current_user, draft_box.id, "read")  # the draft is read back from the mailbox
+        start = reply_prefill.prefill(draft_box, draft, "draft")
+        draft_mailbox = str(draft_box.id)
+    elif source:
         start = reply_prefill.prefill(mailbox, source, mode)
     elif restore:
         item = user_outbox.get_item(current_user, restore)
@@ -134,8 +144,9 @@ def compose(mailbox_id: int):
             mailbox = sender_box
     space = _space()
     uploads = [upload_store.put(space, attachment) for attachment in start.attachments]
+    sender_id = int(draft_mailbox) if draft_mailbox else mailbox.id
     form = {
-        "from": str(mailbox.id if any(m.id == mailbox.id for m in senders) else senders[0].id),
+        "from": str(sender_id if any(m.id == sender_id for m in senders) else senders[0].id),
         "to": start.to, "cc": start.cc, "bcc": start.bcc, "subject": start.subject, "body": start.body,
         "in_reply_to": start.in_reply_to, "references": " ".join(start.references),
         "compose_id": uuid.uuid4().hex, "source": str(source or ""),
@@ -233,9 +244,13 @@ def compose_post(mailbox_id: int):
         outgoing = _outgoing(form, space, uploads)
         if action == "draft":
             form.update(_save_draft(from_mailbox, form, outgoing))
-            flash(_("The draft is saved in %(folder)s.", folder=folder_shown(from_mailbox, form.pop("draft_folder"))),
-                  "success")
-            return _render(mailbox, senders, form, uploads)
+            folder = form.pop("draft_folder")
+            flash(_("The draft is saved in %(folder)s.", folder=folder_shown(from_mailbox, folder)), "success")
+            editor = _draft_editor(mailbox, from_mailbox, form, folder)
+            if editor is None:  # no UID from the server, or its cache did not follow: the form as it was
+                return _render(mailbox, senders, form, uploads)
+            upload_store.discard(space, [stored.token for stored in uploads])  # the draft holds them now
+            return redirect(editor)
         send_at = _send_at(form) if action == "schedule" else None
         item = outbox.enqueue(from_mailbox, current_user, outgoing,
                               idempotency_key=f"compose:{form['compose_id'] or uuid.uuid4().hex}", send_at=send_at)
@@ -288,6 +303,22 @@ def _save_draft(from_mailbox: Mailbox, form: dict, outgoing: OutgoingMessage) ->
     with backend_for(from_mailbox) as backend:
         folder, uid = drafts.save_draft(from_mailbox, backend, current_user, outgoing, replaces_uid=previous)
     return {"draft_uid": str(uid or ""), "draft_mailbox": str(from_mailbox.id), "draft_folder": folder}
+
+
+def _draft_editor(mailbox: Mailbox, from_mailbox: Mailbox, form: dict, folder: str) -> str | None:
+    """Where "Save draft" leads (post/redirect/get, so reloading does not post the form again):
+    the saved draft in the form; a reply or forward stays one (it is flagged answered once sent).
+    ``None`` where the draft cannot be opened: no UID, not cached, or no *read* on its mailbox."""
+    if not form["draft_uid"] or "read" not in access.effective_rights(current_user, from_mailbox.id):
+        return None
+    draft_pk = drafts.cached_draft(from_mailbox, folder, int(form["draft_uid"]))
+    if draft_pk is None:
+        return None
+    next_url = form["next"] or None
+    if form["source"].isdigit() and form["mode"] in reply_prefill.MODES and form["mode"] != "draft":
+        return url_for(".compose", mailbox_id=mailbox.id, source=form["source"], mode=form["mode"], draft=draft_pk,
+                       draft_mailbox=from_mailbox.id, next=next_url)
+    return url_for(".compose", mailbox_id=from_mailbox.id, source=draft_pk, mode="draft", next=next_url)
 
 
 # -- what the page's script calls -----------------------------------------------------------------

@@ -29,6 +29,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from ..errors import MailboxNotFound, NotAllowed
+from ..mailboxes.connection_steps import outcome_text
 from ..models import Mailbox
 from ..plugins.ui import sign_in_required
 from ..records.references import Reference, describe_reference
@@ -273,6 +274,9 @@ def _audit_lines(mailbox_id: int, limit: int = 200) -> list[AuditLine]:
             text = team_details_text(entry.action, details)
         elif entry.action in ("deleted", "deleted_permanently"):
             text = deletion_text(details)
+        elif entry.action == "connection_test":
+            text = " · ".join(part for part in (f"{details.get('host', '')}:{details.get('port', '')}",
+                                                outcome_text(details)) if part)
         else:
             text = "; ".join(f"{key}: {value}" for key, value in sorted(details.items()))
         lines.append(AuditLine(entry.at, _actor_text(entry.actor),
