@@ -46,6 +46,7 @@ class ListedMessage:
     references: str = ""
     # the message's IMAP keywords (flags without a backslash: tags, $Forwarded …), as stored
     keywords: tuple[str, ...] = ()
+    cc: str = ""  # the Cc header as cached (undecoded, like ``from_`` and ``to``)
 
 
 def keywords_of(flags: str) -> tuple[str, ...]:
@@ -168,7 +169,8 @@ def neighbours(message: CachedMessage, sort: str = "date", descending: bool = Tr
 _LISTED = (CachedMessage.id, CachedFolder.mailbox_id, Mailbox.title, CachedFolder.name, CachedMessage.uid,
            CachedMessage.from_, CachedMessage.to, CachedMessage.subject, CachedMessage.date, CachedMessage.size,
            CachedMessage.seen, CachedMessage.flagged, CachedMessage.flags, CachedMessage.has_attachment,
-           CachedMessage.preview, CachedMessage.message_id, CachedMessage.in_reply_to, CachedMessage.references)
+           CachedMessage.preview, CachedMessage.message_id, CachedMessage.in_reply_to, CachedMessage.references,
+           CachedMessage.cc)
 
 
 def messages_in(folder_ids: list[int] | Select | ScalarSelect):
@@ -192,9 +194,9 @@ def listed_messages(rows: Iterable) -> list[ListedMessage]:
     """The rows of a :func:`messages_in` query as values."""
     return [ListedMessage(pk, mailbox_id, title, folder, uid, from_, to, subject, date, size, seen, flagged,
                           "\\Answered" in flags.split(), has_attachment, preview, message_id or "",
-                          in_reply_to or "", references or "", keywords_of(flags))
+                          in_reply_to or "", references or "", keywords_of(flags), cc or "")
             for (pk, mailbox_id, title, folder, uid, from_, to, subject, date, size, seen, flagged, flags,
-                 has_attachment, preview, message_id, in_reply_to, references) in rows]
+                 has_attachment, preview, message_id, in_reply_to, references, cc) in rows]
 
 
 def listed_message(message: CachedMessage, folder: str, mailbox_id: int, title: str) -> ListedMessage:
@@ -203,7 +205,7 @@ def listed_message(message: CachedMessage, folder: str, mailbox_id: int, title: 
                          message.subject, message.date, message.size, message.seen, message.flagged,
                          "\\Answered" in flags, message.has_attachment, message.preview,
                          message.message_id or "", message.in_reply_to or "", message.references or "",
-                         keywords_of(message.flags))
+                         keywords_of(message.flags), message.cc or "")
 
 
 def folder_ids(mailbox_id: int, names: list[str] | None = None) -> list[int]:

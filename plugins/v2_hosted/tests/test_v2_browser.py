@@ -365,7 +365,9 @@ def test_v2_on_a_phone_stacks_its_panes_and_scrolls_to_the_opened_mail(v2_app, c
 
 def test_the_attachments_of_an_opened_mail_are_listed_and_download(v2_app, imap_client, chromium):
     """A received attachment could not be reached in v2 at all (the reading pane showed only
-    the text): each is listed below the header, with core's download and, for a PDF, "open"."""
+    the text): each is listed below the header, with core's download and, for a PDF, "open".
+    The header names the mail's Cc too (it showed From and To only), and no Cc line for a mail
+    without one."""
     from email.message import EmailMessage
 
     from playwright.sync_api import expect
@@ -373,6 +375,7 @@ def test_the_attachments_of_an_opened_mail_are_listed_and_download(v2_app, imap_
     invoice = EmailMessage()
     invoice["From"], invoice["To"], invoice["Subject"] = "Buchhaltung <bh@example.test>", v2_app["email"], "Rechnung 42"
     invoice["Message-ID"] = "<rechnung42@example.test>"
+    invoice["Cc"] = "=?utf-8?q?J=C3=BCrgen_Kr=C3=A4mer?= <jk@example.test>"
     invoice.set_content("Anbei die Rechnung.\n")
     pdf = b"%PDF-1.4\n% Rechnung 42\n"
     invoice.add_attachment(pdf, "application", "pdf", filename="Rechnung März.pdf")
@@ -389,10 +392,14 @@ def test_the_attachments_of_an_opened_mail_are_listed_and_download(v2_app, imap_
     expect(page.locator(".v2-reader-attachments .v2-open")).to_have_count(1)
     answer = page.request.get(v2_app["url"] + download.get_attribute("href"))
     assert answer.status == 200 and answer.body() == pdf
+    facts = page.locator(".v2-reader-head dl")
+    expect(facts.locator("dt")).to_have_text(["Von", "An", "Kopie (Cc)", "Datum"])
+    expect(facts.locator("dd").nth(2)).to_have_text("Jürgen Krämer <jk@example.test>")
     page.shot("v2-attachments")
     page.locator("#v2-items > li.v2-row", has_text="Liefertermin").click()  # no attachment: no list
     expect(page.locator("#v2-reader-subject")).to_have_text("Liefertermin")
     expect(page.locator(".v2-reader-attachments")).to_have_count(0)
+    expect(facts.locator("dt")).to_have_text(["Von", "An", "Datum"])
     assert not page.problems, page.problems
 
 

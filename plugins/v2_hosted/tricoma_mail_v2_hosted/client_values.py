@@ -58,6 +58,7 @@ def message_value(message) -> dict:
     return {
         "id": message.id, "folder": message.folder, "uid": message.uid,
         "from": decode_header_text(message.from_), "to": decode_header_text(message.to),
+        "cc": decode_header_text(message.cc or ""),
         "subject": message.subject, "date": message.date.isoformat() if message.date else None,
         "date_text": date_text(message.date),
         "date_full": format_datetime(message.date, "medium") if message.date else "—",

@@ -374,7 +374,9 @@
     title.textContent = message.subject || "—";
     header.appendChild(title);
     var facts = document.createElement("dl");
-    [["from", message.from], ["to", message.to], ["date", message.date_full]].forEach(function (pair) {
+    [["from", message.from], ["to", message.to], ["cc", message.cc], ["date", message.date_full]].filter(function (pair) {
+      return pair[0] !== "cc" || pair[1];  // Cc only when the mail has one
+    }).forEach(function (pair) {
       var dt = document.createElement("dt"); dt.textContent = word(pair[0]);
       var dd = document.createElement("dd"); dd.textContent = pair[1] || "—";
       facts.appendChild(dt); facts.appendChild(dd);
