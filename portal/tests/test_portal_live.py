@@ -99,7 +99,7 @@ def test_mailbox_life_on_the_real_stack(live_portal, live_customer, hostingstack
     assert set(aliases) == {login, sales}
     assert client.post(f"/mailboxes/{mailbox_id}/addresses/{aliases[login]}/remove").status_code == 409
     client.post(f"/mailboxes/{mailbox_id}/addresses/{aliases[sales]}/remove")
-    client.post(f"/mailboxes/{mailbox_id}/addresses/{aliases[login]}/remove")
+    client.post(f"/mailboxes/{mailbox_id}/addresses/{aliases[login]}/remove", data={"delete_mailbox": "yes"})
     detail = client.get(f"/mailboxes/{mailbox_id}").get_data(as_text=True)
     with live_portal.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
@@ -114,7 +114,8 @@ def test_mailbox_life_on_the_real_stack(live_portal, live_customer, hostingstack
     with live_portal.app_context():
         assert db.session.get(Mailbox, mailbox_id).state == "active"
         assert mailboxes.purge_expired(utcnow() + timedelta(days=30)) == []
-    client.post(f"/mailboxes/{mailbox_id}/addresses/{_alias_id(live_portal, mailbox_id)}/remove")
+    client.post(f"/mailboxes/{mailbox_id}/addresses/{_alias_id(live_portal, mailbox_id)}/remove",
+                data={"delete_mailbox": "yes"})
 
     # after the grace period (time moved on) the purge takes it away
     home = hostingstack.client.home(login)

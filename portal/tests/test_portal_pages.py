@@ -73,7 +73,17 @@ def test_sign_in_languages_and_the_rules_of_mailboxes_and_addresses(portal_app, 
     with portal_app.app_context():
         aliases = {a.address: a.id for a in db.session.get(Mailbox, mailbox_id).aliases}
     client.post(f"/mailboxes/{mailbox_id}/addresses/{aliases['info@seiten.test']}/remove")
-    client.post(f"/mailboxes/{mailbox_id}/addresses/{aliases['team@seiten.test']}/remove")
+    page = client.get(f"/mailboxes/{mailbox_id}").get_data(as_text=True)
+    assert 'name="delete_mailbox" value="yes" required' in page  # the last address asks first
+    assert "Delete the mailbox with all its mail in 3 days" in page
+    refused_removal = client.post(f"/mailboxes/{mailbox_id}/addresses/{aliases['team@seiten.test']}/remove")
+    assert refused_removal.status_code == 409
+    assert "Removing the last address deletes the mailbox" in refused_removal.get_data(as_text=True)
+    with portal_app.app_context():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        assert mailbox.state == "failed" and [a.address for a in mailbox.aliases] == ["team@seiten.test"]
+    client.post(f"/mailboxes/{mailbox_id}/addresses/{aliases['team@seiten.test']}/remove",
+                data={"delete_mailbox": "yes"})
     with portal_app.app_context():
         mailbox = db.session.get(Mailbox, mailbox_id)
         assert mailbox.state == "deleting"

@@ -158,18 +158,26 @@ def add_address(mailbox: Mailbox, address: str) -> Alias:
     return alias
 
 
-def remove_address(mailbox: Mailbox, alias: Alias) -> None:
+def remove_address(mailbox: Mailbox, alias: Alias, deletion_confirmed: bool = False) -> None:
     """Remove an address. The login address goes last; removing the last address starts the
-    grace period, after which the mailbox is purged."""
+    grace period, after which the mailbox is purged: only with ``deletion_confirmed``."""
     if alias.mailbox_id != mailbox.id:
         raise InvalidInput(_("This address does not belong to the mailbox."))
     if alias.address == mailbox.login and len(mailbox.aliases) > 1:
         raise Conflict(_("The login address is removed last: remove the other addresses first."))
+    days = grace_days()
+    if len(mailbox.aliases) == 1 and not deletion_confirmed:
+        raise Conflict(_("Removing the last address deletes the mailbox with all its mail in %(days)s "
+                         "days. Confirm it to go on.", days=days))
     mailbox.aliases.remove(alias)
     if not mailbox.aliases:
-        days = int(current_app.config["TRICOMA_PORTAL_GRACE_DAYS"])
         mailbox.state, mailbox.delete_after = MAILBOX_DELETING, utcnow() + timedelta(days=days)
     db.session.commit()
+
+
+def grace_days() -> int:
+    """Days a mailbox without addresses is kept before it is purged."""
+    return int(current_app.config["TRICOMA_PORTAL_GRACE_DAYS"])
 
 
 def purge_expired(now: datetime | None = None) -> list[str]:

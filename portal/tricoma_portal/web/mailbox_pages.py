@@ -51,7 +51,7 @@ def _int(value: str | None) -> int | None:
 @roles(*CUSTOMERS)
 def detail(mailbox_id: int):
     return render_template("portal/mailbox.html", mailbox=_mailbox(mailbox_id),
-                           settings=server_settings())
+                           settings=server_settings(), grace_days=mailboxes.grace_days())
 
 
 @blueprint.post("/<int:mailbox_id>/reset-password")
@@ -102,7 +102,7 @@ def remove_address(mailbox_id: int, alias_id: int):
     if alias.mailbox_id != mailbox.id:
         raise NotFound()
     address = alias.address
-    mailboxes.remove_address(mailbox, alias)
+    mailboxes.remove_address(mailbox, alias, deletion_confirmed=request.form.get("delete_mailbox") == "yes")
     flash(_("%(address)s was removed.", address=address), "success")
     return redirect(url_for("mailboxes.detail", mailbox_id=mailbox_id))
 
