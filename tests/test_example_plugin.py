@@ -56,6 +56,8 @@ def check_the_example_plugin(app, client, name: str, distribution: str | None) -
     row = plugin_row(client.get("/mail/admin/plugins/").get_data(as_text=True), name)
     if distribution:
         assert distribution in row
+        # the distribution's description says what the plugin does
+        assert "An example tricoma mail plugin: a page, a menu entry, a settings panel and a right" in row
     assert "0.1.0" in row
     for hook in ("menu_items", "register_blueprints", "register_rights", "settings_panels"):
         assert f"<code>{hook}</code>" in row

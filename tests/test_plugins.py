@@ -25,6 +25,8 @@ def test_plugin_page_lists_plugins_with_version_and_hooks(admin_client):
     for hook in ("menu_items", "resolve_folder", "register_blueprints", "before_send"):
         assert f"<code>{hook}</code>" in page
     assert "tricoma_mail_plugin.plugins.defaults.folder_rules" in page
+    # what a plugin does, not only its module's name: here the first line of its docstring
+    assert '<p class="plugin-summary">A test plugin that implements every hook, records its calls, and has one page.</p>' in page
 
 
 def test_plugin_page_needs_an_admin(client, user_client):

@@ -52,6 +52,7 @@ class PluginInfo:
     hooks: tuple[str, ...]
     builtin: bool
     broken: str | None = None  # the import error of a plugin that failed to load
+    summary: str | None = None  # what it does: its distribution's summary, else its docstring's first line
 
     @property
     def switchable(self) -> bool:
@@ -104,7 +105,8 @@ def _load_entry_point(pm: pluggy.PluginManager, entry_point) -> PluginInfo:
     except Exception as error:  # noqa: BLE001 - a broken plugin must not stop the app
         log.exception("plugin %s failed to load", entry_point.name)
         return PluginInfo(
-            entry_point.name, dist_name, version, (), builtin=False, broken=_one_line(error)
+            entry_point.name, dist_name, version, (), builtin=False, broken=_one_line(error),
+            summary=dist.metadata["Summary"] if dist else None,
         )
     return _info(pm, entry_point.name, module, dist, builtin=False)
 
@@ -115,7 +117,17 @@ def _info(pm, name: str, module: ModuleType, dist, builtin: bool) -> PluginInfo:
     )
     distribution = dist.metadata["Name"] if dist else None
     version = dist.version if dist else getattr(module, "__version__", None)
-    return PluginInfo(name, distribution, version, hooks, builtin)
+    summary = None if builtin else _summary(module, dist)
+    return PluginInfo(name, distribution, version, hooks, builtin, summary=summary)
+
+
+def _summary(module: ModuleType, dist) -> str | None:
+    """The distribution's one-line description, else the first line of the module's docstring
+    (a plugin module that is not installed as a distribution)."""
+    summary = dist.metadata["Summary"] if dist else None
+    if not summary and module.__doc__:
+        summary = module.__doc__.strip().splitlines()[0]
+    return summary or None
 
 
 def _one_line(error: BaseException) -> str:
