@@ -7,7 +7,7 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "plugins")]
 
 pytest_plugins = ["app_fixtures", "mailstack_fixture", "record_fixtures", "hostingstack_fixture", "oauth_fixture",
-                  "browser_fixtures", "thread_guard"]
+                  "browser_fixtures", "thread_guard", "shared_route_builders"]
 
 
 # `./dev test` runs the suite in four parts side by side (see `cmd_test` in ./dev); the part is
