@@ -1,7 +1,8 @@
 """The v1 mail client's lists (SPEC M7, M8, M9): the mail start page, the unified inbox, one
 folder of a mailbox with its folder tree, search, and what can be done to chosen messages
 (flags, move, delete to Trash with undo, delete for good in Trash after asking, empty Trash),
-plus creating, renaming and deleting folders.
+plus creating, renaming and deleting folders. Moving or deleting the message one reads opens the
+next message of the list it was opened from, as mail programs do (``_after_leaving``).
 
 Every view checks the right its action needs first (``access.require``: *read* to look,
 *write* for flags, moves and folders, *delete* to delete). Lists come from the local cache;
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -27,9 +28,12 @@ from flask import (
 from flask_babel import get_locale, get_timezone, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RoutingException
 
 from .._state import mail_state
-from ..cache import sync
+from ..cache import bodies, sync
 from ..cache.listing import (
     SORT_COLUMNS,
     folder_ids,
@@ -37,6 +41,7 @@ from ..cache.listing import (
     MessagePage,
     inbox_folder_ids,
     list_messages,
+    neighbours,
 )
 from ..cache.folder_page import folders_and_progress
 from ..cache.refresh import run_sync
@@ -203,18 +208,21 @@ def _list_arguments() -> tuple[str, bool, str | None]:
     return sort, descending, request.args.get("cursor") or None
 
 
-def list_order() -> tuple[str, bool]:
-    """The sort column of a list and whether it runs downwards, as the request names them
-    (``sort``, ``order``): by date, newest first, unless it says otherwise."""
-    sort = request.args.get("sort", "date")
+def list_order(args=None) -> tuple[str, bool]:
+    """The sort column of a list and whether it runs downwards, as the request (or ``args``)
+    names them (``sort``, ``order``): by date, newest first, unless it says otherwise."""
+    args = request.args if args is None else args
+    sort = args.get("sort", "date")
     if sort not in SORT_COLUMNS:
         sort = "date"
-    return sort, request.args.get("order") != "asc"
+    return sort, args.get("order") != "asc"
 
 
-def list_tag() -> str | None:
-    """The tag (keyword) a folder's list is narrowed to, as the request names it (``tag``)."""
-    return (request.args.get("tag") or "").strip()[:100] or None
+def list_tag(args=None) -> str | None:
+    """The tag (keyword) a folder's list is narrowed to, as the request (or ``args``) names it
+    (``tag``)."""
+    args = request.args if args is None else args
+    return (args.get("tag") or "").strip()[:100] or None
 
 
 def list_view_arguments(sort: str, descending: bool, tag: str | None) -> dict[str, str]:
@@ -419,11 +427,12 @@ def actions(mailbox_id: int):
             access.require(current_user, mailbox_id, "write")
             flash(_("Choose the folder to move to."), "error")
             return redirect(back)
+        away = _after_leaving(back, mailbox_id, folder_name, pks)  # before the message leaves its folder
         count = message_actions.move(current_user, mailbox_id, pks, target)
         shown = folder_shown(access.require(current_user, mailbox_id, "write"), target)
         flash(ngettext("%(num)d message moved to %(folder)s.", "%(num)d messages moved to %(folder)s.",
                        count, folder=shown), "success")
-        back = _away_from_moved(back, mailbox_id, folder_name)
+        back = away
     else:
         mailbox = access.require(current_user, mailbox_id, "delete")
         grouped = message_actions.by_folder(mailbox, pks)
@@ -432,10 +441,50 @@ def actions(mailbox_id: int):
         in_trash = [name for name in grouped if message_actions.in_trash(mailbox, name)]
         if in_trash or action == "delete_forever":
             return _delete_forever(mailbox, grouped, back)
+        away = _after_leaving(back, mailbox_id, folder_name, pks)
         undo = message_actions.delete(current_user, mailbox_id, pks)
         _offer_undo(undo)
-        back = _away_from_moved(back, mailbox_id, folder_name)
+        back = away
     return redirect(back)
+
+
+def _after_leaving(back: str, mailbox_id: int, folder_name: str, pks: list[int]) -> str:
+    """Where to go once the chosen messages have left their folder (moved, deleted), asked
+    before they leave. From the list: back to it. From the reading view of one of them: as in
+    Thunderbird and Roundcube, the reading view of the message below it in the list it was
+    opened from (its sort, direction and tag), else of the one above; the folder's list in
+    that order when there is neither (or when the user may not read the mailbox)."""
+    reading = _reading_view(back, mailbox_id)
+    if reading is None:
+        return _away_from_moved(back, mailbox_id, folder_name)
+    message_pk, args = reading
+    sort, descending = list_order(args)
+    tag = list_tag(args)
+    view = list_view_arguments(sort, descending, tag)
+    # the neighbour is in the same folder: who may read the message may read it
+    found = (bodies.message_and_mailbox(mailbox_id, message_pk)
+             if message_pk in pks and "read" in rights_on(mailbox_id) else None)
+    if found is not None:
+        cached, folder = found[0], found[1]
+        around = neighbours(cached, sort, descending, tag)
+        for neighbour in (around.next, around.previous):
+            if neighbour is not None and neighbour not in pks:
+                return url_for("tricoma_mail_message.read", mailbox_id=mailbox_id, message_pk=neighbour, **view)
+        folder_name = folder.name
+    return url_for(".folder", mailbox_id=mailbox_id, folder=folder_name, **view)
+
+
+def _reading_view(back: str, mailbox_id: int) -> tuple[int, MultiDict] | None:
+    """The message and the list's arguments when ``back`` is the reading view of a message of
+    this mailbox, else ``None``."""
+    parts = urlsplit(back)
+    try:
+        endpoint, values = current_app.url_map.bind_to_environ(request.environ).match(parts.path, method="GET")
+    except (HTTPException, RoutingException):
+        return None
+    if endpoint != "tricoma_mail_message.read" or values.get("mailbox_id") != mailbox_id:
+        return None
+    return values["message_pk"], MultiDict(parse_qsl(parts.query))
 
 
 def _away_from_moved(back: str, mailbox_id: int, folder_name: str) -> str:
@@ -455,9 +504,11 @@ def _delete_forever(mailbox, grouped, back: str):
         return render_template("tricoma_mail/mail/confirm_delete.html", mailbox=mailbox, messages=messages,
                                folder=next(iter(grouped)), back=back,
                                error=request.form.get("asked") == "1"), (400 if request.form.get("asked") else 200)
-    count = message_actions.delete_permanently(current_user, mailbox.id, [m.id for m in messages])
+    pks = [m.id for m in messages]
+    away = _after_leaving(back, mailbox.id, next(iter(grouped)), pks)
+    count = message_actions.delete_permanently(current_user, mailbox.id, pks)
     flash(ngettext("%(num)d message deleted for good.", "%(num)d messages deleted for good.", count), "success")
-    return redirect(_away_from_moved(back, mailbox.id, next(iter(grouped))))
+    return redirect(away)
 
 
 def _offer_undo(undo: message_actions.UndoDelete) -> None:
