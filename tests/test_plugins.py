@@ -139,3 +139,15 @@ def test_menu_items_are_sorted_by_section(app, make_user):
     with app.test_request_context("/"):
         sections = [item.section for item in menu_items(user)]
     assert sections == sorted(sections, key=["mail", "apps", "admin"].index)
+
+
+def test_a_plugins_summary_is_its_docstrings_first_paragraph_on_one_line():
+    """Not its first line alone: a docstring wraps its first sentence too."""
+    from types import ModuleType
+
+    from tricoma_mail_plugin.plugins.manager import _summary
+
+    wrapped = ModuleType("wrapped", "A plugin whose first sentence is long: it wraps\n    onto a second line.\n\n"
+                                    "    The rest of the docstring.")
+    assert _summary(wrapped, None) == "A plugin whose first sentence is long: it wraps onto a second line."
+    assert _summary(ModuleType("bare"), None) is None

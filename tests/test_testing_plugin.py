@@ -80,3 +80,31 @@ def test_a_suite_without_the_hooks_keeps_pytest_flasks_fixtures(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout + result.stderr
+
+
+def test_apps_share_compiled_templates_only_where_the_code_would_be_the_same(tmp_path):
+    """The session's compiled templates: an app whose filter of the same name is another function
+    (called another way, or folded over a constant when compiled), or that finalizes output, compiles
+    the template itself."""
+    from flask import Flask, render_template
+
+    from tricoma_mail_plugin.testing import _SessionTemplateCode
+
+    (tmp_path / "page.html").write_text('{{ "x"|shout }} {{ nothing }}')
+    shared = _SessionTemplateCode()
+
+    def page(shout, finalize=None) -> str:
+        app = Flask(__name__, template_folder=str(tmp_path))
+        app.add_template_filter(shout, "shout")
+        if finalize is not None:
+            app.jinja_env.finalize = finalize
+        app.jinja_env.bytecode_cache = shared
+        with app.app_context():
+            return render_template("page.html", nothing=None)
+
+    upper, exclaim = str.upper, (lambda text: text + "!")
+    assert page(upper) == "X None"
+    assert page(exclaim) == "x! None"
+    assert page(upper, finalize=lambda value: "-" if value is None else value) == "X -"
+    assert page(upper) == "X None"
+    assert len(shared._code) == 3  # the first app's code served the last

@@ -203,9 +203,12 @@ class _SessionTemplateCode(BytecodeCache):
 
     @staticmethod
     def _settings(environment: Environment) -> tuple:
-        autoescape = environment.autoescape
-        return (tuple(sorted(environment.extensions)), tuple(sorted(environment.filters)),
-                tuple(sorted(environment.tests)), getattr(autoescape, "__func__", autoescape),
+        return (type(environment), tuple(sorted(environment.extensions)),
+                # the compiler calls a filter or test by how it is marked (pass_context…) and folds
+                # it over constant arguments: the function itself, not only its name, makes the code
+                _functions(environment.filters), _functions(environment.tests),
+                _function(environment.autoescape), _function(environment.finalize),
+                getattr(environment, "newstyle_gettext", None),  # how {% trans %} compiles
                 environment.block_start_string, environment.block_end_string,
                 environment.variable_start_string, environment.variable_end_string,
                 environment.comment_start_string, environment.comment_end_string,
@@ -220,6 +223,16 @@ class _SessionTemplateCode(BytecodeCache):
 
     def dump_bytecode(self, bucket: Bucket) -> None:
         self._code[(self._settings(bucket.environment), bucket.key)] = (bucket.checksum, bucket.code)
+
+
+def _function(function: Any) -> Any:
+    """A function as a key: a bound method by its function (an app's own method would keep the
+    app alive in the session's cache)."""
+    return getattr(function, "__func__", function)
+
+
+def _functions(functions: Mapping[str, Any]) -> tuple:
+    return tuple((name, _function(functions[name])) for name in sorted(functions))
 
 
 _TEMPLATE_CODE = _SessionTemplateCode()

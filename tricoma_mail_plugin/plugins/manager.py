@@ -106,7 +106,7 @@ def _load_entry_point(pm: pluggy.PluginManager, entry_point) -> PluginInfo:
         log.exception("plugin %s failed to load", entry_point.name)
         return PluginInfo(
             entry_point.name, dist_name, version, (), builtin=False, broken=_one_line(error),
-            summary=dist.metadata["Summary"] if dist else None,
+            summary=_summary(None, dist),
         )
     return _info(pm, entry_point.name, module, dist, builtin=False)
 
@@ -121,12 +121,14 @@ def _info(pm, name: str, module: ModuleType, dist, builtin: bool) -> PluginInfo:
     return PluginInfo(name, distribution, version, hooks, builtin, summary=summary)
 
 
-def _summary(module: ModuleType, dist) -> str | None:
-    """The distribution's one-line description, else the first line of the module's docstring
-    (a plugin module that is not installed as a distribution)."""
-    summary = dist.metadata["Summary"] if dist else None
-    if not summary and module.__doc__:
-        summary = module.__doc__.strip().splitlines()[0]
+def _summary(module: ModuleType | None, dist) -> str | None:
+    """The distribution's one-line description, else the first paragraph of the module's
+    docstring on one line (a plugin module that is not installed as a distribution)."""
+    summary = dist.metadata.get("Summary") if dist else None
+    if summary == "UNKNOWN":  # what older setuptools write for a distribution without one
+        summary = None
+    if not summary and module is not None and module.__doc__:
+        summary = " ".join(module.__doc__.strip().split("\n\n")[0].split())
     return summary or None
 
 
