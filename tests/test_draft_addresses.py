@@ -45,6 +45,11 @@ def test_sending_names_every_address_that_is_not_valid_at_once():
         build_message(OutgoingMessage(cc=split_recipients("bob@example.test, carol@"), subject="x", text="y"),
                       "", "v@example.test")
     assert (one.value.field, one.value.user_message) == ("cc", "carol@ is not a valid e-mail address.")
+    with pytest.raises(InvalidAddresses) as pasted:  # a pasted list of thousands: the first 20, then a count
+        build_message(OutgoingMessage(to=tuple(f"kunde{n}" for n in range(3000)), subject="x", text="y"),
+                      "", "v@example.test")
+    assert pasted.value.user_message == ("These are not valid e-mail addresses: "
+                                         + "; ".join(f"kunde{n}" for n in range(20)) + " and 2980 more.")
 
 
 def test_a_line_break_is_refused_in_a_draft_too():

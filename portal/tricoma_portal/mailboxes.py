@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from . import provisioning_jobs
@@ -167,8 +168,10 @@ def remove_address(mailbox: Mailbox, alias: Alias, deletion_confirmed: bool = Fa
         raise Conflict(_("The login address is removed last: remove the other addresses first."))
     days = grace_days()
     if len(mailbox.aliases) == 1 and not deletion_confirmed:
-        raise Conflict(_("Removing the last address deletes the mailbox with all its mail in %(days)s "
-                         "days. Confirm it to go on.", days=days))
+        raise Conflict(ngettext("Removing the last address deletes the mailbox with all its mail in "
+                                "%(num)d day. Confirm it to go on.",
+                                "Removing the last address deletes the mailbox with all its mail in "
+                                "%(num)d days. Confirm it to go on.", days))
     mailbox.aliases.remove(alias)
     if not mailbox.aliases:
         mailbox.state, mailbox.delete_after = MAILBOX_DELETING, utcnow() + timedelta(days=days)

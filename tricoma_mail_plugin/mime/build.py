@@ -35,6 +35,9 @@ class HeaderInjection(InvalidMessage):
     """A header value contains a line break (an attempt to add headers of its own)."""
 
 
+SHOWN_INVALID_ADDRESSES = 20
+
+
 class InvalidAddresses(InvalidMessage):
     """Recipients that are not valid e-mail addresses, every one of them (as typed), so that the
     user can fix them all at once; ``field`` is the first field that holds one."""
@@ -43,8 +46,12 @@ class InvalidAddresses(InvalidMessage):
         self.addresses = list(dict.fromkeys(addresses))
         if len(self.addresses) == 1:
             message = _("%(address)s is not a valid e-mail address.", address=self.addresses[0])
-        else:
+        elif len(self.addresses) <= SHOWN_INVALID_ADDRESSES:
             message = _("These are not valid e-mail addresses: %(addresses)s.", addresses="; ".join(self.addresses))
+        else:  # a pasted list of thousands: the first ones and how many more
+            message = _("These are not valid e-mail addresses: %(addresses)s and %(more)d more.",
+                        addresses="; ".join(self.addresses[:SHOWN_INVALID_ADDRESSES]),
+                        more=len(self.addresses) - SHOWN_INVALID_ADDRESSES)
         super().__init__(message, field)
 
 
