@@ -124,6 +124,7 @@ from .records.references import (
     ReferenceType,
     describe_reference,
 )
+from .rights.access import effective_rights as mailbox_rights_of
 from .rights.access import grant as grant_mailbox_right
 from .rights.access import mailboxes_with as mailboxes_with_right
 from .rights.access import require as require_mailbox_right
@@ -184,6 +185,7 @@ __all__ = [
     "run_connection_test",
     "update_mailbox_settings",
     "grant_mailbox_right",
+    "mailbox_rights_of",
     "mailboxes_with_right",
     "SecretBox",
     "SecretUnreadable",

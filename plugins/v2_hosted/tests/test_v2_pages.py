@@ -104,3 +104,23 @@ def test_the_navigation_asks_once_per_page_which_mailboxes_open_in_v2(app, mailb
         assert marks.is_v2(ids[2])
         marks.unmark(ids[2])
         assert not marks.is_v2(ids[2])
+
+
+def test_who_may_manage_the_mailbox_finds_its_filters_and_automatic_reply(app, mailbox_ids, make_user):
+    """The v2 client had no way to the mailbox's server-side filters and vacation reply (core's
+    page, for the *manage* right): a link in its toolbar, for those who may use it alone."""
+    hosted = mailbox_ids[0]
+    filters = f'href="/mail/settings/mailboxes/{hosted}/filters"'
+    client = app.test_client()
+    login(client, "vera")  # read and write only
+    page = client.get(f"/mail/v2/m/{hosted}/").get_data(as_text=True)
+    assert filters not in page and 'class="v2-filters"' not in page
+    manager = make_user("manni", language="de")
+    with app.app_context():
+        for right in ("read", "manage"):
+            access.grant(hosted, "user", manager.id, right)
+    client = app.test_client()
+    login(client, "manni")
+    page = client.get(f"/mail/v2/m/{hosted}/").get_data(as_text=True)
+    assert f'<a class="v2-filters" {filters}>Filter und automatische Antwort</a>' in page
+    assert client.get(f"/mail/settings/mailboxes/{hosted}/filters").status_code != 403

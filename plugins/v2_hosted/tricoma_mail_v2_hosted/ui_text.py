@@ -155,6 +155,7 @@ def client_words() -> dict[str, str]:
         "live": _("Live updates are on."),
         "offline": _("Live updates are interrupted; reconnecting…"),
         "shortcuts": _("Keyboard shortcuts"),
+        "filters": _("Filters and automatic reply"),
         "close": _("Close"),
         "compose_title": _("New message"),
         "reply_title": _("Reply"),

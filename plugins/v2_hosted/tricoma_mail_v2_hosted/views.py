@@ -48,6 +48,7 @@ from tricoma_mail_plugin import (
     forget_versions,
     keep_compose_attachments,
     list_messages,
+    mailbox_rights_of,
     message_attachments,
     menu_items,
     move_with_undo,
@@ -110,8 +111,12 @@ def _refuse_impossible_ids(_endpoint, values):
 @pages.get("/m/<int:mailbox_id>/")
 def client(mailbox_id: int):
     mailbox = require_mailbox_right(current_user, mailbox_id, "read")
+    # core's page of the mailbox's server-side filters and vacation reply, for who may manage it
+    filters_url = (url_for("tricoma_mail_filters.index", mailbox_id=mailbox.id)
+                   if "manage" in mailbox_rights_of(current_user, mailbox.id) else None)
     return render_template(
         "v2_hosted/client.html", mailbox=mailbox, layout=preferences.layout_of(current_user.get_id()),
+        filters_url=filters_url,
         words=client_words(), team_words=team_words(), shortcuts=[(key, shortcut_labels()[name], name) for key, name in SHORTCUTS],
         page_title=_("%(mailbox)s – Mail", mailbox=mailbox.title),
         undo_send_seconds=current_app.config["TRICOMA_MAIL_UNDO_SEND_SECONDS"],
