@@ -395,6 +395,14 @@ def test_the_attachments_of_an_opened_mail_are_listed_and_download(v2_app, imap_
     facts = page.locator(".v2-reader-head dl")
     expect(facts.locator("dt")).to_have_text(["Von", "An", "Kopie (Cc)", "Datum"])
     expect(facts.locator("dd").nth(2)).to_have_text("Jürgen Krämer <jk@example.test>")
+    # core's print view and source of the mail, each in a new tab (v2 had neither)
+    pages = page.locator(".v2-reader-actions a.v2-message-page")
+    expect(pages).to_have_text(["Drucken", "Quelltext anzeigen"])
+    assert pages.nth(0).get_attribute("target") == "_blank"
+    source = page.request.get(v2_app["url"] + pages.nth(1).get_attribute("href"))
+    assert source.status == 200 and "Message-ID: <rechnung42@example.test>" in source.text()
+    printed = page.request.get(v2_app["url"] + pages.nth(0).get_attribute("href"))
+    assert printed.status == 200 and "Anbei die Rechnung." in printed.text()
     page.shot("v2-attachments")
     page.locator("#v2-items > li.v2-row", has_text="Liefertermin").click()  # no attachment: no list
     expect(page.locator("#v2-reader-subject")).to_have_text("Liefertermin")

@@ -156,6 +156,8 @@ def client_words() -> dict[str, str]:
         "offline": _("Live updates are interrupted; reconnecting…"),
         "shortcuts": _("Keyboard shortcuts"),
         "filters": _("Filters and automatic reply"),
+        "print": _("Print"),
+        "source": _("View source"),
         "close": _("Close"),
         "compose_title": _("New message"),
         "reply_title": _("Reply"),

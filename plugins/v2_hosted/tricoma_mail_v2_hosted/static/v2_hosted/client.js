@@ -9,6 +9,7 @@
   var PHONE = window.matchMedia("(max-width: 48rem)");
   var API = root.dataset.api;
   var BODY_URL = root.dataset.bodyUrl;
+  var MESSAGE_PAGES = { print: root.dataset.printUrl, source: root.dataset.sourceUrl };  // core's, in a new tab
   var $ = function (id) { return document.getElementById(id); };
   var itemsEl = $("v2-items"), folderList = $("v2-folder-list"), reader = $("v2-reader");
   var searchEl = $("v2-search"), convEl = $("v2-conversations");
@@ -397,6 +398,16 @@
       if (spec[0] === "move") { button.setAttribute("aria-haspopup", "dialog"); }
       button.addEventListener("click", spec[2]);
       bar.appendChild(button);
+    });
+    Object.keys(MESSAGE_PAGES).forEach(function (name) {
+      var link = document.createElement("a");
+      link.className = "v2-message-page";
+      link.dataset.page = name;
+      link.href = MESSAGE_PAGES[name].replace("999999999", String(message.id));
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.textContent = word(name);
+      bar.appendChild(link);
     });
     header.appendChild(bar);
     reader.appendChild(header);
