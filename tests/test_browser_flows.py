@@ -493,6 +493,10 @@ def test_a_phone_sized_window_shows_the_mail_pages_without_sideways_scrolling(li
     sign_in(page, base)
     nav = page.locator("nav.sidebar").bounding_box()
     assert nav["height"] < 80, nav  # one row, not the column of a wide window
+    top = page.locator("header.topbar").bounding_box()
+    assert top["height"] < 50 and top["width"] <= 390, top  # one row (it took two)
+    logout = page.locator("header.topbar button", has_text="Abmelden").bounding_box()
+    assert logout["x"] + logout["width"] <= 390, logout
     inbox = f"{base}/mail/m/{ids['sales']}/"
     page.goto(inbox)
     subject = page.locator("table.messages td.subject", has_text="Liefertermin")
