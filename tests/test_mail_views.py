@@ -284,7 +284,9 @@ def test_html_body_only_in_a_sandboxed_frame_under_a_strict_csp(app, account, ow
     assert anonymous.get(re.sub(r"/parts/[0-9.]+", "/parts/1", unescape(inline))).status_code == 302
     assert anonymous.get(unescape(inline).split("?")[0]).status_code == 302
 
+    assert client.get(body_url).headers["X-Remote-Images-Blocked"] == "1"  # for a client that frames it alone
     once = client.get(body_url + "?remote=1")
+    assert once.headers["X-Remote-Images-Blocked"] == "0"
     assert "https://tracker.example.com" in once.headers["Content-Security-Policy"]
     assert "https://tracker.example.com/pixel.gif" in page(once)
     assert "tracker.example.com" not in client.get(body_url).headers["Content-Security-Policy"]

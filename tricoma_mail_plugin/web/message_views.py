@@ -351,6 +351,9 @@ def body(mailbox_id: int, message_pk: int):
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "private, no-store"
+    # for a client that frames the body alone (v2): how many remote images it left out, so
+    # that it can offer them as the reading page does
+    response.headers["X-Remote-Images-Blocked"] = "0" if allow_remote else str(rendered.remote_blocked)
     return response
 
 

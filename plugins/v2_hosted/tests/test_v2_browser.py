@@ -431,3 +431,47 @@ def test_a_mail_closed_before_it_was_saved_is_kept_as_a_draft(v2_app, imap_clien
     found = drafts.fetch(drafts.search(["ALL"]), ["BODY.PEEK[TEXT]"])
     assert [b"Nur kurz notiert" in data[b"BODY[TEXT]"] for data in found.values()] == [True]
     assert not page.problems, page.problems
+
+
+def test_remote_images_are_offered_once_or_always_for_the_sender(v2_app, imap_client, chromium):
+    """v2 showed a mail's remote images never (the body frame leaves them out) and did not say
+    so: a notice offers them once, or always for the sender, as the v1 reading page does."""
+    from email.message import EmailMessage
+
+    from playwright.sync_api import expect
+
+    newsletter = EmailMessage()
+    newsletter["From"], newsletter["To"], newsletter["Subject"] = "Werbung <news@shop.example>", v2_app["email"], "Angebote"
+    newsletter.set_content("Angebote")
+    newsletter.add_alternative('<p>Angebote</p><img src="http://127.0.0.1:9/pixel.gif" alt="Bild">', subtype="html")
+    imap_client(1, v2_app["email"], v2_app["password"]).append("INBOX", newsletter.as_bytes())
+    with v2_app["app"].app_context():
+        sync_now(v2_app["id"])
+    page = chromium("de-DE", viewport={"width": 1400, "height": 850}, full_page=False)
+    page.sign_in(v2_app["url"], "owner", PASSWORD)
+    page.goto(f"{v2_app['url']}/mail/v2/m/{v2_app['id']}/")
+    expect(page.locator("#v2-client")).to_have_attribute("data-ready", "1")
+    row = page.locator("#v2-items > li.v2-row", has_text="Angebote")
+    row.click()
+    notice = page.locator(".v2-remote-notice")
+    expect(notice).to_contain_text("Ein externes Bild wurde zum Schutz Ihrer Privatsphäre blockiert.")
+    body = page.frame_locator("iframe.v2-body")
+    expect(body.locator("p")).to_have_text("Angebote")
+    assert body.locator("img").count() == 0 or "127.0.0.1:9" not in (body.locator("img").first.get_attribute("src") or "")
+    page.shot("v2-remote-images")
+    notice.locator("button", has_text="Externe Bilder anzeigen").click()
+    expect(notice).to_have_count(0)
+    expect(body.locator("img")).to_have_attribute("src", "http://127.0.0.1:9/pixel.gif")
+    page.locator("#v2-items > li.v2-row", has_text="Liefertermin").click()  # a plain mail: no notice
+    expect(page.locator("#v2-reader-subject")).to_have_text("Liefertermin")
+    expect(notice).to_have_count(0)
+    row.click()  # once was once: offered again
+    expect(notice).to_have_count(1)
+    notice.locator("button", has_text="Bilder dieses Absenders immer anzeigen").click()
+    expect(notice).to_have_count(0)
+    expect(body.locator("img")).to_have_attribute("src", "http://127.0.0.1:9/pixel.gif")
+    page.locator("#v2-items > li.v2-row", has_text="Liefertermin").click()
+    row.click()  # the sender is trusted now
+    expect(body.locator("img")).to_have_attribute("src", "http://127.0.0.1:9/pixel.gif")
+    expect(notice).to_have_count(0)
+    assert not [problem for problem in page.problems if "127.0.0.1:9" not in problem], page.problems

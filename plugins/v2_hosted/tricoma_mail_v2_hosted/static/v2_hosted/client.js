@@ -365,6 +365,42 @@
     }).catch(function () { /* the body still shows; the list is what failed */ });
   }
 
+  // Remote images the body left out (core's body route counts them in a header): shown once,
+  // or always for the sender (core's setting, as the v1 reading page offers them).
+  function offerRemoteImages(message, frame) {
+    var url = BODY_URL.replace("999999999", String(message.id));
+    fetch(url, { method: "HEAD", credentials: "same-origin" }).then(function (response) {
+      var blocked = parseInt(response.headers.get("X-Remote-Images-Blocked") || "0", 10);
+      if (!blocked || state.open !== message) { return; }
+      var bar = document.createElement("div");
+      bar.className = "v2-remote-notice";
+      bar.setAttribute("role", "status");
+      var text = document.createElement("span");
+      text.textContent = word(blocked === 1 ? "remote_blocked_one" : "remote_blocked", { num: blocked });
+      bar.appendChild(text);
+      [["remote_show", function () { frame.src = url + "?remote=1"; bar.remove(); }],
+       ["remote_always", function () {
+         var form = new FormData();
+         form.append("allow", "1");
+         fetch(root.dataset.remoteImagesUrl.replace("999999999", String(message.id)), { method: "POST", body: form,
+           credentials: "same-origin", headers: { "X-CSRFToken": csrf(), "X-Requested-With": "XMLHttpRequest" } })
+           .then(function (answer) {
+             if (!answer.ok) { throw new Error(answer.statusText); }
+             frame.src = url + "?shown=" + Date.now();
+             bar.remove();
+           }).catch(failed);
+       }]].forEach(function (spec) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.dataset.action = spec[0];
+        button.textContent = word(spec[0]);
+        button.addEventListener("click", spec[1]);
+        bar.appendChild(button);
+      });
+      frame.parentNode.insertBefore(bar, frame);
+    }).catch(function () { /* the mail still shows, without its remote images */ });
+  }
+
   function openMessage(message) {
     state.open = message;
     reader.textContent = "";
@@ -418,6 +454,7 @@
     frame.setAttribute("sandbox", "allow-popups allow-popups-to-escape-sandbox");
     frame.src = BODY_URL.replace("999999999", String(message.id));
     reader.appendChild(frame);
+    offerRemoteImages(message, frame);
     reader.setAttribute("aria-labelledby", "v2-reader-subject");
     if (PHONE.matches) {  // the panes are stacked (client.css): the mail comes into view, and the focus with it
       reader.scrollIntoView({ block: "start" });
