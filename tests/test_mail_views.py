@@ -505,18 +505,38 @@ def test_messages_name_folders_as_the_folder_list_does(app, account, owner):
     assert "The draft is saved in Drafts." in saved and "INBOX.Drafts" not in saved
 
 
-def test_a_folder_with_subfolders_is_not_deleted_and_a_name_left_without_mail_lists(app, account, owner):
-    """Deleting a parent would leave it listed but unselectable (the server keeps the name for its
-    children): refused. Such a name left by another mail program, and a folder whose status
-    the server refuses, do not stop the folder page."""
+def test_a_folder_with_mail_or_subfolders_goes_to_the_trash_and_a_name_left_without_mail_lists(app, account, owner):
+    """As in Thunderbird, a folder that holds mail or subfolders is moved into the Trash with
+    them (it could not be deleted at all; deleting moves to Trash, always), a second one of the
+    same name beside the first; in the Trash it is deleted for good, its subfolders first (a
+    server keeps a parent listed but unselectable while it has children). Such a name left by
+    another mail program, and a folder whose status the server refuses, do not stop the folder
+    page."""
     mailbox_id, server, _email = account([plain("Hallo")])
     delimiter = server.list_folders()[0][1].decode()
     client = owner()
     client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Kunden"})
     client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Meier", "parent": "Kunden"})
-    refused = client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "delete", "folder": "Kunden", "confirm": "1"})
-    assert refused.status_code == 400 and "Move or delete the subfolders of this folder first." in page(refused)
-    assert {"Kunden", f"Kunden{delimiter}Meier"} <= {name for _f, _d, name in server.list_folders()}
+    server.append(f"Kunden{delimiter}Meier", plain("Angebot Meier"))
+    trashed = client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "delete", "folder": "Kunden", "confirm": "1"},
+                          follow_redirects=True)
+    assert "The folder Kunden is moved to the Trash with its content." in page(trashed)
+    names = {name for _f, _d, name in server.list_folders()}
+    assert "Kunden" not in names and {f"Trash{delimiter}Kunden", f"Trash{delimiter}Kunden{delimiter}Meier"} <= names
+    server.select_folder(f"Trash{delimiter}Kunden{delimiter}Meier")
+    assert len(server.search(["SUBJECT", "Angebot Meier"])) == 1  # the mail went with it
+    client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Kunden"})
+    server.append("Kunden", plain("Zweites Angebot"))
+    client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "delete", "folder": "Kunden", "confirm": "1"})
+    assert f"Trash{delimiter}Kunden 2" in {name for _f, _d, name in server.list_folders()}
+    with app.app_context():
+        assert [entry.details.get("new") for entry in access.audit_log(mailbox_id) if entry.action == "folder_trashed"] == [
+            f"Trash{delimiter}Kunden 2", f"Trash{delimiter}Kunden"]
+    gone = client.post(f"/mail/m/{mailbox_id}/folders",
+                       data={"action": "delete", "folder": f"Trash{delimiter}Kunden", "confirm": "1"}, follow_redirects=True)
+    assert "is deleted." in page(gone)
+    assert not {name for _f, _d, name in server.list_folders()
+                if name == f"Trash{delimiter}Kunden" or name.startswith(f"Trash{delimiter}Kunden{delimiter}")}
     client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Alt"})
     client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Unter", "parent": "Alt"})
     server.delete_folder("Alt")  # another program: Dovecot keeps "Alt" listed, and STATUS refuses it

@@ -129,21 +129,43 @@ def rename_folder(mailbox: Mailbox, backend: MailboxBackend, old: str, new_leaf:
     return new
 
 
-def delete_folder(mailbox: Mailbox, backend: MailboxBackend, name: str) -> None:
-    """Delete an empty folder that plays no role and has no subfolders; mail is never deleted
-    with a folder. (A server deletes a parent only in name: it stays listed, unselectable.)"""
+def delete_folder(mailbox: Mailbox, backend: MailboxBackend, name: str) -> str | None:
+    """Delete a folder that plays no role, as Thunderbird does. One that holds mail or subfolders
+    goes into the Trash with them (deleting moves to Trash, always): returns its name there. One
+    in the Trash, or an empty one, is deleted, its subfolders first (a server deletes a parent
+    only in name while it has children: it stays listed, unselectable): returns ``None``."""
     folders = backend.list_folders(with_counts=True)
     folder = next((f for f in folders if f.name == name), None)
     if folder is None:
         raise FolderNotFound()
-    if name.upper() == "INBOX" or name in {r.folder for r in resolve_roles(mailbox, folders)}:
-        raise InvalidSettings(_("This folder is in use (inbox, Sent, Trash…) and cannot be deleted."), field="name")
-    if folder.messages:
-        raise InvalidSettings(_("Move or delete the mail in this folder first."), field="name")
+    roles = resolve_roles(mailbox, folders)
+    in_use = {r.folder for r in roles if r.folder}
     delimiter = folder.delimiter or ""
-    if delimiter and any(f.name.startswith(name + delimiter) for f in folders):
-        raise InvalidSettings(_("Move or delete the subfolders of this folder first."), field="name")
+    inside = [f for f in folders if delimiter and f.name.startswith(name + delimiter)]
+    if name.upper() == "INBOX" or name in in_use or any(f.name in in_use for f in inside):
+        raise InvalidSettings(_("This folder is in use (inbox, Sent, Trash…) and cannot be deleted."), field="name")
+    trash = next((r.folder for r in roles if r.role == "trash" and r.folder), None)
+    in_trash = trash is not None and delimiter != "" and name.startswith(trash + delimiter)
+    if (folder.messages or inside) and not in_trash:
+        if trash is None or not delimiter:
+            raise InvalidSettings(_("Move or delete the mail in this folder first."), field="name")
+        target = _free_name(trash + delimiter + name.rsplit(delimiter, 1)[-1], {f.name for f in folders})
+        backend.rename_folder(name, target)
+        return target
+    for inner in sorted(inside, key=lambda f: f.name.count(delimiter), reverse=True):
+        backend.delete_folder(inner.name)
     backend.delete_folder(name)
+    return None
+
+
+def _free_name(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or with " 2", " 3"… when a folder of that name exists (a second "Projekte"
+    deleted into the Trash)."""
+    name, number = wanted, 1
+    while name in taken:
+        number += 1
+        name = f"{wanted} {number}"
+    return name
 
 
 # -- the folder page's operations: each opens the server, does one thing, keeps nothing half-done
@@ -181,8 +203,9 @@ def rename_folder_in(mailbox: Mailbox, old: str, new_leaf: str) -> str:
         return rename_folder(mailbox, backend, old, new_leaf)
 
 
-def delete_folder_in(mailbox: Mailbox, name: str, confirmed: bool) -> None:
+def delete_folder_in(mailbox: Mailbox, name: str, confirmed: bool) -> str | None:
+    """:func:`delete_folder` once confirmed: the folder's name in the Trash, or ``None``."""
     if not confirmed:
         raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
     with all_or_nothing(), backend_for(mailbox) as backend:
-        delete_folder(mailbox, backend, name)
+        return delete_folder(mailbox, backend, name)

@@ -605,6 +605,9 @@ def _folder_action(mailbox, backend, action: str) -> str:
     if not request.form.get("confirm"):
         raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
     shown = folder_shown(mailbox, old)
-    server_folders.delete_folder(mailbox, backend, old)
+    trashed = server_folders.delete_folder(mailbox, backend, old)
+    if trashed is not None:
+        audit_folder_change(mailbox, "folder_trashed", folder=old, new=trashed)
+        return _("The folder %(name)s is moved to the Trash with its content.", name=shown)
     audit_folder_change(mailbox, "folder_deleted", folder=old)
     return _("The folder %(name)s is deleted.", name=shown)

@@ -57,6 +57,7 @@ ACTION_LABELS = {
     "folder_created": _l("Folder created"),
     "folder_renamed": _l("Folder renamed"),
     "folder_deleted": _l("Folder deleted"),
+    "folder_trashed": _l("Folder moved to the Trash"),
     "mailbox_deleted": _l("Mailbox removed"),
     **TEAM_ACTION_LABELS,
 }

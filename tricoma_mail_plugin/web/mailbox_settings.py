@@ -366,7 +366,10 @@ def _rename_folder(mailbox: Mailbox, form) -> str:
 
 def _delete_folder(mailbox: Mailbox, form) -> str:
     name = form.get("folder", "")
-    server_folders.delete_folder_in(mailbox, name, confirmed=bool(form.get("confirm")))
+    trashed = server_folders.delete_folder_in(mailbox, name, confirmed=bool(form.get("confirm")))
+    if trashed is not None:
+        audit_folder_change(mailbox, "folder_trashed", folder=name, new=trashed)
+        return _("The folder %(name)s is moved to the Trash with its content.", name=name)
     audit_folder_change(mailbox, "folder_deleted", folder=name)
     return _("The folder %(name)s is deleted.", name=name)
 
