@@ -454,7 +454,8 @@
     frame.setAttribute("sandbox", "allow-popups allow-popups-to-escape-sandbox");
     frame.src = BODY_URL.replace("999999999", String(message.id));
     reader.appendChild(frame);
-    offerRemoteImages(message, frame);
+    // asked once the body is there (then the server has it rendered), not beside the requests of opening it
+    frame.addEventListener("load", function () { offerRemoteImages(message, frame); }, { once: true });
     reader.setAttribute("aria-labelledby", "v2-reader-subject");
     if (PHONE.matches) {  // the panes are stacked (client.css): the mail comes into view, and the focus with it
       reader.scrollIntoView({ block: "start" });
