@@ -363,6 +363,20 @@ def test_v2_on_a_phone_stacks_its_panes_and_scrolls_to_the_opened_mail(v2_app, c
     assert not page.problems, page.problems
 
 
+def client_with(v2_app, imap_client, chromium, message):
+    """The owner's v2 client (German) in Chromium, ready, with ``message`` delivered and synced."""
+    from playwright.sync_api import expect
+
+    imap_client(1, v2_app["email"], v2_app["password"]).append("INBOX", message.as_bytes())
+    with v2_app["app"].app_context():
+        sync_now(v2_app["id"])
+    page = chromium("de-DE", viewport={"width": 1400, "height": 850}, full_page=False)
+    page.sign_in(v2_app["url"], "owner", PASSWORD)
+    page.goto(f"{v2_app['url']}/mail/v2/m/{v2_app['id']}/")
+    expect(page.locator("#v2-client")).to_have_attribute("data-ready", "1")
+    return page
+
+
 def test_the_attachments_of_an_opened_mail_are_listed_and_download(v2_app, imap_client, chromium):
     """A received attachment could not be reached in v2 at all (the reading pane showed only
     the text): each is listed below the header, with core's download and, for a PDF, "open".
@@ -379,13 +393,7 @@ def test_the_attachments_of_an_opened_mail_are_listed_and_download(v2_app, imap_
     invoice.set_content("Anbei die Rechnung.\n")
     pdf = b"%PDF-1.4\n% Rechnung 42\n"
     invoice.add_attachment(pdf, "application", "pdf", filename="Rechnung März.pdf")
-    imap_client(1, v2_app["email"], v2_app["password"]).append("INBOX", invoice.as_bytes())
-    with v2_app["app"].app_context():
-        sync_now(v2_app["id"])
-    page = chromium("de-DE", viewport={"width": 1400, "height": 850}, full_page=False)
-    page.sign_in(v2_app["url"], "owner", PASSWORD)
-    page.goto(f"{v2_app['url']}/mail/v2/m/{v2_app['id']}/")
-    expect(page.locator("#v2-client")).to_have_attribute("data-ready", "1")
+    page = client_with(v2_app, imap_client, chromium, invoice)
     page.locator("#v2-items > li.v2-row", has_text="Rechnung 42").click()
     download = page.locator(".v2-reader-attachments a[download]")
     expect(download).to_have_text("Rechnung März.pdf")
@@ -444,13 +452,7 @@ def test_remote_images_are_offered_once_or_always_for_the_sender(v2_app, imap_cl
     newsletter["From"], newsletter["To"], newsletter["Subject"] = "Werbung <news@shop.example>", v2_app["email"], "Angebote"
     newsletter.set_content("Angebote")
     newsletter.add_alternative('<p>Angebote</p><img src="http://127.0.0.1:9/pixel.gif" alt="Bild">', subtype="html")
-    imap_client(1, v2_app["email"], v2_app["password"]).append("INBOX", newsletter.as_bytes())
-    with v2_app["app"].app_context():
-        sync_now(v2_app["id"])
-    page = chromium("de-DE", viewport={"width": 1400, "height": 850}, full_page=False)
-    page.sign_in(v2_app["url"], "owner", PASSWORD)
-    page.goto(f"{v2_app['url']}/mail/v2/m/{v2_app['id']}/")
-    expect(page.locator("#v2-client")).to_have_attribute("data-ready", "1")
+    page = client_with(v2_app, imap_client, chromium, newsletter)
     row = page.locator("#v2-items > li.v2-row", has_text="Angebote")
     row.click()
     notice = page.locator(".v2-remote-notice")
