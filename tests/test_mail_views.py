@@ -525,6 +525,15 @@ def test_a_folder_with_mail_or_subfolders_goes_to_the_trash_and_a_name_left_with
     assert "Kunden" not in names and {f"Trash{delimiter}Kunden", f"Trash{delimiter}Kunden{delimiter}Meier"} <= names
     server.select_folder(f"Trash{delimiter}Kunden{delimiter}Meier")
     assert len(server.search(["SUBJECT", "Angebot Meier"])) == 1  # the mail went with it
+    with app.app_context():  # and is listed there at once, not after the next sync
+        moved = db.session.scalar(select(CachedFolder).where(
+            CachedFolder.mailbox_id == mailbox_id, CachedFolder.name == f"Trash{delimiter}Kunden{delimiter}Meier"))
+        assert moved.messages == 1
+    # deleting from the Trash is for good: those folders are apart, by their path, and say so
+    choices = page(client.get(f"/mail/m/{mailbox_id}/folders")).split('id="delete-folder"')[1].split("</select>")[0]
+    kept, trash_group = choices.split('<optgroup label="In the Trash: deleted for good">')
+    assert f'value="Trash{delimiter}Kunden{delimiter}Meier">Trash › Kunden › Meier</option>' in trash_group
+    assert "Trash" not in kept
     client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Kunden"})
     server.append("Kunden", plain("Zweites Angebot"))
     client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "delete", "folder": "Kunden", "confirm": "1"})
@@ -534,7 +543,7 @@ def test_a_folder_with_mail_or_subfolders_goes_to_the_trash_and_a_name_left_with
             f"Trash{delimiter}Kunden 2", f"Trash{delimiter}Kunden"]
     gone = client.post(f"/mail/m/{mailbox_id}/folders",
                        data={"action": "delete", "folder": f"Trash{delimiter}Kunden", "confirm": "1"}, follow_redirects=True)
-    assert "is deleted." in page(gone)
+    assert "The folder Trash › Kunden is deleted for good." in page(gone)
     assert not {name for _f, _d, name in server.list_folders()
                 if name == f"Trash{delimiter}Kunden" or name.startswith(f"Trash{delimiter}Kunden{delimiter}")}
     client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Alt"})

@@ -48,7 +48,7 @@ from ..cache.refresh import run_sync
 from ..cache.search import SearchQuery, search, unindexed_count
 from ..cache.server_search import search_on_server
 from ..cache_versions import versioned_cache
-from ..errors import InvalidSettings, MessageNotFound, NotAllowed
+from ..errors import InvalidSettings, MailError, MessageNotFound, NotAllowed
 from ..jobs.background import sync_soon
 from ..mail import message_actions
 from ..mailboxes import server_folders
@@ -572,8 +572,10 @@ def edit_folders(mailbox_id: int):
             abort(400)
         try:
             with backend_for(mailbox) as backend:
-                message = _folder_action(mailbox, backend, action)
+                message, trashed = _folder_action(mailbox, backend, action)
                 sync.refresh_folders(mailbox, backend)
+                if trashed is not None:
+                    _sync_moved_folders(mailbox, backend, trashed)
         except InvalidSettings as problem:
             mail_state().db.session.rollback()
             error = {"form": action, "message": problem.user_message}
@@ -585,29 +587,54 @@ def edit_folders(mailbox_id: int):
     return render_template("tricoma_mail/mail/folders.html", mailbox=mailbox, tree=tree, error=error,
                            typed=request.form if error else {}, rights=rights_on(mailbox.id),
                            renamable=[n for n in tree if n.role != "inbox"],
-                           deletable=[n for n in tree if n.role is None]), (400 if error else 200)
+                           deletable=_deletable(mailbox, tree)), (400 if error else 200)
 
 
-def _folder_action(mailbox, backend, action: str) -> str:
+def _folder_action(mailbox, backend, action: str) -> tuple[str, str | None]:
+    """Do the folder page's ``action``: its message, and the name of a folder it moved into the
+    Trash (or ``None``)."""
     # The messages name folders as the list does (folder_shown), a new name as it was typed.
     if action == "create":
         typed = request.form.get("name", "")
         created = server_folders.create_folder(backend, typed, request.form.get("parent") or None)
         audit_folder_change(mailbox, "folder_created", folder=created)
-        return _("The folder %(name)s is created.", name=typed.strip())
+        return _("The folder %(name)s is created.", name=typed.strip()), None
     old = request.form.get("folder", "")
     if action == "rename":
         shown = folder_shown(mailbox, old)
         typed = request.form.get("name", "")
         renamed = server_folders.rename_folder(mailbox, backend, old, typed)
         audit_folder_change(mailbox, "folder_renamed", folder=old, new=renamed)
-        return _("The folder %(old)s is now called %(new)s.", old=shown, new=typed.strip())
+        return _("The folder %(old)s is now called %(new)s.", old=shown, new=typed.strip()), None
     if not request.form.get("confirm"):
         raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
     shown = folder_shown(mailbox, old)
     trashed = server_folders.delete_folder(mailbox, backend, old)
     if trashed is not None:
         audit_folder_change(mailbox, "folder_trashed", folder=old, new=trashed)
-        return _("The folder %(name)s is moved to the Trash with its content.", name=shown)
+        return _("The folder %(name)s is moved to the Trash with its content.", name=shown), trashed
     audit_folder_change(mailbox, "folder_deleted", folder=old)
-    return _("The folder %(name)s is deleted.", name=shown)
+    return _("The folder %(name)s is deleted for good.", name=shown), None
+
+
+def _sync_moved_folders(mailbox, backend, moved: str) -> None:
+    """The folder moved into the Trash and its subfolders list their mail at once (they were
+    empty in the cache until the next sync: the mail looked lost). A failure waits for that sync."""
+    for folder in sync.cached_folders(mailbox):
+        if folder.name == moved or folder.delimiter and folder.name.startswith(moved + folder.delimiter):
+            try:
+                sync.sync_folder(mailbox, backend, folder.name)
+            except MailError:
+                mail_state().db.session.rollback()
+                return
+
+
+def _deletable(mailbox, tree) -> list[tuple[str, str, bool]]:
+    """The folders the page may delete, as (name, path as the list shows it, whether it is in
+    the Trash and so is deleted for good); the Trash's own subfolders last."""
+    delimiters = {folder.name: folder.delimiter for folder in sync.cached_folders(mailbox)}
+    trash = next((node.name for node in tree if node.role == "trash"), None)
+    inside_trash = trash + delimiters[trash] if trash and delimiters.get(trash) else None
+    folders = [(node.name, folder_shown(mailbox, node.name), bool(inside_trash) and node.name.startswith(inside_trash))
+               for node in tree if node.role is None]
+    return sorted(folders, key=lambda folder: folder[2])

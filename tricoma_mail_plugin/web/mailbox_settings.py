@@ -371,7 +371,7 @@ def _delete_folder(mailbox: Mailbox, form) -> str:
         audit_folder_change(mailbox, "folder_trashed", folder=name, new=trashed)
         return _("The folder %(name)s is moved to the Trash with its content.", name=name)
     audit_folder_change(mailbox, "folder_deleted", folder=name)
-    return _("The folder %(name)s is deleted.", name=name)
+    return _("The folder %(name)s is deleted for good.", name=name)
 
 
 def audit_folder_change(mailbox: Mailbox, action: str, **details) -> None:
