@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [ROOT / "tricoma_mail_plugin" / "web", ROOT / "tricoma_mail_plugin" / "records",
            ROOT / "plugins", ROOT / "hostapp"]
 READS = re.compile(r"""(?:request\.(?:args|form|values)\.get(?:list)?\(|\bform\[)\s*["']([A-Za-z_][\w-]*)["']""")
-HOSTILE = {"nul": "a\x00b", "huge number": "9" * 40, "oversized": "x" * 200_000}
+# "oversized": far beyond every limit a parameter has (a subject, a search, a name: at most a few
+# thousand characters), and within the 500 KB a form may hold
+HOSTILE = {"nul": "a\x00b", "huge number": "9" * 40, "oversized": "x" * 100_000}
 
 
 def names_read_in(path: Path) -> set[str]:
