@@ -17,11 +17,13 @@ TEST_PARTS = {
     # the core's tests but the browser tests, on the default database (SQLite)
     "main": lambda markers, core: core and "browser" not in markers,
     # the browser tests, and the plugins' and the portal's tests, on SQLite
-    "browser": lambda markers, core: "browser" in markers or not core,
+    "browser": lambda markers, core: ("browser" in markers and "long_browser" not in markers) or not core,
     # the repeat on PostgreSQL: pure-logic and browser tests are not repeated; in two parts
     "postgres": lambda markers, core: core and "browser" not in markers and "db_independent" not in markers,
+    # the plugins' part ends minutes before the others: the longest browser test runs in it
+    # (its database plays no part), so that the browser part does not end the suite alone
     "postgres-plugins": lambda markers, core: (not core and "browser" not in markers
-                                               and "db_independent" not in markers),
+                                               and "db_independent" not in markers) or "long_browser" in markers,
 }
 
 

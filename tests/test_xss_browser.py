@@ -401,6 +401,7 @@ def run_corpus(serve, browser, unsafe: bool, body_frame: str = "srcdoc",
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.long_browser  # the whole corpus, minutes: ./dev test runs it in the part that ends first
 @pytest.mark.parametrize("body_frame, every", [("srcdoc", 1), ("src", 8)])
 def test_no_dompurify_payload_runs_script_in_the_reading_view(serve, browser, body_frame, every):
     results, html = run_corpus(serve, browser, unsafe=False, body_frame=body_frame, every=every)
