@@ -512,7 +512,7 @@ def test_a_folder_with_mail_or_subfolders_goes_to_the_trash_and_a_name_left_with
     server keeps a parent listed but unselectable while it has children). Such a name left by
     another mail program, and a folder whose status the server refuses, do not stop the folder
     page."""
-    mailbox_id, server, _email = account([plain("Hallo")])
+    mailbox_id, server, _email = account([plain("Hallo")], tested=True)  # a mailbox in use: synced
     delimiter = server.list_folders()[0][1].decode()
     client = owner()
     client.post(f"/mail/m/{mailbox_id}/folders", data={"action": "create", "name": "Kunden"})

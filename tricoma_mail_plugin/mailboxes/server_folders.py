@@ -129,11 +129,12 @@ def rename_folder(mailbox: Mailbox, backend: MailboxBackend, old: str, new_leaf:
     return new
 
 
-def delete_folder(mailbox: Mailbox, backend: MailboxBackend, name: str) -> str | None:
+def delete_folder(mailbox: Mailbox, backend: MailboxBackend, name: str) -> list[str]:
     """Delete a folder that plays no role, as Thunderbird does. One that holds mail or subfolders
-    goes into the Trash with them (deleting moves to Trash, always): returns its name there. One
-    in the Trash, or an empty one, is deleted, its subfolders first (a server deletes a parent
-    only in name while it has children: it stays listed, unselectable): returns ``None``."""
+    goes into the Trash with them (deleting moves to Trash, always): returns the names it and its
+    subfolders have there, its own first. One in the Trash, or an empty one, is deleted, its
+    subfolders first (a server deletes a parent only in name while it has children: it stays
+    listed, unselectable): returns ``[]``."""
     folders = backend.list_folders(with_counts=True)
     folder = next((f for f in folders if f.name == name), None)
     if folder is None:
@@ -150,12 +151,12 @@ def delete_folder(mailbox: Mailbox, backend: MailboxBackend, name: str) -> str |
         if trash is None or not delimiter:
             raise InvalidSettings(_("Move or delete the mail in this folder first."), field="name")
         target = _free_name(trash + delimiter + name.rsplit(delimiter, 1)[-1], {f.name for f in folders})
-        backend.rename_folder(name, target)
-        return target
+        backend.rename_folder(name, target)  # the server renames the subfolders with it
+        return [target] + [target + f.name[len(name):] for f in inside]
     for inner in sorted(inside, key=lambda f: f.name.count(delimiter), reverse=True):
         backend.delete_folder(inner.name)
     backend.delete_folder(name)
-    return None
+    return []
 
 
 def _free_name(wanted: str, taken: set[str]) -> str:
@@ -203,8 +204,8 @@ def rename_folder_in(mailbox: Mailbox, old: str, new_leaf: str) -> str:
         return rename_folder(mailbox, backend, old, new_leaf)
 
 
-def delete_folder_in(mailbox: Mailbox, name: str, confirmed: bool) -> str | None:
-    """:func:`delete_folder` once confirmed: the folder's name in the Trash, or ``None``."""
+def delete_folder_in(mailbox: Mailbox, name: str, confirmed: bool) -> list[str]:
+    """:func:`delete_folder` once confirmed: the names in the Trash, or ``[]``."""
     if not confirmed:
         raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
     with all_or_nothing(), backend_for(mailbox) as backend:

@@ -52,7 +52,7 @@ class PluginInfo:
     hooks: tuple[str, ...]
     builtin: bool
     broken: str | None = None  # the import error of a plugin that failed to load
-    summary: str | None = None  # what it does: its distribution's summary, else its docstring's first line
+    summary: str | None = None  # what it does: its distribution's summary, else its docstring's first paragraph
 
     @property
     def switchable(self) -> bool:

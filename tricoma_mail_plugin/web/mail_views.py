@@ -48,7 +48,7 @@ from ..cache.refresh import run_sync
 from ..cache.search import SearchQuery, search, unindexed_count
 from ..cache.server_search import search_on_server
 from ..cache_versions import versioned_cache
-from ..errors import InvalidSettings, MailError, MessageNotFound, NotAllowed
+from ..errors import InvalidSettings, MessageNotFound, NotAllowed
 from ..jobs.background import sync_soon
 from ..mail import message_actions
 from ..mailboxes import server_folders
@@ -59,7 +59,7 @@ from ..rights import access
 from ..team import list_actions as team_list_actions
 from ..team import state as team_state
 from .mail_common import add_banner, error_response, install, remember_undo, rights_on, take_undo
-from .mailbox_settings import audit_folder_change
+from .mailbox_settings import audit_folder_change, folder_deleted
 from .redirects import safe_next
 
 blueprint = Blueprint(
@@ -572,10 +572,8 @@ def edit_folders(mailbox_id: int):
             abort(400)
         try:
             with backend_for(mailbox) as backend:
-                message, trashed = _folder_action(mailbox, backend, action)
+                message = _folder_action(mailbox, backend, action)
                 sync.refresh_folders(mailbox, backend)
-                if trashed is not None:
-                    _sync_moved_folders(mailbox, backend, trashed)
         except InvalidSettings as problem:
             mail_state().db.session.rollback()
             error = {"form": action, "message": problem.user_message}
@@ -590,43 +588,24 @@ def edit_folders(mailbox_id: int):
                            deletable=_deletable(mailbox, tree)), (400 if error else 200)
 
 
-def _folder_action(mailbox, backend, action: str) -> tuple[str, str | None]:
-    """Do the folder page's ``action``: its message, and the name of a folder it moved into the
-    Trash (or ``None``)."""
+def _folder_action(mailbox, backend, action: str) -> str:
     # The messages name folders as the list does (folder_shown), a new name as it was typed.
     if action == "create":
         typed = request.form.get("name", "")
         created = server_folders.create_folder(backend, typed, request.form.get("parent") or None)
         audit_folder_change(mailbox, "folder_created", folder=created)
-        return _("The folder %(name)s is created.", name=typed.strip()), None
+        return _("The folder %(name)s is created.", name=typed.strip())
     old = request.form.get("folder", "")
     if action == "rename":
         shown = folder_shown(mailbox, old)
         typed = request.form.get("name", "")
         renamed = server_folders.rename_folder(mailbox, backend, old, typed)
         audit_folder_change(mailbox, "folder_renamed", folder=old, new=renamed)
-        return _("The folder %(old)s is now called %(new)s.", old=shown, new=typed.strip()), None
+        return _("The folder %(old)s is now called %(new)s.", old=shown, new=typed.strip())
     if not request.form.get("confirm"):
         raise InvalidSettings(_("Tick the box to confirm that the folder is to be deleted."), field="confirm")
     shown = folder_shown(mailbox, old)
-    trashed = server_folders.delete_folder(mailbox, backend, old)
-    if trashed is not None:
-        audit_folder_change(mailbox, "folder_trashed", folder=old, new=trashed)
-        return _("The folder %(name)s is moved to the Trash with its content.", name=shown), trashed
-    audit_folder_change(mailbox, "folder_deleted", folder=old)
-    return _("The folder %(name)s is deleted for good.", name=shown), None
-
-
-def _sync_moved_folders(mailbox, backend, moved: str) -> None:
-    """The folder moved into the Trash and its subfolders list their mail at once (they were
-    empty in the cache until the next sync: the mail looked lost). A failure waits for that sync."""
-    for folder in sync.cached_folders(mailbox):
-        if folder.name == moved or folder.delimiter and folder.name.startswith(moved + folder.delimiter):
-            try:
-                sync.sync_folder(mailbox, backend, folder.name)
-            except MailError:
-                mail_state().db.session.rollback()
-                return
+    return folder_deleted(mailbox, old, shown, server_folders.delete_folder(mailbox, backend, old))
 
 
 def _deletable(mailbox, tree) -> list[tuple[str, str, bool]]:

@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..cache.lease import sync_lease
+from ..cache.refresh import sync_unless_busy
 from ..errors import InvalidSettings, MailError
 from ..mailboxes import oauth_providers, oauth_tokens, server_folders, service
 from ..mailboxes.backend import (
@@ -366,12 +367,20 @@ def _rename_folder(mailbox: Mailbox, form) -> str:
 
 def _delete_folder(mailbox: Mailbox, form) -> str:
     name = form.get("folder", "")
-    trashed = server_folders.delete_folder_in(mailbox, name, confirmed=bool(form.get("confirm")))
-    if trashed is not None:
-        audit_folder_change(mailbox, "folder_trashed", folder=name, new=trashed)
-        return _("The folder %(name)s is moved to the Trash with its content.", name=name)
+    moved = server_folders.delete_folder_in(mailbox, name, confirmed=bool(form.get("confirm")))
+    return folder_deleted(mailbox, name, name, moved)
+
+
+def folder_deleted(mailbox: Mailbox, name: str, shown: str, moved: list[str]) -> str:
+    """After :func:`server_folders.delete_folder` of ``name`` (``shown`` so): audited, the folders
+    ``moved`` into the Trash synced at once (until the next sync they were empty in the cache:
+    the mail looked lost; a failure waits for that sync); the message to show."""
+    if moved:
+        audit_folder_change(mailbox, "folder_trashed", folder=name, new=moved[0])
+        sync_unless_busy(mailbox.id, moved)
+        return _("The folder %(name)s is moved to the Trash with its content.", name=shown)
     audit_folder_change(mailbox, "folder_deleted", folder=name)
-    return _("The folder %(name)s is deleted for good.", name=name)
+    return _("The folder %(name)s is deleted for good.", name=shown)
 
 
 def audit_folder_change(mailbox: Mailbox, action: str, **details) -> None:
